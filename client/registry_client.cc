@@ -1,0 +1,277 @@
+#include "client/registry_client.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/ascii.h"
+#include "base/str_cat.h"
+#include "crypto/sha256.h"
+
+namespace loupe::client {
+namespace {
+
+constexpr int kUnaryDeadlineSeconds = 30;
+constexpr size_t kChunk = 1 << 20;
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      s.error_message());
+}
+
+template <typename Response, typename Request, typename Method>
+absl::StatusOr<Response> Unary(const RegistryClient& client,
+                               const Request& request, Method method) {
+  grpc::ClientContext ctx;
+  client.Prepare(&ctx, kUnaryDeadlineSeconds);
+  Response response;
+  grpc::Status s = method(&ctx, request, &response);
+  if (!s.ok()) return FromGrpc(s);
+  return response;
+}
+
+// Sends `header` then the chunks `next` yields (false when done).
+absl::StatusOr<v1::UploadAssetResponse> StreamUpload(
+    RegistryClient& client, const v1::UploadAssetHeader& header,
+    const std::function<absl::StatusOr<bool>(std::string*)>& next) {
+  grpc::ClientContext ctx;
+  client.Prepare(&ctx, 0);
+  v1::UploadAssetResponse response;
+  auto writer = client.stub().UploadAsset(&ctx, &response);
+  v1::UploadAssetRequest message;
+  *message.mutable_header() = header;
+  bool open = writer->Write(message);
+  while (open) {
+    std::string* chunk = message.mutable_chunk();
+    auto more = next(chunk);
+    if (!more.ok()) {
+      ctx.TryCancel();
+      writer->Finish();
+      return more.status();
+    }
+    if (!*more) break;
+    open = writer->Write(message);
+  }
+  if (open) writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  if (!s.ok()) return FromGrpc(s);
+  return response;
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(8 << 20);
+  args.SetMaxSendMessageSize(8 << 20);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
+                                   args);
+}
+
+RegistryClient::RegistryClient(const std::string& target, std::string token)
+    : RegistryClient(MakeChannel(target), std::move(token)) {}
+
+RegistryClient::RegistryClient(std::shared_ptr<grpc::Channel> channel,
+                               std::string token)
+    : channel_(std::move(channel)),
+      stub_(v1::RegistryService::NewStub(channel_)),
+      token_(std::move(token)) {}
+
+void RegistryClient::Prepare(grpc::ClientContext* ctx,
+                             int deadline_seconds) const {
+  if (!token_.empty()) ctx->AddMetadata("authorization", "Bearer " + token_);
+  if (deadline_seconds > 0) {
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::seconds(deadline_seconds));
+  }
+}
+
+absl::StatusOr<v1::Piece> RegistryClient::CreatePiece(
+    const v1::CreatePieceRequest& request) {
+  return Unary<v1::Piece>(*this, request, [&](auto* ctx, auto& rq, auto* rs) {
+    return stub_->CreatePiece(ctx, rq, rs);
+  });
+}
+
+absl::StatusOr<v1::TwinVersion> RegistryClient::AddVersion(
+    const v1::AddVersionRequest& request) {
+  return Unary<v1::TwinVersion>(*this, request,
+                                [&](auto* ctx, auto& rq, auto* rs) {
+                                  return stub_->AddVersion(ctx, rq, rs);
+                                });
+}
+
+absl::StatusOr<v1::Piece> RegistryClient::GetPiece(const std::string& id) {
+  v1::GetPieceRequest request;
+  request.set_piece_id(id);
+  return Unary<v1::Piece>(*this, request, [&](auto* ctx, auto& rq, auto* rs) {
+    return stub_->GetPiece(ctx, rq, rs);
+  });
+}
+
+absl::StatusOr<v1::TwinVersion> RegistryClient::GetVersion(
+    const std::string& piece_id, uint32_t number) {
+  v1::GetVersionRequest request;
+  request.set_piece_id(piece_id);
+  request.set_number(number);
+  return Unary<v1::TwinVersion>(*this, request,
+                                [&](auto* ctx, auto& rq, auto* rs) {
+                                  return stub_->GetVersion(ctx, rq, rs);
+                                });
+}
+
+absl::StatusOr<v1::ListVersionsResponse> RegistryClient::ListVersions(
+    const v1::ListVersionsRequest& request) {
+  return Unary<v1::ListVersionsResponse>(
+      *this, request, [&](auto* ctx, auto& rq, auto* rs) {
+        return stub_->ListVersions(ctx, rq, rs);
+      });
+}
+
+absl::StatusOr<v1::ListPiecesResponse> RegistryClient::ListPieces(
+    const v1::ListPiecesRequest& request) {
+  return Unary<v1::ListPiecesResponse>(
+      *this, request, [&](auto* ctx, auto& rq, auto* rs) {
+        return stub_->ListPieces(ctx, rq, rs);
+      });
+}
+
+absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadFile(
+    const std::string& path, const ProgressFn& progress) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat(path, ": cannot open"));
+  crypto::Sha256 hasher;
+  std::string buffer(kChunk, '\0');
+  uint64_t size = 0;
+  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+    hasher.Update(buffer.data(), static_cast<size_t>(in.gcount()));
+    size += static_cast<uint64_t>(in.gcount());
+  }
+  v1::UploadAssetHeader header;
+  header.set_size_bytes(size);
+  header.set_sha256(crypto::ToHex(hasher.Finish()));
+  header.set_file_name(std::filesystem::path(path).filename().string());
+  header.set_media_type(MediaTypeFor(path));
+  in.clear();
+  in.seekg(0);
+  uint64_t sent = 0;
+  return StreamUpload(
+      *this, header, [&](std::string* chunk) -> absl::StatusOr<bool> {
+        chunk->resize(kChunk);
+        in.read(chunk->data(), kChunk);
+        const auto n = static_cast<size_t>(in.gcount());
+        if (n == 0) {
+          if (sent != size) {
+            return absl::DataLossError(
+                StrCat(path, ": changed while uploading"));
+          }
+          return false;
+        }
+        chunk->resize(n);
+        sent += n;
+        if (progress) progress(sent, size);
+        return true;
+      });
+}
+
+absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadBytes(
+    const v1::UploadAssetHeader& header, std::string_view bytes) {
+  size_t offset = 0;
+  return StreamUpload(*this, header,
+                      [&](std::string* chunk) -> absl::StatusOr<bool> {
+                        if (offset >= bytes.size()) return false;
+                        const size_t n = std::min(kChunk, bytes.size() - offset);
+                        chunk->assign(bytes.substr(offset, n));
+                        offset += n;
+                        return true;
+                      });
+}
+
+absl::Status RegistryClient::DownloadToFile(
+    const v1::DownloadAssetRequest& request, const std::string& path,
+    const ProgressFn& progress) {
+  const bool to_stdout = path == "-";
+  const std::string partial = path + ".part";
+  std::ofstream file;
+  if (!to_stdout) {
+    file.open(partial, std::ios::binary | std::ios::trunc);
+    if (!file) return absl::PermissionDeniedError(partial + ": cannot write");
+  }
+  std::ostream& out = to_stdout ? std::cout : file;
+  grpc::ClientContext ctx;
+  Prepare(&ctx, 0);
+  auto reader = stub_->DownloadAsset(&ctx, request);
+  v1::DownloadAssetResponse message;
+  crypto::Sha256 hasher;
+  uint64_t total = 0, received = 0;
+  while (reader->Read(&message)) {
+    if (message.has_header()) {
+      total = message.header().size_bytes();
+      continue;
+    }
+    hasher.Update(message.chunk());
+    out.write(message.chunk().data(),
+              static_cast<std::streamsize>(message.chunk().size()));
+    received += message.chunk().size();
+    if (progress) progress(received, total);
+  }
+  grpc::Status s = reader->Finish();
+  out.flush();
+  absl::Status result = FromGrpc(s);
+  if (result.ok() && (received != total ||
+                      crypto::ToHex(hasher.Finish()) != request.sha256())) {
+    result = absl::DataLossError(
+        "the downloaded bytes do not match the requested sha256");
+  }
+  if (to_stdout) return result;
+  file.close();
+  if (!result.ok() || !file) {
+    std::filesystem::remove(partial);
+    return result.ok() ? absl::InternalError(path + ": write failed") : result;
+  }
+  std::filesystem::rename(partial, path);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RegistryClient::DownloadBytes(
+    const v1::DownloadAssetRequest& request) {
+  grpc::ClientContext ctx;
+  Prepare(&ctx, 0);
+  auto reader = stub_->DownloadAsset(&ctx, request);
+  v1::DownloadAssetResponse message;
+  std::string bytes;
+  while (reader->Read(&message)) {
+    if (message.has_chunk()) bytes += message.chunk();
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return FromGrpc(s);
+  if (crypto::Sha256::HexOf(bytes) != request.sha256()) {
+    return absl::DataLossError(
+        "the downloaded bytes do not match the requested sha256");
+  }
+  return bytes;
+}
+
+std::string MediaTypeFor(const std::string& file_name) {
+  std::string ext = absl::AsciiStrToLower(
+      std::filesystem::path(file_name).extension().string());
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {".stl", "model/stl"},        {".obj", "model/obj"},
+      {".ply", "application/x-ply"}, {".3mf", "model/3mf"},
+      {".step", "model/step"},      {".stp", "model/step"},
+      {".jpg", "image/jpeg"},       {".jpeg", "image/jpeg"},
+      {".png", "image/png"},        {".pdf", "application/pdf"},
+      {".json", "application/json"}};
+  for (const auto& [e, type] : kTypes) {
+    if (ext == e) return type;
+  }
+  return "application/octet-stream";
+}
+
+}  // namespace loupe::client

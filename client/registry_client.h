@@ -1,0 +1,72 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+
+#include "absl/status/statusor.h"
+#include "loupe/v1/registry.grpc.pb.h"
+
+namespace loupe::client {
+
+// Called with the number of bytes moved so far.
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+
+// A thin, blocking client of RegistryService that attaches the bearer token
+// and turns gRPC statuses into absl::Status (same codes and messages).
+// Thread-safe: calls may run concurrently from several threads.
+class RegistryClient {
+ public:
+  // `target` is host:port; `token` may be empty (calls then fail
+  // UNAUTHENTICATED).
+  RegistryClient(const std::string& target, std::string token);
+  RegistryClient(std::shared_ptr<grpc::Channel> channel, std::string token);
+
+  [[nodiscard]] absl::StatusOr<v1::Piece> CreatePiece(
+      const v1::CreatePieceRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::TwinVersion> AddVersion(
+      const v1::AddVersionRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Piece> GetPiece(const std::string& id);
+  [[nodiscard]] absl::StatusOr<v1::TwinVersion> GetVersion(
+      const std::string& piece_id, uint32_t number);
+  [[nodiscard]] absl::StatusOr<v1::ListVersionsResponse> ListVersions(
+      const v1::ListVersionsRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::ListPiecesResponse> ListPieces(
+      const v1::ListPiecesRequest& request);
+
+  // Uploads a file: hashes it, then streams it in 1 MiB chunks.
+  [[nodiscard]] absl::StatusOr<v1::UploadAssetResponse> UploadFile(
+      const std::string& path, const ProgressFn& progress = nullptr);
+  // Uploads bytes held in memory, with the declared size and digest given
+  // (tests use this to send mismatching declarations).
+  [[nodiscard]] absl::StatusOr<v1::UploadAssetResponse> UploadBytes(
+      const v1::UploadAssetHeader& header, std::string_view bytes);
+
+  // Downloads an asset to `path` ("-" for stdout), verifying its SHA-256;
+  // the file appears only once complete and verified.
+  [[nodiscard]] absl::Status DownloadToFile(
+      const v1::DownloadAssetRequest& request, const std::string& path,
+      const ProgressFn& progress = nullptr);
+  // Downloads into memory (for tests and small files), verified.
+  [[nodiscard]] absl::StatusOr<std::string> DownloadBytes(
+      const v1::DownloadAssetRequest& request);
+
+  v1::RegistryService::Stub& stub() { return *stub_; }
+  // Prepares a context with the token and a deadline (0 = none).
+  void Prepare(grpc::ClientContext* ctx, int deadline_seconds) const;
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::RegistryService::Stub> stub_;
+  std::string token_;
+};
+
+// Creates a channel to `target` whose messages may be up to 8 MiB.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
+
+// The media type Loupe records for a file name, by extension.
+[[nodiscard]] std::string MediaTypeFor(const std::string& file_name);
+
+}  // namespace loupe::client

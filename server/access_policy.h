@@ -1,0 +1,64 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "loupe/v1/config.pb.h"
+#include "loupe/v1/twin.pb.h"
+
+namespace loupe::server {
+
+// Who is calling, as established from a bearer token.
+struct Principal {
+  std::string id;
+  v1::Role role = v1::ROLE_UNSPECIFIED;
+  // For studios: the studio this principal acts for.
+  std::string studio_id;
+};
+
+// The one place that decides who may do what. Built once from the
+// configuration; immutable and thread-safe afterwards.
+//
+// Rules:
+//  - Every call needs a known bearer token (UNAUTHENTICATED otherwise).
+//  - Metadata (pieces, versions) is readable by every authenticated principal:
+//    it is what verification needs.
+//  - Only a studio creates pieces, for itself, and adds versions to its own
+//    pieces; only studios upload assets.
+//  - Asset bytes (the studio's design) are readable by the piece's studio,
+//    admins, the piece's asset_readers and the studio's configured
+//    asset_readers. Everyone else gets PERMISSION_DENIED.
+class AccessPolicy {
+ public:
+  // INVALID_ARGUMENT naming the principal if the configuration is unusable.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<AccessPolicy>>
+  FromConfig(const v1::ServerConfig& config);
+
+  // `authorization` is the request's "authorization" header value
+  // ("Bearer <token>"), empty if absent. Tokens are compared by SHA-256 only.
+  [[nodiscard]] absl::StatusOr<Principal> Authenticate(
+      std::string_view authorization) const;
+
+  [[nodiscard]] absl::Status CheckCreatePiece(const Principal& who,
+                                              std::string_view studio_id) const;
+  [[nodiscard]] absl::Status CheckWritePiece(const Principal& who,
+                                             const v1::Piece& piece) const;
+  [[nodiscard]] absl::Status CheckUpload(const Principal& who) const;
+  [[nodiscard]] absl::Status CheckReadAssets(const Principal& who,
+                                             const v1::Piece& piece) const;
+
+ private:
+  AccessPolicy() = default;
+
+  // sha256(token) hex -> principal.
+  std::unordered_map<std::string, Principal> by_token_hash_;
+  // studio id -> principals the studio lets read all of its assets.
+  std::unordered_map<std::string, std::vector<std::string>> studio_readers_;
+};
+
+}  // namespace loupe::server

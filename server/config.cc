@@ -1,0 +1,87 @@
+#include "server/config.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "base/str_cat.h"
+
+namespace loupe::server {
+namespace {
+
+// Collects the text parser's first error with its position.
+class FirstError : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (error_.empty()) {
+      error_ = StrCat("line ", line + 1, ", column ", column + 1, ": ",
+                            message);
+    }
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string error_;
+};
+
+}  // namespace
+
+absl::StatusOr<v1::ServerConfig> ParseConfig(const std::string& text) {
+  v1::ServerConfig config;
+  google::protobuf::TextFormat::Parser parser;
+  FirstError errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, &config)) {
+    return absl::InvalidArgumentError(
+        StrCat("config: ", errors.error()));
+  }
+  return config;
+}
+
+absl::StatusOr<v1::ServerConfig> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(StrCat("config: cannot read ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = ParseConfig(text.str());
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+absl::Status FinishConfig(v1::ServerConfig* config) {
+  if (config->data_dir().empty()) {
+    return absl::InvalidArgumentError(
+        "data_dir: required (in the config file or --data-dir)");
+  }
+  if (config->listen_address().empty()) {
+    config->set_listen_address(kDefaultListenAddress);
+  }
+  auto* limits = config->mutable_limits();
+  if (limits->max_asset_bytes() == 0) {
+    limits->set_max_asset_bytes(kDefaultMaxAssetBytes);
+  }
+  if (limits->max_message_bytes() == 0) {
+    limits->set_max_message_bytes(kDefaultMaxMessageBytes);
+  }
+  if (limits->max_message_bytes() < (2u << 20)) {
+    return absl::InvalidArgumentError(
+        "limits.max_message_bytes: must be at least 2 MiB (chunks are 1 MiB)");
+  }
+  if (config->worker_threads() == 0) {
+    config->set_worker_threads(kDefaultWorkerThreads);
+  }
+  if (config->worker_threads() > 1024) {
+    return absl::InvalidArgumentError("worker_threads: at most 1024");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace loupe::server

@@ -1,0 +1,94 @@
+#include "server/dev_setup.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "base/str_cat.h"
+#include "crypto/random.h"
+#include "crypto/sha256.h"
+
+namespace loupe::server {
+namespace {
+
+struct DevPrincipal {
+  const char* id;
+  const char* role;
+  const char* studio;
+  const char* readers;  // asset_readers line, or "".
+  std::string token;
+};
+
+}  // namespace
+
+void PrintNewToken(std::ostream& out) {
+  const std::string token = crypto::NewBearerToken();
+  out << "token:        " << token << "\n"
+      << "config line:  token_sha256: \"" << crypto::Sha256::HexOf(token)
+      << "\"\n"
+      << "Give the token to its holder; keep only the hash in the config.\n";
+}
+
+absl::Status InitDevDataDir(const std::string& dir,
+                            const std::string& listen_address,
+                            std::ostream& out) {
+  namespace fs = std::filesystem;
+  const fs::path config_path = fs::path(dir) / "loupe.conf";
+  if (fs::exists(config_path)) {
+    return absl::AlreadyExistsError(
+        StrCat(config_path.string(), " exists; keeping it"));
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        StrCat("cannot create ", dir, ": ", ec.message()));
+  }
+  std::vector<DevPrincipal> principals = {
+      {"studio-aurum", "ROLE_STUDIO", "aurum", "bench", {}},
+      {"studio-bellini", "ROLE_STUDIO", "bellini", "", {}},
+      {"bench", "ROLE_JEWELER", "", "", {}},
+      {"insurer", "ROLE_INSURER", "", "", {}},
+      {"admin", "ROLE_ADMIN", "", "", {}},
+  };
+  std::string config = StrCat(
+      "# Development configuration written by `loupe-server init-dev`.\n"
+      "# Tokens are in dev-tokens.env beside this file; only hashes here.\n",
+      "data_dir: \"", fs::absolute(fs::path(dir) / "db").string(), "\"\n",
+      "listen_address: \"", listen_address, "\"\n");
+  std::string env = "# Development tokens (keep private).\n";
+  for (auto& p : principals) {
+    p.token = crypto::NewBearerToken();
+    absl::StrAppend(&config, "principals {\n  id: \"", p.id,
+                    "\"\n  role: ", p.role, "\n");
+    if (*p.studio) absl::StrAppend(&config, "  studio_id: \"", p.studio, "\"\n");
+    absl::StrAppend(&config, "  token_sha256: \"",
+                    crypto::Sha256::HexOf(p.token), "\"\n");
+    if (*p.readers) {
+      absl::StrAppend(&config, "  asset_readers: \"", p.readers, "\"\n");
+    }
+    absl::StrAppend(&config, "}\n");
+    std::string var = StrCat("LOUPE_TOKEN_", p.id);
+    for (char& c : var) c = c == '-' ? '_' : absl::ascii_toupper(c);
+    absl::StrAppend(&env, var, "=", p.token, "\n");
+  }
+  const fs::path env_path = fs::path(dir) / "dev-tokens.env";
+  {
+    std::ofstream env_file(env_path, std::ios::trunc);
+    env_file << env;
+    if (!env_file) return absl::InternalError("cannot write dev-tokens.env");
+  }
+  ::chmod(env_path.c_str(), 0600);
+  std::ofstream config_file(config_path, std::ios::trunc);
+  config_file << config;
+  if (!config_file) return absl::InternalError("cannot write loupe.conf");
+  out << "Created " << config_path.string() << " with development tokens "
+      << "(shown once; also in " << env_path.string() << ", mode 0600):\n"
+      << env;
+  return absl::OkStatus();
+}
+
+}  // namespace loupe::server

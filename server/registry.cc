@@ -1,0 +1,227 @@
+#include "server/registry.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "base/str_cat.h"
+#include "crypto/random.h"
+#include "server/validate.h"
+
+namespace loupe::server {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr uint32_t kMaxPageSize = 1000;
+
+// Page tokens are opaque to clients: base64url of "<kind>:<position>".
+std::string EncodePageToken(std::string_view kind, std::string_view position) {
+  return absl::WebSafeBase64Escape(StrCat(kind, ":", position));
+}
+
+absl::StatusOr<std::string> DecodePageToken(std::string_view kind,
+                                            std::string_view token) {
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(std::string(token), &raw) ||
+      raw.substr(0, kind.size() + 1) != StrCat(kind, ":")) {
+    return absl::InvalidArgumentError(
+        "page_token: malformed; pass next_page_token unchanged");
+  }
+  return raw.substr(kind.size() + 1);
+}
+
+absl::StatusOr<size_t> PageSize(uint32_t requested) {
+  if (requested > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        StrCat("page_size: at most ", kMaxPageSize));
+  }
+  return requested == 0 ? kDefaultPageSize : requested;
+}
+
+}  // namespace
+
+absl::Status Upload::Append(std::string_view chunk) {
+  if (chunk.empty()) return absl::InvalidArgumentError("chunk: empty");
+  if (chunk.size() > kMaxUploadChunk) {
+    return absl::InvalidArgumentError(StrCat(
+        "chunk: ", chunk.size(), " bytes; chunks are at most 1 MiB"));
+  }
+  if (writer_->bytes_received() + chunk.size() > header_.size_bytes()) {
+    return absl::InvalidArgumentError(
+        StrCat("header.size_bytes: declared ", header_.size_bytes(),
+                     " bytes but more arrived; nothing stored"));
+  }
+  return writer_->Append(chunk);
+}
+
+absl::StatusOr<v1::UploadAssetResponse> Upload::Finish() {
+  auto sha = crypto::ParseSha256Hex(header_.sha256());
+  if (!sha.ok()) return sha.status();  // Validated earlier; defensive.
+  auto commit = writer_->Commit(header_.size_bytes(), *sha, studio_id_);
+  if (!commit.ok()) return commit.status();
+  v1::UploadAssetResponse response;
+  response.set_sha256(header_.sha256());
+  response.set_size_bytes(commit->size_bytes);
+  response.set_deduplicated(commit->deduplicated);
+  return response;
+}
+
+absl::StatusOr<v1::Piece> Registry::CreatePiece(
+    const Principal& who, const v1::CreatePieceRequest& request) {
+  if (auto s = ValidateCreatePiece(request); !s.ok()) return s;
+  if (auto s = policy_->CheckCreatePiece(who, request.studio_id()); !s.ok()) {
+    return s;
+  }
+  v1::Piece piece;
+  piece.set_id(crypto::RandomId("pc_"));
+  piece.set_studio_id(request.studio_id());
+  piece.set_studio_reference(request.studio_reference());
+  piece.set_kind(request.kind());
+  piece.set_title(request.title());
+  *piece.mutable_created_at() = TimeUtil::GetCurrentTime();
+  *piece.mutable_asset_readers() = request.asset_readers();
+  piece.set_status(v1::PIECE_STATUS_ACTIVE);
+  if (auto s = store_->CreatePiece(piece); !s.ok()) return s;
+  return piece;
+}
+
+absl::StatusOr<v1::TwinVersion> Registry::AddVersion(
+    const Principal& who, const v1::AddVersionRequest& request) {
+  if (auto s = ValidatePieceId("piece_id", request.piece_id()); !s.ok()) {
+    return s;
+  }
+  if (!request.has_version()) {
+    return absl::InvalidArgumentError("version: required");
+  }
+  if (auto s = ValidateVersion(request.version()); !s.ok()) return s;
+  auto piece = store_->GetPiece(request.piece_id());
+  if (!piece.ok()) return piece.status();
+  if (auto s = policy_->CheckWritePiece(who, *piece); !s.ok()) return s;
+  v1::TwinVersion version = request.version();
+  version.set_piece_id(request.piece_id());
+  version.set_number(0);
+  version.set_author(who.id);
+  version.clear_geometry();  // Output only: measured by the server.
+  *version.mutable_created_at() = TimeUtil::GetCurrentTime();
+  return store_->AppendVersion(version, piece->studio_id());
+}
+
+absl::StatusOr<v1::Piece> Registry::GetPiece(
+    const Principal& who, const v1::GetPieceRequest& request) {
+  if (auto s = ValidatePieceId("piece_id", request.piece_id()); !s.ok()) {
+    return s;
+  }
+  return store_->GetPiece(request.piece_id());
+}
+
+absl::StatusOr<v1::TwinVersion> Registry::GetVersion(
+    const Principal& who, const v1::GetVersionRequest& request) {
+  if (auto s = ValidatePieceId("piece_id", request.piece_id()); !s.ok()) {
+    return s;
+  }
+  return store_->GetVersion(request.piece_id(), request.number());
+}
+
+absl::StatusOr<v1::ListVersionsResponse> Registry::ListVersions(
+    const Principal& who, const v1::ListVersionsRequest& request) {
+  if (auto s = ValidatePieceId("piece_id", request.piece_id()); !s.ok()) {
+    return s;
+  }
+  auto size = PageSize(request.page_size());
+  if (!size.ok()) return size.status();
+  uint32_t after = 0;
+  if (!request.page_token().empty()) {
+    auto position = DecodePageToken("v", request.page_token());
+    if (!position.ok()) return position.status();
+    if (!absl::SimpleAtoi(*position, &after)) {
+      return absl::InvalidArgumentError("page_token: malformed");
+    }
+  }
+  auto page = store_->ListVersions(request.piece_id(), after, *size);
+  if (!page.ok()) return page.status();
+  v1::ListVersionsResponse response;
+  for (auto& v : page->versions) *response.add_versions() = std::move(v);
+  if (page->last_number) {
+    response.set_next_page_token(
+        EncodePageToken("v", StrCat(*page->last_number)));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ListPiecesResponse> Registry::ListPieces(
+    const Principal& who, const v1::ListPiecesRequest& request) {
+  if (!request.studio_id().empty()) {
+    if (auto s = ValidateStudioId("studio_id", request.studio_id()); !s.ok()) {
+      return s;
+    }
+  }
+  auto size = PageSize(request.page_size());
+  if (!size.ok()) return size.status();
+  std::string after;
+  if (!request.page_token().empty()) {
+    auto position = DecodePageToken("p", request.page_token());
+    if (!position.ok()) return position.status();
+    if (!ValidatePieceId("page_token", *position).ok()) {
+      return absl::InvalidArgumentError("page_token: malformed");
+    }
+    after = *position;
+  }
+  auto page = store_->ListPieces(request.studio_id(), after, *size);
+  if (!page.ok()) return page.status();
+  v1::ListPiecesResponse response;
+  for (auto& p : page->pieces) *response.add_pieces() = std::move(p);
+  if (page->last_key) {
+    response.set_next_page_token(EncodePageToken("p", *page->last_key));
+  }
+  return response;
+}
+
+absl::StatusOr<std::unique_ptr<Upload>> Registry::BeginUpload(
+    const Principal& who, const v1::UploadAssetHeader& header) {
+  if (auto s = policy_->CheckUpload(who); !s.ok()) return s;
+  if (auto s = ValidateUploadHeader(header, limits_.max_asset_bytes());
+      !s.ok()) {
+    return s;
+  }
+  auto writer = store_->BeginUpload();
+  if (!writer.ok()) return writer.status();
+  return std::make_unique<Upload>(*std::move(writer), header, who.studio_id);
+}
+
+absl::StatusOr<std::unique_ptr<storage::AssetReader>> Registry::OpenDownload(
+    const Principal& who, const v1::DownloadAssetRequest& request) {
+  auto sha = crypto::ParseSha256Hex(request.sha256());
+  if (!sha.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("sha256: ", sha.status().message()));
+  }
+  if (request.piece_id().empty()) {
+    // Without a piece, only a studio that uploaded these bytes may read them.
+    auto uploaded = who.role == v1::ROLE_STUDIO
+                        ? store_->IsAssetUploadedBy(*sha, who.studio_id)
+                        : absl::StatusOr<bool>(false);
+    if (!uploaded.ok()) return uploaded.status();
+    if (!*uploaded) {
+      return absl::PermissionDeniedError(
+          "piece_id: required unless your studio uploaded this asset");
+    }
+    return store_->OpenAsset(*sha);
+  }
+  if (auto s = ValidatePieceId("piece_id", request.piece_id()); !s.ok()) {
+    return s;
+  }
+  auto piece = store_->GetPiece(request.piece_id());
+  if (!piece.ok()) return piece.status();
+  if (auto s = policy_->CheckReadAssets(who, *piece); !s.ok()) return s;
+  auto of_piece = store_->IsAssetOfPiece(*sha, piece->id());
+  if (!of_piece.ok()) return of_piece.status();
+  if (!*of_piece) {
+    return absl::NotFoundError(StrCat(
+        "sha256: no asset ", request.sha256(), " in piece ", piece->id()));
+  }
+  return store_->OpenAsset(*sha);
+}
+
+}  // namespace loupe::server

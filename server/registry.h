@@ -1,0 +1,73 @@
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "loupe/v1/config.pb.h"
+#include "loupe/v1/registry.pb.h"
+#include "server/access_policy.h"
+#include "server/storage/store.h"
+
+namespace loupe::server {
+
+// Largest chunk a client may send in one UploadAsset message.
+inline constexpr size_t kMaxUploadChunk = 1 << 20;
+
+// One upload in progress: checks each chunk against the declared size and
+// stores it staged; Finish() commits. Destroying an unfinished Upload
+// discards everything it staged. Not thread-safe.
+class Upload {
+ public:
+  Upload(std::unique_ptr<storage::AssetWriter> writer,
+         v1::UploadAssetHeader header, std::string studio_id)
+      : writer_(std::move(writer)),
+        header_(std::move(header)),
+        studio_id_(std::move(studio_id)) {}
+
+  // INVALID_ARGUMENT for an empty or oversized chunk or more bytes than
+  // declared.
+  [[nodiscard]] absl::Status Append(std::string_view chunk);
+  // Durable when OK. INVALID_ARGUMENT naming size_bytes or sha256 if what
+  // arrived does not match the header; then nothing is stored.
+  [[nodiscard]] absl::StatusOr<v1::UploadAssetResponse> Finish();
+
+ private:
+  std::unique_ptr<storage::AssetWriter> writer_;
+  v1::UploadAssetHeader header_;
+  std::string studio_id_;
+};
+
+// The registry's operations, in absl::Status terms: validation, access
+// checks (through AccessPolicy) and storage. No gRPC here; the service
+// converts at the edge. Thread-safe; blocking (writes wait for fsync).
+class Registry {
+ public:
+  // Neither pointer is owned; both must outlive the Registry.
+  Registry(storage::Store* store, const AccessPolicy* policy,
+           v1::LimitsConfig limits)
+      : store_(store), policy_(policy), limits_(std::move(limits)) {}
+
+  [[nodiscard]] absl::StatusOr<v1::Piece> CreatePiece(
+      const Principal& who, const v1::CreatePieceRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::TwinVersion> AddVersion(
+      const Principal& who, const v1::AddVersionRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::Piece> GetPiece(
+      const Principal& who, const v1::GetPieceRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::TwinVersion> GetVersion(
+      const Principal& who, const v1::GetVersionRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::ListVersionsResponse> ListVersions(
+      const Principal& who, const v1::ListVersionsRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::ListPiecesResponse> ListPieces(
+      const Principal& who, const v1::ListPiecesRequest& request);
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(
+      const Principal& who, const v1::UploadAssetHeader& header);
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<storage::AssetReader>>
+  OpenDownload(const Principal& who, const v1::DownloadAssetRequest& request);
+
+ private:
+  storage::Store* store_;
+  const AccessPolicy* policy_;
+  v1::LimitsConfig limits_;
+};
+
+}  // namespace loupe::server

@@ -1,0 +1,232 @@
+#include "server/registry_service.h"
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+namespace loupe::server {
+namespace {
+
+// absl and gRPC share the canonical status codes, value for value.
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
+}
+
+absl::StatusOr<Principal> Authenticate(const AccessPolicy& policy,
+                                       grpc::CallbackServerContext* ctx) {
+  const auto& metadata = ctx->client_metadata();
+  auto it = metadata.find("authorization");
+  std::string_view value;
+  if (it != metadata.end()) value = {it->second.data(), it->second.size()};
+  return policy.Authenticate(value);
+}
+
+// Authenticates, then runs `op(principal)` on the worker pool and finishes
+// the call with its result.
+template <typename Response, typename Op>
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx,
+                                   const AccessPolicy& policy,
+                                   WorkerPool& pool, Response* response,
+                                   Op op) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto who = Authenticate(policy, ctx);
+  if (!who.ok()) {
+    reactor->Finish(ToGrpc(who.status()));
+    return reactor;
+  }
+  pool.Submit([reactor, response, who = *std::move(who), op = std::move(op)] {
+    auto result = op(who);
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpc(result.status()));
+  });
+  return reactor;
+}
+
+// Receives an upload: header first, then chunks, staged as they arrive; the
+// durable commit runs on the worker pool. Any error discards the staging.
+class UploadReactor final
+    : public grpc::ServerReadReactor<v1::UploadAssetRequest> {
+ public:
+  UploadReactor(Registry* registry, WorkerPool* pool,
+                absl::StatusOr<Principal> who, v1::UploadAssetResponse* response)
+      : registry_(registry), pool_(pool), response_(response) {
+    if (!who.ok()) {
+      Finish(ToGrpc(who.status()));
+      return;
+    }
+    who_ = *std::move(who);
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      EndOfStream();
+      return;
+    }
+    absl::Status status = upload_ ? ReceiveChunk() : ReceiveHeader();
+    if (!status.ok()) {
+      upload_.reset();  // Discards what was staged.
+      Finish(ToGrpc(status));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status ReceiveHeader() {
+    if (!request_.has_header()) {
+      return absl::InvalidArgumentError(
+          "header: the first message must be the header");
+    }
+    auto upload = registry_->BeginUpload(who_, request_.header());
+    if (!upload.ok()) return upload.status();
+    upload_ = *std::move(upload);
+    return absl::OkStatus();
+  }
+
+  absl::Status ReceiveChunk() {
+    if (!request_.has_chunk()) {
+      return absl::InvalidArgumentError(
+          "chunk: expected a chunk; the header comes only once");
+    }
+    return upload_->Append(request_.chunk());
+  }
+
+  void EndOfStream() {
+    if (!upload_) {
+      Finish(ToGrpc(absl::InvalidArgumentError(
+          "header: the stream ended before the header")));
+      return;
+    }
+    pool_->Submit([this] {
+      auto result = upload_->Finish();
+      upload_.reset();
+      if (result.ok()) *response_ = *std::move(result);
+      Finish(ToGrpc(result.status()));
+    });
+  }
+
+  Registry* registry_;
+  WorkerPool* pool_;
+  v1::UploadAssetResponse* response_;
+  Principal who_;
+  v1::UploadAssetRequest request_;
+  std::unique_ptr<Upload> upload_;
+};
+
+// Streams an asset: a header, then verified chunks; one write in flight.
+class DownloadReactor final
+    : public grpc::ServerWriteReactor<v1::DownloadAssetResponse> {
+ public:
+  DownloadReactor(absl::StatusOr<std::unique_ptr<storage::AssetReader>> reader,
+                  const std::string& sha256) {
+    if (!reader.ok()) {
+      Finish(ToGrpc(reader.status()));
+      return;
+    }
+    reader_ = *std::move(reader);
+    response_.mutable_header()->set_sha256(sha256);
+    response_.mutable_header()->set_size_bytes(reader_->size_bytes());
+    StartWrite(&response_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      return;
+    }
+    auto chunk = reader_->NextChunk();
+    if (!chunk.ok()) {
+      Finish(ToGrpc(chunk.status()));
+    } else if (!chunk->has_value()) {
+      Finish(grpc::Status::OK);
+    } else {
+      response_.set_chunk(**std::move(chunk));
+      StartWrite(&response_);
+    }
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  std::unique_ptr<storage::AssetReader> reader_;
+  v1::DownloadAssetResponse response_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* RegistryService::CreatePiece(
+    grpc::CallbackServerContext* ctx, const v1::CreatePieceRequest* request,
+    v1::Piece* response) {
+  return RunUnary(ctx, *policy_, *pool_, response,
+                  [this, request](const Principal& who) {
+                    return registry_->CreatePiece(who, *request);
+                  });
+}
+
+grpc::ServerUnaryReactor* RegistryService::AddVersion(
+    grpc::CallbackServerContext* ctx, const v1::AddVersionRequest* request,
+    v1::TwinVersion* response) {
+  return RunUnary(ctx, *policy_, *pool_, response,
+                  [this, request](const Principal& who) {
+                    return registry_->AddVersion(who, *request);
+                  });
+}
+
+grpc::ServerUnaryReactor* RegistryService::GetPiece(
+    grpc::CallbackServerContext* ctx, const v1::GetPieceRequest* request,
+    v1::Piece* response) {
+  return RunUnary(ctx, *policy_, *pool_, response,
+                  [this, request](const Principal& who) {
+                    return registry_->GetPiece(who, *request);
+                  });
+}
+
+grpc::ServerUnaryReactor* RegistryService::GetVersion(
+    grpc::CallbackServerContext* ctx, const v1::GetVersionRequest* request,
+    v1::TwinVersion* response) {
+  return RunUnary(ctx, *policy_, *pool_, response,
+                  [this, request](const Principal& who) {
+                    return registry_->GetVersion(who, *request);
+                  });
+}
+
+grpc::ServerUnaryReactor* RegistryService::ListVersions(
+    grpc::CallbackServerContext* ctx, const v1::ListVersionsRequest* request,
+    v1::ListVersionsResponse* response) {
+  return RunUnary(ctx, *policy_, *pool_, response,
+                  [this, request](const Principal& who) {
+                    return registry_->ListVersions(who, *request);
+                  });
+}
+
+grpc::ServerUnaryReactor* RegistryService::ListPieces(
+    grpc::CallbackServerContext* ctx, const v1::ListPiecesRequest* request,
+    v1::ListPiecesResponse* response) {
+  return RunUnary(ctx, *policy_, *pool_, response,
+                  [this, request](const Principal& who) {
+                    return registry_->ListPieces(who, *request);
+                  });
+}
+
+grpc::ServerReadReactor<v1::UploadAssetRequest>* RegistryService::UploadAsset(
+    grpc::CallbackServerContext* ctx, v1::UploadAssetResponse* response) {
+  return new UploadReactor(registry_, pool_, Authenticate(*policy_, ctx),
+                           response);
+}
+
+grpc::ServerWriteReactor<v1::DownloadAssetResponse>*
+RegistryService::DownloadAsset(grpc::CallbackServerContext* ctx,
+                               const v1::DownloadAssetRequest* request) {
+  auto who = Authenticate(*policy_, ctx);
+  if (!who.ok()) return new DownloadReactor(who.status(), request->sha256());
+  return new DownloadReactor(registry_->OpenDownload(*who, *request),
+                             request->sha256());
+}
+
+}  // namespace loupe::server

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "loupe/v1/registry.grpc.pb.h"
+#include "server/access_policy.h"
+#include "server/registry.h"
+#include "server/worker_pool.h"
+
+namespace loupe::server {
+
+// The gRPC edge of the Registry, on the callback API. For every RPC it
+// authenticates the caller (AccessPolicy::Authenticate, the one place tokens
+// are checked), runs the operation off the gRPC threads on the WorkerPool
+// (unary) or inline in a reactor (streams), and converts absl::Status to
+// grpc::Status once, here. Nothing is owned; all must outlive the service.
+class RegistryService final : public v1::RegistryService::CallbackService {
+ public:
+  RegistryService(Registry* registry, const AccessPolicy* policy,
+                  WorkerPool* pool)
+      : registry_(registry), policy_(policy), pool_(pool) {}
+
+  grpc::ServerUnaryReactor* CreatePiece(grpc::CallbackServerContext* ctx,
+                                        const v1::CreatePieceRequest* request,
+                                        v1::Piece* response) override;
+  grpc::ServerUnaryReactor* AddVersion(grpc::CallbackServerContext* ctx,
+                                       const v1::AddVersionRequest* request,
+                                       v1::TwinVersion* response) override;
+  grpc::ServerUnaryReactor* GetPiece(grpc::CallbackServerContext* ctx,
+                                     const v1::GetPieceRequest* request,
+                                     v1::Piece* response) override;
+  grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* ctx,
+                                       const v1::GetVersionRequest* request,
+                                       v1::TwinVersion* response) override;
+  grpc::ServerUnaryReactor* ListVersions(
+      grpc::CallbackServerContext* ctx, const v1::ListVersionsRequest* request,
+      v1::ListVersionsResponse* response) override;
+  grpc::ServerUnaryReactor* ListPieces(grpc::CallbackServerContext* ctx,
+                                       const v1::ListPiecesRequest* request,
+                                       v1::ListPiecesResponse* response) override;
+  grpc::ServerReadReactor<v1::UploadAssetRequest>* UploadAsset(
+      grpc::CallbackServerContext* ctx,
+      v1::UploadAssetResponse* response) override;
+  grpc::ServerWriteReactor<v1::DownloadAssetResponse>* DownloadAsset(
+      grpc::CallbackServerContext* ctx,
+      const v1::DownloadAssetRequest* request) override;
+
+ private:
+  Registry* registry_;
+  const AccessPolicy* policy_;
+  WorkerPool* pool_;
+};
+
+}  // namespace loupe::server

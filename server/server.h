@@ -1,0 +1,59 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "loupe/v1/config.pb.h"
+#include "server/access_policy.h"
+#include "server/registry.h"
+#include "server/registry_service.h"
+#include "server/storage/store.h"
+#include "server/worker_pool.h"
+
+namespace loupe::server {
+
+// A running Loupe registry: the store, the policy, the worker pool and the
+// gRPC server with RegistryService, health checking and reflection.
+//
+// Thread-safe. Shutdown() may be called from any thread (e.g. a signal
+// thread) while another is in Wait().
+class RegistryServer {
+ public:
+  // Opens the store in config.data_dir and starts listening on
+  // config.listen_address (port 0 picks a free port). `config` must have
+  // passed FinishConfig().
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RegistryServer>> Start(
+      const v1::ServerConfig& config);
+
+  ~RegistryServer();
+
+  // The port actually bound.
+  int port() const { return port_; }
+
+  // Stops accepting calls, lets running calls finish (up to 10 s), then
+  // closes the store. Idempotent.
+  void Shutdown();
+
+  // Blocks until Shutdown() has completed.
+  void Wait();
+
+ private:
+  RegistryServer() = default;
+
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<AccessPolicy> policy_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<RegistryService> service_;
+  std::unique_ptr<grpc::Server> grpc_;
+  int port_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable stopped_cv_;
+  bool stopped_ = false;
+};
+
+}  // namespace loupe::server

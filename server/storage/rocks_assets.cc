@@ -1,0 +1,262 @@
+// Content-addressed asset storage on RocksDB: staged chunked uploads that
+// become visible in one synced commit, and verified chunked reads.
+#include <rocksdb/write_batch.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/str_cat.h"
+#include "crypto/random.h"
+#include "server/storage/keys.h"
+#include "server/storage/rocks_db.h"
+
+namespace loupe::storage {
+namespace {
+
+// asset_meta value: "A1" | content_id (16) | u64 size | u32 chunk count |
+// chunk count x 32-byte SHA-256 of each stored chunk. Big-endian.
+struct AssetRecord {
+  std::string content_id;
+  uint64_t size = 0;
+  std::vector<crypto::Sha256Digest> chunk_digests;
+};
+
+std::string EncodeRecord(const AssetRecord& r) {
+  std::string out = "A1";
+  out.append(r.content_id);
+  keys::PutBigEndian64(&out, r.size);
+  keys::PutBigEndian32(&out, static_cast<uint32_t>(r.chunk_digests.size()));
+  for (const auto& d : r.chunk_digests) {
+    out.append(reinterpret_cast<const char*>(d.data()), d.size());
+  }
+  return out;
+}
+
+absl::StatusOr<AssetRecord> DecodeRecord(std::string_view in) {
+  constexpr size_t kFixed = 2 + keys::kContentIdSize + 8 + 4;
+  if (in.size() < kFixed || in.substr(0, 2) != "A1") {
+    return absl::DataLossError("asset record is malformed");
+  }
+  AssetRecord r;
+  r.content_id = std::string(in.substr(2, keys::kContentIdSize));
+  r.size = keys::GetBigEndian64(in.substr(2 + keys::kContentIdSize));
+  const uint32_t count =
+      keys::GetBigEndian32(in.substr(2 + keys::kContentIdSize + 8));
+  if (in.size() != kFixed + size_t{count} * 32) {
+    return absl::DataLossError("asset record has a wrong length");
+  }
+  r.chunk_digests.resize(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    std::memcpy(r.chunk_digests[i].data(), in.data() + kFixed + i * 32, 32);
+  }
+  return r;
+}
+
+absl::Status DeleteStaging(RocksDb& db, std::string_view content_id,
+                           const rocksdb::WriteOptions& options) {
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(db.chunks, keys::ChunkPrefix(content_id),
+                    keys::ChunkPrefixEnd(content_id));
+  batch.Delete(db.index, keys::UploadInFlight(content_id));
+  return FromRocks(db.db->Write(options, &batch), "deleting upload staging");
+}
+
+class RocksAssetWriter final : public AssetWriter {
+ public:
+  RocksAssetWriter(std::shared_ptr<RocksDb> db, StripedMutex* locks,
+                   std::string content_id)
+      : db_(std::move(db)), locks_(locks), content_id_(std::move(content_id)) {
+    record_.content_id = content_id_;
+  }
+
+  ~RocksAssetWriter() override {
+    if (!committed_) (void)DeleteStaging(*db_, content_id_, db_->staged);
+  }
+
+  absl::Status Append(std::string_view bytes) override {
+    received_ += bytes.size();
+    hasher_.Update(bytes);
+    while (!bytes.empty()) {
+      const size_t take =
+          std::min(bytes.size(), kStoredChunkSize - buffer_.size());
+      buffer_.append(bytes.substr(0, take));
+      bytes.remove_prefix(take);
+      if (buffer_.size() == kStoredChunkSize) {
+        if (auto s = WriteChunk(); !s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  uint64_t bytes_received() const override { return received_; }
+
+  absl::StatusOr<AssetCommit> Commit(uint64_t size,
+                                     const crypto::Sha256Digest& sha256,
+                                     std::string_view studio_id) override {
+    if (!buffer_.empty()) {
+      if (auto s = WriteChunk(); !s.ok()) return s;
+    }
+    const crypto::Sha256Digest actual = hasher_.Finish();
+    if (received_ != size) {
+      return absl::InvalidArgumentError(
+          StrCat("size_bytes: declared ", size, " bytes but ",
+                       received_, " arrived; nothing stored"));
+    }
+    if (actual != sha256) {
+      return absl::InvalidArgumentError(
+          StrCat("sha256: declared ", crypto::ToHex(sha256),
+                       " but the bytes hash to ", crypto::ToHex(actual),
+                       "; nothing stored"));
+    }
+    record_.size = received_;
+    std::lock_guard<std::mutex> lock(locks_->For(keys::AssetMeta(sha256)));
+    std::string existing;
+    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->asset_meta,
+                          keys::AssetMeta(sha256), &existing);
+    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading asset");
+    const bool dedup = s.ok();
+    rocksdb::WriteBatch batch;
+    if (dedup) {
+      batch.DeleteRange(db_->chunks, keys::ChunkPrefix(content_id_),
+                        keys::ChunkPrefixEnd(content_id_));
+    } else {
+      batch.Put(db_->asset_meta, keys::AssetMeta(sha256),
+                EncodeRecord(record_));
+    }
+    batch.Put(db_->index, keys::AssetOwner(sha256, studio_id), "");
+    batch.Delete(db_->index, keys::UploadInFlight(content_id_));
+    if (auto w = FromRocks(db_->db->Write(db_->durable, &batch),
+                           "committing asset");
+        !w.ok()) {
+      return w;
+    }
+    committed_ = true;
+    return AssetCommit{sha256, received_, dedup};
+  }
+
+ private:
+  absl::Status WriteChunk() {
+    const auto index = static_cast<uint32_t>(record_.chunk_digests.size());
+    record_.chunk_digests.push_back(crypto::Sha256::Of(buffer_));
+    auto s = db_->db->Put(db_->staged, db_->chunks,
+                          keys::Chunk(content_id_, index), buffer_);
+    buffer_.clear();
+    return FromRocks(s, "staging upload chunk");
+  }
+
+  std::shared_ptr<RocksDb> db_;
+  StripedMutex* locks_;
+  std::string content_id_;
+  AssetRecord record_;
+  crypto::Sha256 hasher_;
+  std::string buffer_;
+  uint64_t received_ = 0;
+  bool committed_ = false;
+};
+
+class RocksAssetReader final : public AssetReader {
+ public:
+  RocksAssetReader(std::shared_ptr<RocksDb> db, AssetRecord record,
+                   crypto::Sha256Digest sha256)
+      : db_(std::move(db)), record_(std::move(record)), sha256_(sha256) {}
+
+  uint64_t size_bytes() const override { return record_.size; }
+
+  absl::StatusOr<std::optional<std::string>> NextChunk() override {
+    const std::string hex = crypto::ToHex(sha256_);
+    if (next_ == record_.chunk_digests.size()) {
+      if (read_ != record_.size || hasher_.Finish() != sha256_) {
+        return absl::DataLossError(
+            StrCat("asset ", hex, " does not match its digest"));
+      }
+      return std::nullopt;
+    }
+    std::string chunk;
+    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->chunks,
+                          keys::Chunk(record_.content_id, next_), &chunk);
+    if (s.IsNotFound()) {
+      return absl::DataLossError(
+          StrCat("asset ", hex, ": chunk ", next_, " is missing"));
+    }
+    if (!s.ok()) return FromRocks(s, "reading asset chunk");
+    if (crypto::Sha256::Of(chunk) != record_.chunk_digests[next_]) {
+      return absl::DataLossError(StrCat(
+          "asset ", hex, ": chunk ", next_, " fails its stored digest"));
+    }
+    ++next_;
+    read_ += chunk.size();
+    hasher_.Update(chunk);
+    return chunk;
+  }
+
+ private:
+  std::shared_ptr<RocksDb> db_;
+  AssetRecord record_;
+  crypto::Sha256Digest sha256_;
+  crypto::Sha256 hasher_;
+  uint32_t next_ = 0;
+  uint64_t read_ = 0;
+};
+
+absl::StatusOr<AssetRecord> ReadRecord(RocksDb& db,
+                                       const crypto::Sha256Digest& sha256) {
+  std::string value;
+  auto s = db.db->Get(rocksdb::ReadOptions(), db.asset_meta,
+                      keys::AssetMeta(sha256), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(
+        StrCat("sha256: no asset ", crypto::ToHex(sha256)));
+  }
+  if (!s.ok()) return FromRocks(s, "reading asset record");
+  return DecodeRecord(value);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AssetWriter>> BeginRocksUpload(
+    std::shared_ptr<RocksDb> db, StripedMutex* locks) {
+  std::string content_id = crypto::RandomBytes(keys::kContentIdSize);
+  // Durable, so that a crash never leaves chunks without their marker.
+  auto s = db->db->Put(db->durable, db->index,
+                       keys::UploadInFlight(content_id), "");
+  if (!s.ok()) return FromRocks(s, "starting upload");
+  return std::make_unique<RocksAssetWriter>(std::move(db), locks,
+                                            std::move(content_id));
+}
+
+absl::StatusOr<std::unique_ptr<AssetReader>> OpenRocksAsset(
+    std::shared_ptr<RocksDb> db, const crypto::Sha256Digest& sha256) {
+  auto record = ReadRecord(*db, sha256);
+  if (!record.ok()) return record.status();
+  return std::make_unique<RocksAssetReader>(std::move(db), *std::move(record),
+                                            sha256);
+}
+
+absl::StatusOr<uint64_t> StoredAssetSize(RocksDb& db,
+                                         const crypto::Sha256Digest& sha256) {
+  auto record = ReadRecord(db, sha256);
+  if (!record.ok()) return record.status();
+  return record->size;
+}
+
+absl::Status SweepAbandonedUploads(RocksDb& db) {
+  std::vector<std::string> abandoned;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db.db->NewIterator(rocksdb::ReadOptions(), db.index));
+    const std::string tag(1, keys::kUploadInFlightTag);
+    for (it->Seek(tag); it->Valid() && it->key().starts_with(tag);
+         it->Next()) {
+      abandoned.push_back(it->key().ToString().substr(1));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "sweeping uploads");
+  }
+  for (const auto& content_id : abandoned) {
+    if (auto s = DeleteStaging(db, content_id, db.durable); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace loupe::storage

@@ -1,0 +1,66 @@
+#pragma once
+
+// Internal to the RocksDB store: the open database, its column families and
+// helpers shared by rocks_store.cc and rocks_assets.cc.
+
+#include <rocksdb/db.h>
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/storage/store.h"
+
+namespace loupe::storage {
+
+// Owns the database and its column-family handles. Thread-safe (RocksDB is).
+struct RocksDb {
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* pieces = nullptr;
+  rocksdb::ColumnFamilyHandle* versions = nullptr;
+  rocksdb::ColumnFamilyHandle* asset_meta = nullptr;
+  rocksdb::ColumnFamilyHandle* chunks = nullptr;
+  rocksdb::ColumnFamilyHandle* index = nullptr;
+  // For acknowledged writes: the WAL is synced before Write() returns;
+  // concurrent writers are grouped by RocksDB and share one sync.
+  rocksdb::WriteOptions durable;
+  // For upload staging, made durable by the commit's sync.
+  rocksdb::WriteOptions staged;
+
+  ~RocksDb();
+};
+
+// Serialises read-check-write sequences on the same key (a piece, a studio
+// reference, an asset digest) without a global lock.
+class StripedMutex {
+ public:
+  std::mutex& For(std::string_view key) {
+    return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];
+  }
+
+ private:
+  std::array<std::mutex, 64> stripes_;
+};
+
+// Converts a RocksDB failure into an absl::Status naming what was being done.
+[[nodiscard]] absl::Status FromRocks(const rocksdb::Status& s,
+                                     std::string_view what);
+
+// Asset functions (rocks_assets.cc).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<AssetWriter>> BeginRocksUpload(
+    std::shared_ptr<RocksDb> db, StripedMutex* locks);
+[[nodiscard]] absl::StatusOr<std::unique_ptr<AssetReader>> OpenRocksAsset(
+    std::shared_ptr<RocksDb> db, const crypto::Sha256Digest& sha256);
+// The stored size of an asset; NOT_FOUND if absent.
+[[nodiscard]] absl::StatusOr<uint64_t> StoredAssetSize(
+    RocksDb& db, const crypto::Sha256Digest& sha256);
+// Deletes staging left by uploads that never committed (after a crash).
+[[nodiscard]] absl::Status SweepAbandonedUploads(RocksDb& db);
+
+}  // namespace loupe::storage

@@ -1,0 +1,347 @@
+// The RocksDB implementation of Store: pieces, versions and indexes.
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/str_cat.h"
+#include "server/storage/keys.h"
+#include "server/storage/rocks_db.h"
+
+namespace loupe::storage {
+
+RocksDb::~RocksDb() {
+  if (db == nullptr) return;
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  db->Close();
+  delete db;
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string msg = StrCat(what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsBusy() || s.IsTryAgain() || s.IsIncomplete()) {
+    return absl::UnavailableError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+namespace {
+
+// Order matters: OpenRocksStore maps handles by position.
+constexpr const char* kColumnFamilies[] = {
+    "default", "pieces", "versions", "asset_meta", "asset_chunks", "index"};
+
+rocksdb::ColumnFamilyOptions MetadataOptions() {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = 16 << 20;
+  return cf;
+}
+
+// Asset bytes go to blob files so that compaction does not rewrite them, and
+// memtables are small so that a large upload holds little memory.
+rocksdb::ColumnFamilyOptions ChunkOptions() {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = 16 << 20;
+  cf.max_write_buffer_number = 3;
+  cf.enable_blob_files = true;
+  cf.min_blob_size = 4096;
+  cf.blob_file_size = 256 << 20;
+  cf.enable_blob_garbage_collection = true;
+  return cf;
+}
+
+template <typename Message>
+absl::StatusOr<Message> Parse(const std::string& bytes, std::string_view what) {
+  Message m;
+  if (!m.ParseFromString(bytes)) {
+    return absl::DataLossError(StrCat("stored ", what, " is corrupt"));
+  }
+  return m;
+}
+
+class RocksStore final : public Store {
+ public:
+  RocksStore(std::shared_ptr<RocksDb> db) : db_(std::move(db)) {}
+
+  absl::Status CreatePiece(const v1::Piece& piece) override {
+    const std::string ref_key =
+        keys::StudioReference(piece.studio_id(), piece.studio_reference());
+    std::lock_guard<std::mutex> lock(locks_.For(ref_key));
+    std::string existing;
+    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->index, ref_key,
+                          &existing);
+    if (s.ok()) {
+      return absl::AlreadyExistsError(
+          StrCat("studio_reference: already registered as piece ",
+                       existing));
+    }
+    if (!s.IsNotFound()) return FromRocks(s, "reading reference index");
+    s = db_->db->Get(rocksdb::ReadOptions(), db_->pieces, piece.id(),
+                     &existing);
+    if (s.ok()) return absl::AlreadyExistsError("id: piece already exists");
+    rocksdb::WriteBatch batch;
+    batch.Put(db_->pieces, piece.id(), piece.SerializeAsString());
+    batch.Put(db_->index, ref_key, piece.id());
+    batch.Put(db_->index, keys::StudioPiece(piece.studio_id(), piece.id()),
+              "");
+    return FromRocks(db_->db->Write(db_->durable, &batch), "storing piece");
+  }
+
+  absl::StatusOr<v1::TwinVersion> AppendVersion(
+      const v1::TwinVersion& version, std::string_view studio_id) override {
+    std::lock_guard<std::mutex> lock(locks_.For(version.piece_id()));
+    auto piece = GetPiece(version.piece_id());
+    if (!piece.ok()) return piece.status();
+    if (version.parent_number() != piece->current_version()) {
+      return absl::AbortedError(StrCat(
+          "version.parent_number: ", version.parent_number(),
+          " is not the current version ", piece->current_version(),
+          "; versions are immutable, re-read the piece and retry"));
+    }
+    if (auto s = CheckAssets(version, studio_id); !s.ok()) return s;
+    v1::TwinVersion stored = version;
+    stored.set_number(piece->current_version() + 1);
+    piece->set_current_version(stored.number());
+    rocksdb::WriteBatch batch;
+    batch.Put(db_->versions, keys::Version(stored.piece_id(), stored.number()),
+              stored.SerializeAsString());
+    batch.Put(db_->pieces, piece->id(), piece->SerializeAsString());
+    for (const auto& asset : stored.assets()) {
+      auto sha = crypto::ParseSha256Hex(asset.sha256());
+      batch.Put(db_->index, keys::PieceAsset(piece->id(), *sha), "");
+    }
+    if (auto s = FromRocks(db_->db->Write(db_->durable, &batch),
+                           "storing version");
+        !s.ok()) {
+      return s;
+    }
+    return stored;
+  }
+
+  absl::StatusOr<v1::Piece> GetPiece(std::string_view piece_id) override {
+    std::string value;
+    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->pieces,
+                          rocksdb::Slice(piece_id.data(), piece_id.size()),
+                          &value);
+    if (s.IsNotFound()) {
+      return absl::NotFoundError(StrCat("piece_id: no piece ", piece_id));
+    }
+    if (!s.ok()) return FromRocks(s, "reading piece");
+    return Parse<v1::Piece>(value, "piece");
+  }
+
+  absl::StatusOr<v1::TwinVersion> GetVersion(std::string_view piece_id,
+                                             uint32_t number) override {
+    if (number == 0) {
+      auto piece = GetPiece(piece_id);
+      if (!piece.ok()) return piece.status();
+      if (piece->current_version() == 0) {
+        return absl::NotFoundError("number: the piece has no version yet");
+      }
+      number = piece->current_version();
+    }
+    std::string value;
+    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->versions,
+                          keys::Version(piece_id, number), &value);
+    if (s.IsNotFound()) {
+      if (auto p = GetPiece(piece_id); !p.ok()) return p.status();
+      return absl::NotFoundError(
+          StrCat("number: piece ", piece_id, " has no version ", number));
+    }
+    if (!s.ok()) return FromRocks(s, "reading version");
+    return Parse<v1::TwinVersion>(value, "version");
+  }
+
+  absl::StatusOr<VersionPage> ListVersions(std::string_view piece_id,
+                                           uint32_t after,
+                                           size_t limit) override {
+    if (auto p = GetPiece(piece_id); !p.ok()) return p.status();
+    VersionPage page;
+    const std::string prefix = keys::VersionPrefix(piece_id);
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db->NewIterator(rocksdb::ReadOptions(), db_->versions));
+    for (it->Seek(keys::Version(piece_id, after + 1));
+         it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (page.versions.size() == limit) {
+        page.last_number = page.versions.back().number();
+        break;
+      }
+      auto v = Parse<v1::TwinVersion>(it->value().ToString(), "version");
+      if (!v.ok()) return v.status();
+      page.versions.push_back(*std::move(v));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "listing versions");
+    return page;
+  }
+
+  absl::StatusOr<PiecePage> ListPieces(std::string_view studio_id,
+                                       std::string_view start_after,
+                                       size_t limit) override {
+    return studio_id.empty() ? ListAllPieces(start_after, limit)
+                             : ListStudioPieces(studio_id, start_after, limit);
+  }
+
+  absl::StatusOr<std::unique_ptr<AssetWriter>> BeginUpload() override {
+    return BeginRocksUpload(db_, &locks_);
+  }
+
+  absl::StatusOr<std::unique_ptr<AssetReader>> OpenAsset(
+      const crypto::Sha256Digest& sha256) override {
+    return OpenRocksAsset(db_, sha256);
+  }
+
+  absl::StatusOr<bool> IsAssetUploadedBy(const crypto::Sha256Digest& sha256,
+                                         std::string_view studio_id) override {
+    return IndexHas(keys::AssetOwner(sha256, studio_id));
+  }
+
+  absl::StatusOr<bool> IsAssetOfPiece(const crypto::Sha256Digest& sha256,
+                                      std::string_view piece_id) override {
+    return IndexHas(keys::PieceAsset(piece_id, sha256));
+  }
+
+  absl::StatusOr<Stats> CountStats() override {
+    Stats stats;
+    auto count = [&](rocksdb::ColumnFamilyHandle* cf, std::string_view prefix,
+                     uint64_t* n) {
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->db->NewIterator(rocksdb::ReadOptions(), cf));
+      for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+           it->Valid() && it->key().starts_with(
+                              rocksdb::Slice(prefix.data(), prefix.size()));
+           it->Next()) {
+        ++*n;
+      }
+      return FromRocks(it->status(), "counting");
+    };
+    const std::string tag(1, keys::kUploadInFlightTag);
+    for (auto s : {count(db_->asset_meta, "", &stats.assets),
+                   count(db_->chunks, "", &stats.chunks),
+                   count(db_->index, tag, &stats.uploads_in_flight)}) {
+      if (!s.ok()) return s;
+    }
+    return stats;
+  }
+
+ private:
+  absl::Status CheckAssets(const v1::TwinVersion& version,
+                           std::string_view studio_id) {
+    for (int i = 0; i < version.assets_size(); ++i) {
+      const auto& asset = version.assets(i);
+      const std::string field = StrCat("version.assets[", i, "]");
+      auto sha = crypto::ParseSha256Hex(asset.sha256());
+      if (!sha.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat(field, ".sha256: ", sha.status().message()));
+      }
+      auto owned = IsAssetUploadedBy(*sha, studio_id);
+      if (!owned.ok()) return owned.status();
+      if (!*owned) {
+        return absl::FailedPreconditionError(StrCat(
+            field, ".sha256: ", asset.sha256(), " was not uploaded by studio ",
+            studio_id, "; upload it first"));
+      }
+      auto size = StoredAssetSize(*db_, *sha);
+      if (!size.ok()) return size.status();
+      if (*size != asset.size_bytes()) {
+        return absl::InvalidArgumentError(
+            StrCat(field, ".size_bytes: ", asset.size_bytes(),
+                         " but the stored asset has ", *size, " bytes"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> IndexHas(const std::string& key) {
+    std::string value;
+    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->index, key, &value);
+    if (s.ok()) return true;
+    if (s.IsNotFound()) return false;
+    return FromRocks(s, "reading index");
+  }
+
+  absl::StatusOr<PiecePage> ListAllPieces(std::string_view start_after,
+                                          size_t limit) {
+    PiecePage page;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db->NewIterator(rocksdb::ReadOptions(), db_->pieces));
+    it->Seek(rocksdb::Slice(start_after.data(), start_after.size()));
+    if (it->Valid() && it->key() == rocksdb::Slice(start_after.data(),
+                                                   start_after.size())) {
+      it->Next();
+    }
+    for (; it->Valid(); it->Next()) {
+      if (page.pieces.size() == limit) {
+        page.last_key = page.pieces.back().id();
+        break;
+      }
+      auto p = Parse<v1::Piece>(it->value().ToString(), "piece");
+      if (!p.ok()) return p.status();
+      page.pieces.push_back(*std::move(p));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "listing pieces");
+    return page;
+  }
+
+  absl::StatusOr<PiecePage> ListStudioPieces(std::string_view studio_id,
+                                             std::string_view start_after,
+                                             size_t limit) {
+    PiecePage page;
+    const std::string prefix = keys::StudioPiecePrefix(studio_id);
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db->NewIterator(rocksdb::ReadOptions(), db_->index));
+    const std::string start = keys::StudioPiece(studio_id, start_after);
+    it->Seek(start);
+    if (!start_after.empty() && it->Valid() && it->key() == start) it->Next();
+    for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (page.pieces.size() == limit) {
+        page.last_key = page.pieces.back().id();
+        break;
+      }
+      auto p = GetPiece(it->key().ToStringView().substr(prefix.size()));
+      if (!p.ok()) return p.status();
+      page.pieces.push_back(*std::move(p));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "listing pieces");
+    return page;
+  }
+
+  std::shared_ptr<RocksDb> db_;
+  StripedMutex locks_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
+    const std::string& path, const RocksStoreOptions& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kColumnFamilies) {
+    descriptors.emplace_back(name, std::string(name) == "asset_chunks"
+                                       ? ChunkOptions()
+                                       : MetadataOptions());
+  }
+  auto db = std::make_shared<RocksDb>();
+  auto s = rocksdb::DB::Open(db_options, path, descriptors, &db->handles,
+                             &db->db);
+  if (!s.ok()) return FromRocks(s, StrCat("opening store at ", path));
+  db->pieces = db->handles[1];
+  db->versions = db->handles[2];
+  db->asset_meta = db->handles[3];
+  db->chunks = db->handles[4];
+  db->index = db->handles[5];
+  db->durable.sync = options.sync_writes;
+  db->staged.sync = false;
+  if (auto sweep = SweepAbandonedUploads(*db); !sweep.ok()) return sweep;
+  return std::unique_ptr<Store>(new RocksStore(std::move(db)));
+}
+
+}  // namespace loupe::storage

@@ -1,0 +1,137 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "crypto/sha256.h"
+#include "loupe/v1/twin.pb.h"
+
+namespace loupe::storage {
+
+// Asset content is stored in chunks of this size (the last one shorter).
+inline constexpr size_t kStoredChunkSize = 1 << 20;
+
+struct AssetCommit {
+  crypto::Sha256Digest sha256{};
+  uint64_t size_bytes = 0;
+  // The same bytes were already stored; this upload's copy was dropped.
+  bool deduplicated = false;
+};
+
+// Receives one upload. Bytes are staged (not visible) until Commit()
+// succeeds; a writer destroyed without a successful Commit() deletes what it
+// staged, and staging left over by a crash is deleted on the next open.
+// Memory use is bounded by kStoredChunkSize. Not thread-safe.
+class AssetWriter {
+ public:
+  virtual ~AssetWriter() = default;
+  // Adds bytes. Errors are storage failures (INTERNAL/UNAVAILABLE).
+  [[nodiscard]] virtual absl::Status Append(std::string_view bytes) = 0;
+  [[nodiscard]] virtual uint64_t bytes_received() const = 0;
+  // Checks that exactly `size` bytes with digest `sha256` arrived
+  // (INVALID_ARGUMENT naming size_bytes or sha256 otherwise, and nothing is
+  // stored), then makes the asset visible and records `studio_id` as one of
+  // its uploaders, durably (synced) and atomically.
+  [[nodiscard]] virtual absl::StatusOr<AssetCommit> Commit(
+      uint64_t size, const crypto::Sha256Digest& sha256,
+      std::string_view studio_id) = 0;
+};
+
+// Reads one stored asset chunk by chunk, verifying each chunk against the
+// digest recorded when it was written, and the whole digest at the end.
+// Not thread-safe.
+class AssetReader {
+ public:
+  virtual ~AssetReader() = default;
+  [[nodiscard]] virtual uint64_t size_bytes() const = 0;
+  // The next chunk, or nullopt after the last one (once the whole digest was
+  // re-verified). DATA_LOSS if stored bytes do not match their digests.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>>
+  NextChunk() = 0;
+};
+
+struct PiecePage {
+  std::vector<v1::Piece> pieces;
+  // Set when more may follow: pass as `start_after` for the next page.
+  std::optional<std::string> last_key;
+};
+
+struct VersionPage {
+  std::vector<v1::TwinVersion> versions;
+  std::optional<uint32_t> last_number;
+};
+
+// The registry's persistent state. Implementations are thread-safe. Every
+// mutation that returns OK is durable (synced to disk) before it returns.
+// Versions are immutable: there is no way to overwrite or delete one.
+//
+// Errors: NOT_FOUND (no such piece/version/asset), ALREADY_EXISTS,
+// ABORTED (a version's parent is no longer current; re-read and retry),
+// FAILED_PRECONDITION (an asset the studio has not uploaded), DATA_LOSS
+// (stored bytes failed verification), INTERNAL (storage failure).
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Stores a new piece. ALREADY_EXISTS if the studio already used
+  // piece.studio_reference() (the message then carries the existing id) or
+  // the id is taken.
+  [[nodiscard]] virtual absl::Status CreatePiece(const v1::Piece& piece) = 0;
+
+  // Appends `version` (number = parent + 1) to its piece and makes it current,
+  // atomically. ABORTED unless version.parent_number() is the piece's current
+  // version; FAILED_PRECONDITION if an asset is missing or was not uploaded by
+  // `studio_id`.
+  [[nodiscard]] virtual absl::StatusOr<v1::TwinVersion> AppendVersion(
+      const v1::TwinVersion& version, std::string_view studio_id) = 0;
+
+  [[nodiscard]] virtual absl::StatusOr<v1::Piece> GetPiece(
+      std::string_view piece_id) = 0;
+  // number 0 = current.
+  [[nodiscard]] virtual absl::StatusOr<v1::TwinVersion> GetVersion(
+      std::string_view piece_id, uint32_t number) = 0;
+  // Versions with number > after, ascending, at most `limit`.
+  [[nodiscard]] virtual absl::StatusOr<VersionPage> ListVersions(
+      std::string_view piece_id, uint32_t after, size_t limit) = 0;
+  // Pieces (of one studio if studio_id is non-empty) in id order, after
+  // `start_after`, at most `limit`.
+  [[nodiscard]] virtual absl::StatusOr<PiecePage> ListPieces(
+      std::string_view studio_id, std::string_view start_after,
+      size_t limit) = 0;
+
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetWriter>>
+  BeginUpload() = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetReader>> OpenAsset(
+      const crypto::Sha256Digest& sha256) = 0;
+  [[nodiscard]] virtual absl::StatusOr<bool> IsAssetUploadedBy(
+      const crypto::Sha256Digest& sha256, std::string_view studio_id) = 0;
+  [[nodiscard]] virtual absl::StatusOr<bool> IsAssetOfPiece(
+      const crypto::Sha256Digest& sha256, std::string_view piece_id) = 0;
+
+  // Counts of stored things, for tests and metrics.
+  struct Stats {
+    uint64_t assets = 0;
+    uint64_t chunks = 0;
+    uint64_t uploads_in_flight = 0;
+  };
+  [[nodiscard]] virtual absl::StatusOr<Stats> CountStats() = 0;
+};
+
+struct RocksStoreOptions {
+  // Sync every acknowledged write to disk. Only tests of other things turn
+  // this off.
+  bool sync_writes = true;
+};
+
+// Opens (creating if needed) the RocksDB store at `path`, deleting any
+// upload staging a crash left behind.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
+    const std::string& path, const RocksStoreOptions& options = {});
+
+}  // namespace loupe::storage

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace loupe::server {
+
+// A fixed set of threads running submitted tasks in FIFO order. gRPC
+// callback handlers must not block, and durable writes block on fsync, so
+// handlers hand storage work to this pool; concurrent writes from its
+// threads are grouped by RocksDB into shared syncs.
+//
+// Thread-safe. The destructor runs the tasks already queued, then joins.
+class WorkerPool {
+ public:
+  explicit WorkerPool(size_t threads);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  void Submit(std::function<void()> task);
+
+ private:
+  void Run();
+
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace loupe::server
