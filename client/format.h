@@ -1,0 +1,37 @@
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "loupe/v1/registry.pb.h"
+
+namespace loupe::client {
+
+// One-line JSON of a message, with proto field names (for scripts and jq).
+[[nodiscard]] std::string ToJson(const google::protobuf::Message& message);
+
+// Parses JSON (protobuf's JSON mapping) into `message`; INVALID_ARGUMENT
+// naming the problem otherwise. Unknown fields are errors.
+[[nodiscard]] absl::Status FromJson(const std::string& json,
+                                    google::protobuf::Message* message);
+
+// The short, lower-case name of an enum value: PIECE_KIND_RING -> "ring".
+[[nodiscard]] std::string ShortName(const google::protobuf::EnumDescriptor* d,
+                                    int value);
+// Parses "ring", "RING" or "PIECE_KIND_RING" (and '-' for '_'); false if the
+// name is unknown or the UNSPECIFIED value.
+[[nodiscard]] bool ParseShortName(const google::protobuf::EnumDescriptor* d,
+                                  std::string text, int* value);
+// "ring, band, pendant, ..." for help and error texts.
+[[nodiscard]] std::string ShortNames(const google::protobuf::EnumDescriptor* d);
+
+// Human-readable reports.
+void PrintPiece(std::ostream& out, const v1::Piece& piece);
+void PrintPieceLine(std::ostream& out, const v1::Piece& piece);
+void PrintVersion(std::ostream& out, const v1::TwinVersion& version);
+void PrintVersionLine(std::ostream& out, const v1::TwinVersion& version);
+
+}  // namespace loupe::client
