@@ -1,0 +1,49 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace loupe::server {
+namespace {
+
+TEST(ConfigTest, ParsesAndFillsDefaults) {
+  auto config = ParseConfig("data_dir: '/tmp/x'\n");
+  ASSERT_TRUE(config.ok());
+  ASSERT_TRUE(FinishConfig(&*config).ok());
+  EXPECT_EQ(config->listen_address(), kDefaultListenAddress);
+  EXPECT_EQ(config->limits().max_asset_bytes(), kDefaultMaxAssetBytes);
+  EXPECT_EQ(config->worker_threads(), kDefaultWorkerThreads);
+}
+
+TEST(ConfigTest, SyntaxErrorsGiveLineAndColumn) {
+  auto config = ParseConfig("data_dir: '/tmp/x'\nlisten_adress: 'x'\n");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(config.status().message().find("line 2"), std::string::npos)
+      << config.status();
+  EXPECT_NE(config.status().message().find("listen_adress"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingDataDirAndBadLimitsAreNamed) {
+  v1::ServerConfig empty;
+  auto s = FinishConfig(&empty);
+  EXPECT_NE(s.message().find("data_dir"), std::string::npos);
+  auto small = ParseConfig("data_dir: 'x' limits { max_message_bytes: 1000 }");
+  EXPECT_NE(FinishConfig(&*small).message().find("limits.max_message_bytes"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, LoadsFilesAndReportsMissingOnes) {
+  EXPECT_EQ(LoadConfigFile("/nonexistent/loupe.conf").status().code(),
+            absl::StatusCode::kNotFound);
+  const std::string path = testing::TempDir() + "/loupe_config_test.conf";
+  std::ofstream(path) << "data_dir: '/var/lib/loupe'\nworker_threads: 4\n";
+  auto config = LoadConfigFile(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->worker_threads(), 4u);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace loupe::server

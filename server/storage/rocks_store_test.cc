@@ -1,0 +1,302 @@
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <filesystem>
+#include <random>
+
+#include "server/storage/keys.h"
+#include "server/storage/store.h"
+
+namespace loupe::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RocksStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("loupe_store_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    auto s = OpenRocksStore(dir_.string());
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = *std::move(s);
+  }
+
+  v1::Piece MakePiece(const std::string& id, const std::string& studio,
+                      const std::string& ref) {
+    v1::Piece p;
+    p.set_id(id);
+    p.set_studio_id(studio);
+    p.set_studio_reference(ref);
+    p.set_kind(v1::PIECE_KIND_RING);
+    return p;
+  }
+
+  // Uploads `bytes` for `studio`; returns its digest.
+  crypto::Sha256Digest Upload(const std::string& bytes,
+                              const std::string& studio = "aurum") {
+    auto w = store_->BeginUpload();
+    EXPECT_TRUE(w.ok());
+    EXPECT_TRUE((*w)->Append(bytes).ok());
+    auto sha = crypto::Sha256::Of(bytes);
+    auto c = (*w)->Commit(bytes.size(), sha, studio);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return sha;
+  }
+
+  absl::StatusOr<std::string> ReadAll(const crypto::Sha256Digest& sha) {
+    auto r = store_->OpenAsset(sha);
+    if (!r.ok()) return r.status();
+    std::string out;
+    for (;;) {
+      auto chunk = (*r)->NextChunk();
+      if (!chunk.ok()) return chunk.status();
+      if (!chunk->has_value()) return out;
+      out += **chunk;
+    }
+  }
+
+  v1::TwinVersion MakeVersion(const std::string& piece, uint32_t parent) {
+    v1::TwinVersion v;
+    v.set_piece_id(piece);
+    v.set_parent_number(parent);
+    v.set_reason(parent == 0 ? v1::VERSION_REASON_ORIGINAL
+                             : v1::VERSION_REASON_RESIZE);
+    return v;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+std::string RandomBytes(size_t n, int seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+TEST_F(RocksStoreTest, PieceRoundTripsAndReferenceIsUniquePerStudio) {
+  ASSERT_TRUE(store_->CreatePiece(MakePiece("pc_1", "aurum", "R-1")).ok());
+  auto dup = store_->CreatePiece(MakePiece("pc_2", "aurum", "R-1"));
+  EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(dup.message().find("pc_1"), std::string::npos);
+  EXPECT_TRUE(store_->CreatePiece(MakePiece("pc_3", "bellini", "R-1")).ok());
+  Reopen();
+  auto p = store_->GetPiece("pc_1");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->studio_reference(), "R-1");
+  EXPECT_EQ(store_->GetPiece("pc_2").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(RocksStoreTest, VersionsAppendInOrderAndAreNeverOverwritten) {
+  ASSERT_TRUE(store_->CreatePiece(MakePiece("pc_1", "aurum", "R-1")).ok());
+  auto v1 = store_->AppendVersion(MakeVersion("pc_1", 0), "aurum");
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ(v1->number(), 1u);
+  auto v2 = store_->AppendVersion(MakeVersion("pc_1", 1), "aurum");
+  ASSERT_TRUE(v2.ok());
+  EXPECT_EQ(v2->number(), 2u);
+  // A second child of version 1 would rewrite history: refused.
+  auto again = MakeVersion("pc_1", 1);
+  again.set_note("overwrite attempt");
+  EXPECT_EQ(store_->AppendVersion(again, "aurum").status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->AppendVersion(MakeVersion("pc_1", 0), "aurum")
+                .status()
+                .code(),
+            absl::StatusCode::kAborted);
+  Reopen();
+  EXPECT_EQ(store_->GetPiece("pc_1")->current_version(), 2u);
+  EXPECT_EQ(store_->GetVersion("pc_1", 0)->number(), 2u);
+  EXPECT_TRUE(store_->GetVersion("pc_1", 2)->note().empty());
+  EXPECT_EQ(store_->GetVersion("pc_1", 3).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(RocksStoreTest, VersionAssetsMustBeUploadedByTheStudioWithTheirSize) {
+  ASSERT_TRUE(store_->CreatePiece(MakePiece("pc_1", "aurum", "R-1")).ok());
+  const std::string bytes = "solid 18k";
+  const auto other = Upload(bytes, "bellini");
+  auto v = MakeVersion("pc_1", 0);
+  auto* a = v.add_assets();
+  a->set_sha256(crypto::ToHex(other));
+  a->set_size_bytes(bytes.size());
+  EXPECT_EQ(store_->AppendVersion(v, "aurum").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  Upload(bytes, "aurum");  // Deduplicated content, new uploader.
+  a->set_size_bytes(bytes.size() + 1);
+  auto wrong = store_->AppendVersion(v, "aurum");
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong.status().message().find("assets[0].size_bytes"),
+            std::string::npos);
+  a->set_size_bytes(bytes.size());
+  ASSERT_TRUE(store_->AppendVersion(v, "aurum").ok());
+  EXPECT_TRUE(*store_->IsAssetOfPiece(other, "pc_1"));
+  EXPECT_FALSE(*store_->IsAssetOfPiece(other, "pc_2"));
+}
+
+TEST_F(RocksStoreTest, MultiChunkAssetRoundTripsAndDeduplicates) {
+  const std::string bytes = RandomBytes(3 * kStoredChunkSize + 12345, 1);
+  auto w = store_->BeginUpload();
+  ASSERT_TRUE(w.ok());
+  for (size_t i = 0; i < bytes.size(); i += 70001) {  // Odd client chunks.
+    ASSERT_TRUE((*w)->Append(std::string_view(bytes).substr(i, 70001)).ok());
+  }
+  auto sha = crypto::Sha256::Of(bytes);
+  auto c = (*w)->Commit(bytes.size(), sha, "aurum");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->deduplicated);
+  w->reset();
+  Reopen();
+  auto read = ReadAll(sha);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(*read == bytes);
+  auto w2 = store_->BeginUpload();
+  ASSERT_TRUE((*w2)->Append(bytes).ok());
+  auto c2 = (*w2)->Commit(bytes.size(), sha, "bellini");
+  ASSERT_TRUE(c2.ok());
+  EXPECT_TRUE(c2->deduplicated);
+  auto stats = store_->CountStats();
+  EXPECT_EQ(stats->assets, 1u);
+  EXPECT_EQ(stats->chunks, 4u);  // One copy only.
+  EXPECT_TRUE(*store_->IsAssetUploadedBy(sha, "bellini"));
+}
+
+TEST_F(RocksStoreTest, MismatchedSizeOrDigestStoresNothing) {
+  const std::string bytes = RandomBytes(kStoredChunkSize + 5, 2);
+  const auto sha = crypto::Sha256::Of(bytes);
+  {
+    auto w = store_->BeginUpload();
+    ASSERT_TRUE((*w)->Append(bytes).ok());
+    auto c = (*w)->Commit(bytes.size() + 1, sha, "aurum");
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find("size_bytes"), std::string::npos);
+  }
+  {
+    auto w = store_->BeginUpload();
+    ASSERT_TRUE((*w)->Append(bytes).ok());
+    auto c = (*w)->Commit(bytes.size(), crypto::Sha256::Of("other"), "aurum");
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find("sha256"), std::string::npos);
+  }
+  auto stats = store_->CountStats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->assets, 0u);
+  EXPECT_EQ(stats->chunks, 0u);
+  EXPECT_EQ(stats->uploads_in_flight, 0u);
+  EXPECT_EQ(store_->OpenAsset(sha).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(*store_->IsAssetUploadedBy(sha, "aurum"));
+}
+
+TEST_F(RocksStoreTest, StagingLeftByACrashIsSweptOnOpen) {
+  store_.reset();
+  {
+    // Simulate a crash mid-upload: a marker and a chunk, no asset record.
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : {"default", "pieces", "versions", "asset_meta",
+                          "asset_chunks", "index"}) {
+      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    }
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), cfs,
+                                  &handles, &raw)
+                    .ok());
+    const std::string content(16, 'c');
+    ASSERT_TRUE(raw->Put({}, handles[5], keys::UploadInFlight(content), "").ok());
+    ASSERT_TRUE(raw->Put({}, handles[4], keys::Chunk(content, 0), "xyz").ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  Reopen();
+  auto stats = store_->CountStats();
+  EXPECT_EQ(stats->chunks, 0u);
+  EXPECT_EQ(stats->uploads_in_flight, 0u);
+}
+
+TEST_F(RocksStoreTest, CorruptChunkIsReportedAsDataLossNotServed) {
+  const std::string bytes = RandomBytes(2 * kStoredChunkSize, 3);
+  const auto sha = Upload(bytes);
+  store_.reset();
+  {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : {"default", "pieces", "versions", "asset_meta",
+                          "asset_chunks", "index"}) {
+      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    }
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), cfs,
+                                  &handles, &raw)
+                    .ok());
+    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[4]));
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    it->Next();  // Flip one byte of the second chunk.
+    std::string value = it->value().ToString();
+    value[100] ^= 1;
+    ASSERT_TRUE(raw->Put({}, handles[4], it->key(), value).ok());
+    it.reset();
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  Reopen();
+  auto read = ReadAll(sha);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(read.status().message().find("chunk 1"), std::string::npos);
+}
+
+TEST_F(RocksStoreTest, ListsPageThroughPiecesAndVersions) {
+  for (int i = 0; i < 25; ++i) {
+    const std::string studio = i % 2 ? "aurum" : "bellini";
+    ASSERT_TRUE(store_->CreatePiece(MakePiece("pc_" + std::to_string(100 + i),
+                                              studio, "R" + std::to_string(i)))
+                    .ok());
+  }
+  std::vector<std::string> seen;
+  std::string after;
+  for (;;) {
+    auto page = store_->ListPieces("aurum", after, 5);
+    ASSERT_TRUE(page.ok());
+    for (const auto& p : page->pieces) {
+      EXPECT_EQ(p.studio_id(), "aurum");
+      seen.push_back(p.id());
+    }
+    if (!page->last_key) break;
+    after = *page->last_key;
+  }
+  EXPECT_EQ(seen.size(), 12u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  auto all = store_->ListPieces("", "", 100);
+  EXPECT_EQ(all->pieces.size(), 25u);
+  EXPECT_FALSE(all->last_key.has_value());
+
+  for (uint32_t n = 0; n < 7; ++n) {
+    ASSERT_TRUE(store_->AppendVersion(MakeVersion("pc_101", n), "aurum").ok());
+  }
+  auto first = store_->ListVersions("pc_101", 0, 4);
+  ASSERT_EQ(first->versions.size(), 4u);
+  ASSERT_EQ(first->last_number, 4u);
+  auto rest = store_->ListVersions("pc_101", 4, 4);
+  ASSERT_EQ(rest->versions.size(), 3u);
+  EXPECT_EQ(rest->versions[0].number(), 5u);
+  EXPECT_FALSE(rest->last_number.has_value());
+  EXPECT_EQ(store_->ListVersions("pc_nope", 0, 4).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace loupe::storage
