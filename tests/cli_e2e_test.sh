@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# End to end as a person would do it: tools/run.sh starts a development
+# registry; the loupe CLI creates a piece with a real STL file, adds a resize
+# version, lists the versions and downloads the file byte-identical; refusals
+# give the documented exit codes; a second tools/run.sh reuses the data.
+# Usage: cli_e2e_test.sh LOUPE_SERVER_BIN LOUPE_BIN
+set -euo pipefail
+SERVER_BIN=$1
+LOUPE=$2
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "$(dirname "$SERVER_BIN")/.." && pwd)
+WORK=$(mktemp -d)
+RUN_PID=""
+cleanup() {
+  [ -n "$RUN_PID" ] && kill -TERM "$RUN_PID" 2>/dev/null && wait "$RUN_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; echo "--- run.log" >&2; cat "$WORK/run.log" >&2 || true; exit 1; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+start_registry() {
+  LOUPE_NO_BUILD=1 LOUPE_BUILD_DIR="$BUILD" LOUPE_DATA_DIR="$WORK/data" \
+    LOUPE_LISTEN=127.0.0.1:0 "$ROOT/tools/run.sh" > "$WORK/run.log" 2>&1 &
+  RUN_PID=$!
+  for _ in $(seq 300); do
+    grep -q "listening on port" "$WORK/run.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  PORT=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$WORK/run.log")
+  [ -n "$PORT" ] || fail "the registry did not start"
+  export LOUPE_SERVER=127.0.0.1:$PORT
+}
+
+start_registry
+grep -q "LOUPE_TOKEN_STUDIO_AURUM=loupe_" "$WORK/run.log" || fail "tokens not printed"
+grep -q "loupe piece create" "$WORK/run.log" || fail "next commands not printed"
+set -a; . "$WORK/data/dev-tokens.env"; set +a
+export LOUPE_TOKEN=$LOUPE_TOKEN_STUDIO_AURUM
+cd "$WORK"
+python3 "$ROOT/tools/gen/ring_stl.py" ring.stl
+python3 "$ROOT/tools/gen/ring_stl.py" ring-size8.stl --inner-diameter 18.19
+cat > facts.json <<'JSON'
+{"assay": {"alloy": "18k rose gold", "fineness_per_mille": 750,
+           "composition": {"Au": 0.75, "Cu": 0.2, "Ag": 0.05}},
+ "ring_size": {"system": "RING_SIZE_SYSTEM_US", "value": "8",
+               "inner_diameter_mm": 18.19}}
+JSON
+
+V1=$("$LOUPE" --json piece create --studio aurum --reference E2E-1 --kind ring \
+     --title "E2E solitaire" --cad ring.stl)
+ID=$(echo "$V1" | json 'd["piece_id"]')
+SHA=$(echo "$V1" | json 'd["assets"][0]["sha256"]')
+[ "$SHA" = "$(sha256sum ring.stl | cut -d' ' -f1)" ] || fail "recorded sha256 differs"
+
+"$LOUPE" version add "$ID" --reason resize --note "US 7 -> 8" \
+  --from facts.json --cad ring-size8.stl > add.txt
+grep -q "version   2 of $ID (parent 1, resize)" add.txt || fail "resize version: $(cat add.txt)"
+
+LIST=$("$LOUPE" --json version list "$ID")
+[ "$(echo "$LIST" | json '",".join(v["reason"] for v in d["versions"])')" = \
+  "VERSION_REASON_ORIGINAL,VERSION_REASON_RESIZE" ] || fail "version list: $LIST"
+[ "$(echo "$LIST" | json 'd["versions"][1]["assay"]["alloy"]')" = "18k rose gold" ] \
+  || fail "facts not recorded"
+"$LOUPE" version list "$ID" | grep -q "^2  resize" || fail "human version list"
+
+"$LOUPE" asset get "$SHA" --piece "$ID" -o copy.stl > /dev/null
+cmp copy.stl ring.stl || fail "downloaded file differs"
+LOUPE_TOKEN=$LOUPE_TOKEN_BENCH "$LOUPE" asset get "$SHA" --piece "$ID" -o bench.stl > /dev/null
+cmp bench.stl ring.stl || fail "granted jeweler's copy differs"
+
+set +e
+LOUPE_TOKEN=$LOUPE_TOKEN_INSURER "$LOUPE" asset get "$SHA" --piece "$ID" -o x.stl 2> err.txt
+[ $? -eq 1 ] && grep -q PERMISSION_DENIED err.txt || fail "insurer read the design"
+[ ! -e x.stl ] || fail "a refused download left a file"
+LOUPE_TOKEN= "$LOUPE" piece show "$ID" 2> err.txt
+[ $? -eq 1 ] && grep -q UNAUTHENTICATED err.txt || fail "no token accepted"
+"$LOUPE" piece create --studio aurum 2> err.txt
+[ $? -eq 2 ] || fail "missing flags not a usage error"
+"$LOUPE" version add "$ID" --reason melt 2> err.txt
+[ $? -eq 2 ] && grep -q "unknown reason" err.txt || fail "bad reason not a usage error"
+"$LOUPE" --help > help.txt
+[ $? -eq 0 ] && grep -q "Exit status" help.txt || fail "--help"
+set -e
+
+# A second run reuses the data directory and its tokens.
+kill -TERM "$RUN_PID"; wait "$RUN_PID" || true; RUN_PID=""
+start_registry
+grep -q "exists; keeping it" "$WORK/run.log" || fail "second run did not reuse the data"
+"$LOUPE" piece show "$ID" | grep -q "version   2" || fail "piece lost across restart"
+echo "cli_e2e: 1 passed, 0 failed"

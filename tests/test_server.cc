@@ -1,0 +1,122 @@
+#include "tests/test_server.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "crypto/random.h"
+#include "crypto/sha256.h"
+
+namespace loupe::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Principal(const char* id, const char* role, const char* studio,
+                      const char* token, const char* readers = "") {
+  std::ostringstream out;
+  out << "principals { id: '" << id << "' role: " << role;
+  if (*studio) out << " studio_id: '" << studio << "'";
+  out << " token_sha256: '" << crypto::Sha256::HexOf(token) << "'";
+  if (*readers) out << " asset_readers: '" << readers << "'";
+  out << " }\n";
+  return out.str();
+}
+
+}  // namespace
+
+TestServer::TestServer() {
+  dir_ = (fs::temp_directory_path() / ("loupe_it_" + crypto::RandomId(""))).string();
+  fs::create_directories(dir_);
+  std::ofstream config(dir_ + "/loupe.conf");
+  config << "data_dir: '" << data_dir() << "'\n"
+         << "listen_address: '127.0.0.1:0'\n"
+         << "limits { max_asset_bytes: 67108864 }\n"
+         << Principal("studio-aurum", "ROLE_STUDIO", "aurum", kAurumToken,
+                      "bench")
+         << Principal("studio-bellini", "ROLE_STUDIO", "bellini",
+                      kBelliniToken)
+         << Principal("bench", "ROLE_JEWELER", "", kBenchToken)
+         << Principal("insurer", "ROLE_INSURER", "", kInsurerToken)
+         << Principal("admin", "ROLE_ADMIN", "", kAdminToken);
+}
+
+TestServer::~TestServer() {
+  if (running()) Kill();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+void TestServer::Start() {
+  ASSERT_FALSE(running());
+  const std::string port_file = dir_ + "/port";
+  fs::remove(port_file);
+  const std::string log_file = dir_ + "/server.log";
+  pid_ = fork();
+  ASSERT_GE(pid_, 0);
+  if (pid_ == 0) {
+    FILE* log = std::fopen(log_file.c_str(), "a");
+    dup2(fileno(log), STDOUT_FILENO);
+    dup2(fileno(log), STDERR_FILENO);
+    const std::string config = dir_ + "/loupe.conf";
+    execl(LOUPE_SERVER_BIN, LOUPE_SERVER_BIN, "--config", config.c_str(),
+          "--port-file", port_file.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!fs::exists(port_file)) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      FAIL() << "loupe-server exited during start:\n" << log();
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      FAIL() << "loupe-server did not listen within 30 s:\n" << log();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::ifstream(port_file) >> port_;
+  ASSERT_GT(port_, 0);
+}
+
+int TestServer::Stop() {
+  if (!running()) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void TestServer::Kill() {
+  if (!running()) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+std::string TestServer::target() const {
+  return "127.0.0.1:" + std::to_string(port_);
+}
+
+std::string TestServer::log() const {
+  std::ifstream in(dir_ + "/server.log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::unique_ptr<client::RegistryClient> TestServer::Client(
+    const std::string& token) {
+  return std::make_unique<client::RegistryClient>(target(), token);
+}
+
+}  // namespace loupe::testing

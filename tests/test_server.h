@@ -1,0 +1,47 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "client/registry_client.h"
+
+namespace loupe::testing {
+
+// Bearer tokens of the principals every TestServer is configured with.
+inline constexpr char kAurumToken[] = "test-token-studio-aurum";
+inline constexpr char kBelliniToken[] = "test-token-studio-bellini";
+inline constexpr char kBenchToken[] = "test-token-jeweler-bench";
+inline constexpr char kInsurerToken[] = "test-token-insurer";
+inline constexpr char kAdminToken[] = "test-token-admin";
+
+// A real loupe-server process on 127.0.0.1, port 0, with its own temporary
+// data directory and a config granting "bench" access to aurum's files.
+// Not thread-safe; one per test.
+class TestServer {
+ public:
+  TestServer();
+  ~TestServer();  // Kills the process and deletes the data directory.
+
+  // Starts the server and waits until it listens (aborts the test if it
+  // does not within 30 s).
+  void Start();
+  // SIGTERM, then waits; returns the exit status.
+  int Stop();
+  // SIGKILL, then waits: a crash.
+  void Kill();
+  bool running() const { return pid_ > 0; }
+
+  std::string target() const;
+  std::string data_dir() const { return dir_ + "/db"; }
+  std::string log() const;
+  std::unique_ptr<client::RegistryClient> Client(const std::string& token);
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace loupe::testing

@@ -1,0 +1,70 @@
+#pragma once
+
+// Helpers shared by the integration tests: building requests and
+// deterministic test bytes.
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "client/registry_client.h"
+#include "crypto/sha256.h"
+
+namespace loupe::testing {
+
+inline std::string TestBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+inline v1::UploadAssetHeader HeaderFor(const std::string& bytes) {
+  v1::UploadAssetHeader h;
+  h.set_size_bytes(bytes.size());
+  h.set_sha256(crypto::Sha256::HexOf(bytes));
+  h.set_file_name("ring.stl");
+  return h;
+}
+
+inline v1::CreatePieceRequest PieceRequest(const std::string& studio,
+                                           const std::string& reference) {
+  v1::CreatePieceRequest r;
+  r.set_studio_id(studio);
+  r.set_studio_reference(reference);
+  r.set_kind(v1::PIECE_KIND_RING);
+  r.set_title("Solitaire, 18k rose gold");
+  return r;
+}
+
+inline v1::AssetRef CadAsset(const std::string& bytes) {
+  v1::AssetRef a;
+  a.set_role(v1::ASSET_ROLE_CAD);
+  a.set_file_name("ring.stl");
+  a.set_media_type("model/stl");
+  a.set_size_bytes(bytes.size());
+  a.set_sha256(crypto::Sha256::HexOf(bytes));
+  return a;
+}
+
+inline v1::AddVersionRequest VersionRequest(const std::string& piece_id,
+                                            uint32_t parent,
+                                            v1::VersionReason reason) {
+  v1::AddVersionRequest r;
+  r.set_piece_id(piece_id);
+  r.mutable_version()->set_parent_number(parent);
+  r.mutable_version()->set_reason(reason);
+  return r;
+}
+
+// Asserts an error status with `code` whose message mentions `text`.
+#define EXPECT_STATUS(expr, code_, text)                                  \
+  do {                                                                    \
+    const absl::Status _s = (expr);                                       \
+    EXPECT_EQ(_s.code(), absl::StatusCode::code_) << _s;                  \
+    EXPECT_NE(std::string(_s.message()).find(text), std::string::npos)    \
+        << "expected \"" << (text) << "\" in: " << _s;                    \
+  } while (0)
+
+}  // namespace loupe::testing
