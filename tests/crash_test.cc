@@ -101,7 +101,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
   Ledger ledger;
   std::mt19937 rng(20261123);
   for (int cycle = 0; cycle < kCycles; ++cycle) {
-    server.Start();
+    ASSERT_OK(server.Start());
     ASSERT_NO_FATAL_FAILURE(VerifyLedger(server, ledger));
     const size_t versions_before = ledger.versions.size();
     std::vector<std::thread> writers;
@@ -114,7 +114,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
     // The load really ran: some writes were acknowledged in this cycle.
     EXPECT_GT(ledger.versions.size(), versions_before) << "cycle " << cycle;
   }
-  server.Start();
+  ASSERT_OK(server.Start());
   VerifyLedger(server, ledger);
   std::cout << "[ crash    ] " << kCycles << " SIGKILL cycles; verified "
             << ledger.pieces.size() << " pieces, " << ledger.versions.size()

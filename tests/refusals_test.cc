@@ -15,7 +15,7 @@ namespace {
 class RefusalsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_.Start();
+    ASSERT_OK(server_.Start());
     aurum_ = server_.Client(kAurumToken);
     auto piece = aurum_->CreatePiece(PieceRequest("aurum", "A-1"));
     ASSERT_TRUE(piece.ok());

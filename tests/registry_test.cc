@@ -15,7 +15,7 @@ using google::protobuf::util::MessageDifferencer;
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_.Start();
+    ASSERT_OK(server_.Start());
     aurum_ = server_.Client(kAurumToken);
   }
 
@@ -99,7 +99,7 @@ TEST_F(RegistryTest, VersionsChainAndCannotBeAltered) {
 
   // Still there, unchanged, after a restart.
   EXPECT_EQ(server_.Stop(), 0) << server_.log();
-  server_.Start();
+  ASSERT_OK(server_.Start());
   auto again = server_.Client(kInsurerToken)->GetVersion(piece.id(), 1);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(MessageDifferencer::Equals(*again, *v1));

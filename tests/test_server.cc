@@ -1,6 +1,5 @@
 #include "tests/test_server.h"
 
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,7 +37,7 @@ TestServer::TestServer() {
   std::ofstream config(dir_ + "/loupe.conf");
   config << "data_dir: '" << data_dir() << "'\n"
          << "listen_address: '127.0.0.1:0'\n"
-         << "limits { max_asset_bytes: 67108864 }\n"
+         << "limits { max_asset_bytes: 268435456 }\n"
          << Principal("studio-aurum", "ROLE_STUDIO", "aurum", kAurumToken,
                       "bench")
          << Principal("studio-bellini", "ROLE_STUDIO", "bellini",
@@ -54,13 +53,13 @@ TestServer::~TestServer() {
   fs::remove_all(dir_, ec);
 }
 
-void TestServer::Start() {
-  ASSERT_FALSE(running());
+absl::Status TestServer::Start() {
+  if (running()) return absl::FailedPreconditionError("already running");
   const std::string port_file = dir_ + "/port";
   fs::remove(port_file);
   const std::string log_file = dir_ + "/server.log";
   pid_ = fork();
-  ASSERT_GE(pid_, 0);
+  if (pid_ < 0) return absl::InternalError("fork failed");
   if (pid_ == 0) {
     FILE* log = std::fopen(log_file.c_str(), "a");
     dup2(fileno(log), STDOUT_FILENO);
@@ -76,15 +75,18 @@ void TestServer::Start() {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      FAIL() << "loupe-server exited during start:\n" << log();
+      return absl::InternalError("loupe-server exited during start:\n" + log());
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      FAIL() << "loupe-server did not listen within 30 s:\n" << log();
+      Kill();
+      return absl::DeadlineExceededError(
+          "loupe-server did not listen within 30 s:\n" + log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::ifstream(port_file) >> port_;
-  ASSERT_GT(port_, 0);
+  if (port_ <= 0) return absl::InternalError("unreadable port file");
+  return absl::OkStatus();
 }
 
 int TestServer::Stop() {

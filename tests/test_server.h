@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "client/registry_client.h"
 
 namespace loupe::testing {
@@ -18,15 +19,15 @@ inline constexpr char kAdminToken[] = "test-token-admin";
 
 // A real loupe-server process on 127.0.0.1, port 0, with its own temporary
 // data directory and a config granting "bench" access to aurum's files.
-// Not thread-safe; one per test.
+// Used by the integration tests and the benchmarks. Not thread-safe.
 class TestServer {
  public:
   TestServer();
   ~TestServer();  // Kills the process and deletes the data directory.
 
-  // Starts the server and waits until it listens (aborts the test if it
-  // does not within 30 s).
-  void Start();
+  // Starts the server and waits until it listens; an error (with the
+  // server's log) if it exits or does not listen within 30 s.
+  [[nodiscard]] absl::Status Start();
   // SIGTERM, then waits; returns the exit status.
   int Stop();
   // SIGKILL, then waits: a crash.
@@ -36,6 +37,7 @@ class TestServer {
   std::string target() const;
   std::string data_dir() const { return dir_ + "/db"; }
   std::string log() const;
+  pid_t pid() const { return pid_; }
   std::unique_ptr<client::RegistryClient> Client(const std::string& token);
 
  private:

@@ -58,6 +58,13 @@ inline v1::AddVersionRequest VersionRequest(const std::string& piece_id,
   return r;
 }
 
+// Asserts that a Status is OK, printing it otherwise.
+#define ASSERT_OK(expr)                    \
+  do {                                     \
+    const absl::Status _st = (expr);       \
+    ASSERT_TRUE(_st.ok()) << _st;          \
+  } while (0)
+
 // Asserts an error status with `code` whose message mentions `text`.
 #define EXPECT_STATUS(expr, code_, text)                                  \
   do {                                                                    \

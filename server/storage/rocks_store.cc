@@ -323,6 +323,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
+  // Writers waiting for a group commit's fsync sleep instead of spinning:
+  // with many writer threads on few cores, spinning starves the RPC threads.
+  db_options.enable_write_thread_adaptive_yield = false;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kColumnFamilies) {
     descriptors.emplace_back(name, std::string(name) == "asset_chunks"

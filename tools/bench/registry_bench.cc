@@ -1,0 +1,233 @@
+// Foundation benchmarks, each printed as a ratio to an anchor measured in
+// the same run on the same machine:
+//   1. Registrations/s (CreatePiece + AddVersion, small metadata) through
+//      gRPC with durable writes and 16 concurrent clients, against raw
+//      synced RocksDB WriteBatch throughput from 16 threads.
+//   2. Upload rate of a 100 MB file through gRPC, against raw SHA-256
+//      hashing speed (OpenSSL EVP), with the server's RSS growth.
+// Targets (2-core machine): >= 5,000 registrations/s; upload >= 300 MB/s
+// with RSS growth < 64 MB.
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "crypto/random.h"
+#include "crypto/sha256.h"
+#include "tests/test_server.h"
+#include "tests/test_util.h"
+
+namespace loupe::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// Runs `op` from `threads` threads for `seconds`; returns ops per second.
+// `op` returns false to stop its thread (an error).
+double RunConcurrently(int threads, double seconds,
+                       const std::function<bool(int thread)>& op) {
+  std::atomic<uint64_t> done{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  const auto start = Clock::now();
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (!op(t)) return;
+        done.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& w : workers) w.join();
+  return static_cast<double>(done.load()) / Seconds(start);
+}
+
+// The anchor: what RocksDB itself does with synced WriteBatches shaped like
+// one registration write (piece record and two index entries).
+double RawSyncedBatchesPerSecond(const fs::path& dir, int threads,
+                                 double seconds) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::Open(options, dir.string(), &db).ok()) std::abort();
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  const std::string value(160, 'v');
+  const double rate = RunConcurrently(threads, seconds, [&](int) {
+    const std::string id = crypto::RandomId("pc_");
+    rocksdb::WriteBatch batch;
+    batch.Put(id, value);
+    batch.Put("r" + id + "ref", id);
+    batch.Put("s" + id, "");
+    return db->Write(sync, &batch).ok();
+  });
+  delete db;
+  return rate;
+}
+
+double RegistrationsPerSecond(testing::TestServer& server, int clients,
+                              double seconds) {
+  // Each client gets its own connection, as separate client processes
+  // would (gRPC otherwise shares one connection per target in a process).
+  std::vector<std::unique_ptr<client::RegistryClient>> stubs;
+  for (int i = 0; i < clients; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    stubs.push_back(std::make_unique<client::RegistryClient>(
+        grpc::CreateCustomChannel(server.target(),
+                                  grpc::InsecureChannelCredentials(), args),
+        testing::kAurumToken));
+  }
+  std::atomic<uint64_t> counter{0};
+  std::atomic<int> errors{0};
+  const double rate = RunConcurrently(clients, seconds, [&](int t) {
+    auto piece = stubs[t]->CreatePiece(testing::PieceRequest(
+        "aurum", "bench-" + std::to_string(counter.fetch_add(1))));
+    if (!piece.ok()) return ++errors, false;
+    auto request = testing::VersionRequest(piece->id(), 0,
+                                           v1::VERSION_REASON_ORIGINAL);
+    auto* v = request.mutable_version();
+    v->mutable_assay()->set_alloy("18k rose gold");
+    v->mutable_assay()->set_fineness_per_mille(750);
+    (*v->mutable_assay()->mutable_composition())["Au"] = 0.75;
+    (*v->mutable_assay()->mutable_composition())["Cu"] = 0.2;
+    v->add_hallmarks()->set_sponsor_mark("AUR");
+    v->mutable_ring_size()->set_system(v1::RING_SIZE_SYSTEM_US);
+    v->mutable_ring_size()->set_value("7");
+    auto version = stubs[t]->AddVersion(request);
+    if (!version.ok()) return ++errors, false;
+    return true;
+  });
+  if (errors > 0) std::cerr << "registration errors: " << errors << "\n";
+  return rate;
+}
+
+double Sha256MegabytesPerSecond(const std::string& bytes) {
+  const auto start = Clock::now();
+  int rounds = 0;
+  do {
+    (void)crypto::Sha256::Of(bytes);
+    ++rounds;
+  } while (Seconds(start) < 1.0);
+  return rounds * static_cast<double>(bytes.size()) / 1e6 / Seconds(start);
+}
+
+// kB from a line of /proc/PID/status, e.g. "VmHWM:".
+long StatusKb(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
+  }
+  return -1;
+}
+
+struct UploadResult {
+  double megabytes_per_second = 0;
+  long rss_before_kb = 0, peak_kb = 0;
+};
+
+UploadResult UploadOnce(testing::TestServer& server, const std::string& path,
+                        size_t size) {
+  auto c = server.Client(testing::kAurumToken);
+  // Warm the connection, then reset the peak-RSS mark (clear_refs 5).
+  (void)c->ListPieces({});
+  std::ofstream("/proc/" + std::to_string(server.pid()) + "/clear_refs") << "5";
+  UploadResult r;
+  r.rss_before_kb = StatusKb(server.pid(), "VmRSS:");
+  const auto start = Clock::now();
+  auto up = c->UploadFile(path);
+  const double seconds = Seconds(start);
+  if (!up.ok()) {
+    std::cerr << "upload failed: " << up.status() << "\n";
+    std::exit(1);
+  }
+  r.peak_kb = StatusKb(server.pid(), "VmHWM:");
+  r.megabytes_per_second = static_cast<double>(size) / 1e6 / seconds;
+  return r;
+}
+
+void Report(const char* what, bool met) {
+  std::printf("  target %s: %s\n", what, met ? "met" : "NOT MET");
+}
+
+}  // namespace
+}  // namespace loupe::bench
+
+int main(int argc, char** argv) {
+  using namespace loupe::bench;
+  const double seconds = argc > 1 ? std::atof(argv[1]) : 5.0;
+  const std::string only = argc > 2 ? argv[2] : "";  // "register", "upload"
+  constexpr int kClients = 16;
+  constexpr size_t kUpload = 100'000'000;
+  const fs::path dir =
+      fs::temp_directory_path() / ("loupe_bench_" + loupe::crypto::RandomId(""));
+  fs::create_directories(dir);
+
+  std::printf("loupe registry benchmark (%u cores, %.0f s per phase)\n",
+              std::thread::hardware_concurrency(), seconds);
+  if (only != "upload") {
+  const double raw = RawSyncedBatchesPerSecond(dir / "raw", kClients, seconds);
+  double registrations = 0;
+  {
+    loupe::testing::TestServer server;
+    if (auto s = server.Start(); !s.ok()) return std::cerr << s << "\n", 1;
+    registrations = RegistrationsPerSecond(server, kClients, seconds);
+  }
+  std::printf(
+      "registrations: %.0f/s (CreatePiece+AddVersion, %d clients, synced) | "
+      "raw synced RocksDB WriteBatch: %.0f/s (%d threads) | ratio %.2f\n",
+      registrations, kClients, raw, kClients, registrations / raw);
+  Report(">= 5000 registrations/s", registrations >= 5000);
+  }
+  if (only == "register") return 0;
+  if (only == "read") {
+    loupe::testing::TestServer server;
+    if (auto s = server.Start(); !s.ok()) return 1;
+    auto c = server.Client(loupe::testing::kAurumToken);
+    auto piece = c->CreatePiece(loupe::testing::PieceRequest("aurum", "r"));
+    std::vector<std::unique_ptr<loupe::client::RegistryClient>> stubs;
+    for (int i = 0; i < kClients; ++i) stubs.push_back(server.Client(loupe::testing::kAurumToken));
+    double rate = RunConcurrently(kClients, seconds, [&](int t) { return stubs[t]->GetPiece(piece->id()).ok(); });
+    std::printf("GetPiece: %.0f/s\n", rate);
+    return 0;
+  }
+
+  const std::string bytes = loupe::testing::TestBytes(kUpload, 7);
+  const double sha = Sha256MegabytesPerSecond(bytes);
+  const std::string path = (dir / "upload.bin").string();
+  std::ofstream(path, std::ios::binary) << bytes;
+  UploadResult upload;
+  {
+    loupe::testing::TestServer server;
+    if (auto s = server.Start(); !s.ok()) return std::cerr << s << "\n", 1;
+    upload = UploadOnce(server, path, kUpload);
+  }
+  const double growth_mb = (upload.peak_kb - upload.rss_before_kb) / 1024.0;
+  std::printf(
+      "upload 100 MB: %.0f MB/s | raw SHA-256: %.0f MB/s | ratio %.2f | "
+      "server RSS %.0f MB before, peak %.0f MB, growth %.0f MB\n",
+      upload.megabytes_per_second, sha, upload.megabytes_per_second / sha,
+      upload.rss_before_kb / 1024.0, upload.peak_kb / 1024.0, growth_mb);
+  Report(">= 300 MB/s upload", upload.megabytes_per_second >= 300);
+  Report("< 64 MB RSS growth", growth_mb < 64);
+  fs::remove_all(dir);
+  return 0;
+}
