@@ -10,7 +10,7 @@ namespace loupe::server {
 inline constexpr char kDefaultListenAddress[] = "127.0.0.1:7400";
 inline constexpr uint64_t kDefaultMaxAssetBytes = uint64_t{2} << 30;
 inline constexpr uint32_t kDefaultMaxMessageBytes = 4 << 20;
-inline constexpr uint32_t kDefaultWorkerThreads = 32;
+inline constexpr uint32_t kDefaultWorkerThreads = 4;
 
 // Reads a ServerConfig in protobuf text format. NOT_FOUND if the file is
 // missing; INVALID_ARGUMENT with the parser's line and column otherwise.

@@ -68,11 +68,12 @@ absl::StatusOr<v1::UploadAssetResponse> Upload::Finish() {
   return response;
 }
 
-absl::StatusOr<v1::Piece> Registry::CreatePiece(
-    const Principal& who, const v1::CreatePieceRequest& request) {
-  if (auto s = ValidateCreatePiece(request); !s.ok()) return s;
+void Registry::CreatePiece(const Principal& who,
+                           const v1::CreatePieceRequest& request,
+                           PieceCallback done) {
+  if (auto s = ValidateCreatePiece(request); !s.ok()) return done(s);
   if (auto s = policy_->CheckCreatePiece(who, request.studio_id()); !s.ok()) {
-    return s;
+    return done(s);
   }
   v1::Piece piece;
   piece.set_id(crypto::RandomId("pc_"));
@@ -83,29 +84,36 @@ absl::StatusOr<v1::Piece> Registry::CreatePiece(
   *piece.mutable_created_at() = TimeUtil::GetCurrentTime();
   *piece.mutable_asset_readers() = request.asset_readers();
   piece.set_status(v1::PIECE_STATUS_ACTIVE);
-  if (auto s = store_->CreatePiece(piece); !s.ok()) return s;
-  return piece;
+  store_->CreatePiece(piece, [piece, done = std::move(done)](absl::Status s) {
+    if (s.ok()) {
+      done(piece);
+    } else {
+      done(s);
+    }
+  });
 }
 
-absl::StatusOr<v1::TwinVersion> Registry::AddVersion(
-    const Principal& who, const v1::AddVersionRequest& request) {
+void Registry::AddVersion(const Principal& who,
+                          const v1::AddVersionRequest& request,
+                          VersionCallback done) {
   if (auto s = ValidatePieceId("piece_id", request.piece_id()); !s.ok()) {
-    return s;
+    return done(s);
   }
   if (!request.has_version()) {
-    return absl::InvalidArgumentError("version: required");
+    return done(absl::InvalidArgumentError("version: required"));
   }
-  if (auto s = ValidateVersion(request.version()); !s.ok()) return s;
+  if (auto s = ValidateVersion(request.version()); !s.ok()) return done(s);
   auto piece = store_->GetPiece(request.piece_id());
-  if (!piece.ok()) return piece.status();
-  if (auto s = policy_->CheckWritePiece(who, *piece); !s.ok()) return s;
+  if (!piece.ok()) return done(piece.status());
+  if (auto s = policy_->CheckWritePiece(who, *piece); !s.ok()) return done(s);
   v1::TwinVersion version = request.version();
   version.set_piece_id(request.piece_id());
   version.set_number(0);
   version.set_author(who.id);
   version.clear_geometry();  // Output only: measured by the server.
   *version.mutable_created_at() = TimeUtil::GetCurrentTime();
-  return store_->AppendVersion(version, piece->studio_id());
+  store_->AppendVersion(std::move(version), piece->studio_id(),
+                        std::move(done));
 }
 
 absl::StatusOr<v1::Piece> Registry::GetPiece(

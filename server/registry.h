@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -39,7 +40,9 @@ class Upload {
 
 // The registry's operations, in absl::Status terms: validation, access
 // checks (through AccessPolicy) and storage. No gRPC here; the service
-// converts at the edge. Thread-safe; blocking (writes wait for fsync).
+// converts at the edge. Thread-safe. Reads return directly; writes complete
+// through `done`, called once (possibly before the call returns) on a
+// storage thread when durable or refused; `done` must not block.
 class Registry {
  public:
   // Neither pointer is owned; both must outlive the Registry.
@@ -47,10 +50,13 @@ class Registry {
            v1::LimitsConfig limits)
       : store_(store), policy_(policy), limits_(std::move(limits)) {}
 
-  [[nodiscard]] absl::StatusOr<v1::Piece> CreatePiece(
-      const Principal& who, const v1::CreatePieceRequest& request);
-  [[nodiscard]] absl::StatusOr<v1::TwinVersion> AddVersion(
-      const Principal& who, const v1::AddVersionRequest& request);
+  using PieceCallback = std::function<void(absl::StatusOr<v1::Piece>)>;
+  using VersionCallback = storage::Store::VersionCallback;
+
+  void CreatePiece(const Principal& who, const v1::CreatePieceRequest& request,
+                   PieceCallback done);
+  void AddVersion(const Principal& who, const v1::AddVersionRequest& request,
+                  VersionCallback done);
   [[nodiscard]] absl::StatusOr<v1::Piece> GetPiece(
       const Principal& who, const v1::GetPieceRequest& request);
   [[nodiscard]] absl::StatusOr<v1::TwinVersion> GetVersion(

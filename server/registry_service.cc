@@ -24,21 +24,37 @@ absl::StatusOr<Principal> Authenticate(const AccessPolicy& policy,
   return policy.Authenticate(value);
 }
 
-// Authenticates, then runs `op(principal)` on the worker pool and finishes
-// the call with its result.
+// Authenticates, then finishes the call with `op(principal)`, run inline:
+// reads are short and never wait for fsync.
 template <typename Response, typename Op>
-grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx,
+grpc::ServerUnaryReactor* RunRead(grpc::CallbackServerContext* ctx,
+                                  const AccessPolicy& policy,
+                                  Response* response, Op op) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto who = Authenticate(policy, ctx);
+  absl::Status status = who.status();
+  if (who.ok()) {
+    auto result = op(*who);
+    status = result.status();
+    if (result.ok()) *response = *std::move(result);
+  }
+  reactor->Finish(ToGrpc(status));
+  return reactor;
+}
+
+// Authenticates, then starts `op(principal, done)`; the call finishes when
+// the write is durable or refused (on the storage's commit thread).
+template <typename Response, typename Op>
+grpc::ServerUnaryReactor* RunWrite(grpc::CallbackServerContext* ctx,
                                    const AccessPolicy& policy,
-                                   WorkerPool& pool, Response* response,
-                                   Op op) {
+                                   Response* response, Op op) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   auto who = Authenticate(policy, ctx);
   if (!who.ok()) {
     reactor->Finish(ToGrpc(who.status()));
     return reactor;
   }
-  pool.Submit([reactor, response, who = *std::move(who), op = std::move(op)] {
-    auto result = op(who);
+  op(*who, [reactor, response](absl::StatusOr<Response> result) {
     if (result.ok()) *response = *std::move(result);
     reactor->Finish(ToGrpc(result.status()));
   });
@@ -163,25 +179,25 @@ class DownloadReactor final
 grpc::ServerUnaryReactor* RegistryService::CreatePiece(
     grpc::CallbackServerContext* ctx, const v1::CreatePieceRequest* request,
     v1::Piece* response) {
-  return RunUnary(ctx, *policy_, *pool_, response,
-                  [this, request](const Principal& who) {
-                    return registry_->CreatePiece(who, *request);
+  return RunWrite(ctx, *policy_, response,
+                  [this, request](const Principal& who, auto done) {
+                    registry_->CreatePiece(who, *request, std::move(done));
                   });
 }
 
 grpc::ServerUnaryReactor* RegistryService::AddVersion(
     grpc::CallbackServerContext* ctx, const v1::AddVersionRequest* request,
     v1::TwinVersion* response) {
-  return RunUnary(ctx, *policy_, *pool_, response,
-                  [this, request](const Principal& who) {
-                    return registry_->AddVersion(who, *request);
+  return RunWrite(ctx, *policy_, response,
+                  [this, request](const Principal& who, auto done) {
+                    registry_->AddVersion(who, *request, std::move(done));
                   });
 }
 
 grpc::ServerUnaryReactor* RegistryService::GetPiece(
     grpc::CallbackServerContext* ctx, const v1::GetPieceRequest* request,
     v1::Piece* response) {
-  return RunUnary(ctx, *policy_, *pool_, response,
+  return RunRead(ctx, *policy_, response,
                   [this, request](const Principal& who) {
                     return registry_->GetPiece(who, *request);
                   });
@@ -190,7 +206,7 @@ grpc::ServerUnaryReactor* RegistryService::GetPiece(
 grpc::ServerUnaryReactor* RegistryService::GetVersion(
     grpc::CallbackServerContext* ctx, const v1::GetVersionRequest* request,
     v1::TwinVersion* response) {
-  return RunUnary(ctx, *policy_, *pool_, response,
+  return RunRead(ctx, *policy_, response,
                   [this, request](const Principal& who) {
                     return registry_->GetVersion(who, *request);
                   });
@@ -199,7 +215,7 @@ grpc::ServerUnaryReactor* RegistryService::GetVersion(
 grpc::ServerUnaryReactor* RegistryService::ListVersions(
     grpc::CallbackServerContext* ctx, const v1::ListVersionsRequest* request,
     v1::ListVersionsResponse* response) {
-  return RunUnary(ctx, *policy_, *pool_, response,
+  return RunRead(ctx, *policy_, response,
                   [this, request](const Principal& who) {
                     return registry_->ListVersions(who, *request);
                   });
@@ -208,7 +224,7 @@ grpc::ServerUnaryReactor* RegistryService::ListVersions(
 grpc::ServerUnaryReactor* RegistryService::ListPieces(
     grpc::CallbackServerContext* ctx, const v1::ListPiecesRequest* request,
     v1::ListPiecesResponse* response) {
-  return RunUnary(ctx, *policy_, *pool_, response,
+  return RunRead(ctx, *policy_, response,
                   [this, request](const Principal& who) {
                     return registry_->ListPieces(who, *request);
                   });

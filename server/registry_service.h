@@ -9,9 +9,10 @@ namespace loupe::server {
 
 // The gRPC edge of the Registry, on the callback API. For every RPC it
 // authenticates the caller (AccessPolicy::Authenticate, the one place tokens
-// are checked), runs the operation off the gRPC threads on the WorkerPool
-// (unary) or inline in a reactor (streams), and converts absl::Status to
-// grpc::Status once, here. Nothing is owned; all must outlive the service.
+// are checked) and converts absl::Status to grpc::Status once, here. Reads
+// run inline; writes finish from the storage's group-commit thread once
+// durable; an upload's final commit (which syncs its file) runs on the
+// WorkerPool. Nothing is owned; all must outlive the service.
 class RegistryService final : public v1::RegistryService::CallbackService {
  public:
   RegistryService(Registry* registry, const AccessPolicy* policy,

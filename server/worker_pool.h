@@ -10,9 +10,8 @@
 namespace loupe::server {
 
 // A fixed set of threads running submitted tasks in FIFO order. gRPC
-// callback handlers must not block, and durable writes block on fsync, so
-// handlers hand storage work to this pool; concurrent writes from its
-// threads are grouped by RocksDB into shared syncs.
+// callback handlers must not block, so work that waits on the disk for long
+// (an upload's commit syncs and ingests its file) runs here.
 //
 // Thread-safe. The destructor runs the tasks already queued, then joins.
 class WorkerPool {

@@ -107,10 +107,4 @@ std::string PieceAsset(std::string_view piece_id,
   return Join('p', piece_id, Raw(sha));
 }
 
-std::string UploadInFlight(std::string_view content_id) {
-  std::string out(1, kUploadInFlightTag);
-  out.append(content_id);
-  return out;
-}
-
 }  // namespace loupe::storage::keys

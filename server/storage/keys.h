@@ -12,7 +12,6 @@
 //                 's' <studio> 0x00 <piece_id>            -> ""
 //                 'o' <sha256 raw> <studio>               -> ""  (uploader)
 //                 'p' <piece_id> 0x00 <sha256 raw>        -> ""  (referenced)
-//                 'u' <content_id>                        -> ""  (in flight)
 // Ids, studio ids and references never contain 0x00 (validated on input),
 // so the separators keep prefixes unambiguous.
 
@@ -47,8 +46,6 @@ inline constexpr size_t kContentIdSize = 16;
                                      std::string_view studio);
 [[nodiscard]] std::string PieceAsset(std::string_view piece_id,
                                      const crypto::Sha256Digest& sha);
-[[nodiscard]] std::string UploadInFlight(std::string_view content_id);
-inline constexpr char kUploadInFlightTag = 'u';
 
 // Big-endian fixed-width integers, so that keys sort numerically.
 void PutBigEndian32(std::string* out, uint32_t v);

@@ -1,6 +1,10 @@
-// Content-addressed asset storage on RocksDB: staged chunked uploads that
-// become visible in one synced commit, and verified chunked reads.
+// Content-addressed asset storage on RocksDB: uploads staged in their own
+// SST file and ingested on commit, and verified chunked reads.
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
+
+#include <cstring>
+#include <filesystem>
 
 #include <memory>
 #include <optional>
@@ -54,25 +58,30 @@ absl::StatusOr<AssetRecord> DecodeRecord(std::string_view in) {
   return r;
 }
 
-absl::Status DeleteStaging(RocksDb& db, std::string_view content_id,
-                           const rocksdb::WriteOptions& options) {
-  rocksdb::WriteBatch batch;
-  batch.DeleteRange(db.chunks, keys::ChunkPrefix(content_id),
-                    keys::ChunkPrefixEnd(content_id));
-  batch.Delete(db.index, keys::UploadInFlight(content_id));
-  return FromRocks(db.db->Write(options, &batch), "deleting upload staging");
-}
-
+// Streams an upload's chunks into its own SST file under the staging
+// directory (no memtable, no WAL: memory stays at one chunk). Commit syncs
+// the file and ingests it into the chunks column family (a hard link), then
+// records the asset in one synced batch.
 class RocksAssetWriter final : public AssetWriter {
  public:
   RocksAssetWriter(std::shared_ptr<RocksDb> db, StripedMutex* locks,
                    std::string content_id)
-      : db_(std::move(db)), locks_(locks), content_id_(std::move(content_id)) {
+      : db_(std::move(db)),
+        locks_(locks),
+        content_id_(std::move(content_id)),
+        staging_path_(db_->staging_dir + "/" +
+                      crypto::ToHex(reinterpret_cast<const uint8_t*>(
+                                        content_id_.data()),
+                                    content_id_.size()) +
+                      ".sst") {
     record_.content_id = content_id_;
   }
 
   ~RocksAssetWriter() override {
-    if (!committed_) (void)DeleteStaging(*db_, content_id_, db_->staged);
+    if (committed_) return;
+    sst_.reset();  // Abandons an unfinished file.
+    std::error_code ec;
+    std::filesystem::remove(staging_path_, ec);
   }
 
   absl::Status Append(std::string_view bytes) override {
@@ -101,14 +110,14 @@ class RocksAssetWriter final : public AssetWriter {
     const crypto::Sha256Digest actual = hasher_.Finish();
     if (received_ != size) {
       return absl::InvalidArgumentError(
-          StrCat("size_bytes: declared ", size, " bytes but ",
-                       received_, " arrived; nothing stored"));
+          StrCat("size_bytes: declared ", size, " bytes but ", received_,
+                 " arrived; nothing stored"));
     }
     if (actual != sha256) {
       return absl::InvalidArgumentError(
           StrCat("sha256: declared ", crypto::ToHex(sha256),
-                       " but the bytes hash to ", crypto::ToHex(actual),
-                       "; nothing stored"));
+                 " but the bytes hash to ", crypto::ToHex(actual),
+                 "; nothing stored"));
     }
     record_.size = received_;
     std::lock_guard<std::mutex> lock(locks_->For(keys::AssetMeta(sha256)));
@@ -117,41 +126,64 @@ class RocksAssetWriter final : public AssetWriter {
                           keys::AssetMeta(sha256), &existing);
     if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading asset");
     const bool dedup = s.ok();
+    if (!dedup) {
+      if (auto ingest = Ingest(); !ingest.ok()) return ingest;
+    }
     rocksdb::WriteBatch batch;
-    if (dedup) {
-      batch.DeleteRange(db_->chunks, keys::ChunkPrefix(content_id_),
-                        keys::ChunkPrefixEnd(content_id_));
-    } else {
+    if (!dedup) {
       batch.Put(db_->asset_meta, keys::AssetMeta(sha256),
                 EncodeRecord(record_));
     }
     batch.Put(db_->index, keys::AssetOwner(sha256, studio_id), "");
-    batch.Delete(db_->index, keys::UploadInFlight(content_id_));
     if (auto w = FromRocks(db_->db->Write(db_->durable, &batch),
                            "committing asset");
         !w.ok()) {
       return w;
     }
-    committed_ = true;
+    // A duplicate's staging file is deleted by the destructor.
+    committed_ = !dedup;
     return AssetCommit{sha256, received_, dedup};
   }
 
  private:
   absl::Status WriteChunk() {
+    if (!sst_) {
+      sst_ = std::make_unique<rocksdb::SstFileWriter>(
+          rocksdb::EnvOptions(), db_->chunk_options, db_->chunks);
+      if (auto s = sst_->Open(staging_path_); !s.ok()) {
+        return FromRocks(s, "opening upload staging file");
+      }
+    }
     const auto index = static_cast<uint32_t>(record_.chunk_digests.size());
     record_.chunk_digests.push_back(crypto::Sha256::Of(buffer_));
-    auto s = db_->db->Put(db_->staged, db_->chunks,
-                          keys::Chunk(content_id_, index), buffer_);
+    auto s = sst_->Put(keys::Chunk(content_id_, index), buffer_);
     buffer_.clear();
     return FromRocks(s, "staging upload chunk");
+  }
+
+  // Syncs the staging file and links it into the chunks column family.
+  absl::Status Ingest() {
+    if (!sst_) return absl::OkStatus();  // An empty asset has no chunks.
+    if (auto s = sst_->Finish(); !s.ok()) {
+      return FromRocks(s, "finishing upload staging file");
+    }
+    sst_.reset();
+    rocksdb::IngestExternalFileOptions options;
+    options.move_files = true;
+    options.failed_move_fall_back_to_copy = true;
+    return FromRocks(
+        db_->db->IngestExternalFile(db_->chunks, {staging_path_}, options),
+        "ingesting upload");
   }
 
   std::shared_ptr<RocksDb> db_;
   StripedMutex* locks_;
   std::string content_id_;
+  std::string staging_path_;
   AssetRecord record_;
   crypto::Sha256 hasher_;
   std::string buffer_;
+  std::unique_ptr<rocksdb::SstFileWriter> sst_;
   uint64_t received_ = 0;
   bool committed_ = false;
 };
@@ -174,7 +206,9 @@ class RocksAssetReader final : public AssetReader {
       return std::nullopt;
     }
     std::string chunk;
-    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->chunks,
+    rocksdb::ReadOptions read;
+    read.fill_cache = false;  // Asset bytes would evict the metadata.
+    auto s = db_->db->Get(read, db_->chunks,
                           keys::Chunk(record_.content_id, next_), &chunk);
     if (s.IsNotFound()) {
       return absl::DataLossError(
@@ -217,13 +251,8 @@ absl::StatusOr<AssetRecord> ReadRecord(RocksDb& db,
 
 absl::StatusOr<std::unique_ptr<AssetWriter>> BeginRocksUpload(
     std::shared_ptr<RocksDb> db, StripedMutex* locks) {
-  std::string content_id = crypto::RandomBytes(keys::kContentIdSize);
-  // Durable, so that a crash never leaves chunks without their marker.
-  auto s = db->db->Put(db->durable, db->index,
-                       keys::UploadInFlight(content_id), "");
-  if (!s.ok()) return FromRocks(s, "starting upload");
-  return std::make_unique<RocksAssetWriter>(std::move(db), locks,
-                                            std::move(content_id));
+  return std::make_unique<RocksAssetWriter>(
+      std::move(db), locks, crypto::RandomBytes(keys::kContentIdSize));
 }
 
 absl::StatusOr<std::unique_ptr<AssetReader>> OpenRocksAsset(
@@ -242,19 +271,12 @@ absl::StatusOr<uint64_t> StoredAssetSize(RocksDb& db,
 }
 
 absl::Status SweepAbandonedUploads(RocksDb& db) {
-  std::vector<std::string> abandoned;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db.db->NewIterator(rocksdb::ReadOptions(), db.index));
-    const std::string tag(1, keys::kUploadInFlightTag);
-    for (it->Seek(tag); it->Valid() && it->key().starts_with(tag);
-         it->Next()) {
-      abandoned.push_back(it->key().ToString().substr(1));
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "sweeping uploads");
-  }
-  for (const auto& content_id : abandoned) {
-    if (auto s = DeleteStaging(db, content_id, db.durable); !s.ok()) return s;
+  std::error_code ec;
+  std::filesystem::remove_all(db.staging_dir, ec);
+  std::filesystem::create_directories(db.staging_dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        StrCat("cannot create ", db.staging_dir, ": ", ec.message()));
   }
   return absl::OkStatus();
 }

@@ -30,8 +30,10 @@ struct RocksDb {
   // For acknowledged writes: the WAL is synced before Write() returns;
   // concurrent writers are grouped by RocksDB and share one sync.
   rocksdb::WriteOptions durable;
-  // For upload staging, made durable by the commit's sync.
-  rocksdb::WriteOptions staged;
+  // Options of the chunks column family, for upload SST files.
+  rocksdb::Options chunk_options;
+  // Uploads in flight write their SST files here; emptied on open.
+  std::string staging_dir;
 
   ~RocksDb();
 };
@@ -60,7 +62,7 @@ class StripedMutex {
 // The stored size of an asset; NOT_FOUND if absent.
 [[nodiscard]] absl::StatusOr<uint64_t> StoredAssetSize(
     RocksDb& db, const crypto::Sha256Digest& sha256);
-// Deletes staging left by uploads that never committed (after a crash).
+// Deletes staging files left by uploads that never committed (a crash).
 [[nodiscard]] absl::Status SweepAbandonedUploads(RocksDb& db);
 
 }  // namespace loupe::storage

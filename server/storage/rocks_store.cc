@@ -1,12 +1,13 @@
 // The RocksDB implementation of Store: pieces, versions and indexes.
 #include <rocksdb/options.h>
-#include <rocksdb/write_batch.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/str_cat.h"
+#include "server/storage/group_commit.h"
 #include "server/storage/keys.h"
 #include "server/storage/rocks_db.h"
 
@@ -41,16 +42,14 @@ rocksdb::ColumnFamilyOptions MetadataOptions() {
   return cf;
 }
 
-// Asset bytes go to blob files so that compaction does not rewrite them, and
-// memtables are small so that a large upload holds little memory.
+// Asset chunks arrive as ingested SST files (one per upload, disjoint key
+// ranges, so they stay where they land and are never rewritten). Scans and
+// CAD files are mostly incompressible, so no compression.
 rocksdb::ColumnFamilyOptions ChunkOptions() {
   rocksdb::ColumnFamilyOptions cf;
-  cf.write_buffer_size = 16 << 20;
-  cf.max_write_buffer_number = 3;
-  cf.enable_blob_files = true;
-  cf.min_blob_size = 4096;
-  cf.blob_file_size = 256 << 20;
-  cf.enable_blob_garbage_collection = true;
+  cf.write_buffer_size = 4 << 20;
+  cf.compression = rocksdb::kNoCompression;
+  cf.bottommost_compression = rocksdb::kNoCompression;
   return cf;
 }
 
@@ -67,59 +66,28 @@ class RocksStore final : public Store {
  public:
   RocksStore(std::shared_ptr<RocksDb> db) : db_(std::move(db)) {}
 
-  absl::Status CreatePiece(const v1::Piece& piece) override {
-    const std::string ref_key =
-        keys::StudioReference(piece.studio_id(), piece.studio_reference());
-    std::lock_guard<std::mutex> lock(locks_.For(ref_key));
-    std::string existing;
-    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->index, ref_key,
-                          &existing);
-    if (s.ok()) {
-      return absl::AlreadyExistsError(
-          StrCat("studio_reference: already registered as piece ",
-                       existing));
-    }
-    if (!s.IsNotFound()) return FromRocks(s, "reading reference index");
-    s = db_->db->Get(rocksdb::ReadOptions(), db_->pieces, piece.id(),
-                     &existing);
-    if (s.ok()) return absl::AlreadyExistsError("id: piece already exists");
-    rocksdb::WriteBatch batch;
-    batch.Put(db_->pieces, piece.id(), piece.SerializeAsString());
-    batch.Put(db_->index, ref_key, piece.id());
-    batch.Put(db_->index, keys::StudioPiece(piece.studio_id(), piece.id()),
-              "");
-    return FromRocks(db_->db->Write(db_->durable, &batch), "storing piece");
+  void CreatePiece(v1::Piece piece, StatusCallback done) override {
+    committer_->Submit(
+        [this, piece = std::move(piece)](GroupView& view) {
+          return ApplyCreatePiece(view, piece);
+        },
+        std::move(done));
   }
 
-  absl::StatusOr<v1::TwinVersion> AppendVersion(
-      const v1::TwinVersion& version, std::string_view studio_id) override {
-    std::lock_guard<std::mutex> lock(locks_.For(version.piece_id()));
-    auto piece = GetPiece(version.piece_id());
-    if (!piece.ok()) return piece.status();
-    if (version.parent_number() != piece->current_version()) {
-      return absl::AbortedError(StrCat(
-          "version.parent_number: ", version.parent_number(),
-          " is not the current version ", piece->current_version(),
-          "; versions are immutable, re-read the piece and retry"));
-    }
-    if (auto s = CheckAssets(version, studio_id); !s.ok()) return s;
-    v1::TwinVersion stored = version;
-    stored.set_number(piece->current_version() + 1);
-    piece->set_current_version(stored.number());
-    rocksdb::WriteBatch batch;
-    batch.Put(db_->versions, keys::Version(stored.piece_id(), stored.number()),
-              stored.SerializeAsString());
-    batch.Put(db_->pieces, piece->id(), piece->SerializeAsString());
-    for (const auto& asset : stored.assets()) {
-      auto sha = crypto::ParseSha256Hex(asset.sha256());
-      batch.Put(db_->index, keys::PieceAsset(piece->id(), *sha), "");
-    }
-    if (auto s = FromRocks(db_->db->Write(db_->durable, &batch),
-                           "storing version");
-        !s.ok()) {
-      return s;
-    }
-    return stored;
+  void AppendVersion(v1::TwinVersion version, std::string studio_id,
+                     VersionCallback done) override {
+    auto stored = std::make_shared<v1::TwinVersion>(std::move(version));
+    committer_->Submit(
+        [this, stored, studio_id = std::move(studio_id)](GroupView& view) {
+          return ApplyAppendVersion(view, *stored, studio_id);
+        },
+        [stored, done = std::move(done)](absl::Status s) {
+          if (s.ok()) {
+            done(std::move(*stored));
+          } else {
+            done(std::move(s));
+          }
+        });
   }
 
   absl::StatusOr<v1::Piece> GetPiece(std::string_view piece_id) override {
@@ -218,16 +186,67 @@ class RocksStore final : public Store {
       }
       return FromRocks(it->status(), "counting");
     };
-    const std::string tag(1, keys::kUploadInFlightTag);
     for (auto s : {count(db_->asset_meta, "", &stats.assets),
-                   count(db_->chunks, "", &stats.chunks),
-                   count(db_->index, tag, &stats.uploads_in_flight)}) {
+                   count(db_->chunks, "", &stats.chunks)}) {
       if (!s.ok()) return s;
+    }
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(db_->staging_dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); ++it) {
+      ++stats.uploads_in_flight;
     }
     return stats;
   }
 
  private:
+  absl::Status ApplyCreatePiece(GroupView& view, const v1::Piece& piece) {
+    const std::string ref_key =
+        keys::StudioReference(piece.studio_id(), piece.studio_reference());
+    auto existing = view.Get(db_->index, ref_key);
+    if (existing.ok()) {
+      return absl::AlreadyExistsError(StrCat(
+          "studio_reference: already registered as piece ", *existing));
+    }
+    if (!absl::IsNotFound(existing.status())) return existing.status();
+    auto taken = view.Has(db_->pieces, piece.id());
+    if (!taken.ok()) return taken.status();
+    if (*taken) return absl::AlreadyExistsError("id: piece already exists");
+    view.Put(db_->pieces, piece.id(), piece.SerializeAsString());
+    view.Put(db_->index, ref_key, piece.id());
+    view.Put(db_->index, keys::StudioPiece(piece.studio_id(), piece.id()), "");
+    return absl::OkStatus();
+  }
+
+  // Checks and stages `version`, setting its number.
+  absl::Status ApplyAppendVersion(GroupView& view, v1::TwinVersion& version,
+                                  std::string_view studio_id) {
+    auto raw = view.Get(db_->pieces, version.piece_id());
+    if (absl::IsNotFound(raw.status())) {
+      return absl::NotFoundError(
+          StrCat("piece_id: no piece ", version.piece_id()));
+    }
+    if (!raw.ok()) return raw.status();
+    auto piece = Parse<v1::Piece>(*raw, "piece");
+    if (!piece.ok()) return piece.status();
+    if (version.parent_number() != piece->current_version()) {
+      return absl::AbortedError(StrCat(
+          "version.parent_number: ", version.parent_number(),
+          " is not the current version ", piece->current_version(),
+          "; versions are immutable, re-read the piece and retry"));
+    }
+    if (auto s = CheckAssets(version, studio_id); !s.ok()) return s;
+    version.set_number(piece->current_version() + 1);
+    piece->set_current_version(version.number());
+    view.Put(db_->versions, keys::Version(version.piece_id(), version.number()),
+             version.SerializeAsString());
+    view.Put(db_->pieces, piece->id(), piece->SerializeAsString());
+    for (const auto& asset : version.assets()) {
+      auto sha = crypto::ParseSha256Hex(asset.sha256());
+      view.Put(db_->index, keys::PieceAsset(piece->id(), *sha), "");
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status CheckAssets(const v1::TwinVersion& version,
                            std::string_view studio_id) {
     for (int i = 0; i < version.assets_size(); ++i) {
@@ -311,13 +330,24 @@ class RocksStore final : public Store {
   }
 
   std::shared_ptr<RocksDb> db_;
-  StripedMutex locks_;
+  StripedMutex locks_;  // For asset commits (deduplication).
+  // Declared last: destroyed first, committing what is queued while the
+  // database is still open.
+  std::unique_ptr<GroupCommitter> committer_ =
+      std::make_unique<GroupCommitter>(db_.get());
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
-    const std::string& path, const RocksStoreOptions& options) {
+    const std::string& dir, const RocksStoreOptions& options) {
+  const std::string path = dir + "/rocksdb";
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        StrCat("cannot create ", path, ": ", ec.message()));
+  }
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -342,7 +372,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
   db->chunks = db->handles[4];
   db->index = db->handles[5];
   db->durable.sync = options.sync_writes;
-  db->staged.sync = false;
+  db->chunk_options = rocksdb::Options(db_options, ChunkOptions());
+  db->staging_dir = dir + "/staging";
   if (auto sweep = SweepAbandonedUploads(*db); !sweep.ok()) return sweep;
   return std::unique_ptr<Store>(new RocksStore(std::move(db)));
 }

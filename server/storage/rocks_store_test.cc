@@ -87,11 +87,11 @@ std::string RandomBytes(size_t n, int seed) {
 }
 
 TEST_F(RocksStoreTest, PieceRoundTripsAndReferenceIsUniquePerStudio) {
-  ASSERT_TRUE(store_->CreatePiece(MakePiece("pc_1", "aurum", "R-1")).ok());
-  auto dup = store_->CreatePiece(MakePiece("pc_2", "aurum", "R-1"));
+  ASSERT_TRUE(store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1")).ok());
+  auto dup = store_->CreatePieceAndWait(MakePiece("pc_2", "aurum", "R-1"));
   EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_NE(dup.message().find("pc_1"), std::string::npos);
-  EXPECT_TRUE(store_->CreatePiece(MakePiece("pc_3", "bellini", "R-1")).ok());
+  EXPECT_TRUE(store_->CreatePieceAndWait(MakePiece("pc_3", "bellini", "R-1")).ok());
   Reopen();
   auto p = store_->GetPiece("pc_1");
   ASSERT_TRUE(p.ok());
@@ -101,19 +101,19 @@ TEST_F(RocksStoreTest, PieceRoundTripsAndReferenceIsUniquePerStudio) {
 }
 
 TEST_F(RocksStoreTest, VersionsAppendInOrderAndAreNeverOverwritten) {
-  ASSERT_TRUE(store_->CreatePiece(MakePiece("pc_1", "aurum", "R-1")).ok());
-  auto v1 = store_->AppendVersion(MakeVersion("pc_1", 0), "aurum");
+  ASSERT_TRUE(store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1")).ok());
+  auto v1 = store_->AppendVersionAndWait(MakeVersion("pc_1", 0), "aurum");
   ASSERT_TRUE(v1.ok()) << v1.status();
   EXPECT_EQ(v1->number(), 1u);
-  auto v2 = store_->AppendVersion(MakeVersion("pc_1", 1), "aurum");
+  auto v2 = store_->AppendVersionAndWait(MakeVersion("pc_1", 1), "aurum");
   ASSERT_TRUE(v2.ok());
   EXPECT_EQ(v2->number(), 2u);
   // A second child of version 1 would rewrite history: refused.
   auto again = MakeVersion("pc_1", 1);
   again.set_note("overwrite attempt");
-  EXPECT_EQ(store_->AppendVersion(again, "aurum").status().code(),
+  EXPECT_EQ(store_->AppendVersionAndWait(again, "aurum").status().code(),
             absl::StatusCode::kAborted);
-  EXPECT_EQ(store_->AppendVersion(MakeVersion("pc_1", 0), "aurum")
+  EXPECT_EQ(store_->AppendVersionAndWait(MakeVersion("pc_1", 0), "aurum")
                 .status()
                 .code(),
             absl::StatusCode::kAborted);
@@ -126,23 +126,23 @@ TEST_F(RocksStoreTest, VersionsAppendInOrderAndAreNeverOverwritten) {
 }
 
 TEST_F(RocksStoreTest, VersionAssetsMustBeUploadedByTheStudioWithTheirSize) {
-  ASSERT_TRUE(store_->CreatePiece(MakePiece("pc_1", "aurum", "R-1")).ok());
+  ASSERT_TRUE(store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1")).ok());
   const std::string bytes = "solid 18k";
   const auto other = Upload(bytes, "bellini");
   auto v = MakeVersion("pc_1", 0);
   auto* a = v.add_assets();
   a->set_sha256(crypto::ToHex(other));
   a->set_size_bytes(bytes.size());
-  EXPECT_EQ(store_->AppendVersion(v, "aurum").status().code(),
+  EXPECT_EQ(store_->AppendVersionAndWait(v, "aurum").status().code(),
             absl::StatusCode::kFailedPrecondition);
   Upload(bytes, "aurum");  // Deduplicated content, new uploader.
   a->set_size_bytes(bytes.size() + 1);
-  auto wrong = store_->AppendVersion(v, "aurum");
+  auto wrong = store_->AppendVersionAndWait(v, "aurum");
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(wrong.status().message().find("assets[0].size_bytes"),
             std::string::npos);
   a->set_size_bytes(bytes.size());
-  ASSERT_TRUE(store_->AppendVersion(v, "aurum").ok());
+  ASSERT_TRUE(store_->AppendVersionAndWait(v, "aurum").ok());
   EXPECT_TRUE(*store_->IsAssetOfPiece(other, "pc_1"));
   EXPECT_FALSE(*store_->IsAssetOfPiece(other, "pc_2"));
 }
@@ -202,29 +202,23 @@ TEST_F(RocksStoreTest, MismatchedSizeOrDigestStoresNothing) {
 }
 
 TEST_F(RocksStoreTest, StagingLeftByACrashIsSweptOnOpen) {
+  auto w = store_->BeginUpload();
+  ASSERT_TRUE((*w)->Append(RandomBytes(kStoredChunkSize + 1, 4)).ok());
+  EXPECT_EQ(store_->CountStats()->uploads_in_flight, 1u);
+  // A crash leaves the staging file behind: simulate it with a copy.
+  fs::copy(dir_ / "staging", dir_ / "left-behind",
+           fs::copy_options::recursive);
+  w->reset();
+  EXPECT_EQ(store_->CountStats()->uploads_in_flight, 0u);
   store_.reset();
-  {
-    // Simulate a crash mid-upload: a marker and a chunk, no asset record.
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : {"default", "pieces", "versions", "asset_meta",
-                          "asset_chunks", "index"}) {
-      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    }
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), cfs,
-                                  &handles, &raw)
-                    .ok());
-    const std::string content(16, 'c');
-    ASSERT_TRUE(raw->Put({}, handles[5], keys::UploadInFlight(content), "").ok());
-    ASSERT_TRUE(raw->Put({}, handles[4], keys::Chunk(content, 0), "xyz").ok());
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
-  }
+  fs::remove_all(dir_ / "staging");
+  fs::rename(dir_ / "left-behind", dir_ / "staging");
+  ASSERT_FALSE(fs::is_empty(dir_ / "staging"));
   Reopen();
   auto stats = store_->CountStats();
-  EXPECT_EQ(stats->chunks, 0u);
   EXPECT_EQ(stats->uploads_in_flight, 0u);
+  EXPECT_EQ(stats->chunks, 0u);
+  EXPECT_TRUE(fs::is_empty(dir_ / "staging"));
 }
 
 TEST_F(RocksStoreTest, CorruptChunkIsReportedAsDataLossNotServed) {
@@ -239,7 +233,7 @@ TEST_F(RocksStoreTest, CorruptChunkIsReportedAsDataLossNotServed) {
                           "asset_chunks", "index"}) {
       cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
     }
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), cfs,
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), (dir_ / "rocksdb").string(), cfs,
                                   &handles, &raw)
                     .ok());
     std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[4]));
@@ -262,7 +256,7 @@ TEST_F(RocksStoreTest, CorruptChunkIsReportedAsDataLossNotServed) {
 TEST_F(RocksStoreTest, ListsPageThroughPiecesAndVersions) {
   for (int i = 0; i < 25; ++i) {
     const std::string studio = i % 2 ? "aurum" : "bellini";
-    ASSERT_TRUE(store_->CreatePiece(MakePiece("pc_" + std::to_string(100 + i),
+    ASSERT_TRUE(store_->CreatePieceAndWait(MakePiece("pc_" + std::to_string(100 + i),
                                               studio, "R" + std::to_string(i)))
                     .ok());
   }
@@ -285,7 +279,7 @@ TEST_F(RocksStoreTest, ListsPageThroughPiecesAndVersions) {
   EXPECT_FALSE(all->last_key.has_value());
 
   for (uint32_t n = 0; n < 7; ++n) {
-    ASSERT_TRUE(store_->AppendVersion(MakeVersion("pc_101", n), "aurum").ok());
+    ASSERT_TRUE(store_->AppendVersionAndWait(MakeVersion("pc_101", n), "aurum").ok());
   }
   auto first = store_->ListVersions("pc_101", 0, 4);
   ASSERT_EQ(first->versions.size(), 4u);

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,10 +26,10 @@ struct AssetCommit {
   bool deduplicated = false;
 };
 
-// Receives one upload. Bytes are staged (not visible) until Commit()
-// succeeds; a writer destroyed without a successful Commit() deletes what it
-// staged, and staging left over by a crash is deleted on the next open.
-// Memory use is bounded by kStoredChunkSize. Not thread-safe.
+// Receives one upload. Bytes are staged in a file of their own (not visible)
+// until Commit() succeeds; a writer destroyed without a successful Commit()
+// deletes its staging file, and staging left over by a crash is deleted on
+// the next open. Memory use is bounded by kStoredChunkSize. Not thread-safe.
 class AssetWriter {
  public:
   virtual ~AssetWriter() = default;
@@ -68,8 +70,12 @@ struct VersionPage {
 };
 
 // The registry's persistent state. Implementations are thread-safe. Every
-// mutation that returns OK is durable (synced to disk) before it returns.
+// mutation reported OK is durable (synced to disk) before it is reported.
 // Versions are immutable: there is no way to overwrite or delete one.
+//
+// CreatePiece and AppendVersion complete asynchronously: `done` runs once on
+// a storage thread when the write is durable or refused, and must not block
+// (it typically finishes an RPC). Concurrent writes share one fsync.
 //
 // Errors: NOT_FOUND (no such piece/version/asset), ALREADY_EXISTS,
 // ABORTED (a version's parent is no longer current; re-read and retry),
@@ -79,17 +85,37 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  using StatusCallback = std::function<void(absl::Status)>;
+  using VersionCallback = std::function<void(absl::StatusOr<v1::TwinVersion>)>;
+
   // Stores a new piece. ALREADY_EXISTS if the studio already used
   // piece.studio_reference() (the message then carries the existing id) or
   // the id is taken.
-  [[nodiscard]] virtual absl::Status CreatePiece(const v1::Piece& piece) = 0;
+  virtual void CreatePiece(v1::Piece piece, StatusCallback done) = 0;
 
   // Appends `version` (number = parent + 1) to its piece and makes it current,
-  // atomically. ABORTED unless version.parent_number() is the piece's current
-  // version; FAILED_PRECONDITION if an asset is missing or was not uploaded by
+  // atomically; `done` gets the stored version. ABORTED unless
+  // version.parent_number() is the piece's current version;
+  // FAILED_PRECONDITION if an asset is missing or was not uploaded by
   // `studio_id`.
-  [[nodiscard]] virtual absl::StatusOr<v1::TwinVersion> AppendVersion(
-      const v1::TwinVersion& version, std::string_view studio_id) = 0;
+  virtual void AppendVersion(v1::TwinVersion version, std::string studio_id,
+                             VersionCallback done) = 0;
+
+  // Blocking forms of the two writes (tests and tools).
+  [[nodiscard]] absl::Status CreatePieceAndWait(v1::Piece piece) {
+    std::promise<absl::Status> result;
+    CreatePiece(std::move(piece), [&](absl::Status s) { result.set_value(s); });
+    return result.get_future().get();
+  }
+  [[nodiscard]] absl::StatusOr<v1::TwinVersion> AppendVersionAndWait(
+      v1::TwinVersion version, std::string studio_id) {
+    std::promise<absl::StatusOr<v1::TwinVersion>> result;
+    AppendVersion(std::move(version), std::move(studio_id),
+                  [&](absl::StatusOr<v1::TwinVersion> v) {
+                    result.set_value(std::move(v));
+                  });
+    return result.get_future().get();
+  }
 
   [[nodiscard]] virtual absl::StatusOr<v1::Piece> GetPiece(
       std::string_view piece_id) = 0;
@@ -118,6 +144,7 @@ class Store {
   struct Stats {
     uint64_t assets = 0;
     uint64_t chunks = 0;
+    // Staging files of uploads in progress.
     uint64_t uploads_in_flight = 0;
   };
   [[nodiscard]] virtual absl::StatusOr<Stats> CountStats() = 0;
@@ -129,9 +156,10 @@ struct RocksStoreOptions {
   bool sync_writes = true;
 };
 
-// Opens (creating if needed) the RocksDB store at `path`, deleting any
-// upload staging a crash left behind.
+// Opens (creating if needed) the store in directory `dir`: RocksDB in
+// `dir`/rocksdb, upload staging in `dir`/staging (emptied on open, which
+// deletes whatever a crash left there).
 [[nodiscard]] absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
-    const std::string& path, const RocksStoreOptions& options = {});
+    const std::string& dir, const RocksStoreOptions& options = {});
 
 }  // namespace loupe::storage

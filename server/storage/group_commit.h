@@ -1,0 +1,79 @@
+#pragma once
+
+// Internal to the RocksDB store: one thread that applies write operations in
+// arrival order and commits them in groups, one synced WriteBatch per group.
+
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/storage/rocks_db.h"
+
+namespace loupe::storage {
+
+// What an operation sees and writes: the committed database plus the writes
+// of the operations before it in the same group.
+class GroupView {
+ public:
+  GroupView(RocksDb& db, rocksdb::WriteBatchWithIndex& batch)
+      : db_(db), batch_(batch) {}
+
+  // NOT_FOUND if absent.
+  [[nodiscard]] absl::StatusOr<std::string> Get(
+      rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+  [[nodiscard]] absl::StatusOr<bool> Has(rocksdb::ColumnFamilyHandle* cf,
+                                         std::string_view key);
+  void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
+           std::string_view value);
+
+ private:
+  RocksDb& db_;
+  rocksdb::WriteBatchWithIndex& batch_;
+};
+
+// Runs submitted operations one at a time on its own thread, so that each
+// read-check-write is atomic without locks, and commits every group of
+// operations that queued up during the previous commit with one synced
+// write: concurrent writers share one fsync. An operation that returns an
+// error has its writes rolled back and does not affect the others. `done`
+// runs on the committer thread after the group is durable (or failed); it
+// must not block.
+//
+// Thread-safe. The destructor commits what is queued, then joins.
+class GroupCommitter {
+ public:
+  using Operation = std::function<absl::Status(GroupView& view)>;
+  using Done = std::function<void(absl::Status)>;
+
+  explicit GroupCommitter(RocksDb* db);
+  ~GroupCommitter();
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  void Submit(Operation operation, Done done);
+
+ private:
+  struct Pending {
+    Operation operation;
+    Done done;
+  };
+
+  void Run();
+  void CommitGroup(std::deque<Pending>& group);
+
+  RocksDb* db_;
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace loupe::storage
