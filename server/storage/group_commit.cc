@@ -30,7 +30,9 @@ void GroupView::Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
 }
 
 GroupCommitter::GroupCommitter(RocksDb* db)
-    : db_(db), thread_([this] { Run(); }) {}
+    : db_(db),
+      completer_([this] { RunCompletions(); }),
+      committer_([this] { Run(); }) {}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -38,7 +40,27 @@ GroupCommitter::~GroupCommitter() {
     stopping_ = true;
   }
   ready_.notify_one();
-  thread_.join();
+  committer_.join();
+  {
+    std::lock_guard<std::mutex> lock(completions_mu_);
+    committer_done_ = true;
+  }
+  completions_ready_.notify_one();
+  completer_.join();
+}
+
+void GroupCommitter::RunCompletions() {
+  for (;;) {
+    std::deque<Completion> batch;
+    {
+      std::unique_lock<std::mutex> lock(completions_mu_);
+      completions_ready_.wait(
+          lock, [this] { return committer_done_ || !completions_.empty(); });
+      if (completions_.empty()) return;  // Committer gone and drained.
+      batch.swap(completions_);
+    }
+    for (auto& c : batch) c.done(std::move(c.status));
+  }
 }
 
 void GroupCommitter::Submit(Operation operation, Done done) {
@@ -83,9 +105,14 @@ void GroupCommitter::CommitGroup(std::deque<Pending>& group) {
     written = FromRocks(db_->db->Write(db_->durable, batch.GetWriteBatch()),
                         "committing");
   }
-  for (size_t i = 0; i < group.size(); ++i) {
-    group[i].done(results[i].ok() ? written : results[i]);
+  {
+    std::lock_guard<std::mutex> lock(completions_mu_);
+    for (size_t i = 0; i < group.size(); ++i) {
+      completions_.push_back({std::move(group[i].done),
+                              results[i].ok() ? written : results[i]});
+    }
   }
+  completions_ready_.notify_one();
 }
 
 }  // namespace loupe::storage

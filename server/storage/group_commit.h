@@ -43,8 +43,8 @@ class GroupView {
 // operations that queued up during the previous commit with one synced
 // write: concurrent writers share one fsync. An operation that returns an
 // error has its writes rolled back and does not affect the others. `done`
-// runs on the committer thread after the group is durable (or failed); it
-// must not block.
+// runs after the group is durable (or failed), on a second thread so that
+// answering callers overlaps the next group's fsync; it must not block.
 //
 // Thread-safe. The destructor commits what is queued, then joins.
 class GroupCommitter {
@@ -65,15 +65,28 @@ class GroupCommitter {
     Done done;
   };
 
+  struct Completion {
+    Done done;
+    absl::Status status;
+  };
+
   void Run();
   void CommitGroup(std::deque<Pending>& group);
+  void RunCompletions();
 
   RocksDb* db_;
   std::mutex mu_;
   std::condition_variable ready_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
-  std::thread thread_;
+
+  std::mutex completions_mu_;
+  std::condition_variable completions_ready_;
+  std::deque<Completion> completions_;
+  bool committer_done_ = false;
+
+  std::thread completer_;
+  std::thread committer_;
 };
 
 }  // namespace loupe::storage
