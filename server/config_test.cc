@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "server/access_policy.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -43,6 +45,23 @@ TEST(ConfigTest, LoadsFilesAndReportsMissingOnes) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->worker_threads(), 4u);
   std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace loupe::server
+
+namespace loupe::server {
+namespace {
+
+// deploy/loupe.conf.example documents every option: it must stay loadable.
+TEST(ConfigTest, DocumentedExampleLoads) {
+  auto config = LoadConfigFile(LOUPE_SOURCE_DIR "/deploy/loupe.conf.example");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_TRUE(FinishConfig(&*config).ok());
+  EXPECT_EQ(config->principals_size(), 4);
+  EXPECT_EQ(config->limits().max_asset_bytes(), kDefaultMaxAssetBytes);
+  EXPECT_EQ(config->worker_threads(), kDefaultWorkerThreads);
+  EXPECT_TRUE(AccessPolicy::FromConfig(*config).ok());
 }
 
 }  // namespace
