@@ -81,9 +81,9 @@ void AddVersionOptions(CLI::App* cmd, VersionOptions* o) {
                   "JSON: assay, hallmarks, stones, production, tolerance, "
                   "ring_size, ...)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--reason", o->reason,
-                  "why this version exists: " +
-                      ShortNames(v1::VersionReason_descriptor()));
+  cmd->add_option(
+      "--reason", o->reason,
+      "why this version exists: " + ShortNames(v1::VersionReason_descriptor()));
   cmd->add_option("--parent", o->parent,
                   "the version this one derives from (default: the current)");
   cmd->add_option("--note", o->note, "free-text note");
@@ -329,12 +329,15 @@ int RunCli(int argc, char** argv) {
   PieceOptions create;
   auto* create_cmd = piece->add_subcommand(
       "create", "register a piece; with --from or files, also its version 1");
-  create_cmd->add_option("--studio", create.studio, "your studio id")->required();
-  create_cmd->add_option("--reference", create.reference,
-                         "your order number or SKU (unique per studio)")
+  create_cmd->add_option("--studio", create.studio, "your studio id")
       ->required();
-  create_cmd->add_option("--kind", create.kind,
-                         ShortNames(v1::PieceKind_descriptor()))
+  create_cmd
+      ->add_option("--reference", create.reference,
+                   "your order number or SKU (unique per studio)")
+      ->required();
+  create_cmd
+      ->add_option("--kind", create.kind,
+                   ShortNames(v1::PieceKind_descriptor()))
       ->required();
   create_cmd->add_option("--title", create.title, "short description");
   create_cmd->add_option("--reader", create.readers,
@@ -350,7 +353,8 @@ int RunCli(int argc, char** argv) {
   ListOptions list;
   auto* list_cmd = piece->add_subcommand("list", "list pieces");
   list_cmd->add_option("--studio", list.studio, "only this studio's pieces");
-  list_cmd->add_option("--page-size", list.page_size, "pieces per page (1-1000)");
+  list_cmd->add_option("--page-size", list.page_size,
+                       "pieces per page (1-1000)");
   list_cmd->add_option("--page-token", list.page_token, "continue a listing");
   list_cmd->add_flag("--all", list.all, "follow every page");
   list_cmd->callback([&] { run = [&] { return ListPieces(g, list); }; });
@@ -362,20 +366,24 @@ int RunCli(int argc, char** argv) {
       "add", "add a version (resize, repair, ...) with its facts and files");
   add_cmd->add_option("piece", piece_id, "piece id")->required();
   AddVersionOptions(add_cmd, &add);
-  add_cmd->callback([&] { run = [&] { return AddVersion(g, piece_id, add); }; });
+  add_cmd->callback(
+      [&] { run = [&] { return AddVersion(g, piece_id, add); }; });
 
   uint32_t number = 0;
   auto* vshow = version->add_subcommand("show", "show a version");
   vshow->add_option("piece", piece_id, "piece id")->required();
   vshow->add_option("number", number, "version number (default: current)");
-  vshow->callback([&] { run = [&] { return ShowVersion(g, piece_id, number); }; });
+  vshow->callback(
+      [&] { run = [&] { return ShowVersion(g, piece_id, number); }; });
 
   auto* vlist = version->add_subcommand("list", "list a piece's versions");
   vlist->add_option("piece", piece_id, "piece id")->required();
-  vlist->add_option("--page-size", list.page_size, "versions per page (1-1000)");
+  vlist->add_option("--page-size", list.page_size,
+                    "versions per page (1-1000)");
   vlist->add_option("--page-token", list.page_token, "continue a listing");
   vlist->add_flag("--all", list.all, "follow every page");
-  vlist->callback([&] { run = [&] { return ListVersions(g, piece_id, list); }; });
+  vlist->callback(
+      [&] { run = [&] { return ListVersions(g, piece_id, list); }; });
 
   auto* asset = app.add_subcommand("asset", "upload and download files");
   asset->require_subcommand(1);
@@ -392,7 +400,8 @@ int RunCli(int argc, char** argv) {
       ->required();
   get->add_option("--piece", piece_id,
                   "the piece through which you may read it");
-  get->callback([&] { run = [&] { return GetAsset(g, sha, piece_id, output); }; });
+  get->callback(
+      [&] { run = [&] { return GetAsset(g, sha, piece_id, output); }; });
 
   try {
     app.parse(argc, argv);

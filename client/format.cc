@@ -50,8 +50,8 @@ std::string ShortName(const google::protobuf::EnumDescriptor* d, int value) {
   return name;
 }
 
-bool ParseShortName(const google::protobuf::EnumDescriptor* d,
-                    std::string text, int* value) {
+bool ParseShortName(const google::protobuf::EnumDescriptor* d, std::string text,
+                    int* value) {
   absl::AsciiStrToUpper(&text);
   for (char& c : text) c = c == '-' ? '_' : c;
   const auto* v = d->FindValueByName(Prefix(d) + text);
@@ -73,7 +73,8 @@ void PrintPiece(std::ostream& out, const v1::Piece& p) {
   out << "piece     " << p.id() << "\n"
       << "studio    " << p.studio_id() << " (reference " << p.studio_reference()
       << ")\n"
-      << "kind      " << ShortName(v1::PieceKind_descriptor(), p.kind()) << "\n";
+      << "kind      " << ShortName(v1::PieceKind_descriptor(), p.kind())
+      << "\n";
   if (!p.title().empty()) out << "title     " << p.title() << "\n";
   out << "created   " << Time(p.created_at()) << "\n"
       << "version   " << p.current_version() << "\n"
@@ -85,8 +86,8 @@ void PrintPiece(std::ostream& out, const v1::Piece& p) {
 }
 
 void PrintPieceLine(std::ostream& out, const v1::Piece& p) {
-  out << p.id() << "  " << p.studio_id() << "  " << p.studio_reference()
-      << "  " << ShortName(v1::PieceKind_descriptor(), p.kind()) << "  v"
+  out << p.id() << "  " << p.studio_id() << "  " << p.studio_reference() << "  "
+      << ShortName(v1::PieceKind_descriptor(), p.kind()) << "  v"
       << p.current_version() << "\n";
 }
 
@@ -108,7 +109,8 @@ void PrintVersion(std::ostream& out, const v1::TwinVersion& v) {
   if (v.has_assay()) {
     out << "assay     " << v.assay().alloy() << ", "
         << v.assay().fineness_per_mille() << " per mille";
-    if (!v.assay().laboratory().empty()) out << " (" << v.assay().laboratory() << ")";
+    if (!v.assay().laboratory().empty())
+      out << " (" << v.assay().laboratory() << ")";
     out << "\n";
   }
   out << "facts     " << v.hallmarks_size() << " hallmark(s), "
@@ -125,8 +127,8 @@ void PrintVersion(std::ostream& out, const v1::TwinVersion& v) {
 void PrintVersionLine(std::ostream& out, const v1::TwinVersion& v) {
   out << v.number() << "  "
       << ShortName(v1::VersionReason_descriptor(), v.reason()) << "  "
-      << Time(v.created_at()) << "  " << v.author() << "  "
-      << v.assets_size() << " asset(s)";
+      << Time(v.created_at()) << "  " << v.author() << "  " << v.assets_size()
+      << " asset(s)";
   if (!v.note().empty()) out << "  " << v.note();
   out << "\n";
 }

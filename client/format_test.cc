@@ -12,9 +12,8 @@ TEST(FormatTest, EnumShortNamesRoundTrip) {
   EXPECT_EQ(ShortName(d, v1::VERSION_REASON_STONE_REPLACEMENT),
             "stone-replacement");
   int value = 0;
-  for (const char* text :
-       {"stone-replacement", "STONE_REPLACEMENT",
-        "VERSION_REASON_STONE_REPLACEMENT"}) {
+  for (const char* text : {"stone-replacement", "STONE_REPLACEMENT",
+                           "VERSION_REASON_STONE_REPLACEMENT"}) {
     ASSERT_TRUE(ParseShortName(d, text, &value)) << text;
     EXPECT_EQ(value, v1::VERSION_REASON_STONE_REPLACEMENT);
   }

@@ -28,10 +28,10 @@ void Progress::Update(uint64_t done) {
 void Progress::Draw(uint64_t done) {
   constexpr int kWidth = 30;
   const double fraction =
-      total_ == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total_);
+      total_ == 0 ? 1.0
+                  : static_cast<double>(done) / static_cast<double>(total_);
   const int filled = static_cast<int>(fraction * kWidth);
-  const double seconds =
-      std::chrono::duration<double>(last_ - start_).count();
+  const double seconds = std::chrono::duration<double>(last_ - start_).count();
   const double mb = static_cast<double>(done) / 1e6;
   std::fprintf(stderr, "\r%s [%-*s] %5.1f%% %8.1f MB %7.1f MB/s",
                label_.c_str(), kWidth, std::string(filled, '#').c_str(),

@@ -136,10 +136,10 @@ absl::StatusOr<v1::ListVersionsResponse> RegistryClient::ListVersions(
 
 absl::StatusOr<v1::ListPiecesResponse> RegistryClient::ListPieces(
     const v1::ListPiecesRequest& request) {
-  return Unary<v1::ListPiecesResponse>(
-      *this, request, [&](auto* ctx, auto& rq, auto* rs) {
-        return stub_->ListPieces(ctx, rq, rs);
-      });
+  return Unary<v1::ListPiecesResponse>(*this, request,
+                                       [&](auto* ctx, auto& rq, auto* rs) {
+                                         return stub_->ListPieces(ctx, rq, rs);
+                                       });
 }
 
 absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadFile(
@@ -161,36 +161,36 @@ absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadFile(
   in.clear();
   in.seekg(0);
   uint64_t sent = 0;
-  return StreamUpload(
-      *this, header, [&](std::string* chunk) -> absl::StatusOr<bool> {
-        chunk->resize(kChunk);
-        in.read(chunk->data(), kChunk);
-        const auto n = static_cast<size_t>(in.gcount());
-        if (n == 0) {
-          if (sent != size) {
-            return absl::DataLossError(
-                StrCat(path, ": changed while uploading"));
-          }
-          return false;
-        }
-        chunk->resize(n);
-        sent += n;
-        if (progress) progress(sent, size);
-        return true;
-      });
+  return StreamUpload(*this, header,
+                      [&](std::string* chunk) -> absl::StatusOr<bool> {
+                        chunk->resize(kChunk);
+                        in.read(chunk->data(), kChunk);
+                        const auto n = static_cast<size_t>(in.gcount());
+                        if (n == 0) {
+                          if (sent != size) {
+                            return absl::DataLossError(
+                                StrCat(path, ": changed while uploading"));
+                          }
+                          return false;
+                        }
+                        chunk->resize(n);
+                        sent += n;
+                        if (progress) progress(sent, size);
+                        return true;
+                      });
 }
 
 absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadBytes(
     const v1::UploadAssetHeader& header, std::string_view bytes) {
   size_t offset = 0;
-  return StreamUpload(*this, header,
-                      [&](std::string* chunk) -> absl::StatusOr<bool> {
-                        if (offset >= bytes.size()) return false;
-                        const size_t n = std::min(kChunk, bytes.size() - offset);
-                        chunk->assign(bytes.substr(offset, n));
-                        offset += n;
-                        return true;
-                      });
+  return StreamUpload(
+      *this, header, [&](std::string* chunk) -> absl::StatusOr<bool> {
+        if (offset >= bytes.size()) return false;
+        const size_t n = std::min(kChunk, bytes.size() - offset);
+        chunk->assign(bytes.substr(offset, n));
+        offset += n;
+        return true;
+      });
 }
 
 absl::Status RegistryClient::DownloadToFile(
@@ -262,11 +262,11 @@ std::string MediaTypeFor(const std::string& file_name) {
   std::string ext = absl::AsciiStrToLower(
       std::filesystem::path(file_name).extension().string());
   static const std::pair<const char*, const char*> kTypes[] = {
-      {".stl", "model/stl"},        {".obj", "model/obj"},
+      {".stl", "model/stl"},         {".obj", "model/obj"},
       {".ply", "application/x-ply"}, {".3mf", "model/3mf"},
-      {".step", "model/step"},      {".stp", "model/step"},
-      {".jpg", "image/jpeg"},       {".jpeg", "image/jpeg"},
-      {".png", "image/png"},        {".pdf", "application/pdf"},
+      {".step", "model/step"},       {".stp", "model/step"},
+      {".jpg", "image/jpeg"},        {".jpeg", "image/jpeg"},
+      {".png", "image/png"},         {".pdf", "application/pdf"},
       {".json", "application/json"}};
   for (const auto& [e, type] : kTypes) {
     if (ext == e) return type;

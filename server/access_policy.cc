@@ -40,8 +40,8 @@ absl::StatusOr<std::unique_ptr<AccessPolicy>> AccessPolicy::FromConfig(
         return absl::InvalidArgumentError(StrCat(
             where, ".token_sha256: must be 64 lower-case hex characters"));
       }
-      if (!policy->by_token_hash_.emplace(hash, Principal{p.id(), p.role(),
-                                                          p.studio_id()})
+      if (!policy->by_token_hash_
+               .emplace(hash, Principal{p.id(), p.role(), p.studio_id()})
                .second) {
         return absl::InvalidArgumentError(
             StrCat(where, ".token_sha256: token used twice"));
@@ -88,7 +88,7 @@ absl::Status AccessPolicy::CheckCreatePiece(const Principal& who,
   if (who.studio_id != studio_id) {
     return absl::PermissionDeniedError(
         StrCat("studio_id: principal ", who.id, " acts for studio ",
-                     who.studio_id, ", not ", studio_id));
+               who.studio_id, ", not ", studio_id));
   }
   return absl::OkStatus();
 }
@@ -96,10 +96,9 @@ absl::Status AccessPolicy::CheckCreatePiece(const Principal& who,
 absl::Status AccessPolicy::CheckWritePiece(const Principal& who,
                                            const v1::Piece& piece) const {
   if (who.role != v1::ROLE_STUDIO || who.studio_id != piece.studio_id()) {
-    return absl::PermissionDeniedError(
-        StrCat("piece_id: piece ", piece.id(), " belongs to studio ",
-                     piece.studio_id(), "; principal ", who.id,
-                     " may not change it"));
+    return absl::PermissionDeniedError(StrCat(
+        "piece_id: piece ", piece.id(), " belongs to studio ",
+        piece.studio_id(), "; principal ", who.id, " may not change it"));
   }
   return absl::OkStatus();
 }
@@ -125,8 +124,7 @@ absl::Status AccessPolicy::CheckReadAssets(const Principal& who,
   }
   return absl::PermissionDeniedError(
       StrCat("principal ", who.id, " may not read the files of piece ",
-                   piece.id(), "; studio ", piece.studio_id(),
-                   " must grant it"));
+             piece.id(), "; studio ", piece.studio_id(), " must grant it"));
 }
 
 }  // namespace loupe::server

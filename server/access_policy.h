@@ -36,8 +36,8 @@ struct Principal {
 class AccessPolicy {
  public:
   // INVALID_ARGUMENT naming the principal if the configuration is unusable.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<AccessPolicy>>
-  FromConfig(const v1::ServerConfig& config);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<AccessPolicy>> FromConfig(
+      const v1::ServerConfig& config);
 
   // `authorization` is the request's "authorization" header value
   // ("Bearer <token>"), empty if absent. Tokens are compared by SHA-256 only.

@@ -15,13 +15,19 @@ std::string Hash(const std::string& token) {
 std::unique_ptr<AccessPolicy> MakePolicy() {
   auto config = ParseConfig(
       "principals { id: 'studio-aurum' role: ROLE_STUDIO studio_id: 'aurum' "
-      "token_sha256: '" + Hash("tok-aurum") + "' asset_readers: 'bench' }\n"
+      "token_sha256: '" +
+      Hash("tok-aurum") +
+      "' asset_readers: 'bench' }\n"
       "principals { id: 'studio-bellini' role: ROLE_STUDIO studio_id: "
-      "'bellini' token_sha256: '" + Hash("tok-bellini") + "' }\n"
+      "'bellini' token_sha256: '" +
+      Hash("tok-bellini") +
+      "' }\n"
       "principals { id: 'bench' role: ROLE_JEWELER token_sha256: '" +
-      Hash("tok-bench") + "' }\n"
+      Hash("tok-bench") +
+      "' }\n"
       "principals { id: 'other-bench' role: ROLE_JEWELER token_sha256: '" +
-      Hash("tok-other") + "' }\n"
+      Hash("tok-other") +
+      "' }\n"
       "principals { id: 'admin' role: ROLE_ADMIN token_sha256: '" +
       Hash("tok-admin") + "' }\n");
   EXPECT_TRUE(config.ok()) << config.status();
@@ -95,8 +101,7 @@ TEST(AccessPolicyTest, RejectsUnusableConfigurations) {
   for (const std::string text :
        {"principals { id: 'a' role: ROLE_STUDIO }",
         "principals { id: 'a' role: ROLE_ADMIN token_sha256: 'abc' }",
-        "principals { role: ROLE_ADMIN }",
-        "principals { id: 'a' }",
+        "principals { role: ROLE_ADMIN }", "principals { id: 'a' }",
         "principals { id: 'a' role: ROLE_ADMIN } principals { id: 'a' role: "
         "ROLE_ADMIN }"}) {
     auto config = ParseConfig(text);

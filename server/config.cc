@@ -17,8 +17,8 @@ class FirstError : public google::protobuf::io::ErrorCollector {
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
     if (error_.empty()) {
-      error_ = StrCat("line ", line + 1, ", column ", column + 1, ": ",
-                            message);
+      error_ =
+          StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
     }
   }
   const std::string& error() const { return error_; }
@@ -35,8 +35,7 @@ absl::StatusOr<v1::ServerConfig> ParseConfig(const std::string& text) {
   FirstError errors;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &config)) {
-    return absl::InvalidArgumentError(
-        StrCat("config: ", errors.error()));
+    return absl::InvalidArgumentError(StrCat("config: ", errors.error()));
   }
   return config;
 }

@@ -1,11 +1,11 @@
 #include "server/config.h"
 
-#include "server/access_policy.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
+
+#include "server/access_policy.h"
 
 namespace loupe::server {
 namespace {

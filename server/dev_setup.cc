@@ -64,7 +64,8 @@ absl::Status InitDevDataDir(const std::string& dir,
     p.token = crypto::NewBearerToken();
     absl::StrAppend(&config, "principals {\n  id: \"", p.id,
                     "\"\n  role: ", p.role, "\n");
-    if (*p.studio) absl::StrAppend(&config, "  studio_id: \"", p.studio, "\"\n");
+    if (*p.studio)
+      absl::StrAppend(&config, "  studio_id: \"", p.studio, "\"\n");
     absl::StrAppend(&config, "  token_sha256: \"",
                     crypto::Sha256::HexOf(p.token), "\"\n");
     if (*p.readers) {

@@ -45,13 +45,13 @@ absl::StatusOr<size_t> PageSize(uint32_t requested) {
 absl::Status Upload::Append(std::string_view chunk) {
   if (chunk.empty()) return absl::InvalidArgumentError("chunk: empty");
   if (chunk.size() > kMaxUploadChunk) {
-    return absl::InvalidArgumentError(StrCat(
-        "chunk: ", chunk.size(), " bytes; chunks are at most 1 MiB"));
+    return absl::InvalidArgumentError(
+        StrCat("chunk: ", chunk.size(), " bytes; chunks are at most 1 MiB"));
   }
   if (writer_->bytes_received() + chunk.size() > header_.size_bytes()) {
     return absl::InvalidArgumentError(
         StrCat("header.size_bytes: declared ", header_.size_bytes(),
-                     " bytes but more arrived; nothing stored"));
+               " bytes but more arrived; nothing stored"));
   }
   return writer_->Append(chunk);
 }
@@ -226,8 +226,8 @@ absl::StatusOr<std::unique_ptr<storage::AssetReader>> Registry::OpenDownload(
   auto of_piece = store_->IsAssetOfPiece(*sha, piece->id());
   if (!of_piece.ok()) return of_piece.status();
   if (!*of_piece) {
-    return absl::NotFoundError(StrCat(
-        "sha256: no asset ", request.sha256(), " in piece ", piece->id()));
+    return absl::NotFoundError(StrCat("sha256: no asset ", request.sha256(),
+                                      " in piece ", piece->id()));
   }
   return store_->OpenAsset(*sha);
 }

@@ -67,7 +67,8 @@ class UploadReactor final
     : public grpc::ServerReadReactor<v1::UploadAssetRequest> {
  public:
   UploadReactor(Registry* registry, WorkerPool* pool,
-                absl::StatusOr<Principal> who, v1::UploadAssetResponse* response)
+                absl::StatusOr<Principal> who,
+                v1::UploadAssetResponse* response)
       : registry_(registry), pool_(pool), response_(response) {
     if (!who.ok()) {
       Finish(ToGrpc(who.status()));
@@ -198,36 +199,36 @@ grpc::ServerUnaryReactor* RegistryService::GetPiece(
     grpc::CallbackServerContext* ctx, const v1::GetPieceRequest* request,
     v1::Piece* response) {
   return RunRead(ctx, *policy_, response,
-                  [this, request](const Principal& who) {
-                    return registry_->GetPiece(who, *request);
-                  });
+                 [this, request](const Principal& who) {
+                   return registry_->GetPiece(who, *request);
+                 });
 }
 
 grpc::ServerUnaryReactor* RegistryService::GetVersion(
     grpc::CallbackServerContext* ctx, const v1::GetVersionRequest* request,
     v1::TwinVersion* response) {
   return RunRead(ctx, *policy_, response,
-                  [this, request](const Principal& who) {
-                    return registry_->GetVersion(who, *request);
-                  });
+                 [this, request](const Principal& who) {
+                   return registry_->GetVersion(who, *request);
+                 });
 }
 
 grpc::ServerUnaryReactor* RegistryService::ListVersions(
     grpc::CallbackServerContext* ctx, const v1::ListVersionsRequest* request,
     v1::ListVersionsResponse* response) {
   return RunRead(ctx, *policy_, response,
-                  [this, request](const Principal& who) {
-                    return registry_->ListVersions(who, *request);
-                  });
+                 [this, request](const Principal& who) {
+                   return registry_->ListVersions(who, *request);
+                 });
 }
 
 grpc::ServerUnaryReactor* RegistryService::ListPieces(
     grpc::CallbackServerContext* ctx, const v1::ListPiecesRequest* request,
     v1::ListPiecesResponse* response) {
   return RunRead(ctx, *policy_, response,
-                  [this, request](const Principal& who) {
-                    return registry_->ListPieces(who, *request);
-                  });
+                 [this, request](const Principal& who) {
+                   return registry_->ListPieces(who, *request);
+                 });
 }
 
 grpc::ServerReadReactor<v1::UploadAssetRequest>* RegistryService::UploadAsset(

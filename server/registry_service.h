@@ -34,9 +34,9 @@ class RegistryService final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* ListVersions(
       grpc::CallbackServerContext* ctx, const v1::ListVersionsRequest* request,
       v1::ListVersionsResponse* response) override;
-  grpc::ServerUnaryReactor* ListPieces(grpc::CallbackServerContext* ctx,
-                                       const v1::ListPiecesRequest* request,
-                                       v1::ListPiecesResponse* response) override;
+  grpc::ServerUnaryReactor* ListPieces(
+      grpc::CallbackServerContext* ctx, const v1::ListPiecesRequest* request,
+      v1::ListPiecesResponse* response) override;
   grpc::ServerReadReactor<v1::UploadAssetRequest>* UploadAsset(
       grpc::CallbackServerContext* ctx,
       v1::UploadAssetResponse* response) override;

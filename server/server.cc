@@ -47,8 +47,8 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   builder.RegisterService(s->service_.get());
   s->grpc_ = builder.BuildAndStart();
   if (s->grpc_ == nullptr || s->port_ == 0) {
-    return absl::UnavailableError(StrCat(
-        "listen_address: cannot listen on ", config.listen_address()));
+    return absl::UnavailableError(
+        StrCat("listen_address: cannot listen on ", config.listen_address()));
   }
   s->grpc_->GetHealthCheckService()->SetServingStatus(true);
   return s;

@@ -9,7 +9,6 @@
 namespace loupe::server {
 namespace {
 
-
 absl::Status Invalid(std::string_view field, std::string_view problem) {
   return absl::InvalidArgumentError(StrCat(field, ": ", problem));
 }
@@ -68,15 +67,17 @@ absl::Status CheckAsset(const std::string& f, const v1::AssetRef& a) {
   LOUPE_RETURN_IF_ERROR(CheckText(f + ".file_name", a.file_name(), 255, true));
   if (a.file_name().find_first_of("/\\") != std::string::npos ||
       a.file_name() == "." || a.file_name() == "..") {
-    return Invalid(f + ".file_name", "must be a base name, without '/' or '\\'");
+    return Invalid(f + ".file_name",
+                   "must be a base name, without '/' or '\\'");
   }
-  LOUPE_RETURN_IF_ERROR(CheckText(f + ".media_type", a.media_type(), 127,
-                                  false));
+  LOUPE_RETURN_IF_ERROR(
+      CheckText(f + ".media_type", a.media_type(), 127, false));
   return CheckSha(f + ".sha256", a.sha256());
 }
 
 absl::Status CheckAssay(const v1::Assay& a) {
-  LOUPE_RETURN_IF_ERROR(CheckText("version.assay.alloy", a.alloy(), 128, false));
+  LOUPE_RETURN_IF_ERROR(
+      CheckText("version.assay.alloy", a.alloy(), 128, false));
   if (a.fineness_per_mille() > 1000) {
     return Invalid("version.assay.fineness_per_mille", "at most 1000");
   }
@@ -111,8 +112,10 @@ absl::Status CheckStone(const std::string& f, const v1::StoneReport& s) {
   }
   LOUPE_RETURN_IF_ERROR(CheckRange(f + ".carat", s.carat(), 0, 10000));
   const auto& m = s.measurements();
-  LOUPE_RETURN_IF_ERROR(CheckRange(f + ".measurements.min_mm", m.min_mm(), 0, 1000));
-  LOUPE_RETURN_IF_ERROR(CheckRange(f + ".measurements.max_mm", m.max_mm(), 0, 1000));
+  LOUPE_RETURN_IF_ERROR(
+      CheckRange(f + ".measurements.min_mm", m.min_mm(), 0, 1000));
+  LOUPE_RETURN_IF_ERROR(
+      CheckRange(f + ".measurements.max_mm", m.max_mm(), 0, 1000));
   return CheckRange(f + ".measurements.depth_mm", m.depth_mm(), 0, 1000);
 }
 
@@ -156,12 +159,15 @@ absl::Status CheckToleranceAndSize(const v1::TwinVersion& v) {
     if (!v1::ProductionStepKind_IsValid(item.step())) {
       return Invalid(f + ".step", "unknown step kind");
     }
-    LOUPE_RETURN_IF_ERROR(CheckText(f + ".dimension", item.dimension(), 128, false));
+    LOUPE_RETURN_IF_ERROR(
+        CheckText(f + ".dimension", item.dimension(), 128, false));
     LOUPE_RETURN_IF_ERROR(CheckRange(f + ".expected_change_percent",
-                                     item.expected_change_percent(), -100, 100));
+                                     item.expected_change_percent(), -100,
+                                     100));
     LOUPE_RETURN_IF_ERROR(CheckRange(f + ".compensation_percent",
                                      item.compensation_percent(), -100, 100));
-    LOUPE_RETURN_IF_ERROR(CheckRange(f + ".tolerance_mm", item.tolerance_mm(), 0, 100));
+    LOUPE_RETURN_IF_ERROR(
+        CheckRange(f + ".tolerance_mm", item.tolerance_mm(), 0, 100));
   }
   LOUPE_RETURN_IF_ERROR(CheckText("version.tolerance.summary",
                                   v.tolerance().summary(), 4096, false));
@@ -169,10 +175,12 @@ absl::Status CheckToleranceAndSize(const v1::TwinVersion& v) {
   if (!v1::RingSizeSystem_IsValid(size.system())) {
     return Invalid("version.ring_size.system", "unknown system");
   }
-  if (size.system() != v1::RING_SIZE_SYSTEM_UNSPECIFIED && size.value().empty()) {
+  if (size.system() != v1::RING_SIZE_SYSTEM_UNSPECIFIED &&
+      size.value().empty()) {
     return Invalid("version.ring_size.value", "required when system is set");
   }
-  LOUPE_RETURN_IF_ERROR(CheckText("version.ring_size.value", size.value(), 32, false));
+  LOUPE_RETURN_IF_ERROR(
+      CheckText("version.ring_size.value", size.value(), 32, false));
   if (size.inner_diameter_mm() != 0) {
     LOUPE_RETURN_IF_ERROR(CheckRange("version.ring_size.inner_diameter_mm",
                                      size.inner_diameter_mm(), 5, 40));
@@ -189,8 +197,9 @@ absl::Status ValidatePieceId(std::string_view field, std::string_view id) {
     ok = (id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '2' && id[i] <= '7');
   }
   return ok ? absl::OkStatus()
-            : Invalid(field, "malformed; a piece id is \"pc_\" and 26 "
-                             "characters of [a-z2-7]");
+            : Invalid(field,
+                      "malformed; a piece id is \"pc_\" and 26 "
+                      "characters of [a-z2-7]");
 }
 
 absl::Status ValidateStudioId(std::string_view field, std::string_view id) {
@@ -214,7 +223,8 @@ absl::Status ValidateCreatePiece(const v1::CreatePieceRequest& r) {
     return Invalid("kind", "required (ring, band, pendant, ...)");
   }
   LOUPE_RETURN_IF_ERROR(CheckText("title", r.title(), 256, false));
-  if (r.asset_readers_size() > 64) return Invalid("asset_readers", "at most 64");
+  if (r.asset_readers_size() > 64)
+    return Invalid("asset_readers", "at most 64");
   for (int i = 0; i < r.asset_readers_size(); ++i) {
     LOUPE_RETURN_IF_ERROR(CheckText(StrCat("asset_readers[", i, "]"),
                                     r.asset_readers(i), 128, true));
@@ -225,7 +235,8 @@ absl::Status ValidateCreatePiece(const v1::CreatePieceRequest& r) {
 absl::Status ValidateVersion(const v1::TwinVersion& v) {
   if (v.reason() == v1::VERSION_REASON_UNSPECIFIED ||
       !v1::VersionReason_IsValid(v.reason())) {
-    return Invalid("version.reason", "required (original, resize, repair, ...)");
+    return Invalid("version.reason",
+                   "required (original, resize, repair, ...)");
   }
   if (v.parent_number() == 0 && v.reason() != v1::VERSION_REASON_ORIGINAL) {
     return Invalid("version.reason", "the first version's reason is original");
@@ -270,10 +281,11 @@ absl::Status ValidateUploadHeader(const v1::UploadAssetHeader& h,
   LOUPE_RETURN_IF_ERROR(CheckSha("header.sha256", h.sha256()));
   if (h.size_bytes() > max_asset_bytes) {
     return absl::ResourceExhaustedError(
-        StrCat("header.size_bytes: ", h.size_bytes(),
-               " exceeds the limit of ", max_asset_bytes, " bytes"));
+        StrCat("header.size_bytes: ", h.size_bytes(), " exceeds the limit of ",
+               max_asset_bytes, " bytes"));
   }
-  LOUPE_RETURN_IF_ERROR(CheckText("header.file_name", h.file_name(), 255, false));
+  LOUPE_RETURN_IF_ERROR(
+      CheckText("header.file_name", h.file_name(), 255, false));
   return CheckText("header.media_type", h.media_type(), 127, false);
 }
 

@@ -36,7 +36,8 @@ v1::TwinVersion GoodVersion() {
 TEST(ValidateTest, AcceptsGoodInput) {
   EXPECT_TRUE(ValidateCreatePiece(GoodPiece()).ok());
   EXPECT_TRUE(ValidateVersion(GoodVersion()).ok());
-  EXPECT_TRUE(ValidatePieceId("piece_id", "pc_abcdefghijklmnopqrstuvwxyz").ok());
+  EXPECT_TRUE(
+      ValidatePieceId("piece_id", "pc_abcdefghijklmnopqrstuvwxyz").ok());
 }
 
 TEST(ValidateTest, PieceFieldsAreNamed) {

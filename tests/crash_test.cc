@@ -77,8 +77,8 @@ void VerifyLedger(TestServer& server, Ledger& ledger) {
   std::map<std::string, std::string> asset_piece;
   for (const auto& version : ledger.versions) {
     auto got = admin->GetVersion(version.piece_id(), version.number());
-    ASSERT_TRUE(got.ok()) << "acknowledged version lost: "
-                          << version.piece_id() << "/" << version.number();
+    ASSERT_TRUE(got.ok()) << "acknowledged version lost: " << version.piece_id()
+                          << "/" << version.number();
     EXPECT_TRUE(MessageDifferencer::Equals(*got, version));
     EXPECT_GE(admin->GetPiece(version.piece_id())->current_version(),
               version.number());

@@ -43,7 +43,8 @@ TEST_F(RefusalsTest, EveryRpcNeedsAKnownToken) {
                       .status(),
                   kUnauthenticated, text);
     EXPECT_STATUS(c->GetPiece(piece_.id()).status(), kUnauthenticated, text);
-    EXPECT_STATUS(c->GetVersion(piece_.id(), 0).status(), kUnauthenticated, text);
+    EXPECT_STATUS(c->GetVersion(piece_.id(), 0).status(), kUnauthenticated,
+                  text);
     v1::ListVersionsRequest lv;
     lv.set_piece_id(piece_.id());
     EXPECT_STATUS(c->ListVersions(lv).status(), kUnauthenticated, text);
@@ -61,8 +62,9 @@ TEST_F(RefusalsTest, StudiosCannotTouchOtherStudiosPieces) {
   auto bellini = server_.Client(kBelliniToken);
   EXPECT_STATUS(bellini->CreatePiece(PieceRequest("aurum", "B-1")).status(),
                 kPermissionDenied, "studio_id");
-  EXPECT_STATUS(bellini->AddVersion(VersionRequest(piece_.id(), 0,
-                                                   v1::VERSION_REASON_ORIGINAL))
+  EXPECT_STATUS(bellini
+                    ->AddVersion(VersionRequest(piece_.id(), 0,
+                                                v1::VERSION_REASON_ORIGINAL))
                     .status(),
                 kPermissionDenied, "belongs to studio aurum");
   auto bench = server_.Client(kBenchToken);
@@ -88,7 +90,8 @@ TEST_F(RefusalsTest, StudiosCannotTouchOtherStudiosPieces) {
 TEST_F(RefusalsTest, InvalidFieldsAreNamed) {
   auto bad_kind = PieceRequest("aurum", "A-2");
   bad_kind.set_kind(v1::PIECE_KIND_UNSPECIFIED);
-  EXPECT_STATUS(aurum_->CreatePiece(bad_kind).status(), kInvalidArgument, "kind");
+  EXPECT_STATUS(aurum_->CreatePiece(bad_kind).status(), kInvalidArgument,
+                "kind");
   EXPECT_STATUS(aurum_->CreatePiece(PieceRequest("aurum", "")).status(),
                 kInvalidArgument, "studio_reference");
   EXPECT_STATUS(aurum_->GetPiece("pc_../../etc").status(), kInvalidArgument,
@@ -212,7 +215,8 @@ TEST_F(RefusalsTest, HealthAndReflectionAnswerWithoutToken) {
   ASSERT_TRUE(health->Check(&ctx, request, &response).ok());
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 
-  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
+  auto reflection =
+      grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
   grpc::ClientContext rctx;
   auto stream = reflection->ServerReflectionInfo(&rctx);
   grpc::reflection::v1alpha::ServerReflectionRequest list;
@@ -225,9 +229,9 @@ TEST_F(RefusalsTest, HealthAndReflectionAnswerWithoutToken) {
   for (const auto& s : answer.list_services_response().service()) {
     services.push_back(s.name());
   }
-  EXPECT_NE(std::find(services.begin(), services.end(),
-                      "loupe.v1.RegistryService"),
-            services.end());
+  EXPECT_NE(
+      std::find(services.begin(), services.end(), "loupe.v1.RegistryService"),
+      services.end());
   EXPECT_TRUE(stream->Finish().ok());
 }
 

@@ -83,8 +83,10 @@ TEST_F(RegistryTest, VersionsChainAndCannotBeAltered) {
   auto rewrite = VersionRequest(piece.id(), 1, v1::VERSION_REASON_CORRECTION);
   EXPECT_STATUS(aurum_->AddVersion(rewrite).status(), kAborted,
                 "parent_number");
-  EXPECT_TRUE(MessageDifferencer::Equals(*aurum_->GetVersion(piece.id(), 1), *v1));
-  EXPECT_TRUE(MessageDifferencer::Equals(*aurum_->GetVersion(piece.id(), 0), *v2));
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(*aurum_->GetVersion(piece.id(), 1), *v1));
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(*aurum_->GetVersion(piece.id(), 0), *v2));
   EXPECT_EQ(aurum_->GetPiece(piece.id())->current_version(), 2u);
   EXPECT_STATUS(aurum_->GetVersion(piece.id(), 3).status(), kNotFound,
                 "number");
@@ -107,10 +109,13 @@ TEST_F(RegistryTest, VersionsChainAndCannotBeAltered) {
 
 TEST_F(RegistryTest, ListPiecesPagesByStudioWithoutGapsOrRepeats) {
   std::set<std::string> aurum_ids;
-  for (int i = 0; i < 23; ++i) aurum_ids.insert(NewPiece("A-" + std::to_string(i)).id());
+  for (int i = 0; i < 23; ++i)
+    aurum_ids.insert(NewPiece("A-" + std::to_string(i)).id());
   auto bellini = server_.Client(kBelliniToken);
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(bellini->CreatePiece(PieceRequest("bellini", "B" + std::to_string(i))).ok());
+    ASSERT_TRUE(
+        bellini->CreatePiece(PieceRequest("bellini", "B" + std::to_string(i)))
+            .ok());
   }
   v1::ListPiecesRequest request;
   request.set_studio_id("aurum");
@@ -134,17 +139,23 @@ TEST_F(RegistryTest, ListPiecesPagesByStudioWithoutGapsOrRepeats) {
   all.set_page_size(1000);
   EXPECT_EQ(aurum_->ListPieces(all)->pieces_size(), 28);
   all.set_page_token("not-a-token");
-  EXPECT_STATUS(aurum_->ListPieces(all).status(), kInvalidArgument, "page_token");
+  EXPECT_STATUS(aurum_->ListPieces(all).status(), kInvalidArgument,
+                "page_token");
   all.clear_page_token();
   all.set_page_size(5000);
-  EXPECT_STATUS(aurum_->ListPieces(all).status(), kInvalidArgument, "page_size");
+  EXPECT_STATUS(aurum_->ListPieces(all).status(), kInvalidArgument,
+                "page_size");
 }
 
 TEST_F(RegistryTest, ListVersionsPages) {
   auto piece = NewPiece("A-1");
   for (uint32_t n = 0; n < 12; ++n) {
-    ASSERT_TRUE(aurum_->AddVersion(VersionRequest(piece.id(), n,
-        n == 0 ? v1::VERSION_REASON_ORIGINAL : v1::VERSION_REASON_REFINISH)).ok());
+    ASSERT_TRUE(
+        aurum_
+            ->AddVersion(VersionRequest(piece.id(), n,
+                                        n == 0 ? v1::VERSION_REASON_ORIGINAL
+                                               : v1::VERSION_REASON_REFINISH))
+            .ok());
   }
   v1::ListVersionsRequest request;
   request.set_piece_id(piece.id());
@@ -200,7 +211,6 @@ TEST_F(RegistryTest, AssetsRoundTripDeduplicateAndAreReadOnlyByGrantees) {
   EXPECT_STATUS(server_.Client(kBenchToken)->DownloadBytes(download).status(),
                 kNotFound, "sha256");
 }
-
 
 }  // namespace
 }  // namespace loupe::testing

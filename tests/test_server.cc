@@ -32,7 +32,8 @@ std::string Principal(const char* id, const char* role, const char* studio,
 }  // namespace
 
 TestServer::TestServer() {
-  dir_ = (fs::temp_directory_path() / ("loupe_it_" + crypto::RandomId(""))).string();
+  dir_ = (fs::temp_directory_path() / ("loupe_it_" + crypto::RandomId("")))
+             .string();
   fs::create_directories(dir_);
   std::ofstream config(dir_ + "/loupe.conf");
   config << "data_dir: '" << data_dir() << "'\n"
@@ -40,8 +41,7 @@ TestServer::TestServer() {
          << "limits { max_asset_bytes: 268435456 }\n"
          << Principal("studio-aurum", "ROLE_STUDIO", "aurum", kAurumToken,
                       "bench")
-         << Principal("studio-bellini", "ROLE_STUDIO", "bellini",
-                      kBelliniToken)
+         << Principal("studio-bellini", "ROLE_STUDIO", "bellini", kBelliniToken)
          << Principal("bench", "ROLE_JEWELER", "", kBenchToken)
          << Principal("insurer", "ROLE_INSURER", "", kInsurerToken)
          << Principal("admin", "ROLE_ADMIN", "", kAdminToken);

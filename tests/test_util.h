@@ -59,19 +59,19 @@ inline v1::AddVersionRequest VersionRequest(const std::string& piece_id,
 }
 
 // Asserts that a Status is OK, printing it otherwise.
-#define ASSERT_OK(expr)                    \
-  do {                                     \
-    const absl::Status _st = (expr);       \
-    ASSERT_TRUE(_st.ok()) << _st;          \
+#define ASSERT_OK(expr)              \
+  do {                               \
+    const absl::Status _st = (expr); \
+    ASSERT_TRUE(_st.ok()) << _st;    \
   } while (0)
 
 // Asserts an error status with `code` whose message mentions `text`.
-#define EXPECT_STATUS(expr, code_, text)                                  \
-  do {                                                                    \
-    const absl::Status _s = (expr);                                       \
-    EXPECT_EQ(_s.code(), absl::StatusCode::code_) << _s;                  \
-    EXPECT_NE(std::string(_s.message()).find(text), std::string::npos)    \
-        << "expected \"" << (text) << "\" in: " << _s;                    \
+#define EXPECT_STATUS(expr, code_, text)                               \
+  do {                                                                 \
+    const absl::Status _s = (expr);                                    \
+    EXPECT_EQ(_s.code(), absl::StatusCode::code_) << _s;               \
+    EXPECT_NE(std::string(_s.message()).find(text), std::string::npos) \
+        << "expected \"" << (text) << "\" in: " << _s;                 \
   } while (0)
 
 }  // namespace loupe::testing

@@ -7,9 +7,9 @@ namespace loupe::storage {
 absl::StatusOr<std::string> GroupView::Get(rocksdb::ColumnFamilyHandle* cf,
                                            std::string_view key) {
   std::string value;
-  auto s = batch_.GetFromBatchAndDB(db_.db, rocksdb::ReadOptions(), cf,
-                                    rocksdb::Slice(key.data(), key.size()),
-                                    &value);
+  auto s =
+      batch_.GetFromBatchAndDB(db_.db, rocksdb::ReadOptions(), cf,
+                               rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return absl::NotFoundError("not found");
   if (!s.ok()) return FromRocks(s, "reading");
   return value;
@@ -108,8 +108,8 @@ void GroupCommitter::CommitGroup(std::deque<Pending>& group) {
   {
     std::lock_guard<std::mutex> lock(completions_mu_);
     for (size_t i = 0; i < group.size(); ++i) {
-      completions_.push_back({std::move(group[i].done),
-                              results[i].ok() ? written : results[i]});
+      completions_.push_back(
+          {std::move(group[i].done), results[i].ok() ? written : results[i]});
     }
   }
   completions_ready_.notify_one();

@@ -26,8 +26,8 @@ class GroupView {
       : db_(db), batch_(batch) {}
 
   // NOT_FOUND if absent.
-  [[nodiscard]] absl::StatusOr<std::string> Get(
-      rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+  [[nodiscard]] absl::StatusOr<std::string> Get(rocksdb::ColumnFamilyHandle* cf,
+                                                std::string_view key);
   [[nodiscard]] absl::StatusOr<bool> Has(rocksdb::ColumnFamilyHandle* cf,
                                          std::string_view key);
   void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,

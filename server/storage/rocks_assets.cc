@@ -5,7 +5,6 @@
 
 #include <cstring>
 #include <filesystem>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,11 +68,11 @@ class RocksAssetWriter final : public AssetWriter {
       : db_(std::move(db)),
         locks_(locks),
         content_id_(std::move(content_id)),
-        staging_path_(db_->staging_dir + "/" +
-                      crypto::ToHex(reinterpret_cast<const uint8_t*>(
-                                        content_id_.data()),
-                                    content_id_.size()) +
-                      ".sst") {
+        staging_path_(
+            db_->staging_dir + "/" +
+            crypto::ToHex(reinterpret_cast<const uint8_t*>(content_id_.data()),
+                          content_id_.size()) +
+            ".sst") {
     record_.content_id = content_id_;
   }
 
@@ -109,15 +108,14 @@ class RocksAssetWriter final : public AssetWriter {
     }
     const crypto::Sha256Digest actual = hasher_.Finish();
     if (received_ != size) {
-      return absl::InvalidArgumentError(
-          StrCat("size_bytes: declared ", size, " bytes but ", received_,
-                 " arrived; nothing stored"));
+      return absl::InvalidArgumentError(StrCat("size_bytes: declared ", size,
+                                               " bytes but ", received_,
+                                               " arrived; nothing stored"));
     }
     if (actual != sha256) {
-      return absl::InvalidArgumentError(
-          StrCat("sha256: declared ", crypto::ToHex(sha256),
-                 " but the bytes hash to ", crypto::ToHex(actual),
-                 "; nothing stored"));
+      return absl::InvalidArgumentError(StrCat(
+          "sha256: declared ", crypto::ToHex(sha256), " but the bytes hash to ",
+          crypto::ToHex(actual), "; nothing stored"));
     }
     record_.size = received_;
     std::lock_guard<std::mutex> lock(locks_->For(keys::AssetMeta(sha256)));
@@ -135,8 +133,8 @@ class RocksAssetWriter final : public AssetWriter {
                 EncodeRecord(record_));
     }
     batch.Put(db_->index, keys::AssetOwner(sha256, studio_id), "");
-    if (auto w = FromRocks(db_->db->Write(db_->durable, &batch),
-                           "committing asset");
+    if (auto w =
+            FromRocks(db_->db->Write(db_->durable, &batch), "committing asset");
         !w.ok()) {
       return w;
     }
@@ -216,8 +214,8 @@ class RocksAssetReader final : public AssetReader {
     }
     if (!s.ok()) return FromRocks(s, "reading asset chunk");
     if (crypto::Sha256::Of(chunk) != record_.chunk_digests[next_]) {
-      return absl::DataLossError(StrCat(
-          "asset ", hex, ": chunk ", next_, " fails its stored digest"));
+      return absl::DataLossError(
+          StrCat("asset ", hex, ": chunk ", next_, " fails its stored digest"));
     }
     ++next_;
     read_ += chunk.size();

@@ -92,9 +92,9 @@ class RocksStore final : public Store {
 
   absl::StatusOr<v1::Piece> GetPiece(std::string_view piece_id) override {
     std::string value;
-    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->pieces,
-                          rocksdb::Slice(piece_id.data(), piece_id.size()),
-                          &value);
+    auto s =
+        db_->db->Get(rocksdb::ReadOptions(), db_->pieces,
+                     rocksdb::Slice(piece_id.data(), piece_id.size()), &value);
     if (s.IsNotFound()) {
       return absl::NotFoundError(StrCat("piece_id: no piece ", piece_id));
     }
@@ -179,8 +179,8 @@ class RocksStore final : public Store {
       std::unique_ptr<rocksdb::Iterator> it(
           db_->db->NewIterator(rocksdb::ReadOptions(), cf));
       for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
-           it->Valid() && it->key().starts_with(
-                              rocksdb::Slice(prefix.data(), prefix.size()));
+           it->Valid() &&
+           it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()));
            it->Next()) {
         ++*n;
       }
@@ -204,8 +204,8 @@ class RocksStore final : public Store {
         keys::StudioReference(piece.studio_id(), piece.studio_reference());
     auto existing = view.Get(db_->index, ref_key);
     if (existing.ok()) {
-      return absl::AlreadyExistsError(StrCat(
-          "studio_reference: already registered as piece ", *existing));
+      return absl::AlreadyExistsError(
+          StrCat("studio_reference: already registered as piece ", *existing));
     }
     if (!absl::IsNotFound(existing.status())) return existing.status();
     auto taken = view.Has(db_->pieces, piece.id());
@@ -229,10 +229,10 @@ class RocksStore final : public Store {
     auto piece = Parse<v1::Piece>(*raw, "piece");
     if (!piece.ok()) return piece.status();
     if (version.parent_number() != piece->current_version()) {
-      return absl::AbortedError(StrCat(
-          "version.parent_number: ", version.parent_number(),
-          " is not the current version ", piece->current_version(),
-          "; versions are immutable, re-read the piece and retry"));
+      return absl::AbortedError(
+          StrCat("version.parent_number: ", version.parent_number(),
+                 " is not the current version ", piece->current_version(),
+                 "; versions are immutable, re-read the piece and retry"));
     }
     if (auto s = CheckAssets(version, studio_id); !s.ok()) return s;
     version.set_number(piece->current_version() + 1);
@@ -269,7 +269,7 @@ class RocksStore final : public Store {
       if (*size != asset.size_bytes()) {
         return absl::InvalidArgumentError(
             StrCat(field, ".size_bytes: ", asset.size_bytes(),
-                         " but the stored asset has ", *size, " bytes"));
+                   " but the stored asset has ", *size, " bytes"));
       }
     }
     return absl::OkStatus();
@@ -289,8 +289,8 @@ class RocksStore final : public Store {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->db->NewIterator(rocksdb::ReadOptions(), db_->pieces));
     it->Seek(rocksdb::Slice(start_after.data(), start_after.size()));
-    if (it->Valid() && it->key() == rocksdb::Slice(start_after.data(),
-                                                   start_after.size())) {
+    if (it->Valid() &&
+        it->key() == rocksdb::Slice(start_after.data(), start_after.size())) {
       it->Next();
     }
     for (; it->Valid(); it->Next()) {
@@ -363,8 +363,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
                                        : MetadataOptions());
   }
   auto db = std::make_shared<RocksDb>();
-  auto s = rocksdb::DB::Open(db_options, path, descriptors, &db->handles,
-                             &db->db);
+  auto s =
+      rocksdb::DB::Open(db_options, path, descriptors, &db->handles, &db->db);
   if (!s.ok()) return FromRocks(s, StrCat("opening store at ", path));
   db->pieces = db->handles[1];
   db->versions = db->handles[2];

@@ -87,11 +87,13 @@ std::string RandomBytes(size_t n, int seed) {
 }
 
 TEST_F(RocksStoreTest, PieceRoundTripsAndReferenceIsUniquePerStudio) {
-  ASSERT_TRUE(store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1")).ok());
+  ASSERT_TRUE(
+      store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1")).ok());
   auto dup = store_->CreatePieceAndWait(MakePiece("pc_2", "aurum", "R-1"));
   EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_NE(dup.message().find("pc_1"), std::string::npos);
-  EXPECT_TRUE(store_->CreatePieceAndWait(MakePiece("pc_3", "bellini", "R-1")).ok());
+  EXPECT_TRUE(
+      store_->CreatePieceAndWait(MakePiece("pc_3", "bellini", "R-1")).ok());
   Reopen();
   auto p = store_->GetPiece("pc_1");
   ASSERT_TRUE(p.ok());
@@ -101,7 +103,8 @@ TEST_F(RocksStoreTest, PieceRoundTripsAndReferenceIsUniquePerStudio) {
 }
 
 TEST_F(RocksStoreTest, VersionsAppendInOrderAndAreNeverOverwritten) {
-  ASSERT_TRUE(store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1")).ok());
+  ASSERT_TRUE(
+      store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1")).ok());
   auto v1 = store_->AppendVersionAndWait(MakeVersion("pc_1", 0), "aurum");
   ASSERT_TRUE(v1.ok()) << v1.status();
   EXPECT_EQ(v1->number(), 1u);
@@ -126,7 +129,8 @@ TEST_F(RocksStoreTest, VersionsAppendInOrderAndAreNeverOverwritten) {
 }
 
 TEST_F(RocksStoreTest, VersionAssetsMustBeUploadedByTheStudioWithTheirSize) {
-  ASSERT_TRUE(store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1")).ok());
+  ASSERT_TRUE(
+      store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1")).ok());
   const std::string bytes = "solid 18k";
   const auto other = Upload(bytes, "bellini");
   auto v = MakeVersion("pc_1", 0);
@@ -206,8 +210,7 @@ TEST_F(RocksStoreTest, StagingLeftByACrashIsSweptOnOpen) {
   ASSERT_TRUE((*w)->Append(RandomBytes(kStoredChunkSize + 1, 4)).ok());
   EXPECT_EQ(store_->CountStats()->uploads_in_flight, 1u);
   // A crash leaves the staging file behind: simulate it with a copy.
-  fs::copy(dir_ / "staging", dir_ / "left-behind",
-           fs::copy_options::recursive);
+  fs::copy(dir_ / "staging", dir_ / "left-behind", fs::copy_options::recursive);
   w->reset();
   EXPECT_EQ(store_->CountStats()->uploads_in_flight, 0u);
   store_.reset();
@@ -233,8 +236,9 @@ TEST_F(RocksStoreTest, CorruptChunkIsReportedAsDataLossNotServed) {
                           "asset_chunks", "index"}) {
       cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
     }
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), (dir_ / "rocksdb").string(), cfs,
-                                  &handles, &raw)
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(),
+                                  (dir_ / "rocksdb").string(), cfs, &handles,
+                                  &raw)
                     .ok());
     std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[4]));
     it->SeekToFirst();
@@ -256,9 +260,11 @@ TEST_F(RocksStoreTest, CorruptChunkIsReportedAsDataLossNotServed) {
 TEST_F(RocksStoreTest, ListsPageThroughPiecesAndVersions) {
   for (int i = 0; i < 25; ++i) {
     const std::string studio = i % 2 ? "aurum" : "bellini";
-    ASSERT_TRUE(store_->CreatePieceAndWait(MakePiece("pc_" + std::to_string(100 + i),
-                                              studio, "R" + std::to_string(i)))
-                    .ok());
+    ASSERT_TRUE(
+        store_
+            ->CreatePieceAndWait(MakePiece("pc_" + std::to_string(100 + i),
+                                           studio, "R" + std::to_string(i)))
+            .ok());
   }
   std::vector<std::string> seen;
   std::string after;
@@ -279,7 +285,8 @@ TEST_F(RocksStoreTest, ListsPageThroughPiecesAndVersions) {
   EXPECT_FALSE(all->last_key.has_value());
 
   for (uint32_t n = 0; n < 7; ++n) {
-    ASSERT_TRUE(store_->AppendVersionAndWait(MakeVersion("pc_101", n), "aurum").ok());
+    ASSERT_TRUE(
+        store_->AppendVersionAndWait(MakeVersion("pc_101", n), "aurum").ok());
   }
   auto first = store_->ListVersions("pc_101", 0, 4);
   ASSERT_EQ(first->versions.size(), 4u);

@@ -7,6 +7,8 @@
 //      hashing speed (OpenSSL EVP), with the server's RSS growth.
 // Targets (2-core machine): >= 5,000 registrations/s; upload >= 300 MB/s
 // with RSS growth < 64 MB.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -18,9 +20,6 @@
 #include <iostream>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 
 #include "crypto/random.h"
 #include "crypto/sha256.h"
@@ -101,8 +100,8 @@ double RegistrationsPerSecond(testing::TestServer& server, int clients,
     auto piece = stubs[t]->CreatePiece(testing::PieceRequest(
         "aurum", "bench-" + std::to_string(counter.fetch_add(1))));
     if (!piece.ok()) return ++errors, false;
-    auto request = testing::VersionRequest(piece->id(), 0,
-                                           v1::VERSION_REASON_ORIGINAL);
+    auto request =
+        testing::VersionRequest(piece->id(), 0, v1::VERSION_REASON_ORIGINAL);
     auto* v = request.mutable_version();
     v->mutable_assay()->set_alloy("18k rose gold");
     v->mutable_assay()->set_fineness_per_mille(750);
@@ -177,25 +176,26 @@ int main(int argc, char** argv) {
   const std::string only = argc > 2 ? argv[2] : "";  // "register", "upload"
   constexpr int kClients = 16;
   constexpr size_t kUpload = 100'000'000;
-  const fs::path dir =
-      fs::temp_directory_path() / ("loupe_bench_" + loupe::crypto::RandomId(""));
+  const fs::path dir = fs::temp_directory_path() /
+                       ("loupe_bench_" + loupe::crypto::RandomId(""));
   fs::create_directories(dir);
 
   std::printf("loupe registry benchmark (%u cores, %.0f s per phase)\n",
               std::thread::hardware_concurrency(), seconds);
   if (only != "upload") {
-  const double raw = RawSyncedBatchesPerSecond(dir / "raw", kClients, seconds);
-  double registrations = 0;
-  {
-    loupe::testing::TestServer server;
-    if (auto s = server.Start(); !s.ok()) return std::cerr << s << "\n", 1;
-    registrations = RegistrationsPerSecond(server, kClients, seconds);
-  }
-  std::printf(
-      "registrations: %.0f/s (CreatePiece+AddVersion, %d clients, synced) | "
-      "raw synced RocksDB WriteBatch: %.0f/s (%d threads) | ratio %.2f\n",
-      registrations, kClients, raw, kClients, registrations / raw);
-  Report(">= 5000 registrations/s", registrations >= 5000);
+    const double raw =
+        RawSyncedBatchesPerSecond(dir / "raw", kClients, seconds);
+    double registrations = 0;
+    {
+      loupe::testing::TestServer server;
+      if (auto s = server.Start(); !s.ok()) return std::cerr << s << "\n", 1;
+      registrations = RegistrationsPerSecond(server, kClients, seconds);
+    }
+    std::printf(
+        "registrations: %.0f/s (CreatePiece+AddVersion, %d clients, synced) | "
+        "raw synced RocksDB WriteBatch: %.0f/s (%d threads) | ratio %.2f\n",
+        registrations, kClients, raw, kClients, registrations / raw);
+    Report(">= 5000 registrations/s", registrations >= 5000);
   }
   if (only == "register") return 0;
   if (only == "read") {
@@ -204,8 +204,11 @@ int main(int argc, char** argv) {
     auto c = server.Client(loupe::testing::kAurumToken);
     auto piece = c->CreatePiece(loupe::testing::PieceRequest("aurum", "r"));
     std::vector<std::unique_ptr<loupe::client::RegistryClient>> stubs;
-    for (int i = 0; i < kClients; ++i) stubs.push_back(server.Client(loupe::testing::kAurumToken));
-    double rate = RunConcurrently(kClients, seconds, [&](int t) { return stubs[t]->GetPiece(piece->id()).ok(); });
+    for (int i = 0; i < kClients; ++i)
+      stubs.push_back(server.Client(loupe::testing::kAurumToken));
+    double rate = RunConcurrently(kClients, seconds, [&](int t) {
+      return stubs[t]->GetPiece(piece->id()).ok();
+    });
     std::printf("GetPiece: %.0f/s\n", rate);
     return 0;
   }
