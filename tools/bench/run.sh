@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds Release and runs the benchmarks; each prints its figure with the
-# ratio to its anchor measured in the same run. Usage: run.sh [SECONDS]
+# ratio to its anchor measured in the same run.
+# Usage: run.sh [SECONDS per phase] [all|register|upload]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${LOUPE_BENCH_BUILD_DIR:-$ROOT/build-release}
@@ -8,4 +9,4 @@ BUILD=${LOUPE_BENCH_BUILD_DIR:-$ROOT/build-release}
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DLOUPE_BUILD_TESTS=ON > /dev/null
 ninja -C "$BUILD" loupe-server registry_bench
-"$BUILD/tools/bench/registry_bench" "${1:-5}"
+"$BUILD/tools/bench/registry_bench" "${1:-5}" "${2:-all}"
