@@ -3,11 +3,15 @@
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/str_cat.h"
@@ -57,6 +61,114 @@ absl::StatusOr<AssetRecord> DecodeRecord(std::string_view in) {
   return r;
 }
 
+// Writes an upload's chunks into its staging SST file on a thread of its
+// own, so that disk writes (with writeback started every MiB) overlap
+// receiving and hashing the next chunks. At most kMaxQueued chunks wait in
+// memory; Add() blocks beyond that. Used by one AssetWriter at a time.
+class ChunkFileWriter {
+ public:
+  ChunkFileWriter(RocksDb* db, std::string content_id, std::string path)
+      : db_(db), content_id_(std::move(content_id)), path_(std::move(path)) {}
+
+  ~ChunkFileWriter() {
+    Stop();
+    sst_.reset();  // Abandons an unfinished file.
+  }
+
+  // Queues one stored chunk. An error if an earlier chunk failed to write.
+  absl::Status Add(std::string chunk) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+    space_.wait(lock, [this] { return queue_.size() < kMaxQueued; });
+    if (!status_.ok()) return status_;
+    queue_.push_back(std::move(chunk));
+    ready_.notify_one();
+    return absl::OkStatus();
+  }
+
+  // Waits until every queued chunk is written; then digests() is complete.
+  absl::Status Drain() {
+    Stop();
+    return status_;
+  }
+
+  const std::vector<crypto::Sha256Digest>& digests() const { return digests_; }
+
+  // Syncs and closes the file (after Drain). OK with nothing to do if no
+  // chunk was ever added.
+  absl::Status Finish() {
+    if (!sst_) return absl::OkStatus();
+    auto s = sst_->Finish();
+    sst_.reset();
+    return FromRocks(s, "finishing upload staging file");
+  }
+
+  bool has_file() const { return sst_ != nullptr; }
+
+ private:
+  static constexpr size_t kMaxQueued = 4;
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closing_ = true;
+    }
+    ready_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Run() {
+    for (;;) {
+      std::string chunk;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        ready_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        chunk = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      space_.notify_one();
+      absl::Status s = Write(chunk);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_ = s;
+        queue_.clear();
+        space_.notify_all();
+        return;
+      }
+    }
+  }
+
+  absl::Status Write(const std::string& chunk) {
+    if (!sst_) {
+      rocksdb::EnvOptions env;
+      env.bytes_per_sync = 1 << 20;  // Start writeback as bytes arrive.
+      sst_ = std::make_unique<rocksdb::SstFileWriter>(env, db_->chunk_options,
+                                                      db_->chunks);
+      if (auto s = sst_->Open(path_); !s.ok()) {
+        return FromRocks(s, "opening upload staging file");
+      }
+    }
+    const auto index = static_cast<uint32_t>(digests_.size());
+    digests_.push_back(crypto::Sha256::Of(chunk));
+    return FromRocks(sst_->Put(keys::Chunk(content_id_, index), chunk),
+                     "staging upload chunk");
+  }
+
+  RocksDb* db_;
+  const std::string content_id_;
+  const std::string path_;
+  std::unique_ptr<rocksdb::SstFileWriter> sst_;  // Writer thread only.
+  std::vector<crypto::Sha256Digest> digests_;    // Writer thread only.
+
+  std::mutex mu_;
+  std::condition_variable ready_, space_;
+  std::deque<std::string> queue_;
+  bool closing_ = false;
+  absl::Status status_;
+  std::thread thread_;
+};
+
 // Streams an upload's chunks into its own SST file under the staging
 // directory (no memtable, no WAL: memory stays at one chunk). Commit syncs
 // the file and ingests it into the chunks column family (a hard link), then
@@ -72,13 +184,14 @@ class RocksAssetWriter final : public AssetWriter {
             db_->staging_dir + "/" +
             crypto::ToHex(reinterpret_cast<const uint8_t*>(content_id_.data()),
                           content_id_.size()) +
-            ".sst") {
+            ".sst"),
+        file_(db_.get(), content_id_, staging_path_) {
     record_.content_id = content_id_;
   }
 
   ~RocksAssetWriter() override {
     if (committed_) return;
-    sst_.reset();  // Abandons an unfinished file.
+    (void)file_.Drain();
     std::error_code ec;
     std::filesystem::remove(staging_path_, ec);
   }
@@ -92,7 +205,8 @@ class RocksAssetWriter final : public AssetWriter {
       buffer_.append(bytes.substr(0, take));
       bytes.remove_prefix(take);
       if (buffer_.size() == kStoredChunkSize) {
-        if (auto s = WriteChunk(); !s.ok()) return s;
+        if (auto s = file_.Add(std::move(buffer_)); !s.ok()) return s;
+        buffer_.clear();
       }
     }
     return absl::OkStatus();
@@ -104,8 +218,11 @@ class RocksAssetWriter final : public AssetWriter {
                                      const crypto::Sha256Digest& sha256,
                                      std::string_view studio_id) override {
     if (!buffer_.empty()) {
-      if (auto s = WriteChunk(); !s.ok()) return s;
+      if (auto s = file_.Add(std::move(buffer_)); !s.ok()) return s;
+      buffer_.clear();
     }
+    if (auto s = file_.Drain(); !s.ok()) return s;
+    record_.chunk_digests = file_.digests();
     const crypto::Sha256Digest actual = hasher_.Finish();
     if (received_ != size) {
       return absl::InvalidArgumentError(StrCat("size_bytes: declared ", size,
@@ -144,28 +261,10 @@ class RocksAssetWriter final : public AssetWriter {
   }
 
  private:
-  absl::Status WriteChunk() {
-    if (!sst_) {
-      sst_ = std::make_unique<rocksdb::SstFileWriter>(
-          rocksdb::EnvOptions(), db_->chunk_options, db_->chunks);
-      if (auto s = sst_->Open(staging_path_); !s.ok()) {
-        return FromRocks(s, "opening upload staging file");
-      }
-    }
-    const auto index = static_cast<uint32_t>(record_.chunk_digests.size());
-    record_.chunk_digests.push_back(crypto::Sha256::Of(buffer_));
-    auto s = sst_->Put(keys::Chunk(content_id_, index), buffer_);
-    buffer_.clear();
-    return FromRocks(s, "staging upload chunk");
-  }
-
   // Syncs the staging file and links it into the chunks column family.
   absl::Status Ingest() {
-    if (!sst_) return absl::OkStatus();  // An empty asset has no chunks.
-    if (auto s = sst_->Finish(); !s.ok()) {
-      return FromRocks(s, "finishing upload staging file");
-    }
-    sst_.reset();
+    if (!file_.has_file()) return absl::OkStatus();  // Empty: no chunks.
+    if (auto s = file_.Finish(); !s.ok()) return s;
     rocksdb::IngestExternalFileOptions options;
     options.move_files = true;
     options.failed_move_fall_back_to_copy = true;
@@ -181,7 +280,7 @@ class RocksAssetWriter final : public AssetWriter {
   AssetRecord record_;
   crypto::Sha256 hasher_;
   std::string buffer_;
-  std::unique_ptr<rocksdb::SstFileWriter> sst_;
+  ChunkFileWriter file_;
   uint64_t received_ = 0;
   bool committed_ = false;
 };

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "server/storage/keys.h"
 #include "server/storage/store.h"
@@ -208,6 +209,11 @@ TEST_F(RocksStoreTest, MismatchedSizeOrDigestStoresNothing) {
 TEST_F(RocksStoreTest, StagingLeftByACrashIsSweptOnOpen) {
   auto w = store_->BeginUpload();
   ASSERT_TRUE((*w)->Append(RandomBytes(kStoredChunkSize + 1, 4)).ok());
+  // The staging file is written by the upload's writer thread.
+  for (int i = 0; i < 500 && store_->CountStats()->uploads_in_flight == 0;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(store_->CountStats()->uploads_in_flight, 1u);
   // A crash leaves the staging file behind: simulate it with a copy.
   fs::copy(dir_ / "staging", dir_ / "left-behind", fs::copy_options::recursive);
