@@ -36,10 +36,12 @@ absl::StatusOr<Response> Unary(const RegistryClient& client,
   return response;
 }
 
-// Sends `header` then the chunks `next` yields (false when done).
+// Sends `header`, then the chunks `next` yields (false when done), then, if
+// `trailer` is set, a trailer with the digest it returns.
 absl::StatusOr<v1::UploadAssetResponse> StreamUpload(
     RegistryClient& client, const v1::UploadAssetHeader& header,
-    const std::function<absl::StatusOr<bool>(std::string*)>& next) {
+    const std::function<absl::StatusOr<bool>(std::string*)>& next,
+    const std::function<std::string()>& trailer = nullptr) {
   grpc::ClientContext ctx;
   client.Prepare(&ctx, 0);
   v1::UploadAssetResponse response;
@@ -56,6 +58,10 @@ absl::StatusOr<v1::UploadAssetResponse> StreamUpload(
       return more.status();
     }
     if (!*more) break;
+    open = writer->Write(message);
+  }
+  if (open && trailer) {
+    message.mutable_trailer()->set_sha256(trailer());
     open = writer->Write(message);
   }
   if (open) writer->WritesDone();
@@ -145,52 +151,55 @@ absl::StatusOr<v1::ListPiecesResponse> RegistryClient::ListPieces(
 absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadFile(
     const std::string& path, const ProgressFn& progress) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat(path, ": cannot open"));
-  crypto::Sha256 hasher;
-  std::string buffer(kChunk, '\0');
-  uint64_t size = 0;
-  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
-    hasher.Update(buffer.data(), static_cast<size_t>(in.gcount()));
-    size += static_cast<uint64_t>(in.gcount());
-  }
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (!in || ec) return absl::NotFoundError(StrCat(path, ": cannot open"));
+  // One pass over the file: hash while streaming, declare the digest in the
+  // trailer.
   v1::UploadAssetHeader header;
   header.set_size_bytes(size);
-  header.set_sha256(crypto::ToHex(hasher.Finish()));
   header.set_file_name(std::filesystem::path(path).filename().string());
   header.set_media_type(MediaTypeFor(path));
-  in.clear();
-  in.seekg(0);
+  crypto::Sha256 hasher;
   uint64_t sent = 0;
-  return StreamUpload(*this, header,
-                      [&](std::string* chunk) -> absl::StatusOr<bool> {
-                        chunk->resize(kChunk);
-                        in.read(chunk->data(), kChunk);
-                        const auto n = static_cast<size_t>(in.gcount());
-                        if (n == 0) {
-                          if (sent != size) {
-                            return absl::DataLossError(
-                                StrCat(path, ": changed while uploading"));
-                          }
-                          return false;
-                        }
-                        chunk->resize(n);
-                        sent += n;
-                        if (progress) progress(sent, size);
-                        return true;
-                      });
+  auto response = StreamUpload(
+      *this, header,
+      [&](std::string* chunk) -> absl::StatusOr<bool> {
+        const size_t want =
+            static_cast<size_t>(std::min<uint64_t>(kChunk, size - sent));
+        if (want == 0) return false;
+        chunk->resize(want);
+        in.read(chunk->data(), static_cast<std::streamsize>(want));
+        if (static_cast<size_t>(in.gcount()) != want) {
+          return absl::DataLossError(StrCat(path, ": changed while uploading"));
+        }
+        hasher.Update(*chunk);
+        sent += want;
+        if (progress) progress(sent, size);
+        return true;
+      },
+      [&] { return crypto::ToHex(hasher.Finish()); });
+  return response;
 }
 
 absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadBytes(
-    const v1::UploadAssetHeader& header, std::string_view bytes) {
+    const v1::UploadAssetHeader& header, std::string_view bytes,
+    bool digest_in_trailer) {
+  v1::UploadAssetHeader sent_header = header;
+  if (digest_in_trailer) sent_header.clear_sha256();
   size_t offset = 0;
   return StreamUpload(
-      *this, header, [&](std::string* chunk) -> absl::StatusOr<bool> {
+      *this, sent_header,
+      [&](std::string* chunk) -> absl::StatusOr<bool> {
         if (offset >= bytes.size()) return false;
         const size_t n = std::min(kChunk, bytes.size() - offset);
         chunk->assign(bytes.substr(offset, n));
         offset += n;
         return true;
-      });
+      },
+      digest_in_trailer
+          ? std::function<std::string()>([&] { return header.sha256(); })
+          : nullptr);
 }
 
 absl::Status RegistryClient::DownloadToFile(

@@ -36,13 +36,16 @@ class RegistryClient {
   [[nodiscard]] absl::StatusOr<v1::ListPiecesResponse> ListPieces(
       const v1::ListPiecesRequest& request);
 
-  // Uploads a file: hashes it, then streams it in 1 MiB chunks.
+  // Uploads a file in one pass: streams it in 1 MiB chunks, hashing as it
+  // goes, and declares the digest in the trailer.
   [[nodiscard]] absl::StatusOr<v1::UploadAssetResponse> UploadFile(
       const std::string& path, const ProgressFn& progress = nullptr);
   // Uploads bytes held in memory, with the declared size and digest given
-  // (tests use this to send mismatching declarations).
+  // (tests use this to send mismatching declarations). With
+  // `digest_in_trailer`, header.sha256 is sent in the trailer instead.
   [[nodiscard]] absl::StatusOr<v1::UploadAssetResponse> UploadBytes(
-      const v1::UploadAssetHeader& header, std::string_view bytes);
+      const v1::UploadAssetHeader& header, std::string_view bytes,
+      bool digest_in_trailer = false);
 
   // Downloads an asset to `path` ("-" for stdout), verifying its SHA-256;
   // the file appears only once complete and verified.

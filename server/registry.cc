@@ -43,6 +43,9 @@ absl::StatusOr<size_t> PageSize(uint32_t requested) {
 }  // namespace
 
 absl::Status Upload::Append(std::string_view chunk) {
+  if (has_trailer_) {
+    return absl::InvalidArgumentError("chunk: after the trailer");
+  }
   if (chunk.empty()) return absl::InvalidArgumentError("chunk: empty");
   if (chunk.size() > kMaxUploadChunk) {
     return absl::InvalidArgumentError(
@@ -56,7 +59,27 @@ absl::Status Upload::Append(std::string_view chunk) {
   return writer_->Append(chunk);
 }
 
+absl::Status Upload::SetTrailer(const v1::UploadAssetTrailer& trailer) {
+  if (!header_.sha256().empty() || has_trailer_) {
+    return absl::InvalidArgumentError(
+        "trailer: the digest was already declared; declare it once, in the "
+        "header or in the trailer");
+  }
+  if (!crypto::IsSha256Hex(trailer.sha256())) {
+    return absl::InvalidArgumentError(
+        "trailer.sha256: must be 64 lower-case hexadecimal characters");
+  }
+  header_.set_sha256(trailer.sha256());
+  has_trailer_ = true;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::UploadAssetResponse> Upload::Finish() {
+  if (header_.sha256().empty()) {
+    return absl::InvalidArgumentError(
+        "header.sha256: missing; declare the digest in the header or in the "
+        "trailer; nothing stored");
+  }
   auto sha = crypto::ParseSha256Hex(header_.sha256());
   if (!sha.ok()) return sha.status();  // Validated earlier; defensive.
   auto commit = writer_->Commit(header_.size_bytes(), *sha, studio_id_);

@@ -15,8 +15,9 @@ namespace loupe::server {
 inline constexpr size_t kMaxUploadChunk = 1 << 20;
 
 // One upload in progress: checks each chunk against the declared size and
-// stores it staged; Finish() commits. Destroying an unfinished Upload
-// discards everything it staged. Not thread-safe.
+// stores it staged; takes the digest from the header or the trailer;
+// Finish() commits. Destroying an unfinished Upload discards everything it
+// staged. Not thread-safe.
 class Upload {
  public:
   Upload(std::unique_ptr<storage::AssetWriter> writer,
@@ -25,9 +26,12 @@ class Upload {
         header_(std::move(header)),
         studio_id_(std::move(studio_id)) {}
 
-  // INVALID_ARGUMENT for an empty or oversized chunk or more bytes than
-  // declared.
+  // INVALID_ARGUMENT for an empty or oversized chunk, more bytes than
+  // declared, or a chunk after the trailer.
   [[nodiscard]] absl::Status Append(std::string_view chunk);
+  // INVALID_ARGUMENT if the header already declared the digest, a trailer
+  // came already, or the digest is malformed.
+  [[nodiscard]] absl::Status SetTrailer(const v1::UploadAssetTrailer& trailer);
   // Durable when OK. INVALID_ARGUMENT naming size_bytes or sha256 if what
   // arrived does not match the header; then nothing is stored.
   [[nodiscard]] absl::StatusOr<v1::UploadAssetResponse> Finish();
@@ -36,6 +40,7 @@ class Upload {
   std::unique_ptr<storage::AssetWriter> writer_;
   v1::UploadAssetHeader header_;
   std::string studio_id_;
+  bool has_trailer_ = false;
 };
 
 // The registry's operations, in absl::Status terms: validation, access

@@ -107,9 +107,11 @@ class UploadReactor final
   }
 
   absl::Status ReceiveChunk() {
+    if (request_.has_trailer()) return upload_->SetTrailer(request_.trailer());
     if (!request_.has_chunk()) {
       return absl::InvalidArgumentError(
-          "chunk: expected a chunk; the header comes only once");
+          "chunk: expected a chunk or the trailer; the header comes only "
+          "once");
     }
     return upload_->Append(request_.chunk());
   }

@@ -278,7 +278,9 @@ absl::Status ValidateVersion(const v1::TwinVersion& v) {
 
 absl::Status ValidateUploadHeader(const v1::UploadAssetHeader& h,
                                   uint64_t max_asset_bytes) {
-  LOUPE_RETURN_IF_ERROR(CheckSha("header.sha256", h.sha256()));
+  if (!h.sha256().empty()) {  // Else it comes in the trailer.
+    LOUPE_RETURN_IF_ERROR(CheckSha("header.sha256", h.sha256()));
+  }
   if (h.size_bytes() > max_asset_bytes) {
     return absl::ResourceExhaustedError(
         StrCat("header.size_bytes: ", h.size_bytes(), " exceeds the limit of ",

@@ -206,6 +206,62 @@ TEST_F(RefusalsTest, MalformedUploadStreams) {
   EXPECT_FALSE(aurum_->DownloadBytes(d).ok());
 }
 
+TEST_F(RefusalsTest, DigestInTheTrailerIsCheckedLikeTheHeaders) {
+  const std::string bytes = TestBytes((2 << 20) + 99, 6);
+  // The trailer path works and deduplicates with the header path.
+  auto up = aurum_->UploadBytes(HeaderFor(bytes), bytes, /*trailer=*/true);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->sha256(), crypto::Sha256::HexOf(bytes));
+  EXPECT_TRUE(aurum_->UploadBytes(HeaderFor(bytes), bytes)->deduplicated());
+  v1::DownloadAssetRequest d;
+  d.set_sha256(up->sha256());
+  EXPECT_TRUE(*aurum_->DownloadBytes(d) == bytes);
+
+  // A wrong digest in the trailer stores nothing.
+  const std::string other = TestBytes(5000, 7);
+  auto wrong = HeaderFor(other);
+  wrong.set_sha256(crypto::Sha256::HexOf("not it"));
+  EXPECT_STATUS(aurum_->UploadBytes(wrong, other, true).status(),
+                kInvalidArgument, "sha256");
+  d.set_sha256(crypto::Sha256::HexOf(other));
+  EXPECT_STATUS(aurum_->DownloadBytes(d).status(), kPermissionDenied,
+                "piece_id");
+
+  // The digest is declared exactly once.
+  auto send = [&](bool header_digest, bool trailer, bool chunk_after) {
+    grpc::ClientContext ctx;
+    aurum_->Prepare(&ctx, 30);
+    v1::UploadAssetResponse response;
+    auto writer = aurum_->stub().UploadAsset(&ctx, &response);
+    v1::UploadAssetRequest m;
+    *m.mutable_header() = HeaderFor(other);
+    if (!header_digest) m.mutable_header()->clear_sha256();
+    writer->Write(m);
+    m.set_chunk(other);
+    writer->Write(m);
+    if (trailer) {
+      m.mutable_trailer()->set_sha256(crypto::Sha256::HexOf(other));
+      writer->Write(m);
+    }
+    if (chunk_after) {
+      m.set_chunk("x");
+      writer->Write(m);
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  };
+  auto twice = send(true, true, false);
+  EXPECT_EQ(twice.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(twice.error_message().find("trailer"), std::string::npos);
+  auto never = send(false, false, false);
+  EXPECT_EQ(never.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(never.error_message().find("header.sha256"), std::string::npos);
+  auto late = send(false, true, true);
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(late.error_message().find("after the trailer"), std::string::npos);
+  EXPECT_TRUE(send(false, true, false).ok());
+}
+
 TEST_F(RefusalsTest, HealthAndReflectionAnswerWithoutToken) {
   auto channel = client::MakeChannel(server_.target());
   auto health = grpc::health::v1::Health::NewStub(channel);
