@@ -116,27 +116,38 @@ absl::Status UploadFiles(RegistryClient& client, const VersionFiles& files,
   return absl::OkStatus();
 }
 
-// Builds the version from --from, flags and files, then adds it.
-int AddVersion(const Globals& g, const std::string& piece_id,
-               const VersionOptions& o) {
-  v1::TwinVersion version;
+// Reads --from, --reason and --note into `version`; INVALID_ARGUMENT with
+// a usage message otherwise.
+absl::Status DescribeVersion(const VersionOptions& o,
+                             v1::TwinVersion* version) {
   if (!o.from_json.empty()) {
     std::ifstream in(o.from_json);
     std::stringstream text;
     text << in.rdbuf();
-    if (auto s = FromJson(text.str(), &version); !s.ok()) {
-      return Usage(StrCat(o.from_json, ": ", s.message()));
+    if (auto s = FromJson(text.str(), version); !s.ok()) {
+      return absl::InvalidArgumentError(StrCat(o.from_json, ": ", s.message()));
     }
   }
   if (!o.reason.empty()) {
     int reason = 0;
     if (!ParseShortName(v1::VersionReason_descriptor(), o.reason, &reason)) {
-      return Usage(StrCat("--reason: unknown reason '", o.reason, "'; one of ",
-                          ShortNames(v1::VersionReason_descriptor())));
+      return absl::InvalidArgumentError(
+          StrCat("--reason: unknown reason '", o.reason, "'; one of ",
+                 ShortNames(v1::VersionReason_descriptor())));
     }
-    version.set_reason(static_cast<v1::VersionReason>(reason));
+    version->set_reason(static_cast<v1::VersionReason>(reason));
   }
-  if (!o.note.empty()) version.set_note(o.note);
+  if (!o.note.empty()) version->set_note(o.note);
+  return absl::OkStatus();
+}
+
+// Builds the version from --from, flags and files, then adds it.
+int AddVersion(const Globals& g, const std::string& piece_id,
+               const VersionOptions& o) {
+  v1::TwinVersion version;
+  if (auto s = DescribeVersion(o, &version); !s.ok()) {
+    return Usage(std::string(s.message()));
+  }
   RegistryClient client(g.server, g.token);
   auto piece = client.GetPiece(piece_id);
   if (!piece.ok()) return Fail(piece.status());
@@ -171,6 +182,7 @@ struct PieceOptions {
   VersionOptions first;
 };
 
+// Registers the piece; with --from or files, atomically with version 1.
 int CreatePiece(const Globals& g, const PieceOptions& o) {
   int kind = 0;
   if (!ParseShortName(v1::PieceKind_descriptor(), o.kind, &kind)) {
@@ -184,14 +196,27 @@ int CreatePiece(const Globals& g, const PieceOptions& o) {
   request.set_title(o.title);
   for (const auto& r : o.readers) request.add_asset_readers(r);
   RegistryClient client(g.server, g.token);
+  const bool with_version = HasFiles(o.first);
+  if (with_version) {
+    auto* first = request.mutable_first_version();
+    if (auto s = DescribeVersion(o.first, first); !s.ok()) {
+      return Usage(std::string(s.message()));
+    }
+    if (auto s = UploadFiles(client, o.first.files, first); !s.ok()) {
+      return Fail(s);
+    }
+  }
   auto piece = client.CreatePiece(request);
   if (!piece.ok()) return Fail(piece.status());
-  if (!HasFiles(o.first)) {
+  if (!with_version) {
     Emit(g, *piece, &PrintPiece);
     return kOk;
   }
+  auto version = client.GetVersion(piece->id(), 1);
+  if (!version.ok()) return Fail(version.status());
   if (!g.json) std::cout << "created piece " << piece->id() << "\n";
-  return AddVersion(g, piece->id(), o.first);
+  Emit(g, *version, &PrintVersion);
+  return kOk;
 }
 
 int ShowPiece(const Globals& g, const std::string& id) {

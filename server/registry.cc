@@ -98,6 +98,20 @@ void Registry::CreatePiece(const Principal& who,
   if (auto s = policy_->CheckCreatePiece(who, request.studio_id()); !s.ok()) {
     return done(s);
   }
+  std::optional<v1::TwinVersion> first;
+  if (request.has_first_version()) {
+    first = request.first_version();
+    if (first->reason() == v1::VERSION_REASON_UNSPECIFIED) {
+      first->set_reason(v1::VERSION_REASON_ORIGINAL);
+    }
+    if (first->parent_number() != 0) {
+      return done(absl::InvalidArgumentError(
+          "first_version.parent_number: must be 0 for the first version"));
+    }
+    if (auto s = ValidateVersion(*first, "first_version"); !s.ok()) {
+      return done(s);
+    }
+  }
   v1::Piece piece;
   piece.set_id(crypto::RandomId("pc_"));
   piece.set_studio_id(request.studio_id());
@@ -107,13 +121,24 @@ void Registry::CreatePiece(const Principal& who,
   *piece.mutable_created_at() = TimeUtil::GetCurrentTime();
   *piece.mutable_asset_readers() = request.asset_readers();
   piece.set_status(v1::PIECE_STATUS_ACTIVE);
-  store_->CreatePiece(piece, [piece, done = std::move(done)](absl::Status s) {
-    if (s.ok()) {
-      done(piece);
-    } else {
-      done(s);
-    }
-  });
+  if (first) {
+    first->set_piece_id(piece.id());
+    first->set_number(0);
+    first->set_author(who.id);
+    first->clear_geometry();  // Output only: measured by the server.
+    *first->mutable_created_at() = piece.created_at();
+  }
+  const bool with_version = first.has_value();
+  store_->CreatePiece(
+      piece, std::move(first),
+      [piece, with_version, done = std::move(done)](absl::Status s) mutable {
+        if (s.ok()) {
+          if (with_version) piece.set_current_version(1);
+          done(piece);
+        } else {
+          done(s);
+        }
+      });
 }
 
 void Registry::AddVersion(const Principal& who,

@@ -232,7 +232,8 @@ absl::Status ValidateCreatePiece(const v1::CreatePieceRequest& r) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateVersion(const v1::TwinVersion& v) {
+// Checks `v`; messages name fields under "version".
+static absl::Status ValidateVersionFields(const v1::TwinVersion& v) {
   if (v.reason() == v1::VERSION_REASON_UNSPECIFIED ||
       !v1::VersionReason_IsValid(v.reason())) {
     return Invalid("version.reason",
@@ -274,6 +275,14 @@ absl::Status ValidateVersion(const v1::TwinVersion& v) {
   }
   LOUPE_RETURN_IF_ERROR(CheckProduction(v, assets));
   return CheckToleranceAndSize(v);
+}
+
+absl::Status ValidateVersion(const v1::TwinVersion& v, std::string_view field) {
+  absl::Status s = ValidateVersionFields(v);
+  constexpr std::string_view kDefault = "version";
+  if (s.ok() || field == kDefault) return s;
+  return absl::Status(s.code(),
+                      StrCat(field, s.message().substr(kDefault.size())));
 }
 
 absl::Status ValidateUploadHeader(const v1::UploadAssetHeader& h,

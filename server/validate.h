@@ -20,7 +20,9 @@ namespace loupe::server {
 [[nodiscard]] absl::Status ValidateCreatePiece(
     const v1::CreatePieceRequest& request);
 // Checks the caller-supplied parts of a version (not server-owned fields).
-[[nodiscard]] absl::Status ValidateVersion(const v1::TwinVersion& version);
+// Errors name fields under `field` ("version" or "first_version").
+[[nodiscard]] absl::Status ValidateVersion(const v1::TwinVersion& version,
+                                           std::string_view field = "version");
 [[nodiscard]] absl::Status ValidateUploadHeader(
     const v1::UploadAssetHeader& header, uint64_t max_asset_bytes);
 

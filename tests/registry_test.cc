@@ -107,6 +107,41 @@ TEST_F(RegistryTest, VersionsChainAndCannotBeAltered) {
   EXPECT_TRUE(MessageDifferencer::Equals(*again, *v1));
 }
 
+TEST_F(RegistryTest, CreatePieceWithFirstVersionIsAtomic) {
+  const std::string cad = TestBytes(40000, 11);
+  ASSERT_TRUE(aurum_->UploadBytes(HeaderFor(cad), cad).ok());
+  auto request = PieceRequest("aurum", "A-ATOMIC");
+  auto* first = request.mutable_first_version();
+  *first->add_assets() = CadAsset(cad);
+  first->mutable_assay()->set_alloy("Pt950");
+  auto piece = aurum_->CreatePiece(request);
+  ASSERT_TRUE(piece.ok()) << piece.status();
+  EXPECT_EQ(piece->current_version(), 1u);
+  auto v1 = aurum_->GetVersion(piece->id(), 1);
+  ASSERT_TRUE(v1.ok());
+  EXPECT_EQ(v1->reason(), v1::VERSION_REASON_ORIGINAL);
+  EXPECT_EQ(v1->author(), "studio-aurum");
+  EXPECT_EQ(v1->assay().alloy(), "Pt950");
+  EXPECT_EQ(v1->assets(0).sha256(), crypto::Sha256::HexOf(cad));
+
+  // Refused first versions leave no piece: the reference stays free.
+  auto bad = PieceRequest("aurum", "A-REFUSED");
+  bad.mutable_first_version()->mutable_assay()->set_fineness_per_mille(2000);
+  EXPECT_STATUS(aurum_->CreatePiece(bad).status(), kInvalidArgument,
+                "first_version.assay.fineness_per_mille");
+  bad.mutable_first_version()->clear_assay();
+  *bad.mutable_first_version()->add_assets() = CadAsset("not uploaded");
+  EXPECT_STATUS(aurum_->CreatePiece(bad).status(), kFailedPrecondition,
+                "first_version.assets[0].sha256");
+  bad.mutable_first_version()->set_parent_number(3);
+  EXPECT_STATUS(aurum_->CreatePiece(bad).status(), kInvalidArgument,
+                "first_version.parent_number");
+  v1::ListPiecesRequest list;
+  list.set_studio_id("aurum");
+  EXPECT_EQ(aurum_->ListPieces(list)->pieces_size(), 1);
+  EXPECT_TRUE(aurum_->CreatePiece(PieceRequest("aurum", "A-REFUSED")).ok());
+}
+
 TEST_F(RegistryTest, ListPiecesPagesByStudioWithoutGapsOrRepeats) {
   std::set<std::string> aurum_ids;
   for (int i = 0; i < 23; ++i)

@@ -66,10 +66,16 @@ class RocksStore final : public Store {
  public:
   RocksStore(std::shared_ptr<RocksDb> db) : db_(std::move(db)) {}
 
-  void CreatePiece(v1::Piece piece, StatusCallback done) override {
+  void CreatePiece(v1::Piece piece,
+                   std::optional<v1::TwinVersion> first_version,
+                   StatusCallback done) override {
     committer_->Submit(
-        [this, piece = std::move(piece)](GroupView& view) {
-          return ApplyCreatePiece(view, piece);
+        [this, piece = std::move(piece),
+         first = std::move(first_version)](GroupView& view) mutable {
+          if (auto s = ApplyCreatePiece(view, piece); !s.ok()) return s;
+          if (!first) return absl::OkStatus();
+          return ApplyAppendVersion(view, *first, piece.studio_id(),
+                                    "first_version");
         },
         std::move(done));
   }
@@ -79,7 +85,7 @@ class RocksStore final : public Store {
     auto stored = std::make_shared<v1::TwinVersion>(std::move(version));
     committer_->Submit(
         [this, stored, studio_id = std::move(studio_id)](GroupView& view) {
-          return ApplyAppendVersion(view, *stored, studio_id);
+          return ApplyAppendVersion(view, *stored, studio_id, "version");
         },
         [stored, done = std::move(done)](absl::Status s) {
           if (s.ok()) {
@@ -218,8 +224,10 @@ class RocksStore final : public Store {
   }
 
   // Checks and stages `version`, setting its number.
+  // Errors name fields under `field` ("version" or "first_version").
   absl::Status ApplyAppendVersion(GroupView& view, v1::TwinVersion& version,
-                                  std::string_view studio_id) {
+                                  std::string_view studio_id,
+                                  std::string_view field) {
     auto raw = view.Get(db_->pieces, version.piece_id());
     if (absl::IsNotFound(raw.status())) {
       return absl::NotFoundError(
@@ -234,7 +242,7 @@ class RocksStore final : public Store {
                  " is not the current version ", piece->current_version(),
                  "; versions are immutable, re-read the piece and retry"));
     }
-    if (auto s = CheckAssets(version, studio_id); !s.ok()) return s;
+    if (auto s = CheckAssets(version, studio_id, field); !s.ok()) return s;
     version.set_number(piece->current_version() + 1);
     piece->set_current_version(version.number());
     view.Put(db_->versions, keys::Version(version.piece_id(), version.number()),
@@ -248,10 +256,11 @@ class RocksStore final : public Store {
   }
 
   absl::Status CheckAssets(const v1::TwinVersion& version,
-                           std::string_view studio_id) {
+                           std::string_view studio_id,
+                           std::string_view field_prefix) {
     for (int i = 0; i < version.assets_size(); ++i) {
       const auto& asset = version.assets(i);
-      const std::string field = StrCat("version.assets[", i, "]");
+      const std::string field = StrCat(field_prefix, ".assets[", i, "]");
       auto sha = crypto::ParseSha256Hex(asset.sha256());
       if (!sha.ok()) {
         return absl::InvalidArgumentError(

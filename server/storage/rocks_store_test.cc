@@ -152,6 +152,35 @@ TEST_F(RocksStoreTest, VersionAssetsMustBeUploadedByTheStudioWithTheirSize) {
   EXPECT_FALSE(*store_->IsAssetOfPiece(other, "pc_2"));
 }
 
+TEST_F(RocksStoreTest, PieceWithFirstVersionIsAllOrNothing) {
+  const std::string bytes = "cad";
+  const auto sha = Upload(bytes);
+  auto first = MakeVersion("pc_1", 0);
+  auto* asset = first.add_assets();
+  asset->set_sha256(crypto::ToHex(sha));
+  asset->set_size_bytes(bytes.size());
+  ASSERT_TRUE(
+      store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1"), first)
+          .ok());
+  EXPECT_EQ(store_->GetPiece("pc_1")->current_version(), 1u);
+  EXPECT_EQ(store_->GetVersion("pc_1", 1)->assets(0).sha256(),
+            crypto::ToHex(sha));
+  EXPECT_TRUE(*store_->IsAssetOfPiece(sha, "pc_1"));
+
+  // A first version the store refuses leaves no piece behind.
+  auto bad = MakeVersion("pc_2", 0);
+  bad.add_assets()->set_sha256(crypto::Sha256::HexOf("never uploaded"));
+  auto s = store_->CreatePieceAndWait(MakePiece("pc_2", "aurum", "R-2"), bad);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("first_version.assets[0].sha256"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(store_->GetPiece("pc_2").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(
+      store_->CreatePieceAndWait(MakePiece("pc_3", "aurum", "R-2")).ok());
+}
+
 TEST_F(RocksStoreTest, MultiChunkAssetRoundTripsAndDeduplicates) {
   const std::string bytes = RandomBytes(3 * kStoredChunkSize + 12345, 1);
   auto w = store_->BeginUpload();

@@ -88,10 +88,14 @@ class Store {
   using StatusCallback = std::function<void(absl::Status)>;
   using VersionCallback = std::function<void(absl::StatusOr<v1::TwinVersion>)>;
 
-  // Stores a new piece. ALREADY_EXISTS if the studio already used
-  // piece.studio_reference() (the message then carries the existing id) or
-  // the id is taken.
-  virtual void CreatePiece(v1::Piece piece, StatusCallback done) = 0;
+  // Stores a new piece and, if given, its version 1 (numbered 1, and the
+  // piece's current_version set to 1), atomically. ALREADY_EXISTS if the
+  // studio already used piece.studio_reference() (the message then carries
+  // the existing id) or the id is taken; the first version is checked like
+  // AppendVersion's, its errors naming "first_version".
+  virtual void CreatePiece(v1::Piece piece,
+                           std::optional<v1::TwinVersion> first_version,
+                           StatusCallback done) = 0;
 
   // Appends `version` (number = parent + 1) to its piece and makes it current,
   // atomically; `done` gets the stored version. ABORTED unless
@@ -102,9 +106,11 @@ class Store {
                              VersionCallback done) = 0;
 
   // Blocking forms of the two writes (tests and tools).
-  [[nodiscard]] absl::Status CreatePieceAndWait(v1::Piece piece) {
+  [[nodiscard]] absl::Status CreatePieceAndWait(
+      v1::Piece piece, std::optional<v1::TwinVersion> first_version = {}) {
     std::promise<absl::Status> result;
-    CreatePiece(std::move(piece), [&](absl::Status s) { result.set_value(s); });
+    CreatePiece(std::move(piece), std::move(first_version),
+                [&](absl::Status s) { result.set_value(s); });
     return result.get_future().get();
   }
   [[nodiscard]] absl::StatusOr<v1::TwinVersion> AppendVersionAndWait(

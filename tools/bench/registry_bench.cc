@@ -83,8 +83,25 @@ double RawSyncedBatchesPerSecond(const fs::path& dir, int threads,
   return rate;
 }
 
+// The small metadata payload of a registration's version 1.
+v1::TwinVersion FirstVersion() {
+  v1::TwinVersion v;
+  v.set_reason(v1::VERSION_REASON_ORIGINAL);
+  v.mutable_assay()->set_alloy("18k rose gold");
+  v.mutable_assay()->set_fineness_per_mille(750);
+  (*v.mutable_assay()->mutable_composition())["Au"] = 0.75;
+  (*v.mutable_assay()->mutable_composition())["Cu"] = 0.2;
+  v.add_hallmarks()->set_sponsor_mark("AUR");
+  v.mutable_ring_size()->set_system(v1::RING_SIZE_SYSTEM_US);
+  v.mutable_ring_size()->set_value("7");
+  return v;
+}
+
+// Registrations per second from `clients` concurrent clients: CreatePiece
+// then AddVersion (two durable writes), or with `atomic` one CreatePiece
+// carrying the first version (one durable write).
 double RegistrationsPerSecond(testing::TestServer& server, int clients,
-                              double seconds) {
+                              double seconds, bool atomic) {
   // Each client gets its own connection, as separate client processes
   // would (gRPC otherwise shares one connection per target in a process).
   std::vector<std::unique_ptr<client::RegistryClient>> stubs;
@@ -96,24 +113,20 @@ double RegistrationsPerSecond(testing::TestServer& server, int clients,
                                   grpc::InsecureChannelCredentials(), args),
         testing::kAurumToken));
   }
-  std::atomic<uint64_t> counter{0};
+  static std::atomic<uint64_t> counter{0};
   std::atomic<int> errors{0};
+  const v1::TwinVersion first = FirstVersion();
   const double rate = RunConcurrently(clients, seconds, [&](int t) {
-    auto piece = stubs[t]->CreatePiece(testing::PieceRequest(
-        "aurum", "bench-" + std::to_string(counter.fetch_add(1))));
+    auto request = testing::PieceRequest(
+        "aurum", "bench-" + std::to_string(counter.fetch_add(1)));
+    if (atomic) *request.mutable_first_version() = first;
+    auto piece = stubs[t]->CreatePiece(request);
     if (!piece.ok()) return ++errors, false;
-    auto request =
-        testing::VersionRequest(piece->id(), 0, v1::VERSION_REASON_ORIGINAL);
-    auto* v = request.mutable_version();
-    v->mutable_assay()->set_alloy("18k rose gold");
-    v->mutable_assay()->set_fineness_per_mille(750);
-    (*v->mutable_assay()->mutable_composition())["Au"] = 0.75;
-    (*v->mutable_assay()->mutable_composition())["Cu"] = 0.2;
-    v->add_hallmarks()->set_sponsor_mark("AUR");
-    v->mutable_ring_size()->set_system(v1::RING_SIZE_SYSTEM_US);
-    v->mutable_ring_size()->set_value("7");
-    auto version = stubs[t]->AddVersion(request);
-    if (!version.ok()) return ++errors, false;
+    if (atomic) return true;
+    v1::AddVersionRequest add;
+    add.set_piece_id(piece->id());
+    *add.mutable_version() = first;
+    if (!stubs[t]->AddVersion(add).ok()) return ++errors, false;
     return true;
   });
   if (errors > 0) std::cerr << "registration errors: " << errors << "\n";
@@ -197,7 +210,9 @@ int BenchRegistrations(const fs::path& dir, double seconds) {
   testing::TestServer server;
   if (auto s = server.Start(); !s.ok()) return std::cerr << s << "\n", 1;
   const double registrations =
-      RegistrationsPerSecond(server, kClients, seconds);
+      RegistrationsPerSecond(server, kClients, seconds, /*atomic=*/false);
+  const double atomic =
+      RegistrationsPerSecond(server, kClients, seconds, /*atomic=*/true);
   // Context: the same clients doing reads only (no write, no fsync) show
   // what gRPC itself costs on this machine.
   auto c = server.Client(testing::kAurumToken);
@@ -214,9 +229,14 @@ int BenchRegistrations(const fs::path& dir, double seconds) {
       "registrations: %.0f/s (CreatePiece+AddVersion, %d clients, synced) | "
       "raw synced RocksDB WriteBatch: %.0f/s (%d threads) | ratio %.2f\n",
       registrations, kClients, raw, kClients, registrations / raw);
+  std::printf(
+      "registrations, atomic: %.0f/s (CreatePiece with first_version, one "
+      "durable write) | ratio %.2f\n",
+      atomic, atomic / raw);
   std::printf("  context: GetPiece (read only) %.0f RPC/s from %d clients\n",
               reads, kClients);
-  Report(">= 5000 registrations/s", registrations >= 5000);
+  Report(">= 5000 registrations/s (CreatePiece+AddVersion)",
+         registrations >= 5000);
   return 0;
 }
 
