@@ -234,19 +234,20 @@ struct ListOptions {
   bool all = false;
 };
 
-int ListPieces(const Globals& g, const ListOptions& o) {
-  RegistryClient client(g.server, g.token);
-  v1::ListPiecesRequest request;
-  request.set_studio_id(o.studio);
+// Fetches pages with `fetch` (every page with --all) and prints them: JSON
+// one page per line, or a line per item from `print_items`.
+template <typename Request, typename Fetch, typename PrintItems>
+int ListPages(const Globals& g, const ListOptions& o, Request request,
+              Fetch fetch, PrintItems print_items) {
   request.set_page_size(o.page_size);
   request.set_page_token(o.page_token);
   do {
-    auto page = client.ListPieces(request);
+    auto page = fetch(request);
     if (!page.ok()) return Fail(page.status());
     if (g.json) {
       std::cout << ToJson(*page) << "\n";
     } else {
-      for (const auto& p : page->pieces()) PrintPieceLine(std::cout, p);
+      print_items(*page);
       if (!o.all && !page->next_page_token().empty()) {
         std::cout << "more: --page-token " << page->next_page_token() << "\n";
       }
@@ -256,27 +257,27 @@ int ListPieces(const Globals& g, const ListOptions& o) {
   return kOk;
 }
 
+int ListPieces(const Globals& g, const ListOptions& o) {
+  RegistryClient client(g.server, g.token);
+  v1::ListPiecesRequest request;
+  request.set_studio_id(o.studio);
+  return ListPages(
+      g, o, request, [&](const auto& r) { return client.ListPieces(r); },
+      [](const v1::ListPiecesResponse& page) {
+        for (const auto& p : page.pieces()) PrintPieceLine(std::cout, p);
+      });
+}
+
 int ListVersions(const Globals& g, const std::string& piece_id,
                  const ListOptions& o) {
   RegistryClient client(g.server, g.token);
   v1::ListVersionsRequest request;
   request.set_piece_id(piece_id);
-  request.set_page_size(o.page_size);
-  request.set_page_token(o.page_token);
-  do {
-    auto page = client.ListVersions(request);
-    if (!page.ok()) return Fail(page.status());
-    if (g.json) {
-      std::cout << ToJson(*page) << "\n";
-    } else {
-      for (const auto& v : page->versions()) PrintVersionLine(std::cout, v);
-      if (!o.all && !page->next_page_token().empty()) {
-        std::cout << "more: --page-token " << page->next_page_token() << "\n";
-      }
-    }
-    request.set_page_token(page->next_page_token());
-  } while (o.all && !request.page_token().empty());
-  return kOk;
+  return ListPages(
+      g, o, request, [&](const auto& r) { return client.ListVersions(r); },
+      [](const v1::ListVersionsResponse& page) {
+        for (const auto& v : page.versions()) PrintVersionLine(std::cout, v);
+      });
 }
 
 int ShowVersion(const Globals& g, const std::string& piece_id,
