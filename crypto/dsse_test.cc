@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "crypto/sha256.h"
+
 namespace loupe::crypto {
 namespace {
 
@@ -110,6 +116,32 @@ TEST_F(EnvelopeTest, MalformedAndTruncatedJsonGiveClearErrors) {
     EXPECT_EQ(std::string(parsed.status().message()).rfind(field, 0), 0u)
         << text << " -> " << parsed.status();
   }
+}
+
+// Interoperability: an independent verifier written from the DSSE
+// specification (Python, Debian's python3-nacl) accepts Loupe's envelopes
+// and refuses a tampered one.
+TEST_F(EnvelopeTest, IndependentVerifierAcceptsLoupeEnvelopes) {
+  const std::string dir = ::testing::TempDir();
+  const std::string good_path = dir + "/loupe_dsse_good.json";
+  const std::string bad_path = dir + "/loupe_dsse_bad.json";
+  DsseEnvelope envelope =
+      SignEnvelope(kType, R"({"subject":[{"name":"ring.stl"}]})", *key_);
+  std::ofstream(good_path) << EnvelopeToJson(envelope);
+  envelope.payload[3] ^= 1;
+  std::ofstream(bad_path) << EnvelopeToJson(envelope);
+  const std::string pub =
+      ToHex(key_->public_key().data(), key_->public_key().size());
+  const std::string verifier = LOUPE_SOURCE_DIR "/tests/interop/verify_dsse.py";
+  auto run = [&](const std::string& path) {
+    const std::string command =
+        "/usr/bin/python3 " + verifier + " " + path + " " + pub + " >/dev/null";
+    return std::system(command.c_str());
+  };
+  EXPECT_EQ(run(good_path), 0);
+  EXPECT_NE(run(bad_path), 0);
+  std::remove(good_path.c_str());
+  std::remove(bad_path.c_str());
 }
 
 }  // namespace
