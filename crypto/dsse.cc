@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "base/str_cat.h"
+#include "crypto/sodium_init.h"
 
 namespace loupe::crypto {
 namespace {
@@ -131,6 +132,7 @@ absl::StatusOr<VerifiedPayload> VerifyEnvelope(const DsseEnvelope& envelope,
 }
 
 std::string Base64Encode(std::string_view bytes) {
+  (void)EnsureSodium();
   std::string out(
       sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL),
       '\0');
@@ -142,6 +144,7 @@ std::string Base64Encode(std::string_view bytes) {
 }
 
 absl::StatusOr<std::string> Base64Decode(std::string_view text) {
+  if (!EnsureSodium()) return absl::InternalError("libsodium unavailable");
   const bool url_safe = text.find_first_of("-_") != std::string_view::npos;
   const bool padded = !text.empty() && text.back() == '=';
   const int variant =

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "crypto/sha256.h"
+#include "crypto/sodium_init.h"
 
 namespace loupe::crypto {
 namespace {
@@ -14,11 +15,6 @@ namespace {
 static_assert(crypto_sign_PUBLICKEYBYTES == kPublicKeySize);
 static_assert(crypto_sign_BYTES == kSignatureSize);
 static_assert(crypto_sign_SEEDBYTES == kSeedSize);
-
-bool EnsureSodium() {
-  static const bool ok = sodium_init() >= 0;
-  return ok;
-}
 
 }  // namespace
 

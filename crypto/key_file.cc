@@ -14,6 +14,7 @@
 #include "base/str_cat.h"
 #include "crypto/dsse.h"
 #include "crypto/sha256.h"
+#include "crypto/sodium_init.h"
 
 namespace loupe::crypto {
 namespace {
@@ -113,9 +114,9 @@ const KdfCost kKdfInteractive = {crypto_pwhash_OPSLIMIT_INTERACTIVE,
 const KdfCost kKdfModerate = {crypto_pwhash_OPSLIMIT_MODERATE,
                               crypto_pwhash_MEMLIMIT_MODERATE};
 
-SecretBytes::SecretBytes(size_t size)
-    : data_(static_cast<uint8_t*>(sodium_malloc(size == 0 ? 1 : size))),
-      size_(size) {
+SecretBytes::SecretBytes(size_t size) : size_(size) {
+  if (!EnsureSodium()) std::abort();
+  data_ = static_cast<uint8_t*>(sodium_malloc(size == 0 ? 1 : size));
   if (data_ == nullptr) std::abort();  // Out of locked memory.
 }
 
@@ -148,6 +149,7 @@ absl::StatusOr<std::string> SealSigningKey(const SigningKey& key,
   if (passphrase.empty()) {
     return absl::InvalidArgumentError("passphrase: empty");
   }
+  if (!EnsureSodium()) return absl::InternalError("libsodium unavailable");
   std::string salt(crypto_pwhash_SALTBYTES, '\0');
   std::string nonce(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, '\0');
   randombytes_buf(salt.data(), salt.size());

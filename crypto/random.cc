@@ -4,12 +4,13 @@
 
 #include <cstdlib>
 
+#include "crypto/sodium_init.h"
+
 namespace loupe::crypto {
 namespace {
 
-void EnsureSodium() {
-  static const bool ok = sodium_init() >= 0;
-  if (!ok) std::abort();
+void RequireSodium() {
+  if (!EnsureSodium()) std::abort();
 }
 
 // RFC 4648 base32, lower case, no padding.
@@ -32,8 +33,13 @@ std::string Base32(const std::string& bytes) {
 
 }  // namespace
 
+bool EnsureSodium() {
+  static const bool ok = sodium_init() >= 0;
+  return ok;
+}
+
 std::string RandomBytes(size_t n) {
-  EnsureSodium();
+  RequireSodium();
   std::string out(n, '\0');
   randombytes_buf(out.data(), n);
   return out;
@@ -46,7 +52,7 @@ std::string RandomId(std::string_view prefix) {
 std::string NewBearerToken() { return "loupe_" + Base32(RandomBytes(32)); }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  EnsureSodium();
+  RequireSodium();
   if (a.size() != b.size()) return false;
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
