@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
@@ -129,6 +131,22 @@ absl::StatusOr<VerifiedPayload> VerifyEnvelope(const DsseEnvelope& envelope,
         &reasons, StrCat("the signature by key ", s.keyid, " does not verify"));
   }
   return absl::UnauthenticatedError(StrCat("signature: ", reasons));
+}
+
+std::vector<std::string> VerifiedKeyIds(const DsseEnvelope& envelope,
+                                        const KeyLookup& lookup) {
+  const std::string pae =
+      PreAuthEncoding(envelope.payload_type, envelope.payload);
+  std::vector<std::string> verified;
+  for (const auto& s : envelope.signatures) {
+    if (std::find(verified.begin(), verified.end(), s.keyid) !=
+        verified.end()) {
+      continue;
+    }
+    const std::optional<PublicKey> key = lookup(s.keyid);
+    if (key && VerifySignature(*key, pae, s.sig)) verified.push_back(s.keyid);
+  }
+  return verified;
 }
 
 std::string Base64Encode(std::string_view bytes) {

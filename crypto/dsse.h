@@ -62,6 +62,11 @@ using KeyLookup =
 [[nodiscard]] absl::StatusOr<VerifiedPayload> VerifyEnvelope(
     const DsseEnvelope& envelope, const KeyLookup& lookup);
 
+// The distinct key ids whose signatures verify with the key `lookup` gives
+// for them (for thresholds: one key counts once however often it signed).
+[[nodiscard]] std::vector<std::string> VerifiedKeyIds(
+    const DsseEnvelope& envelope, const KeyLookup& lookup);
+
 // Standard base64 with padding, and its decoder that also accepts the
 // URL-safe alphabet and missing padding. INVALID_ARGUMENT on bad input.
 [[nodiscard]] std::string Base64Encode(std::string_view bytes);
