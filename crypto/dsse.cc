@@ -3,7 +3,6 @@
 #include <sodium.h>
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"

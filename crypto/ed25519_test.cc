@@ -82,7 +82,8 @@ TEST(Ed25519Test, KeysMoveAndHaveStableIds) {
   const std::string id = KeyId(key->public_key());
   EXPECT_EQ(id, Sha256::HexOf(Unhex(kVectors[0].public_key)));
   // The example in docs/certificate-format.md.
-  EXPECT_EQ(id, "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9");
+  EXPECT_EQ(id,
+            "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9");
   SigningKey moved = *std::move(key);
   EXPECT_EQ(KeyId(moved.public_key()), id);
   EXPECT_TRUE(VerifySignature(moved.public_key(), "x", [&] {
