@@ -60,53 +60,65 @@ DsseEnvelope SignEnvelope(std::string_view payload_type,
         std::string(reinterpret_cast<const char*>(sig.data()), sig.size())}}};
 }
 
-std::string EnvelopeToJson(const DsseEnvelope& envelope) {
+Json EnvelopeToJsonValue(const DsseEnvelope& envelope) {
   Json signatures = Json::array();
   for (const auto& s : envelope.signatures) {
     signatures.push_back({{"keyid", s.keyid}, {"sig", Base64Encode(s.sig)}});
   }
-  const Json json = {{"payload", Base64Encode(envelope.payload)},
-                     {"payloadType", envelope.payload_type},
-                     {"signatures", signatures}};
-  return json.dump();
+  return {{"payload", Base64Encode(envelope.payload)},
+          {"payloadType", envelope.payload_type},
+          {"signatures", signatures}};
 }
 
-absl::StatusOr<DsseEnvelope> EnvelopeFromJson(std::string_view text) {
-  const Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
-    return absl::InvalidArgumentError("envelope: not a JSON object");
+std::string EnvelopeToJson(const DsseEnvelope& envelope) {
+  return EnvelopeToJsonValue(envelope).dump();
+}
+
+absl::StatusOr<DsseEnvelope> EnvelopeFromJsonValue(const Json& json,
+                                                   std::string_view path) {
+  if (!json.is_object()) {
+    return absl::InvalidArgumentError(StrCat(path, ": not a JSON object"));
   }
+  const std::string where = StrCat(path, ".");
   DsseEnvelope envelope;
-  auto type = StringField(json, "payloadType", "envelope.");
+  auto type = StringField(json, "payloadType", where);
   if (!type.ok()) return type.status();
   envelope.payload_type = *std::move(type);
-  auto payload = Base64Field(json, "payload", "envelope.");
+  auto payload = Base64Field(json, "payload", where);
   if (!payload.ok()) return payload.status();
   envelope.payload = *std::move(payload);
   auto signatures = json.find("signatures");
   if (signatures == json.end() || !signatures->is_array()) {
     return absl::InvalidArgumentError(
-        "envelope.signatures: missing or not an array");
+        StrCat(where, "signatures: missing or not an array"));
   }
   for (size_t i = 0; i < signatures->size(); ++i) {
     const Json& s = (*signatures)[i];
-    const std::string where = StrCat("envelope.signatures[", i, "].");
+    const std::string sig_where = StrCat(where, "signatures[", i, "].");
     if (!s.is_object()) {
-      return absl::InvalidArgumentError(StrCat(where, ": not an object"));
+      return absl::InvalidArgumentError(StrCat(sig_where, ": not an object"));
     }
     DsseSignature signature;
     // keyid is optional in DSSE; Loupe's verifier needs it to find the key.
     if (s.contains("keyid")) {
-      auto keyid = StringField(s, "keyid", where);
+      auto keyid = StringField(s, "keyid", sig_where);
       if (!keyid.ok()) return keyid.status();
       signature.keyid = *std::move(keyid);
     }
-    auto sig = Base64Field(s, "sig", where);
+    auto sig = Base64Field(s, "sig", sig_where);
     if (!sig.ok()) return sig.status();
     signature.sig = *std::move(sig);
     envelope.signatures.push_back(std::move(signature));
   }
   return envelope;
+}
+
+absl::StatusOr<DsseEnvelope> EnvelopeFromJson(std::string_view text) {
+  const Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return absl::InvalidArgumentError("envelope: not a JSON object");
+  }
+  return EnvelopeFromJsonValue(json);
 }
 
 absl::StatusOr<VerifiedPayload> VerifyEnvelope(const DsseEnvelope& envelope,

@@ -5,6 +5,7 @@
 // use only the payload VerifyEnvelope returns.
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,11 @@ struct VerifiedPayload {
 // "signatures": [{"keyid": ..., "sig": base64}]}, keys sorted, no spaces,
 // standard base64 with padding.
 [[nodiscard]] std::string EnvelopeToJson(const DsseEnvelope& envelope);
+
+// The same as a JSON value, for embedding in other documents.
+[[nodiscard]] nlohmann::json EnvelopeToJsonValue(const DsseEnvelope& envelope);
+[[nodiscard]] absl::StatusOr<DsseEnvelope> EnvelopeFromJsonValue(
+    const nlohmann::json& json, std::string_view path = "envelope");
 
 // Parses the JSON form (standard or URL-safe base64, padded or not).
 // INVALID_ARGUMENT naming the field if anything is missing or malformed.

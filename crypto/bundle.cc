@@ -1,0 +1,47 @@
+#include "crypto/bundle.h"
+
+#include "absl/status/status.h"
+#include "base/str_cat.h"
+
+namespace loupe::crypto {
+
+std::string EncodeBundle(const Bundle& bundle) {
+  nlohmann::json roots = nlohmann::json::array();
+  for (const auto& root : bundle.roots)
+    roots.push_back(EnvelopeToJsonValue(root));
+  const nlohmann::json json = {
+      {"format", kBundleFormat},
+      {"certificate", EnvelopeToJsonValue(bundle.certificate)},
+      {"roots", roots}};
+  return json.dump(2) + "\n";
+}
+
+absl::StatusOr<Bundle> ParseBundle(std::string_view text) {
+  const auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    return absl::InvalidArgumentError(
+        "bundle: not JSON (truncated or not a Loupe bundle)");
+  }
+  if (json.value("format", "") != kBundleFormat) {
+    return absl::InvalidArgumentError(
+        StrCat("bundle.format: expected ", kBundleFormat));
+  }
+  Bundle bundle;
+  auto certificate = EnvelopeFromJsonValue(
+      json.value("certificate", nlohmann::json()), "bundle.certificate");
+  if (!certificate.ok()) return certificate.status();
+  bundle.certificate = *std::move(certificate);
+  const auto roots = json.value("roots", nlohmann::json::array());
+  if (!roots.is_array()) {
+    return absl::InvalidArgumentError("bundle.roots: not an array");
+  }
+  for (size_t i = 0; i < roots.size(); ++i) {
+    auto root =
+        EnvelopeFromJsonValue(roots[i], StrCat("bundle.roots[", i, "]"));
+    if (!root.ok()) return root.status();
+    bundle.roots.push_back(*std::move(root));
+  }
+  return bundle;
+}
+
+}  // namespace loupe::crypto

@@ -1,0 +1,31 @@
+#pragma once
+
+// A certificate bundle: one JSON file with everything an offline verifier
+// needs except the trust root it already holds:
+//   {"certificate": <DSSE envelope>, "format": "loupe-certificate-bundle-v1",
+//    "roots": [<DSSE envelope of a trust root>, ... oldest first]}
+// The roots let a verifier holding an older root follow rotations. The
+// transparency-log issue adds its proof fields.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/dsse.h"
+
+namespace loupe::crypto {
+
+inline constexpr char kBundleFormat[] = "loupe-certificate-bundle-v1";
+
+struct Bundle {
+  DsseEnvelope certificate;
+  std::vector<DsseEnvelope> roots;
+};
+
+[[nodiscard]] std::string EncodeBundle(const Bundle& bundle);
+
+// INVALID_ARGUMENT naming the field for anything malformed or truncated.
+[[nodiscard]] absl::StatusOr<Bundle> ParseBundle(std::string_view text);
+
+}  // namespace loupe::crypto
