@@ -9,6 +9,7 @@
 #include "client/format.h"
 #include "client/progress.h"
 #include "client/registry_client.h"
+#include "client/verify.h"
 
 namespace loupe::client {
 namespace {
@@ -340,6 +341,7 @@ int RunCli(int argc, char** argv) {
       "files, and read them back.\n"
       "Exit status: 0 success, 1 the operation failed, 2 usage error."};
   app.require_subcommand(1);
+  app.fallthrough();  // Global options may follow the subcommand.
   Globals g;
   if (const char* s = std::getenv("LOUPE_SERVER")) g.server = s;
   app.add_option("--server", g.server,
@@ -428,6 +430,26 @@ int RunCli(int argc, char** argv) {
                   "the piece through which you may read it");
   get->callback(
       [&] { run = [&] { return GetAsset(g, sha, piece_id, output); }; });
+
+  VerifyOptions verify;
+  auto* verify_cmd = app.add_subcommand(
+      "verify",
+      "verify certificate bundles offline against a trust root, and files "
+      "against their subjects (exit 0 valid, 1 invalid, 2 usage)");
+  verify_cmd->add_option("bundles", verify.bundles, "certificate bundle(s)")
+      ->required();
+  verify_cmd->add_option("--root", verify.root, "the trust root you hold")
+      ->required();
+  verify_cmd->add_option("--file", verify.files,
+                         "a file to check against the subjects (repeatable)");
+  verify_cmd->add_option("--dir", verify.dir,
+                         "check every file under this directory");
+  verify_cmd->callback([&] {
+    run = [&] {
+      verify.json = g.json;
+      return RunVerify(verify, std::cout, std::cerr);
+    };
+  });
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,201 @@
+#include "client/verify.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "base/str_cat.h"
+#include "crypto/bundle.h"
+#include "crypto/certificate.h"
+#include "crypto/sha256.h"
+
+namespace loupe::client {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat(path, ": cannot read"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::string> HashFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat(path, ": cannot read"));
+  crypto::Sha256 hasher;
+  std::string buffer(1 << 20, '\0');
+  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+    hasher.Update(buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+  return crypto::ToHex(hasher.Finish());
+}
+
+absl::StatusOr<std::vector<crypto::HeldFile>> HeldFiles(
+    const VerifyOptions& o) {
+  std::vector<std::string> paths = o.files;
+  if (!o.dir.empty()) {
+    std::error_code ec;
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(o.dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file()) found.push_back(it->path().string());
+    }
+    if (ec) return absl::NotFoundError(StrCat(o.dir, ": ", ec.message()));
+    std::sort(found.begin(), found.end());
+    paths.insert(paths.end(), found.begin(), found.end());
+  }
+  std::vector<crypto::HeldFile> files;
+  for (const auto& path : paths) {
+    auto sha = HashFile(path);
+    if (!sha.ok()) return sha.status();
+    files.push_back({path, *sha});
+  }
+  return files;
+}
+
+struct BundleResult {
+  std::string path;
+  absl::Status status;
+  std::optional<crypto::VerifiedCertificate> certificate;
+  crypto::FileReport files;
+};
+
+BundleResult CheckBundle(const std::string& path, const crypto::TrustRoot& root,
+                         const std::vector<crypto::HeldFile>& files) {
+  BundleResult result{path, absl::OkStatus(), std::nullopt, {}};
+  auto text = ReadFile(path);
+  auto bundle = text.ok() ? crypto::ParseBundle(*text)
+                          : absl::StatusOr<crypto::Bundle>(text.status());
+  if (!bundle.ok()) {
+    result.status = bundle.status();
+    return result;
+  }
+  auto newest = crypto::FollowRoots(root, bundle->roots);
+  if (!newest.ok()) {
+    result.status = newest.status();
+    return result;
+  }
+  auto certificate = crypto::VerifyCertificate(bundle->certificate, *newest);
+  if (!certificate.ok()) {
+    result.status = certificate.status();
+    return result;
+  }
+  result.files = crypto::MatchFiles(certificate->statement, files);
+  result.certificate = *std::move(certificate);
+  return result;
+}
+
+std::string Describe(const crypto::VerifiedCertificate& c) {
+  const Json& p = c.statement.predicate;
+  std::string facts;
+  if (p.contains("piece_id"))
+    facts += StrCat("piece ", p.value("piece_id", ""));
+  if (p.contains("version")) facts += StrCat(" version ", p["version"].dump());
+  if (p.contains("studio_id"))
+    facts += StrCat(", studio ", p.value("studio_id", ""));
+  return StrCat(facts, facts.empty() ? "" : ", ", "issued ",
+                p.value("issued_at", ""), " by key ", c.keyid.substr(0, 16));
+}
+
+void PrintText(const std::vector<BundleResult>& results,
+               const std::vector<crypto::HeldFile>& files,
+               const std::vector<bool>& matched, std::ostream& out) {
+  for (const auto& r : results) {
+    if (!r.status.ok()) {
+      out << r.path << ": INVALID: " << r.status.message() << "\n";
+      continue;
+    }
+    out << r.path << ": VALID: " << Describe(*r.certificate) << "\n";
+    for (const auto& [file, subject] : r.files.files) {
+      if (subject) out << "  " << file.path << ": matches " << *subject << "\n";
+    }
+    for (const auto& s : r.files.missing) {
+      out << "  no file given for " << s.name << " (sha256 " << s.sha256
+          << ")\n";
+    }
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!matched[i]) {
+      out << files[i].path << ": MATCHES NO SUBJECT (sha256 " << files[i].sha256
+          << ")\n";
+    }
+  }
+}
+
+Json ToJson(const std::vector<BundleResult>& results,
+            const std::vector<crypto::HeldFile>& files,
+            const std::vector<bool>& matched, bool valid) {
+  Json bundles = Json::array();
+  for (const auto& r : results) {
+    Json b = {{"path", r.path}, {"valid", r.status.ok()}};
+    if (!r.status.ok()) {
+      b["error"] = std::string(r.status.message());
+    } else {
+      b["keyid"] = r.certificate->keyid;
+      b["predicate"] = r.certificate->statement.predicate;
+      b["complete"] = r.files.complete;
+      Json missing = Json::array();
+      for (const auto& s : r.files.missing) {
+        missing.push_back({{"name", s.name}, {"sha256", s.sha256}});
+      }
+      b["missing"] = missing;
+    }
+    bundles.push_back(std::move(b));
+  }
+  Json held = Json::array();
+  for (size_t i = 0; i < files.size(); ++i) {
+    held.push_back({{"path", files[i].path},
+                    {"sha256", files[i].sha256},
+                    {"matched", static_cast<bool>(matched[i])}});
+  }
+  return {{"valid", valid}, {"bundles", bundles}, {"files", held}};
+}
+
+}  // namespace
+
+int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
+  auto root_text = ReadFile(o.root);
+  if (!root_text.ok()) {
+    err << "loupe: --root: " << root_text.status().message() << "\n";
+    return 2;
+  }
+  auto envelope = crypto::EnvelopeFromJson(*root_text);
+  auto root = envelope.ok()
+                  ? crypto::VerifyInitialRoot(*envelope)
+                  : absl::StatusOr<crypto::TrustRoot>(envelope.status());
+  if (!root.ok()) {
+    err << "loupe: --root " << o.root << ": " << root.status().message()
+        << "\n";
+    return 2;
+  }
+  auto files = HeldFiles(o);
+  if (!files.ok()) {
+    err << "loupe: " << files.status().message() << "\n";
+    return 2;
+  }
+  std::vector<BundleResult> results;
+  std::vector<bool> matched(files->size(), false);
+  bool valid = true;
+  for (const auto& path : o.bundles) {
+    results.push_back(CheckBundle(path, *root, *files));
+    valid = valid && results.back().status.ok();
+    for (size_t i = 0; i < results.back().files.files.size(); ++i) {
+      if (results.back().files.files[i].second) matched[i] = true;
+    }
+  }
+  for (bool m : matched) valid = valid && m;
+  if (o.json) {
+    out << ToJson(results, *files, matched, valid).dump() << "\n";
+  } else {
+    PrintText(results, *files, matched, out);
+  }
+  return valid ? 0 : 1;
+}
+
+}  // namespace loupe::client

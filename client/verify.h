@@ -1,0 +1,26 @@
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace loupe::client {
+
+struct VerifyOptions {
+  std::vector<std::string> bundles;
+  std::string root;                // The trust root the verifier holds.
+  std::vector<std::string> files;  // Files to check against the subjects.
+  std::string dir;                 // Or every regular file under it.
+  bool json = false;
+};
+
+// `loupe verify`, fully offline. For each bundle: follows the trust-root
+// rotations it carries from `root`, verifies the certificate, and matches
+// the files to its subjects. Writes a report (or one JSON object) to `out`
+// and errors to `err`. Returns 0 when every certificate is valid and every
+// file matches a subject, 1 otherwise (with the reason), 2 when the root or
+// a file cannot be read.
+[[nodiscard]] int RunVerify(const VerifyOptions& options, std::ostream& out,
+                            std::ostream& err);
+
+}  // namespace loupe::client
