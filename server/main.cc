@@ -9,6 +9,7 @@
 
 #include "server/config.h"
 #include "server/dev_setup.h"
+#include "server/keys_command.h"
 #include "server/server.h"
 
 namespace {
@@ -98,7 +99,32 @@ int main(int argc, char** argv) {
   init_dev->add_option("dir", dev_dir, "directory to create")->required();
   init_dev->add_option("--listen", dev_listen, "listen address for the config");
 
+  auto* keys = app.add_subcommand("keys", "manage the registry's signing keys");
+  keys->require_subcommand(1);
+  auto* keys_init = keys->add_subcommand(
+      "init",
+      "create the root key, the certificate/checkpoint key (encrypted) and "
+      "trust root v1 in DIR");
+  loupe::server::KeysInitOptions keys_options;
+  keys_init->add_option("dir", keys_options.dir, "directory for the key files")
+      ->required();
+  keys_init
+      ->add_option("--origin", keys_options.origin,
+                   "the registry's name, e.g. registry.example/loupe")
+      ->required();
+  keys_init->add_option("--passphrase-file", keys_options.passphrase.file,
+                        "read the passphrase from this file (else "
+                        "$LOUPE_KEY_PASSPHRASE, else a prompt)");
+
   CLI11_PARSE(app, argc, argv);
+  if (*keys_init) {
+    auto s = loupe::server::InitKeys(keys_options, std::cout);
+    if (!s.ok()) {
+      std::cerr << "loupe-server: " << s.message() << "\n";
+      return absl::IsInvalidArgument(s) ? 2 : 1;
+    }
+    return 0;
+  }
   if (*new_token) {
     loupe::server::PrintNewToken(std::cout);
     return 0;
