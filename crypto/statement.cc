@@ -25,20 +25,31 @@ void Sort(std::vector<Subject>* subjects) {
 }
 
 absl::Status CheckSubjects(const std::vector<Subject>& subjects) {
-  std::set<std::pair<std::string, std::string>> seen;
+  auto path = [](size_t i) { return StrCat("subject[", i, "]"); };
   for (size_t i = 0; i < subjects.size(); ++i) {
     const auto& s = subjects[i];
-    const std::string path = StrCat("subject[", i, "]");
     if (s.name.empty() || s.name == kSubjectSetName) {
       return absl::InvalidArgumentError(
-          StrCat(path, ".name: empty or reserved"));
+          StrCat(path(i), ".name: empty or reserved"));
     }
     if (!IsSha256Hex(s.sha256)) {
-      return absl::InvalidArgumentError(
-          StrCat(path, ".digest.sha256: must be 64 lower-case hex characters"));
+      return absl::InvalidArgumentError(StrCat(
+          path(i), ".digest.sha256: must be 64 lower-case hex characters"));
     }
-    if (!seen.emplace(s.name, s.sha256).second) {
-      return absl::InvalidArgumentError(StrCat(path, ": listed twice"));
+  }
+  // Duplicates are neighbours once sorted.
+  std::vector<const Subject*> sorted;
+  sorted.reserve(subjects.size());
+  for (const auto& s : subjects) sorted.push_back(&s);
+  std::sort(
+      sorted.begin(), sorted.end(), [](const Subject* a, const Subject* b) {
+        return std::tie(a->name, a->sha256) < std::tie(b->name, b->sha256);
+      });
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (*sorted[i] == *sorted[i - 1]) {
+      const size_t later = std::max(sorted[i] - subjects.data(),
+                                    sorted[i - 1] - subjects.data());
+      return absl::InvalidArgumentError(StrCat(path(later), ": listed twice"));
     }
   }
   return absl::OkStatus();
@@ -48,10 +59,19 @@ absl::Status CheckSubjects(const std::vector<Subject>& subjects) {
 
 std::string SubjectSetDigest(std::vector<Subject> subjects) {
   Sort(&subjects);
-  Json list = Json::array();
-  for (const auto& s : subjects) list.push_back(SubjectJson(s));
-  // Names are valid UTF-8 and digests hex (checked), so this cannot fail.
-  return Sha256::HexOf(CanonicalJson(list).value_or(""));
+  // The canonical JSON of [{"digest":{"sha256":HEX},"name":NAME},...],
+  // written directly (keys already in order; digests are hex).
+  std::string canonical = "[";
+  for (size_t i = 0; i < subjects.size(); ++i) {
+    if (i > 0) canonical.push_back(',');
+    canonical.append("{\"digest\":{\"sha256\":\"");
+    canonical.append(subjects[i].sha256);
+    canonical.append("\"},\"name\":");
+    canonical.append(CanonicalJson(Json(subjects[i].name)).value_or("\"\""));
+    canonical.push_back('}');
+  }
+  canonical.push_back(']');
+  return Sha256::HexOf(canonical);
 }
 
 absl::StatusOr<std::string> EncodeStatement(const Statement& statement) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "crypto/canonical_json.h"
 #include "crypto/sha256.h"
 
 namespace loupe::crypto {
@@ -47,6 +48,23 @@ TEST(StatementTest, SetDigestCatchesADroppedOrChangedSubject) {
   EXPECT_FALSE(ParseStatement(changed.dump()).ok());
   EXPECT_NE(SubjectSetDigest(Example().subjects),
             SubjectSetDigest({Example().subjects[0]}));
+}
+
+// The set digest is the SHA-256 of the canonical JSON of the sorted list,
+// exactly as documented (the implementation writes those bytes directly).
+TEST(StatementTest, SetDigestIsTheDocumentedCanonicalEncoding) {
+  std::vector<Subject> subjects = {{"z \"quoted\".stl", Sha256::HexOf("1")},
+                                   {"é.obj", Sha256::HexOf("2")},
+                                   {"a.ply", Sha256::HexOf("3")}};
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& name : {"a.ply", "z \"quoted\".stl", "é.obj"}) {
+    for (const auto& s : subjects) {
+      if (s.name == name) {
+        list.push_back({{"name", s.name}, {"digest", {{"sha256", s.sha256}}}});
+      }
+    }
+  }
+  EXPECT_EQ(SubjectSetDigest(subjects), Sha256::HexOf(*CanonicalJson(list)));
 }
 
 TEST(StatementTest, BadSubjectsAndPayloadsAreNamed) {
