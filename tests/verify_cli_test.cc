@@ -187,6 +187,31 @@ TEST_F(VerifyCliTest, KeysRotationsAndRollbacks) {
   EXPECT_NE(r.output.find("late.json: INVALID"), std::string::npos);
 }
 
+// Interoperability: an independent verifier written from the published
+// formats (Python, Debian's python3-nacl) accepts a Loupe certificate and
+// its file, and refuses a tampered bundle and a foreign file.
+TEST_F(VerifyCliTest, IndependentVerifierAcceptsLoupeCertificates) {
+  MakeBundle("cert.json", keys_[1], Day(50));
+  const std::string pub =
+      ToHex(keys_[1].public_key().data(), keys_[1].public_key().size());
+  auto run = [&](const std::string& bundle, const std::string& file) {
+    const std::string command =
+        std::string("/usr/bin/python3 ") + LOUPE_SOURCE_DIR +
+        "/tests/interop/verify_certificate.py " + Path(bundle) + " " + pub +
+        " " + Path(file) + " > /dev/null";
+    return std::system(command.c_str());
+  };
+  EXPECT_EQ(run("cert.json", "files/ring.stl"), 0);
+  Write("other.bin", "not in the certificate");
+  EXPECT_NE(run("cert.json", "other.bin"), 0);
+  auto bundle = nlohmann::json::parse(std::ifstream(Path("cert.json")));
+  std::string payload = bundle["certificate"]["payload"];
+  payload[20] = payload[20] == 'A' ? 'B' : 'A';
+  bundle["certificate"]["payload"] = payload;
+  Write("tampered.json", bundle.dump());
+  EXPECT_NE(run("tampered.json", "files/ring.stl"), 0);
+}
+
 TEST_F(VerifyCliTest, UsageErrorsExit2) {
   MakeBundle("cert.json", keys_[1], Day(50));
   EXPECT_EQ(Verify(Path("cert.json")).exit_code, 2);  // No --root.
