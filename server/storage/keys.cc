@@ -1,5 +1,7 @@
 #include "server/storage/keys.h"
 
+#include "base/str_cat.h"
+
 namespace loupe::storage::keys {
 namespace {
 
@@ -58,6 +60,10 @@ std::string Version(std::string_view piece_id, uint32_t number) {
 std::optional<uint32_t> VersionNumber(std::string_view key) {
   if (key.size() < 5 || key[key.size() - 5] != '\0') return std::nullopt;
   return GetBigEndian32(key.substr(key.size() - 4));
+}
+
+std::string CertificateById(std::string_view certificate_id) {
+  return StrCat("c", certificate_id);
 }
 
 std::string AssetMeta(const crypto::Sha256Digest& sha) {

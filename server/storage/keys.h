@@ -8,10 +8,12 @@
 //   versions      <piece_id> 0x00 <u32 number, BE>        -> TwinVersion
 //   asset_meta    <sha256, 32 raw bytes>                  -> AssetRecord
 //   asset_chunks  <content_id, 16 raw> <u32 index, BE>    -> up to 1 MiB
+//   certificates  <piece_id> 0x00 <u32 version, BE>       -> Certificate
 //   index         'r' <studio> 0x00 <studio_reference>    -> piece_id
 //                 's' <studio> 0x00 <piece_id>            -> ""
 //                 'o' <sha256 raw> <studio>               -> ""  (uploader)
 //                 'p' <piece_id> 0x00 <sha256 raw>        -> ""  (referenced)
+//                 'c' <certificate_id>                    -> certificates key
 // Ids, studio ids and references never contain 0x00 (validated on input),
 // so the separators keep prefixes unambiguous.
 
@@ -30,6 +32,8 @@ inline constexpr size_t kContentIdSize = 16;
 [[nodiscard]] std::string VersionPrefix(std::string_view piece_id);
 // The number from a versions key; nullopt if malformed.
 [[nodiscard]] std::optional<uint32_t> VersionNumber(std::string_view key);
+
+[[nodiscard]] std::string CertificateById(std::string_view certificate_id);
 
 [[nodiscard]] std::string AssetMeta(const crypto::Sha256Digest& sha);
 [[nodiscard]] std::string Chunk(std::string_view content_id, uint32_t index);

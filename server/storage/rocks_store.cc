@@ -34,7 +34,8 @@ namespace {
 
 // Order matters: OpenRocksStore maps handles by position.
 constexpr const char* kColumnFamilies[] = {
-    "default", "pieces", "versions", "asset_meta", "asset_chunks", "index"};
+    "default",      "pieces", "versions",    "asset_meta",
+    "asset_chunks", "index",  "certificates"};
 
 rocksdb::ColumnFamilyOptions MetadataOptions() {
   rocksdb::ColumnFamilyOptions cf;
@@ -157,6 +158,78 @@ class RocksStore final : public Store {
                                        size_t limit) override {
     return studio_id.empty() ? ListAllPieces(start_after, limit)
                              : ListStudioPieces(studio_id, start_after, limit);
+  }
+
+  void PutCertificate(v1::Certificate certificate,
+                      CertificateCallback done) override {
+    auto stored = std::make_shared<v1::Certificate>(std::move(certificate));
+    committer_->Submit(
+        [this, stored](GroupView& view) -> absl::Status {
+          const std::string key =
+              keys::Version(stored->piece_id(), stored->version());
+          auto existing = view.Get(db_->certificates, key);
+          if (existing.ok()) {  // Already issued: keep the first one.
+            auto parsed = Parse<v1::Certificate>(*existing, "certificate");
+            if (!parsed.ok()) return parsed.status();
+            *stored = *std::move(parsed);
+            return absl::OkStatus();
+          }
+          if (!absl::IsNotFound(existing.status())) return existing.status();
+          view.Put(db_->certificates, key, stored->SerializeAsString());
+          view.Put(db_->index, keys::CertificateById(stored->id()), key);
+          return absl::OkStatus();
+        },
+        [stored, done = std::move(done)](absl::Status s) {
+          if (s.ok()) {
+            done(*stored);
+          } else {
+            done(std::move(s));
+          }
+        });
+  }
+
+  absl::StatusOr<v1::Certificate> GetCertificate(std::string_view id) override {
+    std::string key;
+    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->index,
+                          keys::CertificateById(id), &key);
+    if (s.IsNotFound()) {
+      return absl::NotFoundError(StrCat("certificate_id: no certificate ", id));
+    }
+    if (!s.ok()) return FromRocks(s, "reading certificate index");
+    std::string value;
+    s = db_->db->Get(rocksdb::ReadOptions(), db_->certificates, key, &value);
+    if (!s.ok()) return FromRocks(s, "reading certificate");
+    return Parse<v1::Certificate>(value, "certificate");
+  }
+
+  absl::StatusOr<std::optional<v1::Certificate>> GetCertificateOf(
+      std::string_view piece_id, uint32_t version) override {
+    std::string value;
+    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->certificates,
+                          keys::Version(piece_id, version), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) return FromRocks(s, "reading certificate");
+    auto parsed = Parse<v1::Certificate>(value, "certificate");
+    if (!parsed.ok()) return parsed.status();
+    return *std::move(parsed);
+  }
+
+  absl::StatusOr<std::vector<v1::Certificate>> ListCertificates(
+      std::string_view piece_id) override {
+    if (auto p = GetPiece(piece_id); !p.ok()) return p.status();
+    std::vector<v1::Certificate> out;
+    const std::string prefix = keys::VersionPrefix(piece_id);
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db->NewIterator(rocksdb::ReadOptions(), db_->certificates));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      auto c = Parse<v1::Certificate>(it->value().ToString(), "certificate");
+      if (!c.ok()) return c.status();
+      out.push_back(*std::move(c));
+    }
+    if (!it->status().ok())
+      return FromRocks(it->status(), "listing certificates");
+    return out;
   }
 
   absl::StatusOr<std::unique_ptr<AssetWriter>> BeginUpload() override {
@@ -380,6 +453,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
   db->asset_meta = db->handles[3];
   db->chunks = db->handles[4];
   db->index = db->handles[5];
+  db->certificates = db->handles[6];
   db->durable.sync = options.sync_writes;
   db->chunk_options = rocksdb::Options(db_options, ChunkOptions());
   db->staging_dir = dir + "/staging";

@@ -2,6 +2,7 @@
 #include <rocksdb/db.h>
 
 #include <filesystem>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -181,6 +182,34 @@ TEST_F(RocksStoreTest, PieceWithFirstVersionIsAllOrNothing) {
       store_->CreatePieceAndWait(MakePiece("pc_3", "aurum", "R-2")).ok());
 }
 
+TEST_F(RocksStoreTest, CertificatesAreKeptOncePerVersion) {
+  ASSERT_TRUE(
+      store_->CreatePieceAndWait(MakePiece("pc_1", "aurum", "R-1")).ok());
+  auto put = [&](const std::string& id, uint32_t version) {
+    v1::Certificate c;
+    c.set_id(id);
+    c.set_piece_id("pc_1");
+    c.set_version(version);
+    std::promise<absl::StatusOr<v1::Certificate>> result;
+    store_->PutCertificate(c, [&](absl::StatusOr<v1::Certificate> r) {
+      result.set_value(std::move(r));
+    });
+    return result.get_future().get();
+  };
+  EXPECT_EQ(put("ct_a", 1)->id(), "ct_a");
+  EXPECT_EQ(put("ct_b", 1)->id(), "ct_a");  // Issued once per version.
+  EXPECT_EQ(put("ct_c", 2)->id(), "ct_c");
+  Reopen();
+  EXPECT_EQ(store_->GetCertificate("ct_c")->version(), 2u);
+  EXPECT_EQ(store_->GetCertificate("ct_b").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ((*store_->GetCertificateOf("pc_1", 1))->id(), "ct_a");
+  EXPECT_FALSE(store_->GetCertificateOf("pc_1", 3)->has_value());
+  auto all = store_->ListCertificates("pc_1");
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].id(), "ct_c");
+}
+
 TEST_F(RocksStoreTest, MultiChunkAssetRoundTripsAndDeduplicates) {
   const std::string bytes = RandomBytes(3 * kStoredChunkSize + 12345, 1);
   auto w = store_->BeginUpload();
@@ -268,7 +297,7 @@ TEST_F(RocksStoreTest, CorruptChunkIsReportedAsDataLossNotServed) {
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     for (const char* n : {"default", "pieces", "versions", "asset_meta",
-                          "asset_chunks", "index"}) {
+                          "asset_chunks", "index", "certificates"}) {
       cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
     }
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(),

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "crypto/sha256.h"
+#include "loupe/v1/registry.pb.h"
 #include "loupe/v1/twin.pb.h"
 
 namespace loupe::storage {
@@ -136,6 +137,22 @@ class Store {
   [[nodiscard]] virtual absl::StatusOr<PiecePage> ListPieces(
       std::string_view studio_id, std::string_view start_after,
       size_t limit) = 0;
+
+  using CertificateCallback =
+      std::function<void(absl::StatusOr<v1::Certificate>)>;
+  // Stores `certificate` durably unless its piece version already has one;
+  // `done` gets whichever is stored (so issuing is idempotent).
+  virtual void PutCertificate(v1::Certificate certificate,
+                              CertificateCallback done) = 0;
+  // NOT_FOUND naming certificate_id if absent.
+  [[nodiscard]] virtual absl::StatusOr<v1::Certificate> GetCertificate(
+      std::string_view id) = 0;
+  // The certificate of one version, if issued.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::Certificate>>
+  GetCertificateOf(std::string_view piece_id, uint32_t version) = 0;
+  // A piece's certificates in version order.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<v1::Certificate>>
+  ListCertificates(std::string_view piece_id) = 0;
 
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetWriter>>
   BeginUpload() = 0;
