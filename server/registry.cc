@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
 #include "base/str_cat.h"
 #include "crypto/random.h"
 #include "server/validate.h"
@@ -231,6 +232,59 @@ absl::StatusOr<v1::ListPiecesResponse> Registry::ListPieces(
   if (page->last_key) {
     response.set_next_page_token(EncodePageToken("p", *page->last_key));
   }
+  return response;
+}
+
+void Registry::IssueCertificate(const Principal& who,
+                                const v1::IssueCertificateRequest& request,
+                                storage::Store::CertificateCallback done) {
+  if (auto s = ValidatePieceId("piece_id", request.piece_id()); !s.ok()) {
+    return done(s);
+  }
+  auto piece = store_->GetPiece(request.piece_id());
+  if (!piece.ok()) return done(piece.status());
+  if (auto s = policy_->CheckWritePiece(who, *piece); !s.ok()) return done(s);
+  if (signer_ == nullptr) {
+    return done(absl::FailedPreconditionError(
+        "this registry has no signing key configured (signing.key_file)"));
+  }
+  auto version = store_->GetVersion(piece->id(), request.version());
+  if (!version.ok()) return done(version.status());
+  auto existing = store_->GetCertificateOf(piece->id(), version->number());
+  if (!existing.ok()) return done(existing.status());
+  if (existing->has_value()) return done(**existing);
+  std::string parent_id;
+  if (version->parent_number() > 0) {
+    auto parent =
+        store_->GetCertificateOf(piece->id(), version->parent_number());
+    if (!parent.ok()) return done(parent.status());
+    if (parent->has_value()) parent_id = (*parent)->id();
+  }
+  auto certificate = signer_->Issue(*piece, *version, parent_id, absl::Now());
+  if (!certificate.ok()) return done(certificate.status());
+  store_->PutCertificate(*std::move(certificate), std::move(done));
+}
+
+absl::StatusOr<v1::Certificate> Registry::GetCertificate(
+    const Principal& who, const v1::GetCertificateRequest& request) {
+  const std::string& id = request.certificate_id();
+  if (id.size() != 35 || id.substr(0, 3) != "ct_" ||
+      id.find_first_not_of("0123456789abcdef", 3) != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "certificate_id: malformed; \"ct_\" and 32 hex characters");
+  }
+  return store_->GetCertificate(id);
+}
+
+absl::StatusOr<v1::ListCertificatesResponse> Registry::ListCertificates(
+    const Principal& who, const v1::ListCertificatesRequest& request) {
+  if (auto s = ValidatePieceId("piece_id", request.piece_id()); !s.ok()) {
+    return s;
+  }
+  auto all = store_->ListCertificates(request.piece_id());
+  if (!all.ok()) return all.status();
+  v1::ListCertificatesResponse response;
+  for (auto& c : *all) *response.add_certificates() = std::move(c);
   return response;
 }
 

@@ -7,6 +7,7 @@
 #include "loupe/v1/config.pb.h"
 #include "loupe/v1/registry.pb.h"
 #include "server/access_policy.h"
+#include "server/signer.h"
 #include "server/storage/store.h"
 
 namespace loupe::server {
@@ -50,10 +51,14 @@ class Upload {
 // storage thread when durable or refused; `done` must not block.
 class Registry {
  public:
-  // Neither pointer is owned; both must outlive the Registry.
+  // No pointer is owned; all must outlive the Registry. `signer` may be
+  // null: then IssueCertificate is FAILED_PRECONDITION.
   Registry(storage::Store* store, const AccessPolicy* policy,
-           v1::LimitsConfig limits)
-      : store_(store), policy_(policy), limits_(std::move(limits)) {}
+           v1::LimitsConfig limits, const CertificateSigner* signer = nullptr)
+      : store_(store),
+        policy_(policy),
+        limits_(std::move(limits)),
+        signer_(signer) {}
 
   using PieceCallback = std::function<void(absl::StatusOr<v1::Piece>)>;
   using VersionCallback = storage::Store::VersionCallback;
@@ -70,6 +75,16 @@ class Registry {
       const Principal& who, const v1::ListVersionsRequest& request);
   [[nodiscard]] absl::StatusOr<v1::ListPiecesResponse> ListPieces(
       const Principal& who, const v1::ListPiecesRequest& request);
+  // The piece's studio only; returns the version's existing certificate if
+  // it has one.
+  void IssueCertificate(const Principal& who,
+                        const v1::IssueCertificateRequest& request,
+                        storage::Store::CertificateCallback done);
+  [[nodiscard]] absl::StatusOr<v1::Certificate> GetCertificate(
+      const Principal& who, const v1::GetCertificateRequest& request);
+  [[nodiscard]] absl::StatusOr<v1::ListCertificatesResponse> ListCertificates(
+      const Principal& who, const v1::ListCertificatesRequest& request);
+
   [[nodiscard]] absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(
       const Principal& who, const v1::UploadAssetHeader& header);
   [[nodiscard]] absl::StatusOr<std::unique_ptr<storage::AssetReader>>
@@ -79,6 +94,7 @@ class Registry {
   storage::Store* store_;
   const AccessPolicy* policy_;
   v1::LimitsConfig limits_;
+  const CertificateSigner* signer_;
 };
 
 }  // namespace loupe::server

@@ -233,6 +233,34 @@ grpc::ServerUnaryReactor* RegistryService::ListPieces(
                  });
 }
 
+grpc::ServerUnaryReactor* RegistryService::IssueCertificate(
+    grpc::CallbackServerContext* ctx,
+    const v1::IssueCertificateRequest* request, v1::Certificate* response) {
+  return RunWrite(ctx, *policy_, response,
+                  [this, request](const Principal& who, auto done) {
+                    registry_->IssueCertificate(who, *request, std::move(done));
+                  });
+}
+
+grpc::ServerUnaryReactor* RegistryService::GetCertificate(
+    grpc::CallbackServerContext* ctx, const v1::GetCertificateRequest* request,
+    v1::Certificate* response) {
+  return RunRead(ctx, *policy_, response,
+                 [this, request](const Principal& who) {
+                   return registry_->GetCertificate(who, *request);
+                 });
+}
+
+grpc::ServerUnaryReactor* RegistryService::ListCertificates(
+    grpc::CallbackServerContext* ctx,
+    const v1::ListCertificatesRequest* request,
+    v1::ListCertificatesResponse* response) {
+  return RunRead(ctx, *policy_, response,
+                 [this, request](const Principal& who) {
+                   return registry_->ListCertificates(who, *request);
+                 });
+}
+
 grpc::ServerReadReactor<v1::UploadAssetRequest>* RegistryService::UploadAsset(
     grpc::CallbackServerContext* ctx, v1::UploadAssetResponse* response) {
   return new UploadReactor(registry_, pool_, Authenticate(*policy_, ctx),

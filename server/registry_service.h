@@ -37,6 +37,18 @@ class RegistryService final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* ListPieces(
       grpc::CallbackServerContext* ctx, const v1::ListPiecesRequest* request,
       v1::ListPiecesResponse* response) override;
+  grpc::ServerUnaryReactor* IssueCertificate(
+      grpc::CallbackServerContext* ctx,
+      const v1::IssueCertificateRequest* request,
+      v1::Certificate* response) override;
+  grpc::ServerUnaryReactor* GetCertificate(
+      grpc::CallbackServerContext* ctx,
+      const v1::GetCertificateRequest* request,
+      v1::Certificate* response) override;
+  grpc::ServerUnaryReactor* ListCertificates(
+      grpc::CallbackServerContext* ctx,
+      const v1::ListCertificatesRequest* request,
+      v1::ListCertificatesResponse* response) override;
   grpc::ServerReadReactor<v1::UploadAssetRequest>* UploadAsset(
       grpc::CallbackServerContext* ctx,
       v1::UploadAssetResponse* response) override;

@@ -18,6 +18,11 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   auto policy = AccessPolicy::FromConfig(config);
   if (!policy.ok()) return policy.status();
   s->policy_ = *std::move(policy);
+  if (!config.signing().key_file().empty()) {
+    auto signer = CertificateSigner::Load(config.signing());
+    if (!signer.ok()) return signer.status();
+    s->signer_ = *std::move(signer);
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir(), ec);
@@ -30,7 +35,7 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   s->store_ = *std::move(store);
 
   s->registry_ = std::make_unique<Registry>(s->store_.get(), s->policy_.get(),
-                                            config.limits());
+                                            config.limits(), s->signer_.get());
   s->pool_ = std::make_unique<WorkerPool>(config.worker_threads());
   s->service_ = std::make_unique<RegistryService>(
       s->registry_.get(), s->policy_.get(), s->pool_.get());

@@ -10,6 +10,7 @@
 #include "server/access_policy.h"
 #include "server/registry.h"
 #include "server/registry_service.h"
+#include "server/signer.h"
 #include "server/storage/store.h"
 #include "server/worker_pool.h"
 
@@ -45,6 +46,7 @@ class RegistryServer {
 
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<AccessPolicy> policy_;
+  std::unique_ptr<CertificateSigner> signer_;  // Null without signing.
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<RegistryService> service_;

@@ -10,8 +10,10 @@
 #include <sstream>
 #include <thread>
 
+#include "crypto/key_file.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
+#include "crypto/trust_root.h"
 
 namespace loupe::testing {
 namespace {
@@ -51,6 +53,31 @@ TestServer::~TestServer() {
   if (running()) Kill();
   std::error_code ec;
   fs::remove_all(dir_, ec);
+}
+
+std::string TestServer::EnableSigning(const std::string& passphrase) {
+  auto root_key = *crypto::SigningKey::Generate();
+  auto signing_key = *crypto::SigningKey::Generate();
+  const absl::Time since = absl::FromUnixSeconds(1700000000);
+  crypto::TrustRoot root{
+      "registry.test/loupe",
+      1,
+      1,
+      {{root_key.public_key(), {crypto::kRoleRoot}, since, std::nullopt},
+       {signing_key.public_key(),
+        {crypto::kRoleCertificate},
+        since,
+        std::nullopt}}};
+  std::ofstream(dir_ + "/root.json")
+      << crypto::EnvelopeToJson(*crypto::SignRoot(root, {&root_key}));
+  std::ofstream(dir_ + "/signing-key.json") << *crypto::SealSigningKey(
+      signing_key, "test passphrase", crypto::kKdfInteractive);
+  std::ofstream(dir_ + "/passphrase") << passphrase << "\n";
+  std::ofstream(dir_ + "/loupe.conf", std::ios::app)
+      << "signing { key_file: '" << dir_ << "/signing-key.json' "
+      << "passphrase_file: '" << dir_ << "/passphrase' "
+      << "root_files: '" << dir_ << "/root.json' }\n";
+  return dir_ + "/root.json";
 }
 
 absl::Status TestServer::Start() {

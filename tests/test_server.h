@@ -25,6 +25,13 @@ class TestServer {
   TestServer();
   ~TestServer();  // Kills the process and deletes the data directory.
 
+  // Before Start(): creates a root key, a signing key (encrypted, with a
+  // passphrase file) and trust root v1, and configures certificate signing.
+  // `passphrase` is what the passphrase file holds (a test may break it).
+  // Returns the
+  // path of root.json.
+  std::string EnableSigning(const std::string& passphrase = "test passphrase");
+
   // Starts the server and waits until it listens; an error (with the
   // server's log) if it exits or does not listen within 30 s.
   [[nodiscard]] absl::Status Start();

@@ -1,0 +1,105 @@
+#include "server/signer.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/time/clock.h"
+#include "base/str_cat.h"
+#include "crypto/bundle.h"
+#include "crypto/certificate.h"
+#include "crypto/key_file.h"
+#include "crypto/sha256.h"
+#include "crypto/trust_root.h"
+#include "server/certificate_statement.h"
+
+namespace loupe::server {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     std::string_view option) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(StrCat(option, ": cannot read ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CertificateSigner>> CertificateSigner::Load(
+    const v1::SigningConfig& config) {
+  auto key_text = ReadFile(config.key_file(), "signing.key_file");
+  if (!key_text.ok()) return key_text.status();
+  crypto::PassphraseSource source;
+  source.file = config.passphrase_file();
+  source.allow_prompt = false;
+  auto passphrase = crypto::ReadPassphrase(source);
+  if (!passphrase.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("signing.passphrase_file: ", passphrase.status().message()));
+  }
+  auto key = crypto::OpenSigningKey(*key_text, passphrase->view());
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("signing.key_file: ", key.status().message()));
+  }
+  if (config.root_files().empty()) {
+    return absl::InvalidArgumentError("signing.root_files: at least root v1");
+  }
+  std::vector<crypto::DsseEnvelope> roots;
+  for (const auto& path : config.root_files()) {
+    auto text = ReadFile(path, "signing.root_files");
+    if (!text.ok()) return text.status();
+    auto envelope = crypto::EnvelopeFromJson(*text);
+    if (!envelope.ok()) {
+      return absl::InvalidArgumentError(StrCat(
+          "signing.root_files: ", path, ": ", envelope.status().message()));
+    }
+    roots.push_back(*std::move(envelope));
+  }
+  auto root = crypto::VerifyInitialRoot(roots.front());
+  if (root.ok()) root = crypto::FollowRoots(*root, roots);
+  if (!root.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("signing.root_files: ", root.status().message()));
+  }
+  const std::string keyid = crypto::KeyId(key->public_key());
+  if (auto valid =
+          root->KeyValidAt(keyid, crypto::kRoleCertificate, absl::Now());
+      !valid.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("signing.key_file: ", valid.status().message()));
+  }
+  return std::unique_ptr<CertificateSigner>(
+      new CertificateSigner(*std::move(key), std::move(roots)));
+}
+
+absl::StatusOr<v1::Certificate> CertificateSigner::Issue(
+    const v1::Piece& piece, const v1::TwinVersion& version,
+    std::string_view parent_certificate_id, absl::Time now) const {
+  auto statement = CertificateStatement(piece, version, parent_certificate_id);
+  if (!statement.ok()) return statement.status();
+  // Whole seconds: the certificate states its issue time to the second.
+  now = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  auto envelope = crypto::SignCertificate(*std::move(statement), now, key_);
+  if (!envelope.ok()) return envelope.status();
+  v1::Certificate certificate;
+  certificate.set_id(
+      StrCat("ct_", crypto::Sha256::HexOf(envelope->payload).substr(0, 32)));
+  certificate.set_piece_id(piece.id());
+  certificate.set_version(version.number());
+  *certificate.mutable_issued_at() =
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(
+          absl::ToUnixSeconds(now));
+  certificate.set_keyid(crypto::KeyId(key_.public_key()));
+  certificate.set_bundle_json(crypto::EncodeBundle(
+      {*std::move(envelope),
+       std::vector<crypto::DsseEnvelope>(roots_.begin() + 1, roots_.end())}));
+  return certificate;
+}
+
+}  // namespace loupe::server
