@@ -148,6 +148,37 @@ absl::StatusOr<v1::ListPiecesResponse> RegistryClient::ListPieces(
                                        });
 }
 
+absl::StatusOr<v1::Certificate> RegistryClient::IssueCertificate(
+    const std::string& piece_id, uint32_t version) {
+  v1::IssueCertificateRequest request;
+  request.set_piece_id(piece_id);
+  request.set_version(version);
+  return Unary<v1::Certificate>(*this, request,
+                                [&](auto* ctx, auto& rq, auto* rs) {
+                                  return stub_->IssueCertificate(ctx, rq, rs);
+                                });
+}
+
+absl::StatusOr<v1::Certificate> RegistryClient::GetCertificate(
+    const std::string& id) {
+  v1::GetCertificateRequest request;
+  request.set_certificate_id(id);
+  return Unary<v1::Certificate>(*this, request,
+                                [&](auto* ctx, auto& rq, auto* rs) {
+                                  return stub_->GetCertificate(ctx, rq, rs);
+                                });
+}
+
+absl::StatusOr<v1::ListCertificatesResponse> RegistryClient::ListCertificates(
+    const std::string& piece_id) {
+  v1::ListCertificatesRequest request;
+  request.set_piece_id(piece_id);
+  return Unary<v1::ListCertificatesResponse>(
+      *this, request, [&](auto* ctx, auto& rq, auto* rs) {
+        return stub_->ListCertificates(ctx, rq, rs);
+      });
+}
+
 absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadFile(
     const std::string& path, const ProgressFn& progress) {
   std::ifstream in(path, std::ios::binary);

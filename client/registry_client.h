@@ -36,6 +36,13 @@ class RegistryClient {
   [[nodiscard]] absl::StatusOr<v1::ListPiecesResponse> ListPieces(
       const v1::ListPiecesRequest& request);
 
+  [[nodiscard]] absl::StatusOr<v1::Certificate> IssueCertificate(
+      const std::string& piece_id, uint32_t version);
+  [[nodiscard]] absl::StatusOr<v1::Certificate> GetCertificate(
+      const std::string& id);
+  [[nodiscard]] absl::StatusOr<v1::ListCertificatesResponse> ListCertificates(
+      const std::string& piece_id);
+
   // Uploads a file in one pass: streams it in 1 MiB chunks, hashing as it
   // goes, and declares the digest in the trailer.
   [[nodiscard]] absl::StatusOr<v1::UploadAssetResponse> UploadFile(

@@ -4,12 +4,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "base/str_cat.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
+#include "server/keys_command.h"
 
 namespace loupe::server {
 namespace {
@@ -76,6 +78,25 @@ absl::Status InitDevDataDir(const std::string& dir,
     for (char& c : var) c = c == '-' ? '_' : absl::ascii_toupper(c);
     absl::StrAppend(&env, var, "=", p.token, "\n");
   }
+  // Development signing keys: the passphrase sits in a 0600 file beside
+  // them (never do this in production: see docs/operations.md).
+  const fs::path keys = fs::absolute(fs::path(dir) / "keys");
+  const fs::path passphrase = fs::absolute(fs::path(dir) / "dev-passphrase");
+  {
+    std::ofstream(passphrase) << crypto::NewBearerToken() << "\n";
+    ::chmod(passphrase.c_str(), 0600);
+  }
+  KeysInitOptions key_options{
+      keys.string(), "dev.loupe.local/registry", {}, crypto::kKdfInteractive};
+  key_options.passphrase.file = passphrase.string();
+  key_options.passphrase.allow_prompt = false;
+  std::ostringstream key_report;
+  if (auto s = InitKeys(key_options, key_report); !s.ok()) return s;
+  absl::StrAppend(&config, "signing {\n  key_file: \"",
+                  (keys / "signing-key.json").string(),
+                  "\"\n  passphrase_file: \"", passphrase.string(),
+                  "\"\n  root_files: \"", (keys / "root.json").string(),
+                  "\"\n}\n");
   const fs::path env_path = fs::path(dir) / "dev-tokens.env";
   {
     std::ofstream env_file(env_path, std::ios::trunc);
@@ -86,6 +107,7 @@ absl::Status InitDevDataDir(const std::string& dir,
   std::ofstream config_file(config_path, std::ios::trunc);
   config_file << config;
   if (!config_file) return absl::InternalError("cannot write loupe.conf");
+  out << key_report.str();
   out << "Created " << config_path.string() << " with development tokens "
       << "(shown once; also in " << env_path.string() << ", mode 0600):\n"
       << env;

@@ -69,7 +69,15 @@ cmp copy.stl ring.stl || fail "downloaded file differs"
 LOUPE_TOKEN=$LOUPE_TOKEN_BENCH "$LOUPE" asset get "$SHA" --piece "$ID" -o bench.stl > /dev/null
 cmp bench.stl ring.stl || fail "granted jeweler's copy differs"
 
+# A certificate of version 2, verified offline with the files.
+"$LOUPE" cert issue "$ID" -o cert.json > /dev/null
+"$LOUPE" verify cert.json --root "$WORK/data/keys/root.json" --file ring-size8.stl \
+  > verify.txt || fail "certificate did not verify: $(cat verify.txt)"
+grep -q "VALID: piece $ID version 2" verify.txt || fail "verify report: $(cat verify.txt)"
+
 set +e
+"$LOUPE" verify cert.json --root "$WORK/data/keys/root.json" --file ring.stl > verify.txt
+[ $? -eq 1 ] && grep -q "MATCHES NO SUBJECT" verify.txt || fail "v1 file accepted for v2"
 LOUPE_TOKEN=$LOUPE_TOKEN_INSURER "$LOUPE" asset get "$SHA" --piece "$ID" -o x.stl 2> err.txt
 [ $? -eq 1 ] && grep -q PERMISSION_DENIED err.txt || fail "insurer read the design"
 [ ! -e x.stl ] || fail "a refused download left a file"

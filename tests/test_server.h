@@ -28,8 +28,7 @@ class TestServer {
   // Before Start(): creates a root key, a signing key (encrypted, with a
   // passphrase file) and trust root v1, and configures certificate signing.
   // `passphrase` is what the passphrase file holds (a test may break it).
-  // Returns the
-  // path of root.json.
+  // Returns the path of root.json.
   std::string EnableSigning(const std::string& passphrase = "test passphrase");
 
   // Starts the server and waits until it listens; an error (with the

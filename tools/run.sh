@@ -41,6 +41,8 @@ Loupe registry starting on $LISTEN (data in $DATA). In another terminal:
   loupe version add PIECE_ID --reason resize --note "US 7 -> 8" --cad ring-size8.stl
   loupe version list PIECE_ID
   loupe asset get SHA256 --piece PIECE_ID -o copy.stl && cmp copy.stl ring.stl
+  loupe cert issue PIECE_ID -o cert.json
+  loupe verify cert.json --root "$DATA/keys/root.json" --file ring-size8.stl
 
   (PIECE_ID and SHA256 are printed by the commands above; add --json for
   scripts; every command has --help.) Stop the registry with Ctrl-C.
