@@ -515,7 +515,11 @@ int RunCli(int argc, char** argv) {
       "verify",
       "verify certificate bundles offline against a trust root, and files "
       "against their subjects (exit 0 valid, 1 invalid, 2 usage)");
-  verify_cmd->add_option("bundles", verify.bundles, "certificate bundle(s)")
+  verify_cmd
+      ->add_option(
+          "bundles-and-files", verify.arguments,
+          "certificate bundles, then files to check (a JSON file whose "
+          "first key is \"certificate\" is a bundle)")
       ->required();
   verify_cmd->add_option("--root", verify.root, "the trust root you hold")
       ->required();

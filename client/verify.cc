@@ -159,7 +159,30 @@ Json ToJson(const std::vector<BundleResult>& results,
 
 }  // namespace
 
-int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
+bool LooksLikeBundle(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(256, '\0');
+  in.read(head.data(), head.size());
+  head.resize(static_cast<size_t>(in.gcount()));
+  size_t i = head.find_first_not_of(" \t\r\n");
+  if (i == std::string::npos || head[i] != '{') return false;
+  i = head.find_first_not_of(" \t\r\n", i + 1);
+  return i != std::string::npos && head.compare(i, 13, "\"certificate\"") == 0;
+}
+
+int RunVerify(const VerifyOptions& options, std::ostream& out,
+              std::ostream& err) {
+  VerifyOptions o = options;
+  // The first argument is a bundle (the syntax needs one); the others are
+  // bundles if they start like one, else files to check.
+  for (size_t i = 0; i < options.arguments.size(); ++i) {
+    const std::string& arg = options.arguments[i];
+    (i == 0 || LooksLikeBundle(arg) ? o.bundles : o.files).push_back(arg);
+  }
+  if (o.bundles.empty()) {
+    err << "loupe: verify: no certificate bundle given (see --help)\n";
+    return 2;
+  }
   auto root_text = ReadFile(o.root);
   if (!root_text.ok()) {
     err << "loupe: --root: " << root_text.status().message() << "\n";

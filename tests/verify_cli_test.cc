@@ -101,6 +101,11 @@ TEST_F(VerifyCliTest, ValidBundleAndFiles) {
              " --file " + Path("files/ring.stl"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("no file given for scan.ply"), std::string::npos);
+  // The syntax: BUNDLE... --root ROOT FILES...
+  r = Verify(Path("cert.json") + " --root " + Path("root-v1.json") + " " +
+             Path("files/ring.stl") + " " + Path("files/scan.ply"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("matches scan.ply"), std::string::npos) << r.output;
   // JSON for scripts.
   r = Verify(Path("cert.json") + " --root " + Path("root-v1.json") + " --json");
   EXPECT_EQ(r.exit_code, 0);
@@ -216,6 +221,11 @@ TEST_F(VerifyCliTest, UsageErrorsExit2) {
   MakeBundle("cert.json", keys_[1], Day(50));
   EXPECT_EQ(Verify(Path("cert.json")).exit_code, 2);  // No --root.
   EXPECT_EQ(Verify("--root " + Path("root-v1.json")).exit_code, 2);
+  // A file where the bundle should be: reported as a malformed bundle.
+  auto r = Verify(Path("files/ring.stl") + " --root " + Path("root-v1.json"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("ring.stl: INVALID: bundle"), std::string::npos)
+      << r.output;
   EXPECT_EQ(Verify(Path("cert.json") + " --root /nonexistent").exit_code, 2);
   EXPECT_EQ(Verify(Path("cert.json") + " --root " + Path("root-v1.json") +
                    " --file /nonexistent")
