@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "absl/time/clock.h"
 #include "base/str_cat.h"
@@ -82,6 +83,92 @@ absl::Status InitKeys(const KeysInitOptions& o, std::ostream& out) {
       << "  signing-key.json  certificate/checkpoint key "
       << crypto::KeyId(signing_key->public_key()) << "\n"
       << "  root.json         trust root v1: give it to verifiers\n";
+  return absl::OkStatus();
+}
+
+absl::Status RotateSigningKey(const KeysRotateOptions& o, std::ostream& out) {
+  const fs::path dir(o.dir);
+  auto read = [](const fs::path& path) -> absl::StatusOr<std::string> {
+    std::ifstream in(path);
+    if (!in) return absl::NotFoundError(StrCat(path.string(), ": cannot read"));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  std::vector<crypto::DsseEnvelope> chain;
+  for (uint64_t v = 1;; ++v) {
+    const fs::path path = dir / (v == 1 ? std::string("root.json")
+                                        : StrCat("root-v", v, ".json"));
+    if (!fs::exists(path)) break;
+    auto text = read(path);
+    if (!text.ok()) return text.status();
+    auto envelope = crypto::EnvelopeFromJson(*text);
+    if (!envelope.ok()) return envelope.status();
+    chain.push_back(*std::move(envelope));
+  }
+  if (chain.empty()) {
+    return absl::NotFoundError(StrCat(o.dir, ": no root.json (keys init)"));
+  }
+  auto root = crypto::VerifyInitialRoot(chain.front());
+  if (root.ok()) root = crypto::FollowRoots(*root, chain);
+  if (!root.ok()) return root.status();
+  auto passphrase = crypto::ReadPassphrase(o.passphrase);
+  if (!passphrase.ok()) return passphrase.status();
+  auto root_text = read(dir / "root-key.json");
+  auto signing_text = read(dir / "signing-key.json");
+  if (!root_text.ok()) return root_text.status();
+  if (!signing_text.ok()) return signing_text.status();
+  auto root_key = crypto::OpenSigningKey(*root_text, passphrase->view());
+  if (!root_key.ok()) return root_key.status();
+  auto old_key = crypto::OpenSigningKey(*signing_text, passphrase->view());
+  if (!old_key.ok()) return old_key.status();
+  auto new_key = crypto::SigningKey::Generate();
+  if (!new_key.ok()) return new_key.status();
+
+  const absl::Time now =
+      absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+  crypto::TrustRoot next = *root;
+  next.version = root->version + 1;
+  for (auto& key : next.keys) {
+    if (key.public_key == old_key->public_key() && !key.valid_until) {
+      if (now <= key.valid_from) {
+        return absl::FailedPreconditionError(
+            "the signing key became valid this second; rotate later");
+      }
+      key.valid_until = now;
+    }
+  }
+  next.keys.push_back({new_key->public_key(),
+                       {crypto::kRoleCertificate, crypto::kRoleCheckpoint},
+                       now,
+                       std::nullopt});
+  auto envelope = crypto::SignRoot(next, {&*root_key});
+  if (!envelope.ok()) return envelope.status();
+  if (auto verified = crypto::VerifyNextRoot(*root, *envelope);
+      !verified.ok()) {
+    return verified.status();  // E.g. a threshold above one root key.
+  }
+  auto sealed =
+      crypto::SealSigningKey(*new_key, passphrase->view(), o.kdf_cost);
+  if (!sealed.ok()) return sealed.status();
+  const fs::path new_root = dir / StrCat("root-v", next.version, ".json");
+  const fs::path retired =
+      dir / StrCat("signing-key-retired-v", root->version, ".json");
+  std::error_code ec;
+  fs::rename(dir / "signing-key.json", retired, ec);
+  if (ec)
+    return absl::InternalError(StrCat(retired.string(), ": ", ec.message()));
+  for (auto s :
+       {WriteFile(dir / "signing-key.json", *sealed, true),
+        WriteFile(new_root, crypto::EnvelopeToJson(*envelope) + "\n", false)}) {
+    if (!s.ok()) return s;
+  }
+  out << "Trust root v" << next.version << " written to " << new_root.string()
+      << ":\n  retired key " << crypto::KeyId(old_key->public_key())
+      << " (valid until now; kept as " << retired.filename().string()
+      << ")\n  new signing key " << crypto::KeyId(new_key->public_key())
+      << "\nAdd " << new_root.filename().string()
+      << " to signing.root_files (after the older roots) and restart.\n";
   return absl::OkStatus();
 }
 

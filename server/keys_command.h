@@ -25,4 +25,19 @@ struct KeysInitOptions {
 [[nodiscard]] absl::Status InitKeys(const KeysInitOptions& options,
                                     std::ostream& out);
 
+struct KeysRotateOptions {
+  std::string dir;  // A directory made by InitKeys.
+  crypto::PassphraseSource passphrase;
+  crypto::KdfCost kdf_cost = crypto::kKdfModerate;
+};
+
+// Rotates the signing key in `dir`: verifies the root chain (root.json,
+// root-v2.json, ...), retires the current signing key (valid_until = now;
+// what it signed before stays valid), adds a new one valid from now, and
+// writes root-v<N+1>.json signed by the root key, the new signing-key.json,
+// and the old key as signing-key-retired-v<N>.json. The server then needs
+// the new root in signing.root_files and a restart.
+[[nodiscard]] absl::Status RotateSigningKey(const KeysRotateOptions& options,
+                                            std::ostream& out);
+
 }  // namespace loupe::server

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/time/clock.h"
 #include "crypto/random.h"
 #include "crypto/trust_root.h"
 
@@ -59,6 +60,56 @@ TEST(KeysCommandTest, CreatesEncryptedKeysAndASelfSignedRoot) {
   options.dir = (dir / "other").string();
   options.origin = "has space";
   EXPECT_EQ(InitKeys(options, out).code(), absl::StatusCode::kInvalidArgument);
+  fs::remove_all(dir);
+}
+
+TEST(KeysCommandTest, RotationRetiresTheKeyAndChainsANewRoot) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("loupe_rotate_" + crypto::RandomId(""));
+  fs::create_directories(dir);
+  std::ofstream(dir / "pass") << "pass\n";
+  crypto::PassphraseSource source;
+  source.file = (dir / "pass").string();
+  source.allow_prompt = false;
+  std::ostringstream out;
+  ASSERT_TRUE(InitKeys({dir.string(), "r.example/loupe", source,
+                        crypto::kKdfInteractive},
+                       out)
+                  .ok());
+  auto old_key = crypto::OpenSigningKey(Read(dir / "signing-key.json"), "pass");
+  // Validity is in whole seconds: let the new key's second pass.
+  absl::SleepFor(absl::Milliseconds(1100));
+  EXPECT_EQ(
+      RotateSigningKey({dir.string(), {}, crypto::kKdfInteractive}, out).code(),
+      absl::StatusCode::kFailedPrecondition);  // No passphrase source.
+  ASSERT_TRUE(
+      RotateSigningKey({dir.string(), source, crypto::kKdfInteractive}, out)
+          .ok())
+      << out.str();
+  auto new_key = crypto::OpenSigningKey(Read(dir / "signing-key.json"), "pass");
+  ASSERT_TRUE(new_key.ok());
+  ASSERT_TRUE(fs::exists(dir / "signing-key-retired-v1.json"));
+  // A holder of v1 follows to v2.
+  auto v1 = crypto::VerifyInitialRoot(
+      *crypto::EnvelopeFromJson(Read(dir / "root.json")));
+  auto v2 = crypto::FollowRoots(
+      *v1, {*crypto::EnvelopeFromJson(Read(dir / "root-v2.json"))});
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(v2->version, 2u);
+  const std::string old_id = crypto::KeyId(old_key->public_key());
+  const std::string new_id = crypto::KeyId(new_key->public_key());
+  const absl::Time after = absl::Now() + absl::Seconds(5);
+  const absl::Time issued_before = v1->FindKey(old_id)->valid_from;
+  EXPECT_TRUE(
+      v2->KeyValidAt(old_id, crypto::kRoleCertificate, issued_before).ok());
+  EXPECT_FALSE(v2->KeyValidAt(old_id, crypto::kRoleCertificate, after).ok());
+  EXPECT_TRUE(v2->KeyValidAt(new_id, crypto::kRoleCertificate, after).ok());
+  // And again: v3.
+  absl::SleepFor(absl::Milliseconds(1100));
+  ASSERT_TRUE(
+      RotateSigningKey({dir.string(), source, crypto::kKdfInteractive}, out)
+          .ok());
+  EXPECT_TRUE(fs::exists(dir / "root-v3.json"));
   fs::remove_all(dir);
 }
 

@@ -116,7 +116,25 @@ int main(int argc, char** argv) {
                         "read the passphrase from this file (else "
                         "$LOUPE_KEY_PASSPHRASE, else a prompt)");
 
+  auto* keys_rotate = keys->add_subcommand(
+      "rotate",
+      "retire the signing key in DIR and add a new one, in trust root v<N+1>");
+  loupe::server::KeysRotateOptions rotate_options;
+  keys_rotate->add_option("dir", rotate_options.dir, "the keys directory")
+      ->required();
+  keys_rotate->add_option("--passphrase-file", rotate_options.passphrase.file,
+                          "read the passphrase from this file (else "
+                          "$LOUPE_KEY_PASSPHRASE, else a prompt)");
+
   CLI11_PARSE(app, argc, argv);
+  if (*keys_rotate) {
+    auto s = loupe::server::RotateSigningKey(rotate_options, std::cout);
+    if (!s.ok()) {
+      std::cerr << "loupe-server: " << s.message() << "\n";
+      return absl::IsInvalidArgument(s) ? 2 : 1;
+    }
+    return 0;
+  }
   if (*keys_init) {
     auto s = loupe::server::InitKeys(keys_options, std::cout);
     if (!s.ok()) {
