@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/file.h"
 #include "base/str_cat.h"
 #include "crypto/bundle.h"
 #include "crypto/certificate.h"
@@ -16,14 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat(path, ": cannot read"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 absl::StatusOr<std::string> HashFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -69,7 +62,7 @@ struct BundleResult {
 BundleResult CheckBundle(const std::string& path, const crypto::TrustRoot& root,
                          const std::vector<crypto::HeldFile>& files) {
   BundleResult result{path, absl::OkStatus(), std::nullopt, {}};
-  auto text = ReadFile(path);
+  auto text = ReadFileToString(path);
   auto bundle = text.ok() ? crypto::ParseBundle(*text)
                           : absl::StatusOr<crypto::Bundle>(text.status());
   if (!bundle.ok()) {
@@ -183,7 +176,7 @@ int RunVerify(const VerifyOptions& options, std::ostream& out,
     err << "loupe: verify: no certificate bundle given (see --help)\n";
     return 2;
   }
-  auto root_text = ReadFile(o.root);
+  auto root_text = ReadFileToString(o.root);
   if (!root_text.ok()) {
     err << "loupe: --root: " << root_text.status().message() << "\n";
     return 2;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/time/clock.h"
+#include "base/file.h"
 #include "base/str_cat.h"
 #include "crypto/trust_root.h"
 
@@ -88,19 +89,12 @@ absl::Status InitKeys(const KeysInitOptions& o, std::ostream& out) {
 
 absl::Status RotateSigningKey(const KeysRotateOptions& o, std::ostream& out) {
   const fs::path dir(o.dir);
-  auto read = [](const fs::path& path) -> absl::StatusOr<std::string> {
-    std::ifstream in(path);
-    if (!in) return absl::NotFoundError(StrCat(path.string(), ": cannot read"));
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
   std::vector<crypto::DsseEnvelope> chain;
   for (uint64_t v = 1;; ++v) {
     const fs::path path = dir / (v == 1 ? std::string("root.json")
                                         : StrCat("root-v", v, ".json"));
     if (!fs::exists(path)) break;
-    auto text = read(path);
+    auto text = ReadFileToString(path.string());
     if (!text.ok()) return text.status();
     auto envelope = crypto::EnvelopeFromJson(*text);
     if (!envelope.ok()) return envelope.status();
@@ -114,8 +108,8 @@ absl::Status RotateSigningKey(const KeysRotateOptions& o, std::ostream& out) {
   if (!root.ok()) return root.status();
   auto passphrase = crypto::ReadPassphrase(o.passphrase);
   if (!passphrase.ok()) return passphrase.status();
-  auto root_text = read(dir / "root-key.json");
-  auto signing_text = read(dir / "signing-key.json");
+  auto root_text = ReadFileToString((dir / "root-key.json").string());
+  auto signing_text = ReadFileToString((dir / "signing-key.json").string());
   if (!root_text.ok()) return root_text.status();
   if (!signing_text.ok()) return signing_text.status();
   auto root_key = crypto::OpenSigningKey(*root_text, passphrase->view());

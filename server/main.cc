@@ -14,6 +14,14 @@
 
 namespace {
 
+// 0 for OK; else prints the reason and returns 2 for bad arguments, 1 for
+// anything else.
+int ExitCode(const absl::Status& s) {
+  if (s.ok()) return 0;
+  std::cerr << "loupe-server: " << s.message() << "\n";
+  return absl::IsInvalidArgument(s) ? 2 : 1;
+}
+
 int Serve(const std::string& config_path, const std::string& data_dir,
           const std::string& listen, const std::string& port_file) {
   using loupe::server::FinishConfig;
@@ -128,20 +136,10 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (*keys_rotate) {
-    auto s = loupe::server::RotateSigningKey(rotate_options, std::cout);
-    if (!s.ok()) {
-      std::cerr << "loupe-server: " << s.message() << "\n";
-      return absl::IsInvalidArgument(s) ? 2 : 1;
-    }
-    return 0;
+    return ExitCode(loupe::server::RotateSigningKey(rotate_options, std::cout));
   }
   if (*keys_init) {
-    auto s = loupe::server::InitKeys(keys_options, std::cout);
-    if (!s.ok()) {
-      std::cerr << "loupe-server: " << s.message() << "\n";
-      return absl::IsInvalidArgument(s) ? 2 : 1;
-    }
-    return 0;
+    return ExitCode(loupe::server::InitKeys(keys_options, std::cout));
   }
   if (*new_token) {
     loupe::server::PrintNewToken(std::cout);

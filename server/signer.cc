@@ -2,10 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/time/clock.h"
+#include "base/file.h"
 #include "base/str_cat.h"
 #include "crypto/bundle.h"
 #include "crypto/certificate.h"
@@ -19,13 +17,12 @@ namespace {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      std::string_view option) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(StrCat(option, ": cannot read ", path));
+  auto text = ReadFileToString(path);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat(option, ": ", text.status().message()));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return text;
 }
 
 }  // namespace

@@ -421,8 +421,7 @@ class RocksStore final : public Store {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
-    const std::string& dir, const RocksStoreOptions& options) {
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir) {
   const std::string path = dir + "/rocksdb";
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
@@ -454,7 +453,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
   db->chunks = db->handles[4];
   db->index = db->handles[5];
   db->certificates = db->handles[6];
-  db->durable.sync = options.sync_writes;
+  db->durable.sync = true;
   db->chunk_options = rocksdb::Options(db_options, ChunkOptions());
   db->staging_dir = dir + "/staging";
   if (auto sweep = SweepAbandonedUploads(*db); !sweep.ok()) return sweep;

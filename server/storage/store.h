@@ -173,16 +173,10 @@ class Store {
   [[nodiscard]] virtual absl::StatusOr<Stats> CountStats() = 0;
 };
 
-struct RocksStoreOptions {
-  // Sync every acknowledged write to disk. Only tests of other things turn
-  // this off.
-  bool sync_writes = true;
-};
-
 // Opens (creating if needed) the store in directory `dir`: RocksDB in
 // `dir`/rocksdb, upload staging in `dir`/staging (emptied on open, which
 // deletes whatever a crash left there).
 [[nodiscard]] absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
-    const std::string& dir, const RocksStoreOptions& options = {});
+    const std::string& dir);
 
 }  // namespace loupe::storage
