@@ -9,10 +9,12 @@ std::string EncodeBundle(const Bundle& bundle) {
   nlohmann::json roots = nlohmann::json::array();
   for (const auto& root : bundle.roots)
     roots.push_back(EnvelopeToJsonValue(root));
-  const nlohmann::json json = {
+  nlohmann::json json = {
       {"format", kBundleFormat},
       {"certificate", EnvelopeToJsonValue(bundle.certificate)},
       {"roots", roots}};
+  if (bundle.log) json["log"] = LogProofToJson(*bundle.log);
+  if (bundle.status) json["status"] = EnvelopeToJsonValue(*bundle.status);
   return json.dump(2) + "\n";
 }
 
@@ -40,6 +42,16 @@ absl::StatusOr<Bundle> ParseBundle(std::string_view text) {
         EnvelopeFromJsonValue(roots[i], StrCat("bundle.roots[", i, "]"));
     if (!root.ok()) return root.status();
     bundle.roots.push_back(*std::move(root));
+  }
+  if (json.contains("log")) {
+    auto log = LogProofFromJson(json["log"], "bundle.log");
+    if (!log.ok()) return log.status();
+    bundle.log = *std::move(log);
+  }
+  if (json.contains("status")) {
+    auto status = EnvelopeFromJsonValue(json["status"], "bundle.status");
+    if (!status.ok()) return status.status();
+    bundle.status = *std::move(status);
   }
   return bundle;
 }

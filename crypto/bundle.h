@@ -4,15 +4,19 @@
 // needs except the trust root it already holds:
 //   {"certificate": <DSSE envelope>, "format": "loupe-certificate-bundle-v1",
 //    "roots": [<DSSE envelope of a trust root>, ... oldest first]}
-// The roots let a verifier holding an older root follow rotations. The
-// transparency-log issue adds its proof fields.
+// The roots let a verifier holding an older root follow rotations. Two
+// optional members: "log" (crypto/log_entry.h LogProof: the certificate's
+// log index, inclusion proof and signed checkpoint) and "status" (a signed
+// piece-status statement, crypto/piece_status.h, stapled when fetched).
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "crypto/dsse.h"
+#include "crypto/log_entry.h"
 
 namespace loupe::crypto {
 
@@ -21,6 +25,8 @@ inline constexpr char kBundleFormat[] = "loupe-certificate-bundle-v1";
 struct Bundle {
   DsseEnvelope certificate;
   std::vector<DsseEnvelope> roots;
+  std::optional<LogProof> log;
+  std::optional<DsseEnvelope> status;
 };
 
 [[nodiscard]] std::string EncodeBundle(const Bundle& bundle);
