@@ -262,7 +262,7 @@ void Registry::IssueCertificate(const Principal& who,
   }
   auto certificate = signer_->Issue(*piece, *version, parent_id, absl::Now());
   if (!certificate.ok()) return done(certificate.status());
-  store_->PutCertificate(*std::move(certificate), std::move(done));
+  store_->PutCertificate(*std::move(certificate), "", std::move(done));
 }
 
 absl::StatusOr<v1::Certificate> Registry::GetCertificate(

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "server/storage/keys.h"
+
 namespace loupe::storage {
 
 absl::StatusOr<std::string> GroupView::Get(rocksdb::ColumnFamilyHandle* cf,
@@ -29,8 +31,23 @@ void GroupView::Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
              rocksdb::Slice(value.data(), value.size()));
 }
 
-GroupCommitter::GroupCommitter(RocksDb* db)
+absl::StatusOr<uint64_t> GroupView::AppendLog(std::string_view entry) {
+  if (log_ == nullptr || log_->tree == nullptr) {
+    return absl::InternalError("this store has no transparency log");
+  }
+  if (!log_->health->ok()) return *log_->health;
+  const uint64_t index = log_->tree->size() + log_->pending.size();
+  const crypto::Hash leaf = crypto::LeafHash(entry);
+  std::string value(reinterpret_cast<const char*>(leaf.data()), leaf.size());
+  value.append(entry);
+  Put(log_->cf, keys::LogEntry(index), value);
+  log_->pending.push_back(leaf);
+  return index;
+}
+
+GroupCommitter::GroupCommitter(RocksDb* db, LogTarget log)
     : db_(db),
+      log_(std::move(log)),
       completer_([this] { RunCompletions(); }),
       committer_([this] { Run(); }) {}
 
@@ -87,16 +104,19 @@ void GroupCommitter::Run() {
 void GroupCommitter::CommitGroup(std::deque<Pending>& group) {
   rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0,
                                      /*overwrite_key=*/true);
-  GroupView view(*db_, batch);
+  GroupView view(*db_, batch, &log_);
+  log_.pending.clear();
   std::vector<absl::Status> results;
   results.reserve(group.size());
   for (auto& pending : group) {
     batch.SetSavePoint();
+    const size_t logged = log_.pending.size();
     absl::Status s = pending.operation(view);
     if (s.ok()) {
       (void)batch.PopSavePoint();
     } else {
       (void)batch.RollbackToSavePoint();
+      log_.pending.resize(logged);
     }
     results.push_back(std::move(s));
   }
@@ -105,6 +125,9 @@ void GroupCommitter::CommitGroup(std::deque<Pending>& group) {
     written = FromRocks(db_->db->Write(db_->durable, batch.GetWriteBatch()),
                         "committing");
   }
+  // Readers see the new entries only once they are durable.
+  if (written.ok() && !log_.pending.empty()) log_.tree->Append(log_.pending);
+  log_.pending.clear();
   {
     std::lock_guard<std::mutex> lock(completions_mu_);
     for (size_t i = 0; i < group.size(); ++i) {

@@ -14,16 +14,28 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/storage/log_tree.h"
 #include "server/storage/rocks_db.h"
 
 namespace loupe::storage {
+
+// Where log entries go: their column family, the tree that grows once they
+// are durable, and the log's health (appends are refused with it when it is
+// not OK, e.g. the stored log no longer matches its checkpoints).
+struct LogTarget {
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  LogTree* tree = nullptr;
+  const absl::Status* health = nullptr;
+  // Leaf hashes appended by the group so far (in the batch, not durable).
+  std::vector<crypto::Hash> pending;
+};
 
 // What an operation sees and writes: the committed database plus the writes
 // of the operations before it in the same group.
 class GroupView {
  public:
-  GroupView(RocksDb& db, rocksdb::WriteBatchWithIndex& batch)
-      : db_(db), batch_(batch) {}
+  GroupView(RocksDb& db, rocksdb::WriteBatchWithIndex& batch, LogTarget* log)
+      : db_(db), batch_(batch), log_(log) {}
 
   // NOT_FOUND if absent.
   [[nodiscard]] absl::StatusOr<std::string> Get(rocksdb::ColumnFamilyHandle* cf,
@@ -32,10 +44,15 @@ class GroupView {
                                          std::string_view key);
   void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
            std::string_view value);
+  // Appends `entry` to the transparency log with the group's write; returns
+  // its index. The tree grows only once the group is durable; if this
+  // operation fails, its entries are rolled back with its other writes.
+  [[nodiscard]] absl::StatusOr<uint64_t> AppendLog(std::string_view entry);
 
  private:
   RocksDb& db_;
   rocksdb::WriteBatchWithIndex& batch_;
+  LogTarget* log_;
 };
 
 // Runs submitted operations one at a time on its own thread, so that each
@@ -52,7 +69,8 @@ class GroupCommitter {
   using Operation = std::function<absl::Status(GroupView& view)>;
   using Done = std::function<void(absl::Status)>;
 
-  explicit GroupCommitter(RocksDb* db);
+  // `log.tree` may be null (no log): AppendLog is then INTERNAL.
+  GroupCommitter(RocksDb* db, LogTarget log);
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
@@ -75,6 +93,7 @@ class GroupCommitter {
   void RunCompletions();
 
   RocksDb* db_;
+  LogTarget log_;  // Used by the committer thread only.
   std::mutex mu_;
   std::condition_variable ready_;
   std::deque<Pending> queue_;

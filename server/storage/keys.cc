@@ -66,6 +66,24 @@ std::string CertificateById(std::string_view certificate_id) {
   return StrCat("c", certificate_id);
 }
 
+std::string Owner(std::string_view piece_id, uint32_t sequence) {
+  std::string key = OwnerPrefix(piece_id);
+  PutBigEndian32(&key, sequence);
+  return key;
+}
+
+std::string OwnerPrefix(std::string_view piece_id) {
+  std::string key = StrCat("w", piece_id);
+  key.push_back('\0');
+  return key;
+}
+
+std::string LogEntry(uint64_t index) {
+  std::string key(1, kLogEntryTag);
+  PutBigEndian64(&key, index);
+  return key;
+}
+
 std::string AssetMeta(const crypto::Sha256Digest& sha) {
   return std::string(Raw(sha));
 }

@@ -14,6 +14,10 @@
 //                 'o' <sha256 raw> <studio>               -> ""  (uploader)
 //                 'p' <piece_id> 0x00 <sha256 raw>        -> ""  (referenced)
 //                 'c' <certificate_id>                    -> certificates key
+//                 'w' <piece_id> 0x00 <u32 sequence, BE>  -> OwnerRecord
+//   log           'e' <u64 index, BE>   -> leaf hash (32 bytes) || entry
+//                 'c'                   -> newest checkpoint: <u64 size, BE>
+//                                          <root, 32 bytes> <signed note>
 // Ids, studio ids and references never contain 0x00 (validated on input),
 // so the separators keep prefixes unambiguous.
 
@@ -34,6 +38,12 @@ inline constexpr size_t kContentIdSize = 16;
 [[nodiscard]] std::optional<uint32_t> VersionNumber(std::string_view key);
 
 [[nodiscard]] std::string CertificateById(std::string_view certificate_id);
+[[nodiscard]] std::string Owner(std::string_view piece_id, uint32_t sequence);
+[[nodiscard]] std::string OwnerPrefix(std::string_view piece_id);
+
+[[nodiscard]] std::string LogEntry(uint64_t index);
+inline constexpr char kLogEntryTag = 'e';
+inline constexpr char kLogCheckpoint[] = "c";
 
 [[nodiscard]] std::string AssetMeta(const crypto::Sha256Digest& sha);
 [[nodiscard]] std::string Chunk(std::string_view content_id, uint32_t index);

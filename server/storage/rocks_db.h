@@ -28,6 +28,7 @@ struct RocksDb {
   rocksdb::ColumnFamilyHandle* chunks = nullptr;
   rocksdb::ColumnFamilyHandle* index = nullptr;
   rocksdb::ColumnFamilyHandle* certificates = nullptr;
+  rocksdb::ColumnFamilyHandle* log = nullptr;
   // For acknowledged writes: the WAL is synced before Write() returns;
   // concurrent writers are grouped by RocksDB and share one sync.
   rocksdb::WriteOptions durable;

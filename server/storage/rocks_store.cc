@@ -10,6 +10,7 @@
 #include "server/storage/group_commit.h"
 #include "server/storage/keys.h"
 #include "server/storage/rocks_db.h"
+#include "server/storage/rocks_log.h"
 
 namespace loupe::storage {
 
@@ -34,8 +35,8 @@ namespace {
 
 // Order matters: OpenRocksStore maps handles by position.
 constexpr const char* kColumnFamilies[] = {
-    "default",      "pieces", "versions",    "asset_meta",
-    "asset_chunks", "index",  "certificates"};
+    "default",      "pieces", "versions",     "asset_meta",
+    "asset_chunks", "index",  "certificates", "log"};
 
 rocksdb::ColumnFamilyOptions MetadataOptions() {
   rocksdb::ColumnFamilyOptions cf;
@@ -65,7 +66,11 @@ absl::StatusOr<Message> Parse(const std::string& bytes, std::string_view what) {
 
 class RocksStore final : public Store {
  public:
-  RocksStore(std::shared_ptr<RocksDb> db) : db_(std::move(db)) {}
+  RocksStore(std::shared_ptr<RocksDb> db, std::unique_ptr<LogTree> tree,
+             absl::Status log_health)
+      : db_(std::move(db)),
+        tree_(std::move(tree)),
+        log_health_(std::move(log_health)) {}
 
   void CreatePiece(v1::Piece piece,
                    std::optional<v1::TwinVersion> first_version,
@@ -160,11 +165,12 @@ class RocksStore final : public Store {
                              : ListStudioPieces(studio_id, start_after, limit);
   }
 
-  void PutCertificate(v1::Certificate certificate,
+  void PutCertificate(v1::Certificate certificate, std::string log_entry,
                       CertificateCallback done) override {
     auto stored = std::make_shared<v1::Certificate>(std::move(certificate));
     committer_->Submit(
-        [this, stored](GroupView& view) -> absl::Status {
+        [this, stored,
+         log_entry = std::move(log_entry)](GroupView& view) -> absl::Status {
           const std::string key =
               keys::Version(stored->piece_id(), stored->version());
           auto existing = view.Get(db_->certificates, key);
@@ -175,6 +181,9 @@ class RocksStore final : public Store {
             return absl::OkStatus();
           }
           if (!absl::IsNotFound(existing.status())) return existing.status();
+          auto index = view.AppendLog(log_entry);
+          if (!index.ok()) return index.status();
+          stored->set_log_index(*index);
           view.Put(db_->certificates, key, stored->SerializeAsString());
           view.Put(db_->index, keys::CertificateById(stored->id()), key);
           return absl::OkStatus();
@@ -230,6 +239,96 @@ class RocksStore final : public Store {
     if (!it->status().ok())
       return FromRocks(it->status(), "listing certificates");
     return out;
+  }
+
+  void MutatePiece(std::string piece_id, PieceMutation mutate,
+                   PieceCallback done) override {
+    auto stored = std::make_shared<v1::Piece>();
+    committer_->Submit(
+        [this, stored, piece_id = std::move(piece_id),
+         mutate = std::move(mutate)](GroupView& view) -> absl::Status {
+          auto raw = view.Get(db_->pieces, piece_id);
+          if (absl::IsNotFound(raw.status())) {
+            return absl::NotFoundError(StrCat("piece_id: no piece ", piece_id));
+          }
+          if (!raw.ok()) return raw.status();
+          auto piece = Parse<v1::Piece>(*raw, "piece");
+          if (!piece.ok()) return piece.status();
+          auto change = mutate(*piece);
+          if (!change.ok()) return change.status();
+          uint64_t last_index = 0;
+          for (const auto& entry : change->log_entries) {
+            auto index = view.AppendLog(entry);
+            if (!index.ok()) return index.status();
+            last_index = *index;
+          }
+          if (change->owner) {
+            change->owner->set_log_index(last_index);
+            view.Put(db_->index,
+                     keys::Owner(piece_id, change->owner->sequence()),
+                     change->owner->SerializeAsString());
+          }
+          view.Put(db_->pieces, piece_id, piece->SerializeAsString());
+          *stored = *std::move(piece);
+          return absl::OkStatus();
+        },
+        [stored, done = std::move(done)](absl::Status s) {
+          if (s.ok()) {
+            done(std::move(*stored));
+          } else {
+            done(std::move(s));
+          }
+        });
+  }
+
+  absl::StatusOr<std::vector<v1::OwnerRecord>> ListOwners(
+      std::string_view piece_id) override {
+    if (auto p = GetPiece(piece_id); !p.ok()) return p.status();
+    std::vector<v1::OwnerRecord> out;
+    const std::string prefix = keys::OwnerPrefix(piece_id);
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db->NewIterator(rocksdb::ReadOptions(), db_->index));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      auto o = Parse<v1::OwnerRecord>(it->value().ToString(), "owner");
+      if (!o.ok()) return o.status();
+      out.push_back(*std::move(o));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "listing owners");
+    return out;
+  }
+
+  absl::Status LogHealth() override { return log_health_; }
+  absl::StatusOr<uint64_t> LogSize() override {
+    if (!log_health_.ok()) return log_health_;
+    return tree_->size();
+  }
+  absl::StatusOr<crypto::Hash> LogRoot(uint64_t size) override {
+    if (!log_health_.ok()) return log_health_;
+    return tree_->Root(size);
+  }
+  absl::StatusOr<std::vector<crypto::Hash>> LogInclusionProof(
+      uint64_t index, uint64_t size) override {
+    if (!log_health_.ok()) return log_health_;
+    return tree_->InclusionProof(index, size);
+  }
+  absl::StatusOr<std::vector<crypto::Hash>> LogConsistencyProof(
+      uint64_t old_size, uint64_t new_size) override {
+    if (!log_health_.ok()) return log_health_;
+    return tree_->ConsistencyProof(old_size, new_size);
+  }
+  absl::StatusOr<std::vector<std::string>> LogEntries(uint64_t start,
+                                                      size_t count) override {
+    if (!log_health_.ok()) return log_health_;
+    return ReadLogEntries(*db_, *tree_, start, count);
+  }
+  absl::StatusOr<std::optional<CheckpointRecord>> LatestCheckpoint() override {
+    if (!log_health_.ok()) return log_health_;
+    return ReadCheckpoint(*db_);
+  }
+  absl::Status SaveCheckpoint(const CheckpointRecord& record) override {
+    if (!log_health_.ok()) return log_health_;
+    return WriteCheckpoint(*db_, record);
   }
 
   absl::StatusOr<std::unique_ptr<AssetWriter>> BeginUpload() override {
@@ -318,6 +417,8 @@ class RocksStore final : public Store {
     if (auto s = CheckAssets(version, studio_id, field); !s.ok()) return s;
     version.set_number(piece->current_version() + 1);
     piece->set_current_version(version.number());
+    auto logged = view.AppendLog(VersionLogEntry(version, studio_id));
+    if (!logged.ok()) return logged.status();
     view.Put(db_->versions, keys::Version(version.piece_id(), version.number()),
              version.SerializeAsString());
     view.Put(db_->pieces, piece->id(), piece->SerializeAsString());
@@ -412,11 +513,13 @@ class RocksStore final : public Store {
   }
 
   std::shared_ptr<RocksDb> db_;
-  StripedMutex locks_;  // For asset commits (deduplication).
+  std::unique_ptr<LogTree> tree_;
+  const absl::Status log_health_;  // Fixed at open.
+  StripedMutex locks_;             // For asset commits (deduplication).
   // Declared last: destroyed first, committing what is queued while the
   // database is still open.
-  std::unique_ptr<GroupCommitter> committer_ =
-      std::make_unique<GroupCommitter>(db_.get());
+  std::unique_ptr<GroupCommitter> committer_ = std::make_unique<GroupCommitter>(
+      db_.get(), LogTarget{db_->log, tree_.get(), &log_health_, {}});
 };
 
 }  // namespace
@@ -453,11 +556,16 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir) {
   db->chunks = db->handles[4];
   db->index = db->handles[5];
   db->certificates = db->handles[6];
+  db->log = db->handles[7];
   db->durable.sync = true;
   db->chunk_options = rocksdb::Options(db_options, ChunkOptions());
   db->staging_dir = dir + "/staging";
   if (auto sweep = SweepAbandonedUploads(*db); !sweep.ok()) return sweep;
-  return std::unique_ptr<Store>(new RocksStore(std::move(db)));
+  auto tree = std::make_unique<LogTree>();
+  auto log_health = LoadLog(*db, tree.get());
+  if (!log_health.ok()) return log_health.status();
+  return std::unique_ptr<Store>(
+      new RocksStore(std::move(db), std::move(tree), *std::move(log_health)));
 }
 
 }  // namespace loupe::storage

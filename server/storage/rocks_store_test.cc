@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "server/storage/keys.h"
+#include "server/storage/raw_db_for_tests.h"
 #include "server/storage/store.h"
 
 namespace loupe::storage {
@@ -191,7 +192,7 @@ TEST_F(RocksStoreTest, CertificatesAreKeptOncePerVersion) {
     c.set_piece_id("pc_1");
     c.set_version(version);
     std::promise<absl::StatusOr<v1::Certificate>> result;
-    store_->PutCertificate(c, [&](absl::StatusOr<v1::Certificate> r) {
+    store_->PutCertificate(c, "{}", [&](absl::StatusOr<v1::Certificate> r) {
       result.set_value(std::move(r));
     });
     return result.get_future().get();
@@ -293,27 +294,17 @@ TEST_F(RocksStoreTest, CorruptChunkIsReportedAsDataLossNotServed) {
   const auto sha = Upload(bytes);
   store_.reset();
   {
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : {"default", "pieces", "versions", "asset_meta",
-                          "asset_chunks", "index", "certificates"}) {
-      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    }
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(),
-                                  (dir_ / "rocksdb").string(), cfs, &handles,
-                                  &raw)
-                    .ok());
-    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[4]));
+    RawDbForTests raw(dir_.string());
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+    std::unique_ptr<rocksdb::Iterator> it(
+        raw.db()->NewIterator({}, raw.cf("asset_chunks")));
     it->SeekToFirst();
     ASSERT_TRUE(it->Valid());
     it->Next();  // Flip one byte of the second chunk.
     std::string value = it->value().ToString();
     value[100] ^= 1;
-    ASSERT_TRUE(raw->Put({}, handles[4], it->key(), value).ok());
-    it.reset();
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
+    ASSERT_TRUE(
+        raw.db()->Put({}, raw.cf("asset_chunks"), it->key(), value).ok());
   }
   Reopen();
   auto read = ReadAll(sha);

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "crypto/merkle.h"
 #include "crypto/sha256.h"
 #include "loupe/v1/registry.pb.h"
 #include "loupe/v1/twin.pb.h"
@@ -141,9 +142,61 @@ class Store {
   using CertificateCallback =
       std::function<void(absl::StatusOr<v1::Certificate>)>;
   // Stores `certificate` durably unless its piece version already has one;
-  // `done` gets whichever is stored (so issuing is idempotent).
+  // `done` gets whichever is stored (so issuing is idempotent). A new
+  // certificate's `log_entry` is appended to the log in the same write and
+  // its index set as certificate.log_index.
   virtual void PutCertificate(v1::Certificate certificate,
+                              std::string log_entry,
                               CertificateCallback done) = 0;
+
+  // What a change to a piece logs: entries appended in order, and the new
+  // owner record if the owner changed (its log_index is set to the last
+  // entry's index).
+  struct PieceChange {
+    std::vector<std::string> log_entries;
+    std::optional<v1::OwnerRecord> owner;
+  };
+  // Changes the piece in place; an error refuses the change.
+  using PieceMutation =
+      std::function<absl::StatusOr<PieceChange>(v1::Piece& piece)>;
+  using PieceCallback = std::function<void(absl::StatusOr<v1::Piece>)>;
+  // Reads the piece, applies `mutate` and stores the result with its log
+  // entries, atomically and durably; `done` gets the stored piece. NOT_FOUND
+  // naming piece_id if absent. `mutate` runs on the commit thread: no
+  // blocking.
+  virtual void MutatePiece(std::string piece_id, PieceMutation mutate,
+                           PieceCallback done) = 0;
+  // A piece's owners, oldest first.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<v1::OwnerRecord>> ListOwners(
+      std::string_view piece_id) = 0;
+
+  // The transparency log. Every call is DATA_LOSS (LogHealth's status) if,
+  // when the store was opened, the stored entries no longer matched their
+  // own hashes or the newest checkpoint; INVALID_ARGUMENT naming the field
+  // for sizes or indexes beyond the tree.
+  struct CheckpointRecord {
+    uint64_t size = 0;
+    crypto::Hash root{};
+    std::string note;  // Signed.
+  };
+  [[nodiscard]] virtual absl::Status LogHealth() = 0;
+  [[nodiscard]] virtual absl::StatusOr<uint64_t> LogSize() = 0;
+  [[nodiscard]] virtual absl::StatusOr<crypto::Hash> LogRoot(uint64_t size) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<crypto::Hash>>
+  LogInclusionProof(uint64_t index, uint64_t size) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<crypto::Hash>>
+  LogConsistencyProof(uint64_t old_size, uint64_t new_size) = 0;
+  // Entries [start, start + count) that exist, each re-checked against its
+  // hash in the tree (DATA_LOSS naming the index if rewritten).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> LogEntries(
+      uint64_t start, size_t count) = 0;
+  // The newest checkpoint published, if any.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<CheckpointRecord>>
+  LatestCheckpoint() = 0;
+  // Records a published checkpoint durably (kept only if newer). Callers
+  // sign the tree's root at `size` first.
+  [[nodiscard]] virtual absl::Status SaveCheckpoint(
+      const CheckpointRecord& record) = 0;
   // NOT_FOUND naming certificate_id if absent.
   [[nodiscard]] virtual absl::StatusOr<v1::Certificate> GetCertificate(
       std::string_view id) = 0;
