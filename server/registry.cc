@@ -252,7 +252,9 @@ void Registry::IssueCertificate(const Principal& who,
   if (!version.ok()) return done(version.status());
   auto existing = store_->GetCertificateOf(piece->id(), version->number());
   if (!existing.ok()) return done(existing.status());
-  if (existing->has_value()) return done(**existing);
+  if (existing->has_value()) {
+    return done(WithLogProof(**existing, /*staple_status=*/false));
+  }
   std::string parent_id;
   if (version->parent_number() > 0) {
     auto parent =
@@ -260,9 +262,14 @@ void Registry::IssueCertificate(const Principal& who,
     if (!parent.ok()) return done(parent.status());
     if (parent->has_value()) parent_id = (*parent)->id();
   }
-  auto certificate = signer_->Issue(*piece, *version, parent_id, absl::Now());
-  if (!certificate.ok()) return done(certificate.status());
-  store_->PutCertificate(*std::move(certificate), "", std::move(done));
+  auto issued = signer_->Issue(*piece, *version, parent_id, absl::Now());
+  if (!issued.ok()) return done(issued.status());
+  store_->PutCertificate(
+      std::move(issued->certificate), std::move(issued->log_entry),
+      [this, done = std::move(done)](absl::StatusOr<v1::Certificate> stored) {
+        if (!stored.ok()) return done(stored.status());
+        done(WithLogProof(*std::move(stored), /*staple_status=*/false));
+      });
 }
 
 absl::StatusOr<v1::Certificate> Registry::GetCertificate(
@@ -273,7 +280,9 @@ absl::StatusOr<v1::Certificate> Registry::GetCertificate(
     return absl::InvalidArgumentError(
         "certificate_id: malformed; \"ct_\" and 32 hex characters");
   }
-  return store_->GetCertificate(id);
+  auto certificate = store_->GetCertificate(id);
+  if (!certificate.ok()) return certificate.status();
+  return WithLogProof(*std::move(certificate), request.staple_status());
 }
 
 absl::StatusOr<v1::ListCertificatesResponse> Registry::ListCertificates(

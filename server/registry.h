@@ -9,6 +9,7 @@
 #include "server/access_policy.h"
 #include "server/signer.h"
 #include "server/storage/store.h"
+#include "server/transparency_log.h"
 
 namespace loupe::server {
 
@@ -52,13 +53,16 @@ class Upload {
 class Registry {
  public:
   // No pointer is owned; all must outlive the Registry. `signer` may be
-  // null: then IssueCertificate is FAILED_PRECONDITION.
+  // null: then IssueCertificate is FAILED_PRECONDITION. `log` may be null:
+  // then certificates carry no log proof.
   Registry(storage::Store* store, const AccessPolicy* policy,
-           v1::LimitsConfig limits, const CertificateSigner* signer = nullptr)
+           v1::LimitsConfig limits, const CertificateSigner* signer = nullptr,
+           TransparencyLog* log = nullptr)
       : store_(store),
         policy_(policy),
         limits_(std::move(limits)),
-        signer_(signer) {}
+        signer_(signer),
+        log_(log) {}
 
   using PieceCallback = std::function<void(absl::StatusOr<v1::Piece>)>;
   using VersionCallback = storage::Store::VersionCallback;
@@ -76,7 +80,8 @@ class Registry {
   [[nodiscard]] absl::StatusOr<v1::ListPiecesResponse> ListPieces(
       const Principal& who, const v1::ListPiecesRequest& request);
   // The piece's studio only; returns the version's existing certificate if
-  // it has one.
+  // it has one. Certificates come with their log proof against the newest
+  // checkpoint in the bundle.
   void IssueCertificate(const Principal& who,
                         const v1::IssueCertificateRequest& request,
                         storage::Store::CertificateCallback done);
@@ -85,16 +90,42 @@ class Registry {
   [[nodiscard]] absl::StatusOr<v1::ListCertificatesResponse> ListCertificates(
       const Principal& who, const v1::ListCertificatesRequest& request);
 
+  // Status and owners (registry_status.cc). `who` may be anonymous (empty
+  // id) for the calls an owner's signature authorises and for the public
+  // reads (GetStatus, ListOwners).
+  void ChangeStatus(const Principal& who,
+                    const v1::ChangeStatusRequest& request, PieceCallback done);
+  [[nodiscard]] absl::StatusOr<v1::PieceStatusStatement> GetStatus(
+      const Principal& who, const v1::GetStatusRequest& request);
+  void SetOwner(const Principal& who, const v1::SetOwnerRequest& request,
+                PieceCallback done);
+  void TransferOwner(const Principal& who,
+                     const v1::TransferOwnerRequest& request,
+                     PieceCallback done);
+  [[nodiscard]] absl::StatusOr<v1::ListOwnersResponse> ListOwners(
+      const Principal& who, const v1::ListOwnersRequest& request);
+
   [[nodiscard]] absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(
       const Principal& who, const v1::UploadAssetHeader& header);
   [[nodiscard]] absl::StatusOr<std::unique_ptr<storage::AssetReader>>
   OpenDownload(const Principal& who, const v1::DownloadAssetRequest& request);
 
  private:
+  // Adds the log proof (and a fresh status statement) to the bundle.
+  [[nodiscard]] absl::StatusOr<v1::Certificate> WithLogProof(
+      v1::Certificate certificate, bool staple_status);
+  [[nodiscard]] static absl::Status CheckOwnerReport(
+      const crypto::DsseEnvelope& envelope, const v1::Piece& piece,
+      std::string_view action, const v1::ChangeStatusRequest& request);
+  [[nodiscard]] static absl::StatusOr<storage::Store::PieceChange> ChangeOwner(
+      v1::Piece& piece, const crypto::PublicKey& owner,
+      const std::string& set_by, const std::string& authorization);
+
   storage::Store* store_;
   const AccessPolicy* policy_;
   v1::LimitsConfig limits_;
   const CertificateSigner* signer_;
+  TransparencyLog* log_;
 };
 
 }  // namespace loupe::server

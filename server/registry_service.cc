@@ -5,61 +5,10 @@
 #include <string_view>
 #include <utility>
 
+#include "server/rpc_edge.h"
+
 namespace loupe::server {
 namespace {
-
-// absl and gRPC share the canonical status codes, value for value.
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                      std::string(s.message()));
-}
-
-absl::StatusOr<Principal> Authenticate(const AccessPolicy& policy,
-                                       grpc::CallbackServerContext* ctx) {
-  const auto& metadata = ctx->client_metadata();
-  auto it = metadata.find("authorization");
-  std::string_view value;
-  if (it != metadata.end()) value = {it->second.data(), it->second.size()};
-  return policy.Authenticate(value);
-}
-
-// Authenticates, then finishes the call with `op(principal)`, run inline:
-// reads are short and never wait for fsync.
-template <typename Response, typename Op>
-grpc::ServerUnaryReactor* RunRead(grpc::CallbackServerContext* ctx,
-                                  const AccessPolicy& policy,
-                                  Response* response, Op op) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto who = Authenticate(policy, ctx);
-  absl::Status status = who.status();
-  if (who.ok()) {
-    auto result = op(*who);
-    status = result.status();
-    if (result.ok()) *response = *std::move(result);
-  }
-  reactor->Finish(ToGrpc(status));
-  return reactor;
-}
-
-// Authenticates, then starts `op(principal, done)`; the call finishes when
-// the write is durable or refused (on the storage's commit thread).
-template <typename Response, typename Op>
-grpc::ServerUnaryReactor* RunWrite(grpc::CallbackServerContext* ctx,
-                                   const AccessPolicy& policy,
-                                   Response* response, Op op) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto who = Authenticate(policy, ctx);
-  if (!who.ok()) {
-    reactor->Finish(ToGrpc(who.status()));
-    return reactor;
-  }
-  op(*who, [reactor, response](absl::StatusOr<Response> result) {
-    if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpc(result.status()));
-  });
-  return reactor;
-}
 
 // Receives an upload: header first, then chunks, staged as they arrive; the
 // durable commit runs on the worker pool. Any error discards the staging.
@@ -274,6 +223,61 @@ RegistryService::DownloadAsset(grpc::CallbackServerContext* ctx,
   if (!who.ok()) return new DownloadReactor(who.status(), request->sha256());
   return new DownloadReactor(registry_->OpenDownload(*who, *request),
                              request->sha256());
+}
+
+grpc::ServerUnaryReactor* RegistryService::ChangeStatus(
+    grpc::CallbackServerContext* ctx, const v1::ChangeStatusRequest* request,
+    v1::Piece* response) {
+  return RunWrite(
+      ctx, *policy_, response,
+      [this, request](const Principal& who, auto done) {
+        registry_->ChangeStatus(who, *request, std::move(done));
+      },
+      Auth::kOptional);
+}
+
+grpc::ServerUnaryReactor* RegistryService::GetStatus(
+    grpc::CallbackServerContext* ctx, const v1::GetStatusRequest* request,
+    v1::PieceStatusStatement* response) {
+  return RunRead(
+      ctx, *policy_, response,
+      [this, request](const Principal& who) {
+        return registry_->GetStatus(who, *request);
+      },
+      Auth::kOptional);
+}
+
+grpc::ServerUnaryReactor* RegistryService::SetOwner(
+    grpc::CallbackServerContext* ctx, const v1::SetOwnerRequest* request,
+    v1::Piece* response) {
+  return RunWrite(
+      ctx, *policy_, response,
+      [this, request](const Principal& who, auto done) {
+        registry_->SetOwner(who, *request, std::move(done));
+      },
+      Auth::kRequired);
+}
+
+grpc::ServerUnaryReactor* RegistryService::TransferOwner(
+    grpc::CallbackServerContext* ctx, const v1::TransferOwnerRequest* request,
+    v1::Piece* response) {
+  return RunWrite(
+      ctx, *policy_, response,
+      [this, request](const Principal& who, auto done) {
+        registry_->TransferOwner(who, *request, std::move(done));
+      },
+      Auth::kOptional);
+}
+
+grpc::ServerUnaryReactor* RegistryService::ListOwners(
+    grpc::CallbackServerContext* ctx, const v1::ListOwnersRequest* request,
+    v1::ListOwnersResponse* response) {
+  return RunRead(
+      ctx, *policy_, response,
+      [this, request](const Principal& who) {
+        return registry_->ListOwners(who, *request);
+      },
+      Auth::kOptional);
 }
 
 }  // namespace loupe::server

@@ -56,6 +56,22 @@ class RegistryService final : public v1::RegistryService::CallbackService {
       grpc::CallbackServerContext* ctx,
       const v1::DownloadAssetRequest* request) override;
 
+  grpc::ServerUnaryReactor* ChangeStatus(grpc::CallbackServerContext* ctx,
+                                         const v1::ChangeStatusRequest* request,
+                                         v1::Piece* response) override;
+  grpc::ServerUnaryReactor* GetStatus(
+      grpc::CallbackServerContext* ctx, const v1::GetStatusRequest* request,
+      v1::PieceStatusStatement* response) override;
+  grpc::ServerUnaryReactor* SetOwner(grpc::CallbackServerContext* ctx,
+                                     const v1::SetOwnerRequest* request,
+                                     v1::Piece* response) override;
+  grpc::ServerUnaryReactor* TransferOwner(
+      grpc::CallbackServerContext* ctx, const v1::TransferOwnerRequest* request,
+      v1::Piece* response) override;
+  grpc::ServerUnaryReactor* ListOwners(
+      grpc::CallbackServerContext* ctx, const v1::ListOwnersRequest* request,
+      v1::ListOwnersResponse* response) override;
+
  private:
   Registry* registry_;
   const AccessPolicy* policy_;

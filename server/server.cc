@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 
 #include "base/str_cat.h"
 
@@ -34,8 +35,17 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   if (!store.ok()) return store.status();
   s->store_ = *std::move(store);
 
+  if (auto health = s->store_->LogHealth(); !health.ok()) {
+    // The registry stays up (reads of pieces and assets still work) but
+    // the log serves nothing and nothing more is appended: see
+    // docs/operations.md, "The log refuses to serve".
+    std::cerr << "loupe-server: WARNING: " << health.message() << "\n";
+  }
+  s->log_ =
+      std::make_unique<TransparencyLog>(s->store_.get(), s->signer_.get());
   s->registry_ = std::make_unique<Registry>(s->store_.get(), s->policy_.get(),
-                                            config.limits(), s->signer_.get());
+                                            config.limits(), s->signer_.get(),
+                                            s->log_.get());
   s->pool_ = std::make_unique<WorkerPool>(config.worker_threads());
   s->service_ = std::make_unique<RegistryService>(
       s->registry_.get(), s->policy_.get(), s->pool_.get());
@@ -50,6 +60,8 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   builder.SetMaxSendMessageSize(
       static_cast<int>(config.limits().max_message_bytes()));
   builder.RegisterService(s->service_.get());
+  s->log_service_ = std::make_unique<LogService>(s->log_.get());
+  builder.RegisterService(s->log_service_.get());
   s->grpc_ = builder.BuildAndStart();
   if (s->grpc_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(

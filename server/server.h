@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "loupe/v1/config.pb.h"
 #include "server/access_policy.h"
+#include "server/log_service.h"
 #include "server/registry.h"
 #include "server/registry_service.h"
 #include "server/signer.h"
@@ -17,7 +18,8 @@
 namespace loupe::server {
 
 // A running Loupe registry: the store, the policy, the worker pool and the
-// gRPC server with RegistryService, health checking and reflection.
+// gRPC server with RegistryService, TransparencyLogService, health checking
+// and reflection.
 //
 // Thread-safe. Shutdown() may be called from any thread (e.g. a signal
 // thread) while another is in Wait().
@@ -47,9 +49,11 @@ class RegistryServer {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<AccessPolicy> policy_;
   std::unique_ptr<CertificateSigner> signer_;  // Null without signing.
+  std::unique_ptr<TransparencyLog> log_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<RegistryService> service_;
+  std::unique_ptr<LogService> log_service_;
   std::unique_ptr<grpc::Server> grpc_;
   int port_ = 0;
 

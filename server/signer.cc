@@ -7,7 +7,10 @@
 #include "base/str_cat.h"
 #include "crypto/bundle.h"
 #include "crypto/certificate.h"
+#include "crypto/checkpoint.h"
 #include "crypto/key_file.h"
+#include "crypto/log_entry.h"
+#include "crypto/piece_status.h"
 #include "crypto/sha256.h"
 #include "crypto/trust_root.h"
 #include "server/certificate_statement.h"
@@ -65,17 +68,17 @@ absl::StatusOr<std::unique_ptr<CertificateSigner>> CertificateSigner::Load(
         StrCat("signing.root_files: ", root.status().message()));
   }
   const std::string keyid = crypto::KeyId(key->public_key());
-  if (auto valid =
-          root->KeyValidAt(keyid, crypto::kRoleCertificate, absl::Now());
-      !valid.ok()) {
-    return absl::InvalidArgumentError(
-        StrCat("signing.key_file: ", valid.status().message()));
+  for (const char* role : {crypto::kRoleCertificate, crypto::kRoleCheckpoint}) {
+    if (auto valid = root->KeyValidAt(keyid, role, absl::Now()); !valid.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("signing.key_file: ", valid.status().message()));
+    }
   }
   return std::unique_ptr<CertificateSigner>(
-      new CertificateSigner(*std::move(key), std::move(roots)));
+      new CertificateSigner(*std::move(key), std::move(roots), root->origin));
 }
 
-absl::StatusOr<v1::Certificate> CertificateSigner::Issue(
+absl::StatusOr<CertificateSigner::Issued> CertificateSigner::Issue(
     const v1::Piece& piece, const v1::TwinVersion& version,
     std::string_view parent_certificate_id, absl::Time now) const {
   auto statement = CertificateStatement(piece, version, parent_certificate_id);
@@ -84,9 +87,11 @@ absl::StatusOr<v1::Certificate> CertificateSigner::Issue(
   now = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   auto envelope = crypto::SignCertificate(*std::move(statement), now, key_);
   if (!envelope.ok()) return envelope.status();
-  v1::Certificate certificate;
-  certificate.set_id(
-      StrCat("ct_", crypto::Sha256::HexOf(envelope->payload).substr(0, 32)));
+  Issued issued;
+  issued.log_entry = crypto::CertificateLogEntry(envelope->payload, piece.id(),
+                                                 version.number());
+  v1::Certificate& certificate = issued.certificate;
+  certificate.set_id(crypto::CertificateId(envelope->payload));
   certificate.set_piece_id(piece.id());
   certificate.set_version(version.number());
   *certificate.mutable_issued_at() =
@@ -96,7 +101,45 @@ absl::StatusOr<v1::Certificate> CertificateSigner::Issue(
   certificate.set_bundle_json(crypto::EncodeBundle(
       {*std::move(envelope),
        std::vector<crypto::DsseEnvelope>(roots_.begin() + 1, roots_.end())}));
-  return certificate;
+  return issued;
+}
+
+std::string CertificateSigner::SignCheckpoint(uint64_t size,
+                                              const crypto::Hash& root) const {
+  return crypto::SignCheckpoint({origin_, size, root}, origin_, key_);
+}
+
+absl::StatusOr<crypto::DsseEnvelope> CertificateSigner::SignStatus(
+    const v1::Piece& piece, absl::Time now) const {
+  crypto::PieceStatusFacts facts;
+  facts.piece_id = piece.id();
+  facts.status = PieceStatusWord(piece.status());
+  facts.status_sequence = piece.status_sequence();
+  facts.reason = piece.status_reason();
+  facts.changed_by = piece.status_changed_by();
+  if (!piece.owner_public_key().empty()) {
+    facts.owner = crypto::ToHex(
+        reinterpret_cast<const uint8_t*>(piece.owner_public_key().data()),
+        piece.owner_public_key().size());
+  }
+  facts.owner_sequence = piece.owner_sequence();
+  facts.as_of = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  return crypto::SignPieceStatus(facts, key_);
+}
+
+std::string PieceStatusWord(v1::PieceStatus status) {
+  switch (status) {
+    case v1::PIECE_STATUS_SUSPENDED:
+      return "suspended";
+    case v1::PIECE_STATUS_REVOKED:
+      return "revoked";
+    case v1::PIECE_STATUS_LOST:
+      return "lost";
+    case v1::PIECE_STATUS_STOLEN:
+      return "stolen";
+    default:
+      return "active";
+  }
 }
 
 }  // namespace loupe::server

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "crypto/dsse.h"
 #include "crypto/ed25519.h"
+#include "crypto/merkle.h"
 #include "loupe/v1/config.pb.h"
 #include "loupe/v1/registry.pb.h"
 
@@ -23,19 +24,40 @@ class CertificateSigner {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<CertificateSigner>> Load(
       const v1::SigningConfig& config);
 
+  struct Issued {
+    v1::Certificate certificate;
+    std::string log_entry;  // What the transparency log records of it.
+  };
   // A certificate of `version` of `piece`, issued at `now`, naming the
   // parent version's certificate (empty if none).
-  [[nodiscard]] absl::StatusOr<v1::Certificate> Issue(
+  [[nodiscard]] absl::StatusOr<Issued> Issue(
       const v1::Piece& piece, const v1::TwinVersion& version,
       std::string_view parent_certificate_id, absl::Time now) const;
 
+  // The log's origin (the trust root's) and a checkpoint of the tree of
+  // `size` entries with `root`, as a signed note (the key has the
+  // checkpoint role).
+  [[nodiscard]] const std::string& origin() const { return origin_; }
+  [[nodiscard]] std::string SignCheckpoint(uint64_t size,
+                                           const crypto::Hash& root) const;
+  // A signed piece-status statement (crypto/piece_status.h) as of `now`.
+  [[nodiscard]] absl::StatusOr<crypto::DsseEnvelope> SignStatus(
+      const v1::Piece& piece, absl::Time now) const;
+
  private:
   CertificateSigner(crypto::SigningKey key,
-                    std::vector<crypto::DsseEnvelope> roots)
-      : key_(std::move(key)), roots_(std::move(roots)) {}
+                    std::vector<crypto::DsseEnvelope> roots, std::string origin)
+      : key_(std::move(key)),
+        roots_(std::move(roots)),
+        origin_(std::move(origin)) {}
 
   crypto::SigningKey key_;
   std::vector<crypto::DsseEnvelope> roots_;  // Oldest first.
+  std::string origin_;
 };
+
+// The word statements and log entries use for a status: "active",
+// "suspended", "revoked", "lost", "stolen".
+[[nodiscard]] std::string PieceStatusWord(v1::PieceStatus status);
 
 }  // namespace loupe::server

@@ -65,7 +65,7 @@ std::string TestServer::EnableSigning(const std::string& passphrase) {
       1,
       {{root_key.public_key(), {crypto::kRoleRoot}, since, std::nullopt},
        {signing_key.public_key(),
-        {crypto::kRoleCertificate},
+        {crypto::kRoleCertificate, crypto::kRoleCheckpoint},
         since,
         std::nullopt}}};
   std::ofstream(dir_ + "/root.json")
