@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/str_cat.h"
+#include "client/cli_common.h"
 #include "client/format.h"
 #include "client/progress.h"
 #include "client/registry_client.h"
@@ -13,16 +14,6 @@
 
 namespace loupe::client {
 namespace {
-
-constexpr int kOk = 0;
-constexpr int kFailed = 1;
-constexpr int kUsage = 2;
-
-struct Globals {
-  std::string server = "127.0.0.1:7400";
-  std::string token;
-  bool json = false;
-};
 
 // Files given for a new version, by role.
 struct VersionFiles {
@@ -36,17 +27,6 @@ struct VersionOptions {
   std::string note;
   VersionFiles files;
 };
-
-int Fail(const absl::Status& s) {
-  std::cerr << "loupe: " << absl::StatusCodeToString(s.code()) << ": "
-            << s.message() << "\n";
-  return kFailed;
-}
-
-int Usage(const std::string& message) {
-  std::cerr << "loupe: " << message << " (see --help)\n";
-  return kUsage;
-}
 
 template <typename Message>
 void Emit(const Globals& g, const Message& m,
@@ -367,9 +347,9 @@ int IssueCertificate(const Globals& g, const std::string& piece_id,
 }
 
 int GetCertificate(const Globals& g, const std::string& id,
-                   const std::string& output) {
+                   const std::string& output, bool staple_status) {
   RegistryClient client(g.server, g.token);
-  auto c = client.GetCertificate(id);
+  auto c = client.GetCertificate(id, staple_status);
   if (!c.ok()) return Fail(c.status());
   return EmitCertificate(g, *c, output);
 }
@@ -383,6 +363,22 @@ int ListCertificates(const Globals& g, const std::string& piece_id) {
     EmitCertificate(g, c, "");
   }
   return kOk;
+}
+
+// Fetches a piece's signed status from the registry (a public call).
+std::function<absl::StatusOr<std::string>(const std::string&)> OnlineStatus(
+    const Globals& g) {
+  return [g](const std::string& piece_id) -> absl::StatusOr<std::string> {
+    RegistryClient client(g.server, g.token);
+    v1::GetStatusRequest request;
+    request.set_piece_id(piece_id);
+    auto status = client.Call<v1::PieceStatusStatement>(
+        request, [&](auto* ctx, auto& rq, auto* rs) {
+          return client.stub().GetStatus(ctx, rq, rs);
+        });
+    if (!status.ok()) return status.status();
+    return status->statement_json();
+  };
 }
 
 }  // namespace
@@ -403,7 +399,7 @@ int RunCli(int argc, char** argv) {
   app.add_option("--token", g.token, "bearer token (env LOUPE_TOKEN)")
       ->envname("LOUPE_TOKEN");
   app.add_flag("--json", g.json, "print JSON (one object per line)");
-  std::function<int()> run;
+  RunSlot run;
 
   auto* piece = app.add_subcommand("piece", "register and read pieces");
   piece->require_subcommand(1);
@@ -499,12 +495,17 @@ int RunCli(int argc, char** argv) {
       return IssueCertificate(g, piece_id, cert_version, cert_output);
     };
   });
-  auto* cert_get = cert->add_subcommand("get", "fetch a certificate's bundle");
+  bool staple = false;
+  auto* cert_get = cert->add_subcommand(
+      "get", "fetch a certificate's bundle, with its log proof");
   cert_get->add_option("id", cert_id, "certificate id (ct_...)")->required();
   cert_get->add_option("-o,--output", cert_output,
                        "write the bundle here ('-' = stdout)");
-  cert_get->callback(
-      [&] { run = [&] { return GetCertificate(g, cert_id, cert_output); }; });
+  cert_get->add_flag("--staple-status", staple,
+                     "staple a fresh signed status of the piece");
+  cert_get->callback([&] {
+    run = [&] { return GetCertificate(g, cert_id, cert_output, staple); };
+  });
   auto* cert_list = cert->add_subcommand("list", "a piece's certificates");
   cert_list->add_option("piece", piece_id, "piece id")->required();
   cert_list->callback(
@@ -527,12 +528,31 @@ int RunCli(int argc, char** argv) {
                          "a file to check against the subjects (repeatable)");
   verify_cmd->add_option("--dir", verify.dir,
                          "check every file under this directory");
+  verify_cmd->add_flag("--allow-unlogged", verify.allow_unlogged,
+                       "accept a bundle without a log proof");
+  std::string max_age;
+  bool online = false;
+  verify_cmd->add_option("--max-status-age", max_age,
+                         "require a status statement at most this old "
+                         "(30d, 12h, ...); see docs/certificate-format.md");
+  verify_cmd->add_flag("--online", online,
+                       "ask the registry (--server) for the piece's status");
   verify_cmd->callback([&] {
     run = [&] {
       verify.json = g.json;
+      if (!max_age.empty()) {
+        auto age = ParseAge(max_age);
+        if (!age.ok())
+          return Usage(StrCat("--max-status-age: ", age.status().message()));
+        verify.max_status_age = *age;
+      }
+      if (online) verify.fetch_status = OnlineStatus(g);
       return RunVerify(verify, std::cout, std::cerr);
     };
   });
+  AddStatusCommands(app, g, run);
+  AddOwnerCommands(app, g, run);
+  AddLogCommands(app, g, run);
 
   try {
     app.parse(argc, argv);

@@ -87,6 +87,7 @@ RegistryClient::RegistryClient(std::shared_ptr<grpc::Channel> channel,
                                std::string token)
     : channel_(std::move(channel)),
       stub_(v1::RegistryService::NewStub(channel_)),
+      log_stub_(v1::TransparencyLogService::NewStub(channel_)),
       token_(std::move(token)) {}
 
 void RegistryClient::Prepare(grpc::ClientContext* ctx,
@@ -160,9 +161,10 @@ absl::StatusOr<v1::Certificate> RegistryClient::IssueCertificate(
 }
 
 absl::StatusOr<v1::Certificate> RegistryClient::GetCertificate(
-    const std::string& id) {
+    const std::string& id, bool staple_status) {
   v1::GetCertificateRequest request;
   request.set_certificate_id(id);
+  request.set_staple_status(staple_status);
   return Unary<v1::Certificate>(*this, request,
                                 [&](auto* ctx, auto& rq, auto* rs) {
                                   return stub_->GetCertificate(ctx, rq, rs);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "loupe/v1/log.grpc.pb.h"
 #include "loupe/v1/registry.grpc.pb.h"
 
 namespace loupe::client {
@@ -39,7 +40,7 @@ class RegistryClient {
   [[nodiscard]] absl::StatusOr<v1::Certificate> IssueCertificate(
       const std::string& piece_id, uint32_t version);
   [[nodiscard]] absl::StatusOr<v1::Certificate> GetCertificate(
-      const std::string& id);
+      const std::string& id, bool staple_status = false);
   [[nodiscard]] absl::StatusOr<v1::ListCertificatesResponse> ListCertificates(
       const std::string& piece_id);
 
@@ -64,12 +65,30 @@ class RegistryClient {
       const v1::DownloadAssetRequest& request);
 
   v1::RegistryService::Stub& stub() { return *stub_; }
+  v1::TransparencyLogService::Stub& log_stub() { return *log_stub_; }
+
+  // One unary call, `method(context, request, response)` (e.g. a lambda
+  // calling a stub method), with the token and a 30 s deadline.
+  template <typename Response, typename Request, typename Method>
+  [[nodiscard]] absl::StatusOr<Response> Call(const Request& request,
+                                              Method method) const {
+    grpc::ClientContext ctx;
+    Prepare(&ctx, 30);
+    Response response;
+    grpc::Status s = method(&ctx, request, &response);
+    if (!s.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                          s.error_message());
+    }
+    return response;
+  }
   // Prepares a context with the token and a deadline (0 = none).
   void Prepare(grpc::ClientContext* ctx, int deadline_seconds) const;
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RegistryService::Stub> stub_;
+  std::unique_ptr<v1::TransparencyLogService::Stub> log_stub_;
   std::string token_;
 };
 

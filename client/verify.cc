@@ -9,6 +9,8 @@
 #include "base/str_cat.h"
 #include "crypto/bundle.h"
 #include "crypto/certificate.h"
+#include "crypto/log_entry.h"
+#include "crypto/piece_status.h"
 #include "crypto/sha256.h"
 
 namespace loupe::client {
@@ -56,10 +58,96 @@ struct BundleResult {
   absl::Status status;
   std::optional<crypto::VerifiedCertificate> certificate;
   crypto::FileReport files;
+  std::optional<crypto::LogProof> log;
+  std::optional<crypto::PieceStatusFacts> piece_status;
+  bool status_online = false;
 };
 
+std::string Days(absl::Duration d) {
+  const int64_t hours = absl::ToInt64Hours(d);
+  if (hours < 48) return StrCat(hours, " h");
+  return StrCat(hours / 24, " days");
+}
+
+std::string Upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(c));
+  return s;
+}
+
+// Checks that the certificate's entry is in the signed log.
+absl::Status CheckLog(const crypto::Bundle& bundle,
+                      const crypto::VerifiedCertificate& certificate,
+                      const crypto::TrustRoot& root, const VerifyOptions& o,
+                      BundleResult* result) {
+  if (!bundle.log) {
+    if (o.allow_unlogged) return absl::OkStatus();
+    return absl::UnauthenticatedError(
+        "bundle.log: missing; nothing shows this certificate was logged "
+        "(fetch the bundle again with `loupe cert get`)");
+  }
+  const auto& p = certificate.statement.predicate;
+  const std::string entry = crypto::CertificateLogEntry(
+      bundle.certificate.payload, p.value("piece_id", ""),
+      p.value("version", 0u));
+  auto checkpoint = crypto::VerifyLogInclusion(entry, *bundle.log, root);
+  if (!checkpoint.ok()) return checkpoint.status();
+  result->log = bundle.log;
+  return absl::OkStatus();
+}
+
+// Judges the piece's status statement: fetched (--online) or stapled.
+absl::Status CheckStatus(const crypto::Bundle& bundle,
+                         const crypto::VerifiedCertificate& certificate,
+                         const crypto::TrustRoot& root, const VerifyOptions& o,
+                         BundleResult* result) {
+  const std::string piece_id =
+      certificate.statement.predicate.value("piece_id", "");
+  std::optional<crypto::DsseEnvelope> envelope = bundle.status;
+  if (o.fetch_status) {
+    auto fetched = o.fetch_status(piece_id);
+    if (!fetched.ok()) {
+      return absl::UnavailableError(StrCat(
+          "--online: cannot fetch the status: ", fetched.status().message()));
+    }
+    auto parsed = crypto::EnvelopeFromJson(*fetched);
+    if (!parsed.ok()) return parsed.status();
+    envelope = *std::move(parsed);
+    result->status_online = true;
+  }
+  if (!envelope) {
+    if (!o.max_status_age) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        "status: none stapled, and --max-status-age asks for one (fetch "
+        "with `loupe cert get --staple-status`, or verify --online)");
+  }
+  auto facts = crypto::VerifyPieceStatus(*envelope, root);
+  if (!facts.ok()) return facts.status();
+  if (facts->piece_id != piece_id) {
+    return absl::UnauthenticatedError(
+        StrCat("status: is about piece ", facts->piece_id, ", not ", piece_id));
+  }
+  result->piece_status = *facts;
+  const absl::Duration age = o.now - facts->as_of;
+  if (o.max_status_age && age > *o.max_status_age) {
+    return absl::FailedPreconditionError(
+        StrCat("status: the statement is ", Days(age), " old (as of ",
+               absl::FormatTime("%Y-%m-%d", facts->as_of, absl::UTCTimeZone()),
+               "); --max-status-age allows ", Days(*o.max_status_age)));
+  }
+  if (facts->status != "active") {
+    return absl::PermissionDeniedError(
+        StrCat("piece ", Upper(facts->status), ": ", facts->reason, " (by ",
+               facts->changed_by, ", status as of ",
+               absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", facts->as_of,
+                                absl::UTCTimeZone()),
+               ")"));
+  }
+  return absl::OkStatus();
+}
+
 BundleResult CheckBundle(const std::string& path, const crypto::TrustRoot& root,
-                         const std::vector<crypto::HeldFile>& files) {
+                         const std::vector<crypto::HeldFile>& files,
+                         const VerifyOptions& o) {
   BundleResult result{path, absl::OkStatus(), std::nullopt, {}};
   auto text = ReadFileToString(path);
   auto bundle = text.ok() ? crypto::ParseBundle(*text)
@@ -80,6 +168,11 @@ BundleResult CheckBundle(const std::string& path, const crypto::TrustRoot& root,
   }
   result.files = crypto::MatchFiles(certificate->statement, files);
   result.certificate = *std::move(certificate);
+  result.status = CheckLog(*bundle, *result.certificate, *newest, o, &result);
+  if (result.status.ok()) {
+    result.status =
+        CheckStatus(*bundle, *result.certificate, *newest, o, &result);
+  }
   return result;
 }
 
@@ -104,6 +197,18 @@ void PrintText(const std::vector<BundleResult>& results,
       continue;
     }
     out << r.path << ": VALID: " << Describe(*r.certificate) << "\n";
+    if (r.log) {
+      out << "  logged: entry " << r.log->index << " of the signed tree of "
+          << r.log->tree_size << " entries\n";
+    }
+    if (r.piece_status) {
+      out << "  status: " << r.piece_status->status << " as of "
+          << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", r.piece_status->as_of,
+                              absl::UTCTimeZone())
+          << (r.status_online ? " (fetched online)" : " (stapled)") << "\n";
+    } else {
+      out << "  status: not checked (none stapled; see --online)\n";
+    }
     for (const auto& [file, subject] : r.files.files) {
       if (subject) out << "  " << file.path << ": matches " << *subject << "\n";
     }
@@ -132,6 +237,17 @@ Json ToJson(const std::vector<BundleResult>& results,
       b["keyid"] = r.certificate->keyid;
       b["predicate"] = r.certificate->statement.predicate;
       b["complete"] = r.files.complete;
+      if (r.log) {
+        b["log"] = {{"index", r.log->index}, {"tree_size", r.log->tree_size}};
+      }
+      if (r.piece_status) {
+        b["piece_status"] = {{"status", r.piece_status->status},
+                             {"reason", r.piece_status->reason},
+                             {"as_of", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                                        r.piece_status->as_of,
+                                                        absl::UTCTimeZone())},
+                             {"online", r.status_online}};
+      }
       Json missing = Json::array();
       for (const auto& s : r.files.missing) {
         missing.push_back({{"name", s.name}, {"sha256", s.sha256}});
@@ -150,6 +266,33 @@ Json ToJson(const std::vector<BundleResult>& results,
 }
 
 }  // namespace
+
+absl::StatusOr<absl::Duration> ParseAge(std::string_view text) {
+  int64_t n = 0;
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) &&
+         i < 9) {
+    n = n * 10 + (text[i++] - '0');
+  }
+  if (i == 0 || i + 1 != text.size()) {
+    return absl::InvalidArgumentError(
+        StrCat("\"", text, "\" is not an age like 30d, 12h, 90m, 45s or 2w"));
+  }
+  switch (text[i]) {
+    case 's':
+      return absl::Seconds(n);
+    case 'm':
+      return absl::Minutes(n);
+    case 'h':
+      return absl::Hours(n);
+    case 'd':
+      return absl::Hours(24 * n);
+    case 'w':
+      return absl::Hours(24 * 7 * n);
+  }
+  return absl::InvalidArgumentError(
+      StrCat("\"", text, "\": the unit is one of s, m, h, d, w"));
+}
 
 bool LooksLikeBundle(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -198,7 +341,7 @@ int RunVerify(const VerifyOptions& options, std::ostream& out,
   std::vector<bool> matched(files->size(), false);
   bool valid = true;
   for (const auto& path : o.bundles) {
-    results.push_back(CheckBundle(path, *root, *files));
+    results.push_back(CheckBundle(path, *root, *files, o));
     valid = valid && results.back().status.ok();
     for (size_t i = 0; i < results.back().files.files.size(); ++i) {
       if (results.back().files.files[i].second) matched[i] = true;

@@ -11,6 +11,8 @@
 
 #include "crypto/bundle.h"
 #include "crypto/certificate.h"
+#include "crypto/log_entry.h"
+#include "crypto/piece_status.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
 
@@ -37,16 +39,18 @@ class VerifyCliTest : public ::testing::Test {
     fs::create_directories(dir_ / "files");
     for (int i = 0; i < 4; ++i) keys_.push_back(*SigningKey::Generate());
     // v1: root key 0, certificate key 1 until day 100. v2 adds key 3.
-    v1_ = TrustRoot{
-        "registry.example/loupe",
-        1,
-        1,
-        {RootKey{keys_[0].public_key(), {kRoleRoot}, Day(0)},
-         RootKey{keys_[1].public_key(), {kRoleCertificate}, Day(0), Day(100)}}};
+    v1_ = TrustRoot{"registry.example/loupe",
+                    1,
+                    1,
+                    {RootKey{keys_[0].public_key(), {kRoleRoot}, Day(0)},
+                     RootKey{keys_[1].public_key(),
+                             {kRoleCertificate, kRoleCheckpoint},
+                             Day(0),
+                             Day(100)}}};
     v2_ = v1_;
     v2_.version = 2;
-    v2_.keys.push_back(
-        RootKey{keys_[3].public_key(), {kRoleCertificate}, Day(100)});
+    v2_.keys.push_back(RootKey{
+        keys_[3].public_key(), {kRoleCertificate, kRoleCheckpoint}, Day(100)});
     Write("root-v1.json", EnvelopeToJson(*SignRoot(v1_, {&keys_[0]})));
     Write("files/ring.stl", "solid ring");
     Write("files/scan.ply", "ply scan");
@@ -65,10 +69,40 @@ class VerifyCliTest : public ::testing::Test {
                      {{"piece_id", "pc_abc"}, {"version", 2}}};
   }
 
-  // Writes a bundle signed by `signer` at `when`, carrying `roots`.
+  // A bundle signed by `signer` at `when`, carrying `roots`, logged as
+  // entry 3 of a log of 5 whose checkpoint `log_signer` signs (default:
+  // `signer`).
+  Bundle Make(const SigningKey& signer, absl::Time when,
+              std::vector<DsseEnvelope> roots = {},
+              const SigningKey* log_signer = nullptr) {
+    Bundle bundle{*SignCertificate(Facts(), when, signer), roots};
+    std::vector<Hash> leaves;
+    for (int i = 0; i < 5; ++i) {
+      leaves.push_back(LeafHash(
+          i == 3 ? CertificateLogEntry(bundle.certificate.payload, "pc_abc", 2)
+                 : "other entry " + std::to_string(i)));
+    }
+    bundle.log = LogProof{
+        3, 5, *InclusionProof(leaves, 3, 5),
+        SignCheckpoint({"registry.example/loupe", 5, SubtreeRoot(leaves, 0, 5)},
+                       "registry.example/loupe",
+                       log_signer ? *log_signer : signer)};
+    return bundle;
+  }
   void MakeBundle(const std::string& name, const SigningKey& signer,
                   absl::Time when, std::vector<DsseEnvelope> roots = {}) {
-    Write(name, EncodeBundle({*SignCertificate(Facts(), when, signer), roots}));
+    Write(name, EncodeBundle(Make(signer, when, roots)));
+  }
+  // A status statement of pc_abc as of `when`.
+  DsseEnvelope Status(const std::string& status, absl::Time when,
+                      const std::string& piece = "pc_abc") {
+    PieceStatusFacts facts;
+    facts.piece_id = piece;
+    facts.status = status;
+    facts.reason = status == "active" ? "" : "police report 77";
+    facts.changed_by = "insurer:axa";
+    facts.as_of = when;
+    return *SignPieceStatus(facts, keys_[1]);
   }
 
   Result Verify(const std::string& args) {
@@ -190,6 +224,89 @@ TEST_F(VerifyCliTest, KeysRotationsAndRollbacks) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("ok.json: VALID"), std::string::npos);
   EXPECT_NE(r.output.find("late.json: INVALID"), std::string::npos);
+}
+
+TEST_F(VerifyCliTest, LogProofIsRequiredAndChecked) {
+  MakeBundle("cert.json", keys_[1], Day(50));
+  auto r = Verify(Path("cert.json") + " --root " + Path("root-v1.json"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("logged: entry 3 of the signed tree of 5"),
+            std::string::npos)
+      << r.output;
+  // No proof at all: refused unless explicitly allowed.
+  Bundle bundle = Make(keys_[1], Day(50));
+  bundle.log.reset();
+  Write("unlogged.json", EncodeBundle(bundle));
+  r = Verify(Path("unlogged.json") + " --root " + Path("root-v1.json"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("bundle.log: missing"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(Verify(Path("unlogged.json") + " --root " + Path("root-v1.json") +
+                   " --allow-unlogged")
+                .exit_code,
+            0);
+  // A wrong proof hash.
+  bundle = Make(keys_[1], Day(50));
+  bundle.log->inclusion[1][0] ^= 0x80;
+  Write("bad-proof.json", EncodeBundle(bundle));
+  r = Verify(Path("bad-proof.json") + " --root " + Path("root-v1.json"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("log.inclusion_proof"), std::string::npos)
+      << r.output;
+  // A checkpoint signed by a key the root does not list.
+  Write("foreign.json", EncodeBundle(Make(keys_[1], Day(50), {}, &keys_[2])));
+  r = Verify(Path("foreign.json") + " --root " + Path("root-v1.json"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("checkpoint"), std::string::npos) << r.output;
+}
+
+TEST_F(VerifyCliTest, StapledStatusIsJudgedOffline) {
+  auto with_status = [&](const std::string& name, DsseEnvelope status) {
+    Bundle bundle = Make(keys_[1], Day(50));
+    bundle.status = std::move(status);
+    Write(name, EncodeBundle(bundle));
+    return Path(name);
+  };
+  const std::string root = " --root " + Path("root-v1.json");
+  // Fresh and active: valid, and within --max-status-age.
+  auto r = Verify(with_status("active.json", Status("active", Day(60))) + root);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("status: active as of 2026-03-02"), std::string::npos)
+      << r.output;
+  // Revoked or stolen: fails loudly, with the reason.
+  r = Verify(with_status("revoked.json", Status("revoked", Day(60))) + root);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("piece REVOKED: police report 77 (by insurer:axa"),
+            std::string::npos)
+      << r.output;
+  r = Verify(with_status("stolen.json", Status("stolen", Day(60))) + root);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("piece STOLEN"), std::string::npos) << r.output;
+  // --max-status-age: a statement older than allowed, or none, fails.
+  const std::string old = with_status("old.json", Status("active", Day(60)));
+  r = Verify(old + root + " --max-status-age 30d");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--max-status-age allows 30 days"), std::string::npos)
+      << r.output;
+  MakeBundle("plain.json", keys_[1], Day(50));
+  r = Verify(Path("plain.json") + root + " --max-status-age 30d");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("none stapled"), std::string::npos) << r.output;
+  r = Verify(Path("plain.json") + root + " --max-status-age 30x");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  // A statement about another piece, or not signed by a certificate key.
+  r = Verify(with_status("other.json", Status("active", Day(60), "pc_zzz")) +
+             root);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("is about piece pc_zzz"), std::string::npos)
+      << r.output;
+  PieceStatusFacts facts;
+  facts.piece_id = "pc_abc";
+  facts.status = "active";
+  facts.as_of = Day(60);
+  r = Verify(with_status("forged.json", *SignPieceStatus(facts, keys_[2])) +
+             root);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
 }
 
 // Interoperability: an independent verifier written from the published

@@ -1,0 +1,217 @@
+// `loupe log`: the registry's transparency log, for auditors and witnesses.
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "base/file.h"
+#include "base/str_cat.h"
+#include "client/cli_common.h"
+#include "client/progress.h"
+#include "client/registry_client.h"
+#include "crypto/log_entry.h"
+#include "crypto/trust_root.h"
+
+namespace loupe::client {
+namespace {
+
+using Json = nlohmann::json;
+
+struct LogOptions {
+  std::string root, saved, save, output;
+  bool entries = false;
+};
+
+absl::StatusOr<crypto::TrustRoot> LoadRoot(const std::string& path) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  auto envelope = crypto::EnvelopeFromJson(*text);
+  if (!envelope.ok()) return envelope.status();
+  return crypto::VerifyInitialRoot(*envelope);
+}
+
+crypto::Hash ToHash(const std::string& bytes) {
+  crypto::Hash h{};
+  std::copy_n(bytes.begin(), std::min(bytes.size(), h.size()), h.begin());
+  return h;
+}
+
+absl::StatusOr<v1::SignedCheckpoint> FetchCheckpoint(RegistryClient& client) {
+  return client.Call<v1::SignedCheckpoint>(
+      v1::GetCheckpointRequest(), [&](auto* c, auto& rq, auto* rs) {
+        return client.log_stub().GetCheckpoint(c, rq, rs);
+      });
+}
+
+int ShowCheckpoint(const Globals& g, const LogOptions& o) {
+  RegistryClient client(g.server, g.token);
+  auto checkpoint = FetchCheckpoint(client);
+  if (!checkpoint.ok()) return Fail(checkpoint.status());
+  if (!o.root.empty()) {
+    auto root = LoadRoot(o.root);
+    if (!root.ok()) return Usage(StrCat("--root: ", root.status().message()));
+    auto verified = crypto::VerifyRootCheckpoint(checkpoint->note(), *root);
+    if (!verified.ok()) return Fail(verified.status());
+  }
+  if (!o.output.empty()) {
+    std::ofstream(o.output, std::ios::trunc) << checkpoint->note();
+  }
+  if (g.json) {
+    std::cout << ToJson(*checkpoint) << "\n";
+  } else {
+    std::cout << checkpoint->note();
+  }
+  return kOk;
+}
+
+// Recomputes the root of the first `size` entries from the entries.
+absl::StatusOr<crypto::Hash> RootFromEntries(RegistryClient& client,
+                                             uint64_t size) {
+  std::vector<crypto::Hash> leaves;
+  leaves.reserve(size);
+  std::unique_ptr<Progress> progress;
+  if (size > 10000) progress = std::make_unique<Progress>("entries", size);
+  while (leaves.size() < size) {
+    v1::GetEntriesRequest request;
+    request.set_start(leaves.size());
+    request.set_count(
+        static_cast<uint32_t>(std::min<uint64_t>(1000, size - leaves.size())));
+    auto page = client.Call<v1::GetEntriesResponse>(
+        request, [&](auto* c, auto& rq, auto* rs) {
+          return client.log_stub().GetEntries(c, rq, rs);
+        });
+    if (!page.ok()) return page.status();
+    if (page->entries().empty()) {
+      return absl::DataLossError(
+          StrCat("the log served no entry at ", leaves.size()));
+    }
+    for (const auto& e : page->entries()) {
+      if (e.index() != leaves.size()) {
+        return absl::DataLossError(
+            StrCat("entry ", leaves.size(), " came with index ", e.index()));
+      }
+      leaves.push_back(crypto::LeafHash(e.data()));
+      if (leaves.size() == size) break;
+    }
+    if (progress) progress->Update(leaves.size());
+  }
+  return crypto::SubtreeRoot(leaves, 0, size);
+}
+
+struct AuditReport {
+  uint64_t old_size = 0, new_size = 0;
+  bool consistent = true;  // With the saved checkpoint.
+  std::optional<bool> entries_match;
+  std::string problem;
+};
+
+int Audit(const Globals& g, const LogOptions& o) {
+  auto root = LoadRoot(o.root);
+  if (!root.ok()) return Usage(StrCat("--root: ", root.status().message()));
+  std::optional<crypto::Checkpoint> saved;
+  if (!o.saved.empty()) {
+    auto text = ReadFileToString(o.saved);
+    if (!text.ok())
+      return Usage(StrCat("--checkpoint: ", text.status().message()));
+    auto verified = crypto::VerifyRootCheckpoint(*text, *root);
+    if (!verified.ok()) {
+      return Usage(StrCat("--checkpoint: ", verified.status().message()));
+    }
+    saved = *verified;
+  }
+  RegistryClient client(g.server, g.token);
+  auto current = FetchCheckpoint(client);
+  if (!current.ok()) return Fail(current.status());
+  auto now = crypto::VerifyRootCheckpoint(current->note(), *root);
+  if (!now.ok()) return Fail(now.status());
+  AuditReport report;
+  report.new_size = now->size;
+  if (saved) {
+    report.old_size = saved->size;
+    if (saved->size > now->size) {
+      report.consistent = false;
+      report.problem = "the log shrank: the saved checkpoint is larger";
+    } else if (saved->size == now->size || saved->size == 0) {
+      report.consistent = saved->size == 0 || saved->root == now->root;
+      if (!report.consistent) report.problem = "same size, different root";
+    } else {
+      v1::GetConsistencyProofRequest request;
+      request.set_old_size(saved->size);
+      request.set_new_size(now->size);
+      auto proof = client.Call<v1::ConsistencyProof>(
+          request, [&](auto* c, auto& rq, auto* rs) {
+            return client.log_stub().GetConsistencyProof(c, rq, rs);
+          });
+      if (!proof.ok()) return Fail(proof.status());
+      std::vector<crypto::Hash> hashes;
+      for (const auto& h : proof->hashes()) hashes.push_back(ToHash(h));
+      report.consistent = crypto::VerifyConsistency(
+          saved->size, now->size, saved->root, now->root, hashes);
+      if (!report.consistent) {
+        report.problem =
+            "the consistency proof fails: the log rewrote its history (a fork)";
+      }
+    }
+  }
+  if (o.entries && report.consistent) {
+    auto recomputed = RootFromEntries(client, now->size);
+    if (!recomputed.ok()) return Fail(recomputed.status());
+    report.entries_match = *recomputed == now->root;
+    if (!*report.entries_match) {
+      report.problem = "the root recomputed from the entries differs";
+    }
+  }
+  const bool ok = report.consistent && report.entries_match.value_or(true);
+  if (ok && !o.save.empty()) {
+    std::ofstream(o.save, std::ios::trunc) << current->note();
+  }
+  if (g.json) {
+    Json j = {{"ok", ok},
+              {"old_size", report.old_size},
+              {"new_size", report.new_size},
+              {"consistent", report.consistent}};
+    if (report.entries_match) j["entries_match"] = *report.entries_match;
+    if (!ok) j["problem"] = report.problem;
+    std::cout << j.dump() << "\n";
+  } else if (ok) {
+    std::cout << "log " << root->origin << ": OK, " << now->size << " entries";
+    if (saved) std::cout << ", consistent with the saved " << saved->size;
+    if (report.entries_match) std::cout << ", root recomputed from entries";
+    std::cout << "\n";
+  } else {
+    std::cout << "log " << root->origin << ": INCONSISTENT: " << report.problem
+              << "\n";
+  }
+  return ok ? kOk : kFailed;
+}
+
+}  // namespace
+
+void AddLogCommands(CLI::App& app, Globals& g, RunSlot& run) {
+  auto* log =
+      app.add_subcommand("log",
+                         "the transparency log: signed checkpoints, audits "
+                         "(exit 0 consistent, 1 inconsistent, 2 usage)");
+  log->require_subcommand(1);
+  auto o = std::make_shared<LogOptions>();
+  auto* checkpoint =
+      log->add_subcommand("checkpoint", "print the newest signed checkpoint");
+  checkpoint->add_option("--root", o->root, "verify it with this trust root");
+  checkpoint->add_option("-o,--output", o->output, "also save it here");
+  checkpoint->callback(
+      [&g, &run, o] { run = [&g, o] { return ShowCheckpoint(g, *o); }; });
+
+  auto* audit = log->add_subcommand(
+      "audit",
+      "check the current checkpoint against the trust root, its consistency "
+      "with a checkpoint saved earlier, and (--entries) the root recomputed "
+      "from every entry");
+  audit->add_option("--root", o->root, "the trust root you hold")->required();
+  audit->add_option("--checkpoint", o->saved,
+                    "a checkpoint saved earlier (e.g. by --save)");
+  audit->add_option("--save", o->save,
+                    "save the current checkpoint here when all is well");
+  audit->add_flag("--entries", o->entries,
+                  "download every entry and recompute the root");
+  audit->callback([&g, &run, o] { run = [&g, o] { return Audit(g, *o); }; });
+}
+
+}  // namespace loupe::client
