@@ -1,15 +1,21 @@
 // Durability under SIGKILL: concurrent clients create pieces, upload assets
 // and add versions while loupe-server is killed mid-load; after each restart
 // every write a client saw acknowledged must be present and intact (asset
-// digests re-verified by downloading). Five kill/restart cycles.
+// digests re-verified by downloading), its version's entry must be in the
+// transparency log, and the log after restart must be consistent with every
+// checkpoint published before the crash. Five kill/restart cycles.
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
 
+#include "crypto/log_entry.h"
+#include "tests/log_util.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
 
@@ -29,7 +35,55 @@ struct Ledger {
   // sha256 -> size of acknowledged uploads.
   std::map<std::string, uint64_t> assets;
   std::atomic<int> failures_after_kill{0};
+  // Checkpoints published while the load ran: (size, root).
+  std::vector<std::pair<uint64_t, crypto::Hash>> checkpoints;
 };
+
+// Polls the newest checkpoint until the server dies, as a witness would.
+void Witness(const std::string& target, Ledger* ledger) {
+  client::RegistryClient c(target, "");
+  for (;;) {
+    auto checkpoint = GetCheckpoint(c);
+    if (!checkpoint.ok()) return;
+    {
+      std::lock_guard<std::mutex> lock(ledger->mu);
+      ledger->checkpoints.emplace_back(checkpoint->tree_size(),
+                                       ToHash(checkpoint->root_hash()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// Every acknowledged version has its entry in the log, and the log is
+// consistent with every checkpoint published before.
+void VerifyLog(TestServer& server, Ledger& ledger) {
+  auto c = server.Client("");
+  auto now = GetCheckpoint(*c);
+  ASSERT_TRUE(now.ok()) << now.status();
+  const crypto::Hash root = ToHash(now->root_hash());
+  for (const auto& [size, old_root] : ledger.checkpoints) {
+    if (size == 0) continue;
+    auto proof = GetConsistency(*c, size, now->tree_size());
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    ASSERT_TRUE(crypto::VerifyConsistency(size, now->tree_size(), old_root,
+                                          root, ToHashes(proof->hashes())))
+        << "the log after restart is not consistent with checkpoint " << size;
+  }
+  auto entries = GetAllEntries(*c, now->tree_size());
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  std::set<std::pair<std::string, uint32_t>> logged;
+  for (const auto& e : *entries) {
+    auto json = nlohmann::json::parse(e);
+    if (json["type"] == "version") {
+      logged.emplace(json["piece_id"], json["version"].get<uint32_t>());
+    }
+  }
+  for (const auto& v : ledger.versions) {
+    ASSERT_TRUE(logged.contains({v.piece_id(), v.number()}))
+        << "acknowledged version not in the log: " << v.piece_id() << "/"
+        << v.number();
+  }
+}
 
 // One client's loop: piece, then versions each with a fresh upload, until an
 // RPC fails (the server was killed).
@@ -98,13 +152,16 @@ void VerifyLedger(TestServer& server, Ledger& ledger) {
 
 TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
   TestServer server;
+  server.EnableSigning();
   Ledger ledger;
   std::mt19937 rng(20261123);
   for (int cycle = 0; cycle < kCycles; ++cycle) {
     ASSERT_OK(server.Start());
     ASSERT_NO_FATAL_FAILURE(VerifyLedger(server, ledger));
+    ASSERT_NO_FATAL_FAILURE(VerifyLog(server, ledger));
     const size_t versions_before = ledger.versions.size();
     std::vector<std::thread> writers;
+    writers.emplace_back(Witness, server.target(), &ledger);
     for (int id = 0; id < kWriters; ++id) {
       writers.emplace_back(Writer, server.target(), cycle, id, &ledger);
     }
@@ -116,9 +173,11 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
   }
   ASSERT_OK(server.Start());
   VerifyLedger(server, ledger);
+  VerifyLog(server, ledger);
   std::cout << "[ crash    ] " << kCycles << " SIGKILL cycles; verified "
             << ledger.pieces.size() << " pieces, " << ledger.versions.size()
-            << " versions, " << ledger.assets.size() << " assets\n";
+            << " versions, " << ledger.assets.size() << " assets, "
+            << ledger.checkpoints.size() << " checkpoints\n";
 }
 
 }  // namespace
