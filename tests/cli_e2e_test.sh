@@ -2,7 +2,10 @@
 # End to end as a person would do it: tools/run.sh starts a development
 # registry; the loupe CLI creates a piece with a real STL file, adds a resize
 # version, lists the versions and downloads the file byte-identical; refusals
-# give the documented exit codes; a second tools/run.sh reuses the data.
+# give the documented exit codes; certificates carry log proofs; owners
+# transfer with signed, single-use transfers; stolen and revoked pieces fail
+# verification; an auditor checks the log; a second tools/run.sh reuses the
+# data.
 # Usage: cli_e2e_test.sh LOUPE_SERVER_BIN LOUPE_BIN
 set -euo pipefail
 SERVER_BIN=$1
@@ -90,6 +93,60 @@ LOUPE_TOKEN= "$LOUPE" piece show "$ID" 2> err.txt
 "$LOUPE" --help > help.txt
 [ $? -eq 0 ] && grep -q "Exit status" help.txt || fail "--help"
 set -e
+
+# The transparency log: the bundle's proof, a saved checkpoint, an audit.
+ROOT_JSON="$WORK/data/keys/root.json"
+grep -q "logged: entry" verify.txt 2>/dev/null || \
+  "$LOUPE" verify cert.json --root "$ROOT_JSON" | grep -q "logged: entry" \
+  || fail "bundle carries no log proof"
+"$LOUPE" log checkpoint --root "$ROOT_JSON" -o saved-checkpoint.txt > /dev/null \
+  || fail "log checkpoint"
+
+# Owners: keys, the studio sets the first, a signed transfer, its replay.
+export LOUPE_KEY_PASSPHRASE="owner passphrase"
+"$LOUPE" owner keygen -o alice.key > /dev/null || fail "keygen"
+"$LOUPE" owner keygen -o bob.key > /dev/null || fail "keygen 2"
+"$LOUPE" owner set "$ID" alice.key.pub > /dev/null || fail "owner set"
+LOUPE_TOKEN= "$LOUPE" owner transfer "$ID" --key alice.key --to bob.key.pub \
+  --save transfer.json > /dev/null || fail "transfer"
+"$LOUPE" owner show "$ID" | grep -q "#2 $(cat bob.key.pub)" || fail "owner history"
+set +e
+LOUPE_TOKEN= "$LOUPE" owner submit transfer.json 2> err.txt
+[ $? -eq 1 ] && grep -q "current owner" err.txt || fail "replayed transfer accepted: $(cat err.txt)"
+# Bob reports it stolen (signed, no token); a transfer is then refused.
+LOUPE_TOKEN= "$LOUPE" status stolen "$ID" --reason "police report 4711" \
+  --owner-key bob.key > status.txt || fail "owner's stolen report"
+grep -q "STOLEN (police report 4711; by owner)" status.txt || fail "status: $(cat status.txt)"
+LOUPE_TOKEN= "$LOUPE" owner transfer "$ID" --key bob.key --to alice.key.pub 2> err.txt
+[ $? -eq 1 ] && grep -q "reported stolen" err.txt || fail "stolen piece transferred: $(cat err.txt)"
+# A fresh stapled status makes offline verification fail, with the reason.
+"$LOUPE" cert get "$(json 'd["id"]' < <("$LOUPE" --json cert list "$ID" | head -1))" \
+  --staple-status -o stolen-cert.json > /dev/null
+"$LOUPE" verify stolen-cert.json --root "$ROOT_JSON" --max-status-age 30d > verify.txt
+[ $? -eq 1 ] && grep -q "piece STOLEN: police report 4711" verify.txt \
+  || fail "stolen piece verified: $(cat verify.txt)"
+# The insurer reports it recovered; the studio then revokes the certificates.
+LOUPE_TOKEN=$LOUPE_TOKEN_INSURER "$LOUPE" status recovered "$ID" --reason "found" > /dev/null \
+  || fail "insurer's recovery"
+"$LOUPE" status revoke "$ID" --reason "issued in error" > /dev/null || fail "revoke"
+"$LOUPE" cert get "$(json 'd["id"]' < <("$LOUPE" --json cert list "$ID" | head -1))" \
+  --staple-status -o revoked-cert.json > /dev/null
+"$LOUPE" verify revoked-cert.json --root "$ROOT_JSON" --max-status-age 30d > verify.txt
+[ $? -eq 1 ] && grep -q "piece REVOKED: issued in error" verify.txt \
+  || fail "revoked certificate verified: $(cat verify.txt)"
+# The old bundle has no stapled status: --online asks the registry.
+"$LOUPE" verify cert.json --root "$ROOT_JSON" --online > verify.txt
+[ $? -eq 1 ] && grep -q "REVOKED" verify.txt || fail "--online: $(cat verify.txt)"
+"$LOUPE" verify cert.json --root "$ROOT_JSON" --max-status-age 30d > verify.txt
+[ $? -eq 1 ] && grep -q "none stapled" verify.txt || fail "--max-status-age without status"
+"$LOUPE" status suspend "$ID" --reason "x" 2> err.txt
+[ $? -eq 1 ] && grep -q "cannot suspend a piece that is revoked" err.txt || fail "revocation not final"
+set -e
+# The auditor: consistent with the checkpoint saved before all this, and the
+# root recomputed from every entry.
+"$LOUPE" log audit --root "$ROOT_JSON" --checkpoint saved-checkpoint.txt \
+  --entries --save new-checkpoint.txt > audit.txt || fail "audit: $(cat audit.txt)"
+grep -q "OK, .* consistent with the saved" audit.txt || fail "audit: $(cat audit.txt)"
 
 # A second run reuses the data directory and its tokens.
 kill -TERM "$RUN_PID"; wait "$RUN_PID" || true; RUN_PID=""
