@@ -43,6 +43,9 @@ Loupe registry starting on $LISTEN (data in $DATA). In another terminal:
   loupe asset get SHA256 --piece PIECE_ID -o copy.stl && cmp copy.stl ring.stl
   loupe cert issue PIECE_ID -o cert.json
   loupe verify cert.json --root "$DATA/keys/root.json" --file ring-size8.stl
+  loupe log audit --root "$DATA/keys/root.json" --entries --save checkpoint.txt
+  LOUPE_KEY_PASSPHRASE=secret loupe owner keygen -o owner.key
+  loupe owner set PIECE_ID owner.key.pub && loupe status show PIECE_ID
 
   (PIECE_ID and SHA256 are printed by the commands above; add --json for
   scripts; every command has --help.) Stop the registry with Ctrl-C.
