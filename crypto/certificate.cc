@@ -36,14 +36,8 @@ absl::StatusOr<VerifiedCertificate> VerifyCertificate(
         StrCat("envelope.payloadType: must be ", kStatementPayloadType));
   }
   // 1. The signature, by any certificate key of the root.
-  auto verified = VerifyEnvelope(
-      envelope, [&root](std::string_view keyid) -> std::optional<PublicKey> {
-        const RootKey* key = root.FindKey(keyid);
-        if (key == nullptr || !key->HasRole(kRoleCertificate)) {
-          return std::nullopt;
-        }
-        return key->public_key;
-      });
+  auto verified =
+      VerifyEnvelope(envelope, KeysWithRole(root, kRoleCertificate));
   if (!verified.ok()) return verified.status();
   // 2. The verified payload only.
   auto statement = ParseStatement(verified->payload);

@@ -82,14 +82,8 @@ absl::StatusOr<PieceStatusFacts> VerifyPieceStatus(const DsseEnvelope& envelope,
     return absl::InvalidArgumentError(
         StrCat("status.payloadType: expected ", kPieceStatusPayloadType));
   }
-  auto verified = VerifyEnvelope(
-      envelope, [&root](std::string_view keyid) -> std::optional<PublicKey> {
-        const RootKey* key = root.FindKey(keyid);
-        if (key == nullptr || !key->HasRole(kRoleCertificate)) {
-          return std::nullopt;
-        }
-        return key->public_key;
-      });
+  auto verified =
+      VerifyEnvelope(envelope, KeysWithRole(root, kRoleCertificate));
   if (!verified.ok()) {
     return absl::UnauthenticatedError(
         StrCat("status: ", verified.status().message()));

@@ -81,13 +81,8 @@ absl::StatusOr<RootKey> ParseKey(const Json& k, const std::string& path) {
   return key;
 }
 
-// Root keys of `root`, by key id.
 KeyLookup RootKeys(const TrustRoot& root) {
-  return [&root](std::string_view keyid) -> std::optional<PublicKey> {
-    const RootKey* key = root.FindKey(keyid);
-    if (key == nullptr || !key->HasRole(kRoleRoot)) return std::nullopt;
-    return key->public_key;
-  };
+  return KeysWithRole(root, kRoleRoot);
 }
 
 absl::Status CheckThreshold(const DsseEnvelope& envelope,
@@ -270,6 +265,15 @@ absl::StatusOr<TrustRoot> FollowRoots(TrustRoot trusted,
     trusted = *std::move(next);
   }
   return trusted;
+}
+
+KeyLookup KeysWithRole(const TrustRoot& root, std::string_view role) {
+  return [&root, role = std::string(role)](
+             std::string_view keyid) -> std::optional<PublicKey> {
+    const RootKey* key = root.FindKey(keyid);
+    if (key == nullptr || !key->HasRole(role)) return std::nullopt;
+    return key->public_key;
+  };
 }
 
 }  // namespace loupe::crypto

@@ -50,6 +50,11 @@ struct TrustRoot {
                                                      absl::Time when) const;
 };
 
+// Finds the keys of `root` that have `role`, by key id, for VerifyEnvelope.
+// `root` must outlive the lookup.
+[[nodiscard]] KeyLookup KeysWithRole(const TrustRoot& root,
+                                     std::string_view role);
+
 // The root's canonical JSON payload, and back. Parsing checks every field
 // (INVALID_ARGUMENT naming it): origin, version >= 1, 1 <= threshold <=
 // number of root keys, keys with hex public keys, known roles, RFC 3339

@@ -9,32 +9,15 @@
 #include "server/storage/keys.h"
 #include "server/storage/raw_db_for_tests.h"
 #include "server/storage/store.h"
+#include "server/storage/store_fixture_for_tests.h"
 
 namespace loupe::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-class RocksLogTest : public ::testing::Test {
+class RocksLogTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("loupe_log_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  void Reopen() {
-    store_.reset();
-    auto s = OpenRocksStore(dir_.string());
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = *std::move(s);
-  }
-
   absl::Status AddPieceWithVersions(const std::string& id, int versions) {
     v1::Piece p;
     p.set_id(id);
@@ -82,9 +65,6 @@ class RocksLogTest : public ::testing::Test {
       }
     }
   }
-
-  fs::path dir_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(RocksLogTest, VersionsCertificatesAndPieceChangesAreLogged) {

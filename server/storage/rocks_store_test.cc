@@ -9,32 +9,15 @@
 #include "server/storage/keys.h"
 #include "server/storage/raw_db_for_tests.h"
 #include "server/storage/store.h"
+#include "server/storage/store_fixture_for_tests.h"
 
 namespace loupe::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-class RocksStoreTest : public ::testing::Test {
+class RocksStoreTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("loupe_store_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  void Reopen() {
-    store_.reset();
-    auto s = OpenRocksStore(dir_.string());
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = *std::move(s);
-  }
-
   v1::Piece MakePiece(const std::string& id, const std::string& studio,
                       const std::string& ref) {
     v1::Piece p;
@@ -77,9 +60,6 @@ class RocksStoreTest : public ::testing::Test {
                              : v1::VERSION_REASON_RESIZE);
     return v;
   }
-
-  fs::path dir_;
-  std::unique_ptr<Store> store_;
 };
 
 std::string RandomBytes(size_t n, int seed) {
