@@ -2,6 +2,7 @@
 // independent verifier, checkpoints by an independent signed-note
 // verifier, status and ownership rules, and a log rewritten in storage.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "base/file.h"
 #include "crypto/checkpoint.h"
 #include "crypto/dsse.h"
+#include "crypto/key_file.h"
 #include "crypto/piece_status.h"
 #include "crypto/trust_root.h"
 #include "server/storage/keys.h"
@@ -284,6 +286,51 @@ TEST_F(LogTest, AnEntryRewrittenInStorageStopsTheLogNotTheRegistry) {
   EXPECT_STATUS(aurum_->CreatePiece(request).status(), kDataLoss,
                 "transparency log");
   EXPECT_NE(server_.log().find("WARNING"), std::string::npos);
+}
+
+// A witness holding a checkpoint of a forked history (signed with the
+// registry's own key, as a registry that equivocates would) is told the
+// log is inconsistent; an honest saved checkpoint passes.
+TEST_F(LogTest, AuditReportsAForkedHistory) {
+  AddPieces(4, "fork-");
+  const std::string dir = ::testing::TempDir();
+  auto honest = GetCheckpoint(*aurum_);
+  std::ofstream(dir + "/honest.txt") << honest->note();
+  auto key = crypto::OpenSigningKey(
+      *ReadFileToString(server_.signing_key_file()), "test passphrase");
+  ASSERT_TRUE(key.ok()) << key.status();
+  std::vector<crypto::Hash> other;
+  for (int i = 0; i < 3; ++i)
+    other.push_back(crypto::LeafHash("fork " + std::to_string(i)));
+  std::ofstream(dir + "/forked.txt") << crypto::SignCheckpoint(
+      {root_.origin, 3, crypto::SubtreeRoot(other, 0, 3)}, root_.origin, *key);
+  AddPieces(2, "more-");
+  auto audit = [&](const std::string& saved) {
+    const std::string command = std::string(LOUPE_CLI_BIN) + " --server " +
+                                server_.target() + " log audit --root " +
+                                root_path_ + " --entries --checkpoint " +
+                                saved + " > " + dir + "/audit.txt 2>&1";
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(audit(dir + "/honest.txt"), 0)
+      << *ReadFileToString(dir + "/audit.txt");
+  EXPECT_NE(
+      ReadFileToString(dir + "/audit.txt")
+          ->find("OK, 6 entries, consistent with the saved 4, root recomputed"),
+      std::string::npos)
+      << *ReadFileToString(dir + "/audit.txt");
+  EXPECT_EQ(audit(dir + "/forked.txt"), 1);
+  EXPECT_NE(ReadFileToString(dir + "/audit.txt")->find("INCONSISTENT"),
+            std::string::npos)
+      << *ReadFileToString(dir + "/audit.txt");
+  // A checkpoint not signed by the root's key is a usage error (exit 2).
+  auto stranger = crypto::SigningKey::Generate();
+  std::ofstream(dir + "/stranger.txt", std::ios::trunc)
+      << crypto::SignCheckpoint(
+             {root_.origin, 3, crypto::SubtreeRoot(other, 0, 3)}, root_.origin,
+             *stranger);
+  EXPECT_EQ(audit(dir + "/stranger.txt"), 2);
 }
 
 }  // namespace

@@ -42,6 +42,9 @@ class TestServer {
 
   std::string target() const;
   std::string data_dir() const { return dir_ + "/db"; }
+  // After EnableSigning(): the encrypted signing key, passphrase
+  // "test passphrase" (crypto::kKdfInteractive).
+  std::string signing_key_file() const { return dir_ + "/signing-key.json"; }
   std::string log() const;
   pid_t pid() const { return pid_; }
   std::unique_ptr<client::RegistryClient> Client(const std::string& token);
