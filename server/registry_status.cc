@@ -340,9 +340,18 @@ absl::StatusOr<v1::Certificate> Registry::WithLogProof(
   if (log_ == nullptr) return certificate;
   auto bundle = crypto::ParseBundle(certificate.bundle_json());
   if (!bundle.ok()) return absl::DataLossError("stored bundle is corrupt");
-  auto proof = log_->ProveEntry(certificate.log_index());
-  if (!proof.ok()) return proof.status();
-  bundle->log = *std::move(proof);
+  // A certificate issued before this registry kept a log has no entry: it
+  // is handed out without a proof (and `loupe verify` says so).
+  auto logged = store_->LogEntries(certificate.log_index(), 1);
+  if (!logged.ok()) return logged.status();
+  if (!logged->empty() &&
+      logged->front() == crypto::CertificateLogEntry(
+                             bundle->certificate.payload,
+                             certificate.piece_id(), certificate.version())) {
+    auto proof = log_->ProveEntry(certificate.log_index());
+    if (!proof.ok()) return proof.status();
+    bundle->log = *std::move(proof);
+  }
   if (staple_status) {
     auto piece = store_->GetPiece(certificate.piece_id());
     if (!piece.ok()) return piece.status();
