@@ -148,7 +148,8 @@ absl::Status CheckStatus(const crypto::Bundle& bundle,
 BundleResult CheckBundle(const std::string& path, const crypto::TrustRoot& root,
                          const std::vector<crypto::HeldFile>& files,
                          const VerifyOptions& o) {
-  BundleResult result{path, absl::OkStatus(), std::nullopt, {}};
+  BundleResult result;
+  result.path = path;
   auto text = ReadFileToString(path);
   auto bundle = text.ok() ? crypto::ParseBundle(*text)
                           : absl::StatusOr<crypto::Bundle>(text.status());

@@ -8,7 +8,9 @@ namespace {
 TEST(BundleTest, RoundTripsAndRefusesMalformedOnes) {
   auto key = SigningKey::Generate();
   Bundle bundle{SignEnvelope("t", "certificate", *key),
-                {SignEnvelope("r", "root v2", *key)}};
+                {SignEnvelope("r", "root v2", *key)},
+                std::nullopt,
+                std::nullopt};
   const std::string text = EncodeBundle(bundle);
   auto parsed = ParseBundle(text);
   ASSERT_TRUE(parsed.ok()) << parsed.status();

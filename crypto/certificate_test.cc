@@ -21,9 +21,12 @@ class CertificateTest : public ::testing::Test {
         "registry.example/loupe",
         1,
         1,
-        {RootKey{keys_[0].public_key(), {kRoleRoot}, Day(0)},
+        {RootKey{keys_[0].public_key(), {kRoleRoot}, Day(0), std::nullopt},
          RootKey{keys_[1].public_key(), {kRoleCertificate}, Day(0), Day(100)},
-         RootKey{keys_[2].public_key(), {kRoleCertificate}, Day(100)}}};
+         RootKey{keys_[2].public_key(),
+                 {kRoleCertificate},
+                 Day(100),
+                 std::nullopt}}};
   }
 
   Statement Facts() {

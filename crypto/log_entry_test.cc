@@ -20,7 +20,10 @@ class LogEntryTest : public ::testing::Test {
   void SetUp() override {
     key_ = std::make_unique<SigningKey>(*SigningKey::Generate());
     root_.origin = kOrigin;
-    root_.keys.push_back({key_->public_key(), {kRoleCheckpoint}});
+    root_.keys.push_back({key_->public_key(),
+                          {kRoleCheckpoint},
+                          absl::InfinitePast(),
+                          std::nullopt});
     for (int i = 0; i < 7; ++i) {
       entries_.push_back(CertificateLogEntry(Payload(i), "pc_x", i + 1));
       leaves_.push_back(LeafHash(entries_.back()));

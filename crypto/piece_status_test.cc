@@ -13,7 +13,10 @@ class PieceStatusTest : public ::testing::Test {
     registry_ = std::make_unique<SigningKey>(*SigningKey::Generate());
     owner_ = std::make_unique<SigningKey>(*SigningKey::Generate());
     root_.origin = "registry.example/loupe";
-    root_.keys.push_back({registry_->public_key(), {kRoleCertificate}});
+    root_.keys.push_back({registry_->public_key(),
+                          {kRoleCertificate},
+                          absl::InfinitePast(),
+                          std::nullopt});
     facts_.piece_id = "pc_1";
     facts_.status = "stolen";
     facts_.status_sequence = 2;

@@ -100,7 +100,8 @@ absl::StatusOr<CertificateSigner::Issued> CertificateSigner::Issue(
   certificate.set_keyid(crypto::KeyId(key_.public_key()));
   certificate.set_bundle_json(crypto::EncodeBundle(
       {*std::move(envelope),
-       std::vector<crypto::DsseEnvelope>(roots_.begin() + 1, roots_.end())}));
+       std::vector<crypto::DsseEnvelope>(roots_.begin() + 1, roots_.end()),
+       std::nullopt, std::nullopt}));
   return issued;
 }
 

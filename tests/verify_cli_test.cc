@@ -39,18 +39,21 @@ class VerifyCliTest : public ::testing::Test {
     fs::create_directories(dir_ / "files");
     for (int i = 0; i < 4; ++i) keys_.push_back(*SigningKey::Generate());
     // v1: root key 0, certificate key 1 until day 100. v2 adds key 3.
-    v1_ = TrustRoot{"registry.example/loupe",
-                    1,
-                    1,
-                    {RootKey{keys_[0].public_key(), {kRoleRoot}, Day(0)},
-                     RootKey{keys_[1].public_key(),
-                             {kRoleCertificate, kRoleCheckpoint},
-                             Day(0),
-                             Day(100)}}};
+    v1_ = TrustRoot{
+        "registry.example/loupe",
+        1,
+        1,
+        {RootKey{keys_[0].public_key(), {kRoleRoot}, Day(0), std::nullopt},
+         RootKey{keys_[1].public_key(),
+                 {kRoleCertificate, kRoleCheckpoint},
+                 Day(0),
+                 Day(100)}}};
     v2_ = v1_;
     v2_.version = 2;
-    v2_.keys.push_back(RootKey{
-        keys_[3].public_key(), {kRoleCertificate, kRoleCheckpoint}, Day(100)});
+    v2_.keys.push_back(RootKey{keys_[3].public_key(),
+                               {kRoleCertificate, kRoleCheckpoint},
+                               Day(100),
+                               std::nullopt});
     Write("root-v1.json", EnvelopeToJson(*SignRoot(v1_, {&keys_[0]})));
     Write("files/ring.stl", "solid ring");
     Write("files/scan.ply", "ply scan");
@@ -75,7 +78,8 @@ class VerifyCliTest : public ::testing::Test {
   Bundle Make(const SigningKey& signer, absl::Time when,
               std::vector<DsseEnvelope> roots = {},
               const SigningKey* log_signer = nullptr) {
-    Bundle bundle{*SignCertificate(Facts(), when, signer), roots};
+    Bundle bundle{*SignCertificate(Facts(), when, signer), roots, std::nullopt,
+                  std::nullopt};
     std::vector<Hash> leaves;
     for (int i = 0; i < 5; ++i) {
       leaves.push_back(LeafHash(
