@@ -1,0 +1,112 @@
+#include "geometry/read_mesh.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <limits>
+
+#include "geometry/geometry_hash.h"
+#include "geometry/test_meshes.h"
+
+namespace loupe::geometry {
+namespace {
+
+using testing::Band;
+
+Mesh Small() { return Band({8.675, 10.175, 4.0, 16}); }
+
+TEST(ReadMeshTest, EveryFormatReadsTheSameSurface) {
+  const Mesh band = Small();
+  const std::pair<std::string, std::string> files[] = {
+      {"ring.stl", testing::WriteStlBinary(band)},
+      {"ring.stl", testing::WriteStlAscii(band)},
+      {"ring.obj", testing::WriteObj(band)},
+      {"ring.ply", testing::WritePly(band, "ascii")},
+      {"ring.ply", testing::WritePly(band, "binary_little_endian")},
+      {"ring.ply", testing::WritePly(band, "binary_big_endian")},
+  };
+  std::string first_hash;
+  for (const auto& [name, bytes] : files) {
+    auto read = ParseMesh(bytes, name);
+    ASSERT_TRUE(read.ok()) << name << ": " << read.status();
+    EXPECT_EQ(read->mesh.triangles.size(), band.triangles.size());
+    // STL's unshared corners are welded back to the shared vertices.
+    EXPECT_EQ(read->mesh.vertices.size(), band.vertices.size())
+        << MeshFormatName(read->format);
+    const std::string hash = CanonicalGeometryHash(read->mesh);
+    if (first_hash.empty()) first_hash = hash;
+    EXPECT_EQ(hash, first_hash) << MeshFormatName(read->format);
+  }
+  // The content decides, not the extension.
+  EXPECT_EQ(ParseMesh(testing::WritePly(band, "ascii"), "x.stl")->format,
+            MeshFormat::kPlyAscii);
+  EXPECT_EQ(ParseMesh(testing::WriteObj(band), "upload.bin")->format,
+            MeshFormat::kObj);
+}
+
+void ExpectRefused(const std::string& bytes, const std::string& name,
+                   const std::string& text,
+                   absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
+  auto read = ParseMesh(bytes, name, {1000, 1000});
+  ASSERT_FALSE(read.ok()) << name << " accepted";
+  EXPECT_EQ(read.status().code(), code) << read.status();
+  EXPECT_NE(read.status().message().find(text), std::string::npos)
+      << "expected \"" << text << "\" in " << read.status();
+}
+
+TEST(ReadMeshTest, HostileStlIsRefusedWithTheReason) {
+  const std::string good = testing::WriteStlBinary(Small());
+  ExpectRefused(good.substr(0, good.size() - 7), "a.stl", "truncated");
+  std::string lying = good;
+  const uint32_t huge = 4000000000u;
+  std::memcpy(lying.data() + 80, &huge, 4);
+  ExpectRefused(lying, "a.stl", "declares 4000000000 triangles");
+  ExpectRefused(good + "xx", "a.stl", "bytes after the declared");
+  std::string nan = good;
+  const float bad = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(nan.data() + 84 + 12, &bad, 4);
+  ExpectRefused(nan, "a.stl", "not finite");
+  ExpectRefused(std::string(40, 'x'), "a.stl", "shorter than the 84-byte");
+  const std::string ascii = testing::WriteStlAscii(Small());
+  ExpectRefused(ascii.substr(0, ascii.rfind("endloop", ascii.size() / 2)),
+                "a.stl", "truncated");
+  ExpectRefused("solid x\nfacet normal 0 0 0\nouter loop\nvertex 1 2\n",
+                "a.stl", "vertex needs three numbers");
+  ExpectRefused("solid x\nvertex 1 inf 3\n", "a.stl", "outside a facet");
+  ExpectRefused(testing::WriteStlBinary(Band({8, 10, 4, 256})), "big.stl",
+                "limit is 1000", absl::StatusCode::kResourceExhausted);
+}
+
+TEST(ReadMeshTest, HostileObjAndPlyAreRefusedWithTheReason) {
+  ExpectRefused("v 0 0 0\nv 1 0 0\nf 1 2 3\n", "a.obj", "out of range");
+  ExpectRefused("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 -4\n", "a.obj",
+                "out of range");
+  ExpectRefused("v 0 nan 0\n", "a.obj", "not finite");
+  ExpectRefused("v 0 0\n", "a.obj", "three numbers");
+  ExpectRefused("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2\n", "a.obj",
+                "at least three");
+  ExpectRefused("# nothing\n", "a.obj", "no faces");
+  const std::string ply = testing::WritePly(Small(), "binary_little_endian");
+  ExpectRefused(ply.substr(0, ply.size() - 5), "a.ply", "truncated");
+  ExpectRefused(ply.substr(0, ply.find("element face")), "a.ply", "end_header");
+  std::string lying = ply;
+  lying.replace(lying.find("element vertex 64"), 17,
+                "element vertex 999999999999");
+  ExpectRefused(lying, "a.ply", "declares 999999999999");
+  ExpectRefused(
+      "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty "
+      "float y\nproperty float z\nelement face 1\nproperty list uchar int "
+      "vertex_indices\nend_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n",
+      "a.ply", "out of range");
+  ExpectRefused(
+      "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\n"
+      "property float y\nproperty float z\nend_header\n0 0 inf\n",
+      "a.ply", "not finite");
+  ExpectRefused("ply\nformat binary_middle_endian 1.0\nend_header\n", "a.ply",
+                "unknown format");
+  ExpectRefused("", "a.stl", "shorter");
+  ExpectRefused("hello", "a.txt", "not STL, OBJ or PLY");
+}
+
+}  // namespace
+}  // namespace loupe::geometry

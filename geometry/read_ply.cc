@@ -1,0 +1,343 @@
+// PLY: ASCII and binary (little/big endian). The vertex element's x, y, z
+// and the face element's vertex_indices (or vertex_index) list are read;
+// every other element and property is skipped by its declared type.
+#include <bit>
+#include <cstring>
+
+#include "base/str_cat.h"
+#include "geometry/read_internal.h"
+
+namespace loupe::geometry::internal {
+namespace {
+
+constexpr uint64_t kMaxPolygon = 256;
+
+enum class Type {
+  kInt8,
+  kUint8,
+  kInt16,
+  kUint16,
+  kInt32,
+  kUint32,
+  kFloat32,
+  kFloat64
+};
+
+bool ParseType(std::string_view name, Type* type) {
+  static constexpr std::pair<std::string_view, Type> kNames[] = {
+      {"char", Type::kInt8},      {"int8", Type::kInt8},
+      {"uchar", Type::kUint8},    {"uint8", Type::kUint8},
+      {"short", Type::kInt16},    {"int16", Type::kInt16},
+      {"ushort", Type::kUint16},  {"uint16", Type::kUint16},
+      {"int", Type::kInt32},      {"int32", Type::kInt32},
+      {"uint", Type::kUint32},    {"uint32", Type::kUint32},
+      {"float", Type::kFloat32},  {"float32", Type::kFloat32},
+      {"double", Type::kFloat64}, {"float64", Type::kFloat64}};
+  for (const auto& [n, t] : kNames) {
+    if (n == name) {
+      *type = t;
+      return true;
+    }
+  }
+  return false;
+}
+
+size_t SizeOf(Type t) {
+  switch (t) {
+    case Type::kInt8:
+    case Type::kUint8:
+      return 1;
+    case Type::kInt16:
+    case Type::kUint16:
+      return 2;
+    case Type::kInt32:
+    case Type::kUint32:
+    case Type::kFloat32:
+      return 4;
+    case Type::kFloat64:
+      return 8;
+  }
+  return 1;
+}
+
+struct Property {
+  std::string name;
+  Type type = Type::kFloat32;
+  bool is_list = false;
+  Type count_type = Type::kUint8;
+};
+
+struct Element {
+  std::string name;
+  uint64_t count = 0;
+  std::vector<Property> properties;
+};
+
+struct Header {
+  MeshFormat format = MeshFormat::kPlyAscii;
+  std::vector<Element> elements;
+  size_t body = 0;  // Offset of the first byte after end_header.
+};
+
+absl::Status HeaderError(size_t line, std::string_view what) {
+  return absl::InvalidArgumentError(
+      StrCat("PLY header line ", line, ": ", what));
+}
+
+absl::StatusOr<Header> ParseHeader(std::string_view bytes) {
+  Header header;
+  LineReader lines(bytes);
+  std::string_view line;
+  std::string_view t[6];
+  if (!lines.Next(&line) || (line != "ply" && line != "ply\r")) {
+    return absl::InvalidArgumentError("PLY: missing the \"ply\" magic line");
+  }
+  bool has_format = false;
+  while (lines.Next(&line)) {
+    const size_t n = SplitTokens(line, t);
+    if (n == 0) continue;
+    if (t[0] == "end_header") {
+      if (!has_format) return HeaderError(lines.number(), "no format line");
+      header.body = lines.position();
+      return header;
+    }
+    if (t[0] == "comment" || t[0] == "obj_info") continue;
+    if (t[0] == "format") {
+      if (n != 3 || t[2] != "1.0")
+        return HeaderError(lines.number(), "bad format line");
+      if (t[1] == "ascii") {
+        header.format = MeshFormat::kPlyAscii;
+      } else if (t[1] == "binary_little_endian") {
+        header.format = MeshFormat::kPlyBinaryLittleEndian;
+      } else if (t[1] == "binary_big_endian") {
+        header.format = MeshFormat::kPlyBinaryBigEndian;
+      } else {
+        return HeaderError(lines.number(), "unknown format");
+      }
+      has_format = true;
+    } else if (t[0] == "element") {
+      int64_t count;
+      if (n != 3 || !ParseInt(t[2], &count) || count < 0) {
+        return HeaderError(lines.number(), "element needs a name and a count");
+      }
+      header.elements.push_back({std::string(t[1]), uint64_t(count), {}});
+    } else if (t[0] == "property") {
+      if (header.elements.empty()) {
+        return HeaderError(lines.number(), "property before any element");
+      }
+      Property p;
+      if (n == 5 && t[1] == "list") {
+        p.is_list = true;
+        if (!ParseType(t[2], &p.count_type) || !ParseType(t[3], &p.type) ||
+            p.count_type == Type::kFloat32 || p.count_type == Type::kFloat64) {
+          return HeaderError(lines.number(), "bad list property types");
+        }
+        p.name = std::string(t[4]);
+      } else if (n == 3 && ParseType(t[1], &p.type)) {
+        p.name = std::string(t[2]);
+      } else {
+        return HeaderError(lines.number(), "bad property line");
+      }
+      header.elements.back().properties.push_back(p);
+    } else {
+      return HeaderError(lines.number(),
+                         StrCat("unexpected \"", t[0].substr(0, 20), "\""));
+    }
+  }
+  return absl::InvalidArgumentError("PLY: no end_header (truncated)");
+}
+
+// Reads values one at a time from the body, in ASCII or binary.
+class BodyReader {
+ public:
+  BodyReader(std::string_view body, MeshFormat format)
+      : body_(body), format_(format) {}
+
+  // Reads one value of `type`; false at the end of the data or on a
+  // malformed token.
+  bool Read(Type type, double* out) {
+    if (format_ == MeshFormat::kPlyAscii) return ReadToken(out);
+    const size_t size = SizeOf(type);
+    if (body_.size() - pos_ < size) return false;
+    unsigned char raw[8];
+    std::memcpy(raw, body_.data() + pos_, size);
+    pos_ += size;
+    const bool big = format_ == MeshFormat::kPlyBinaryBigEndian;
+    if (big == (std::endian::native == std::endian::little)) {
+      std::reverse(raw, raw + size);
+    }
+    *out = Decode(type, raw);
+    return true;
+  }
+  [[nodiscard]] size_t remaining() const { return body_.size() - pos_; }
+
+ private:
+  bool ReadToken(double* out) {
+    while (pos_ < body_.size() && (IsSpace(body_[pos_]) || body_[pos_] == '\n'))
+      ++pos_;
+    size_t end = pos_;
+    while (end < body_.size() && !IsSpace(body_[end]) && body_[end] != '\n')
+      ++end;
+    if (end == pos_) return false;
+    const bool ok = ParseDouble(body_.substr(pos_, end - pos_), out);
+    pos_ = end;
+    return ok;
+  }
+  static double Decode(Type type, const unsigned char* raw) {
+    switch (type) {
+      case Type::kInt8:
+        return static_cast<int8_t>(raw[0]);
+      case Type::kUint8:
+        return raw[0];
+      case Type::kInt16: {
+        int16_t v;
+        std::memcpy(&v, raw, 2);
+        return v;
+      }
+      case Type::kUint16: {
+        uint16_t v;
+        std::memcpy(&v, raw, 2);
+        return v;
+      }
+      case Type::kInt32: {
+        int32_t v;
+        std::memcpy(&v, raw, 4);
+        return v;
+      }
+      case Type::kUint32: {
+        uint32_t v;
+        std::memcpy(&v, raw, 4);
+        return v;
+      }
+      case Type::kFloat32: {
+        float v;
+        std::memcpy(&v, raw, 4);
+        return v;
+      }
+      case Type::kFloat64: {
+        double v;
+        std::memcpy(&v, raw, 8);
+        return v;
+      }
+    }
+    return 0;
+  }
+
+  std::string_view body_;
+  MeshFormat format_;
+  size_t pos_ = 0;
+};
+
+absl::Status CheckCounts(const Header& header, size_t body_size,
+                         const ReadLimits& limits) {
+  for (const auto& e : header.elements) {
+    // Every item takes at least one byte (binary) or two (ASCII: a digit
+    // and a separator) per property: a count the body cannot hold is a lie.
+    const uint64_t per_item = std::max<size_t>(1, e.properties.size()) *
+                              (header.format == MeshFormat::kPlyAscii ? 2 : 1);
+    if (e.count > body_size / per_item + 1) {
+      return absl::InvalidArgumentError(
+          StrCat("PLY: element ", e.name, " declares ", e.count,
+                 " items but the file holds at most ", body_size / per_item));
+    }
+    if (e.name == "vertex" && e.count > limits.max_vertices) {
+      return absl::ResourceExhaustedError(StrCat(
+          "PLY: ", e.count, " vertices; the limit is ", limits.max_vertices));
+    }
+    if (e.name == "face" && e.count > limits.max_triangles) {
+      return absl::ResourceExhaustedError(StrCat(
+          "PLY: ", e.count, " faces; the limit is ", limits.max_triangles));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ReadMeshResult> ParsePly(std::string_view bytes,
+                                        const ReadLimits& limits) {
+  auto header = ParseHeader(bytes);
+  if (!header.ok()) return header.status();
+  const std::string_view body = bytes.substr(header->body);
+  if (auto s = CheckCounts(*header, body.size(), limits); !s.ok()) return s;
+  ReadMeshResult result;
+  result.format = header->format;
+  Mesh& mesh = result.mesh;
+  BodyReader reader(body, header->format);
+  bool has_vertices = false;
+  for (const auto& e : header->elements) {
+    const bool is_vertex = e.name == "vertex";
+    const bool is_face = e.name == "face";
+    if (is_vertex) {
+      mesh.vertices.reserve(e.count);
+      has_vertices = true;
+    }
+    for (uint64_t i = 0; i < e.count; ++i) {
+      Vec3 v;
+      std::vector<uint32_t> polygon;
+      for (const auto& p : e.properties) {
+        auto truncated = [&] {
+          return absl::InvalidArgumentError(
+              StrCat("PLY ", e.name, " ", i, ": ", p.name,
+                     " is missing or malformed (truncated?)"));
+        };
+        if (p.is_list) {
+          double count;
+          if (!reader.Read(p.count_type, &count)) return truncated();
+          if (count < 0 || count > kMaxPolygon) {
+            return absl::InvalidArgumentError(StrCat(
+                "PLY ", e.name, " ", i, ": a list of ", count, " items"));
+          }
+          const bool indices = is_face && (p.name == "vertex_indices" ||
+                                           p.name == "vertex_index");
+          for (int k = 0; k < static_cast<int>(count); ++k) {
+            double value;
+            if (!reader.Read(p.type, &value)) return truncated();
+            if (!indices) continue;
+            if (value < 0 ||
+                value >= static_cast<double>(mesh.vertices.size()) ||
+                value != std::floor(value)) {
+              return absl::InvalidArgumentError(StrCat(
+                  "PLY face ", i, ": vertex index ", value,
+                  " is out of range (", mesh.vertices.size(), " vertices)"));
+            }
+            polygon.push_back(static_cast<uint32_t>(value));
+          }
+          continue;
+        }
+        double value;
+        if (!reader.Read(p.type, &value)) return truncated();
+        if (!is_vertex) continue;
+        if (p.name == "x") v.x = value;
+        if (p.name == "y") v.y = value;
+        if (p.name == "z") v.z = value;
+      }
+      if (is_vertex) {
+        if (!Finite(v)) {
+          return absl::InvalidArgumentError(
+              StrCat("PLY vertex ", i, ": a coordinate is not finite"));
+        }
+        mesh.vertices.push_back(v);
+      }
+      if (is_face) {
+        if (polygon.size() < 3) {
+          return absl::InvalidArgumentError(
+              StrCat("PLY face ", i, ": fewer than three vertex indices"));
+        }
+        if (mesh.triangles.size() + polygon.size() - 2 > limits.max_triangles) {
+          return absl::ResourceExhaustedError(
+              StrCat("PLY: more than ", limits.max_triangles, " triangles"));
+        }
+        for (size_t k = 1; k + 1 < polygon.size(); ++k) {
+          mesh.triangles.push_back({polygon[0], polygon[k], polygon[k + 1]});
+        }
+      }
+    }
+  }
+  if (!has_vertices || mesh.triangles.empty()) {
+    return absl::InvalidArgumentError("PLY: needs a vertex and a face element");
+  }
+  return result;
+}
+
+}  // namespace loupe::geometry::internal

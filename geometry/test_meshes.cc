@@ -1,0 +1,158 @@
+#include "geometry/test_meshes.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <numbers>
+#include <sstream>
+
+namespace loupe::geometry::testing {
+namespace {
+
+template <typename T>
+void Put(std::string* out, T value, bool big_endian = false) {
+  char raw[sizeof(T)];
+  std::memcpy(raw, &value, sizeof(T));
+  if (big_endian == (std::endian::native == std::endian::little)) {
+    std::reverse(raw, raw + sizeof(T));
+  }
+  out->append(raw, sizeof(T));
+}
+
+}  // namespace
+
+Mesh Band(const BandSpec& s) {
+  Mesh mesh;
+  const int n = s.segments;
+  for (int i = 0; i < n; ++i) {
+    const double a = 2 * std::numbers::pi * i / n;
+    const double c = std::cos(a), sn = std::sin(a);
+    mesh.vertices.push_back({s.outer_radius * c, s.outer_radius * sn, 0});
+    mesh.vertices.push_back({s.outer_radius * c, s.outer_radius * sn, s.width});
+    mesh.vertices.push_back({s.inner_radius * c, s.inner_radius * sn, 0});
+    mesh.vertices.push_back({s.inner_radius * c, s.inner_radius * sn, s.width});
+  }
+  auto quad = [&](uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+    mesh.triangles.push_back({a, b, c});
+    mesh.triangles.push_back({a, c, d});
+  };
+  for (int i = 0; i < n; ++i) {
+    const uint32_t j = (i + 1) % n;
+    const uint32_t ob = 4 * i, ot = 4 * i + 1, ib = 4 * i + 2, it = 4 * i + 3;
+    const uint32_t obj = 4 * j, otj = 4 * j + 1, ibj = 4 * j + 2,
+                   itj = 4 * j + 3;
+    quad(ob, obj, otj, ot);  // Outer wall, facing out.
+    quad(ib, it, itj, ibj);  // Inner wall, facing the axis.
+    quad(ot, otj, itj, it);  // Top, facing +z.
+    quad(ob, ib, ibj, obj);  // Bottom, facing -z.
+  }
+  return mesh;
+}
+
+double BandVolume(const BandSpec& s) {
+  const double polygon =
+      s.segments / 2.0 * std::sin(2 * std::numbers::pi / s.segments);
+  return s.width * polygon *
+         (s.outer_radius * s.outer_radius - s.inner_radius * s.inner_radius);
+}
+
+double BandArea(const BandSpec& s) {
+  const double polygon =
+      s.segments / 2.0 * std::sin(2 * std::numbers::pi / s.segments);
+  const double side = 2 * s.segments * std::sin(std::numbers::pi / s.segments);
+  return 2 * polygon *
+             (s.outer_radius * s.outer_radius -
+              s.inner_radius * s.inner_radius) +
+         s.width * side * (s.outer_radius + s.inner_radius);
+}
+
+Mesh Moved(const Mesh& mesh, const Vec3& k, double angle, const Vec3& offset) {
+  Mesh out = mesh;
+  const double c = std::cos(angle), s = std::sin(angle);
+  for (auto& v : out.vertices) {  // Rodrigues' rotation formula.
+    v = v * c + Cross(k, v) * s + k * (Dot(k, v) * (1 - c)) + offset;
+  }
+  return out;
+}
+
+std::string WriteStlBinary(const Mesh& mesh) {
+  std::string out(80, ' ');
+  Put<uint32_t>(&out, mesh.triangles.size());
+  for (size_t t = 0; t < mesh.triangles.size(); ++t) {
+    for (int k = 0; k < 3; ++k) Put<float>(&out, 0);
+    for (int k = 0; k < 3; ++k) {
+      const Vec3 v = mesh.Corner(t, k);
+      Put<float>(&out, v.x);
+      Put<float>(&out, v.y);
+      Put<float>(&out, v.z);
+    }
+    Put<uint16_t>(&out, 0);
+  }
+  return out;
+}
+
+std::string WriteStlAscii(const Mesh& mesh) {
+  std::ostringstream out;
+  out.precision(9);
+  out << "solid test\n";
+  for (size_t t = 0; t < mesh.triangles.size(); ++t) {
+    out << "  facet normal 0 0 0\n    outer loop\n";
+    for (int k = 0; k < 3; ++k) {
+      const Vec3 v = mesh.Corner(t, k);
+      out << "      vertex " << float(v.x) << " " << float(v.y) << " "
+          << float(v.z) << "\n";
+    }
+    out << "    endloop\n  endfacet\n";
+  }
+  out << "endsolid test\n";
+  return out.str();
+}
+
+std::string WriteObj(const Mesh& mesh) {
+  std::ostringstream out;
+  out.precision(9);
+  out << "# test\no band\n";
+  for (const auto& v : mesh.vertices) {
+    out << "v " << float(v.x) << " " << float(v.y) << " " << float(v.z) << "\n";
+  }
+  for (const auto& t : mesh.triangles) {
+    out << "f " << t[0] + 1 << "//1 " << t[1] + 1 << " " << t[2] + 1 << "\n";
+  }
+  return out.str();
+}
+
+std::string WritePly(const Mesh& mesh, const std::string& format) {
+  std::ostringstream header;
+  header << "ply\nformat " << format << " 1.0\ncomment test\nelement vertex "
+         << mesh.vertices.size()
+         << "\nproperty float x\nproperty float y\nproperty float z\n"
+            "element face "
+         << mesh.triangles.size()
+         << "\nproperty list uchar int vertex_indices\nend_header\n";
+  std::string out = header.str();
+  if (format == "ascii") {
+    std::ostringstream body;
+    body.precision(9);
+    for (const auto& v : mesh.vertices) {
+      body << float(v.x) << " " << float(v.y) << " " << float(v.z) << "\n";
+    }
+    for (const auto& t : mesh.triangles) {
+      body << "3 " << t[0] << " " << t[1] << " " << t[2] << "\n";
+    }
+    return out + body.str();
+  }
+  const bool big = format == "binary_big_endian";
+  for (const auto& v : mesh.vertices) {
+    Put<float>(&out, v.x, big);
+    Put<float>(&out, v.y, big);
+    Put<float>(&out, v.z, big);
+  }
+  for (const auto& t : mesh.triangles) {
+    Put<uint8_t>(&out, 3, big);
+    for (int k = 0; k < 3; ++k) Put<int32_t>(&out, t[k], big);
+  }
+  return out;
+}
+
+}  // namespace loupe::geometry::testing

@@ -1,0 +1,36 @@
+#pragma once
+
+// Tests only: meshes the project generates itself, with known answers, and
+// writers for every format the readers take.
+
+#include <string>
+
+#include "geometry/mesh.h"
+
+namespace loupe::geometry::testing {
+
+struct BandSpec {
+  double inner_radius = 8.675;  // US 7: 17.35 mm inner diameter.
+  double outer_radius = 10.175;
+  double width = 4.0;
+  int segments = 256;
+};
+
+// A plain band with a rectangular profile, axis along z from z = 0 to
+// `width`, outward-oriented; vertices lie on the circles.
+[[nodiscard]] Mesh Band(const BandSpec& spec);
+// Its exact volume and area (a polygonal prism with a polygonal hole).
+[[nodiscard]] double BandVolume(const BandSpec& spec);
+[[nodiscard]] double BandArea(const BandSpec& spec);
+
+// Rotates by `angle` radians about the unit axis `axis`, then translates.
+[[nodiscard]] Mesh Moved(const Mesh& mesh, const Vec3& axis, double angle,
+                         const Vec3& offset);
+
+[[nodiscard]] std::string WriteStlBinary(const Mesh& mesh);
+[[nodiscard]] std::string WriteStlAscii(const Mesh& mesh);
+[[nodiscard]] std::string WriteObj(const Mesh& mesh);
+// format: "ascii", "binary_little_endian" or "binary_big_endian".
+[[nodiscard]] std::string WritePly(const Mesh& mesh, const std::string& format);
+
+}  // namespace loupe::geometry::testing
