@@ -553,6 +553,7 @@ int RunCli(int argc, char** argv) {
   AddStatusCommands(app, g, run);
   AddOwnerCommands(app, g, run);
   AddLogCommands(app, g, run);
+  AddGeometryCommands(app, g, run);
 
   try {
     app.parse(argc, argv);

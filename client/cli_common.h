@@ -42,5 +42,7 @@ using RunSlot = std::function<int()>;
 void AddStatusCommands(CLI::App& app, Globals& g, RunSlot& run);
 void AddOwnerCommands(CLI::App& app, Globals& g, RunSlot& run);
 void AddLogCommands(CLI::App& app, Globals& g, RunSlot& run);
+// `loupe geometry` (cli_geometry.cc).
+void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run);
 
 }  // namespace loupe::client

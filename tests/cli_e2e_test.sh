@@ -148,6 +148,19 @@ set -e
   --entries --save new-checkpoint.txt > audit.txt || fail "audit: $(cat audit.txt)"
 grep -q "OK, .* consistent with the saved" audit.txt || fail "audit: $(cat audit.txt)"
 
+# Geometry, offline: the resized ring measures as US 8; a broken file exits 1.
+INSPECT=$("$LOUPE" --json geometry inspect ring-size8.stl --alloy 18k-rose)
+[ "$(echo "$INSPECT" | json 'd["ring"]["sizes"]["US/Canada"]')" = "8" ] \
+  || fail "geometry inspect: $INSPECT"
+[ "$(echo "$INSPECT" | json 'd["watertight"]')" = "True" ] || fail "not watertight: $INSPECT"
+head -c 1000 ring.stl > broken.stl
+set +e
+"$LOUPE" geometry inspect broken.stl 2> err.txt
+[ $? -eq 1 ] && grep -q "truncated" err.txt || fail "broken mesh: $(cat err.txt)"
+"$LOUPE" geometry inspect ring.stl --alloy mithril 2> err.txt
+[ $? -eq 2 ] || fail "unknown alloy not a usage error"
+set -e
+
 # A second run reuses the data directory and its tokens.
 kill -TERM "$RUN_PID"; wait "$RUN_PID" || true; RUN_PID=""
 start_registry

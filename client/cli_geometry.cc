@@ -1,0 +1,173 @@
+// `loupe geometry inspect`: read a mesh file, check it and measure it,
+// offline.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "base/file.h"
+#include "base/str_cat.h"
+#include "client/cli_common.h"
+#include "crypto/sha256.h"
+#include "geometry/geometry_hash.h"
+#include "geometry/jewelry_tables.h"
+#include "geometry/measure.h"
+#include "geometry/mesh_check.h"
+#include "geometry/read_mesh.h"
+#include "geometry/ring.h"
+
+namespace loupe::client {
+namespace {
+
+using Json = nlohmann::json;
+namespace g = loupe::geometry;
+
+struct InspectOptions {
+  std::string path;
+  std::string alloy;
+};
+
+std::string Fixed(double v, int digits = 3) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
+  return buffer;
+}
+
+Json Vec(const g::Vec3& v) { return Json::array({v.x, v.y, v.z}); }
+
+Json Report(const std::string& path, const std::string& bytes,
+            const g::ReadMeshResult& read,
+            const std::optional<g::Alloy>& alloy) {
+  const g::MeshReport check = g::CheckMesh(read.mesh);
+  const g::Measurements m = g::Measure(read.mesh);
+  Json j = {{"file", path},
+            {"format", g::MeshFormatName(read.format)},
+            {"sha256", crypto::Sha256::HexOf(bytes)},
+            {"geometry_hash", g::CanonicalGeometryHash(read.mesh)},
+            {"vertices", check.vertices},
+            {"triangles", check.triangles},
+            {"watertight", check.watertight()},
+            {"manifold", check.manifold()},
+            {"consistently_oriented", check.consistently_oriented()},
+            {"degenerate_triangles", check.degenerate_triangles},
+            {"boundary_edges", check.boundary_edges},
+            {"non_manifold_edges", check.non_manifold_edges},
+            {"volume_mm3", m.volume_mm3},
+            {"area_mm2", m.area_mm2},
+            {"bbox_min", Vec(m.bbox_min)},
+            {"bbox_max", Vec(m.bbox_max)},
+            {"center_of_mass", Vec(m.center_of_mass)}};
+  if (m.unit_warning) j["unit_warning"] = *m.unit_warning;
+  if (m.signed_volume_mm3 < 0) j["inside_out"] = true;
+  if (alloy) {
+    j["weight"] = {{"alloy", alloy->label},
+                   {"grams", g::WeightGrams(m.volume_mm3, *alloy)}};
+  }
+  auto ring = g::MeasureRing(read.mesh);
+  if (ring.ok()) {
+    Json sizes = Json::object();
+    for (const auto& s : g::RingSizesFor(ring->inner_circumference_mm)) {
+      sizes[s.system] = s.size;
+    }
+    j["ring"] = {{"axis", Vec(ring->axis)},
+                 {"center", Vec(ring->center)},
+                 {"inner_diameter_mm", ring->inner_diameter_mm},
+                 {"inner_circumference_mm", ring->inner_circumference_mm},
+                 {"outer_diameter_mm", ring->outer_diameter_mm},
+                 {"band_width_mm", ring->band_width_mm},
+                 {"min_wall_mm", ring->min_wall_mm},
+                 {"sizes", sizes}};
+  } else {
+    j["ring"] = nullptr;
+    j["ring_note"] = std::string(ring.status().message());
+  }
+  return j;
+}
+
+void PrintText(const Json& j) {
+  auto yes = [](bool b) { return b ? "yes" : "NO"; };
+  std::cout << j["file"].get<std::string>() << ": "
+            << j["format"].get<std::string>() << ", " << j["triangles"]
+            << " triangles, " << j["vertices"] << " vertices\n"
+            << "  sha256         " << j["sha256"].get<std::string>() << "\n"
+            << "  geometry hash  " << j["geometry_hash"].get<std::string>()
+            << "\n  watertight " << yes(j["watertight"]) << ", manifold "
+            << yes(j["manifold"]) << ", consistently oriented "
+            << yes(j["consistently_oriented"]) << ", degenerate triangles "
+            << j["degenerate_triangles"] << "\n";
+  const auto& lo = j["bbox_min"];
+  const auto& hi = j["bbox_max"];
+  std::cout << "  volume " << Fixed(j["volume_mm3"]) << " mm3, area "
+            << Fixed(j["area_mm2"]) << " mm2, box "
+            << Fixed(hi[0].get<double>() - lo[0].get<double>(), 2) << " x "
+            << Fixed(hi[1].get<double>() - lo[1].get<double>(), 2) << " x "
+            << Fixed(hi[2].get<double>() - lo[2].get<double>(), 2) << " mm\n";
+  if (j.contains("weight")) {
+    std::cout << "  weight " << Fixed(j["weight"]["grams"], 2) << " g in "
+              << j["weight"]["alloy"].get<std::string>() << "\n";
+  }
+  if (!j["ring"].is_null()) {
+    const auto& r = j["ring"];
+    std::cout << "  ring: inner diameter " << Fixed(r["inner_diameter_mm"])
+              << " mm, inner circumference "
+              << Fixed(r["inner_circumference_mm"], 2) << " mm, band width "
+              << Fixed(r["band_width_mm"], 2) << " mm, min wall (est.) "
+              << Fixed(r["min_wall_mm"], 2) << " mm\n        sizes:";
+    for (const auto& [system, size] : r["sizes"].items()) {
+      std::cout << " " << system << " " << size.get<std::string>() << ";";
+    }
+    std::cout << "\n";
+  }
+  if (j.contains("inside_out")) {
+    std::cout << "  WARNING: the triangles face inwards (negative volume)\n";
+  }
+  if (j.contains("unit_warning")) {
+    std::cout << "  WARNING: " << j["unit_warning"].get<std::string>() << "\n";
+  }
+}
+
+int Inspect(const Globals& g, const InspectOptions& o) {
+  std::optional<g::Alloy> alloy;
+  if (!o.alloy.empty()) {
+    alloy = g::FindAlloy(o.alloy);
+    if (!alloy) {
+      std::string names;
+      for (const auto& a : g::Alloys()) names += StrCat(" ", a.name);
+      return Usage(StrCat("--alloy: one of", names));
+    }
+  }
+  auto bytes = ReadFileToString(o.path);
+  if (!bytes.ok()) return Usage(std::string(bytes.status().message()));
+  auto read = g::ParseMesh(*bytes, o.path);
+  if (!read.ok()) {
+    return Fail(absl::Status(read.status().code(),
+                             StrCat(o.path, ": ", read.status().message())));
+  }
+  const Json report = Report(o.path, *bytes, *read, alloy);
+  if (g.json) {
+    std::cout << report.dump() << "\n";
+  } else {
+    PrintText(report);
+  }
+  return kOk;
+}
+
+}  // namespace
+
+void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
+  auto* geometry = app.add_subcommand(
+      "geometry", "mesh files, offline: check and measure them");
+  geometry->require_subcommand(1);
+  auto o = std::make_shared<InspectOptions>();
+  auto* inspect = geometry->add_subcommand(
+      "inspect",
+      "read an STL, OBJ or PLY file: topology checks, the file and geometry "
+      "hashes, volume, area, box; for a ring its inner diameter, sizes, band "
+      "width and wall (exit 1 if the file is malformed)");
+  inspect->add_option("file", o->path, "the mesh file")->required();
+  inspect->add_option("--alloy", o->alloy,
+                      "estimate the weight in this alloy (e.g. 18k-rose, "
+                      "pt950, sterling)");
+  inspect->callback(
+      [&g, &run, o] { run = [&g, o] { return Inspect(g, *o); }; });
+}
+
+}  // namespace loupe::client
