@@ -24,28 +24,32 @@ void Put(std::string* out, T value, bool big_endian = false) {
 
 Mesh Band(const BandSpec& s) {
   Mesh mesh;
-  const int n = s.segments;
+  const int n = s.segments, h = s.height_segments;
+  // Per segment: the outer column (h + 1 vertices, bottom up), then the
+  // inner column.
+  const uint32_t column = h + 1, per_segment = 2 * column;
   for (int i = 0; i < n; ++i) {
     const double a = 2 * std::numbers::pi * i / n;
     const double c = std::cos(a), sn = std::sin(a);
-    mesh.vertices.push_back({s.outer_radius * c, s.outer_radius * sn, 0});
-    mesh.vertices.push_back({s.outer_radius * c, s.outer_radius * sn, s.width});
-    mesh.vertices.push_back({s.inner_radius * c, s.inner_radius * sn, 0});
-    mesh.vertices.push_back({s.inner_radius * c, s.inner_radius * sn, s.width});
+    for (double radius : {s.outer_radius, s.inner_radius}) {
+      for (int k = 0; k <= h; ++k) {
+        mesh.vertices.push_back({radius * c, radius * sn, s.width * k / h});
+      }
+    }
   }
   auto quad = [&](uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
     mesh.triangles.push_back({a, b, c});
     mesh.triangles.push_back({a, c, d});
   };
   for (int i = 0; i < n; ++i) {
-    const uint32_t j = (i + 1) % n;
-    const uint32_t ob = 4 * i, ot = 4 * i + 1, ib = 4 * i + 2, it = 4 * i + 3;
-    const uint32_t obj = 4 * j, otj = 4 * j + 1, ibj = 4 * j + 2,
-                   itj = 4 * j + 3;
-    quad(ob, obj, otj, ot);  // Outer wall, facing out.
-    quad(ib, it, itj, ibj);  // Inner wall, facing the axis.
-    quad(ot, otj, itj, it);  // Top, facing +z.
-    quad(ob, ib, ibj, obj);  // Bottom, facing -z.
+    const uint32_t o = per_segment * i, on = per_segment * ((i + 1) % n);
+    const uint32_t in = o + column, inn = on + column;
+    for (uint32_t k = 0; k < static_cast<uint32_t>(h); ++k) {
+      quad(o + k, on + k, on + k + 1, o + k + 1);      // Outer wall, out.
+      quad(in + k, in + k + 1, inn + k + 1, inn + k);  // Inner wall, in.
+    }
+    quad(o + h, on + h, inn + h, in + h);  // Top, facing +z.
+    quad(o, in, inn, on);                  // Bottom, facing -z.
   }
   return mesh;
 }

@@ -14,6 +14,7 @@ struct BandSpec {
   double outer_radius = 10.175;
   double width = 4.0;
   int segments = 256;
+  int height_segments = 1;  // Rows of facets on each wall.
 };
 
 // A plain band with a rectangular profile, axis along z from z = 0 to

@@ -1,0 +1,45 @@
+#pragma once
+
+// Deviation between a mesh (a scan, a new CAD file) and a reference (the
+// twin): exact signed distances of every vertex of one to the other's
+// surface (geometry/distance.h), with area-weighted statistics (each vertex
+// stands for a third of the area of its triangles).
+
+#include <cstdint>
+#include <vector>
+
+#include "geometry/distance.h"
+#include "geometry/mesh.h"
+
+namespace loupe::geometry {
+
+struct DeviationStats {
+  uint64_t samples = 0;
+  double mean_signed = 0;  // mm; > 0 extra material, < 0 missing
+  double mean_abs = 0;
+  double rms = 0;
+  double max_abs = 0;
+  double p95_abs = 0;
+  double p99_abs = 0;
+  double max_outside = 0;       // Largest positive distance.
+  double max_inside = 0;        // Most negative distance.
+  double within_tolerance = 0;  // Share of area with |d| <= tolerance.
+  Vec3 worst_point;             // Where |d| is largest.
+};
+
+struct Deviation {
+  std::vector<double> per_vertex;  // Signed, mm, one per vertex of `mesh`.
+  DeviationStats stats;
+};
+
+// Vertex areas: a third of the area of each triangle a vertex is in.
+[[nodiscard]] std::vector<double> VertexAreas(const Mesh& mesh);
+
+// Signed distances of `mesh`'s vertices to `reference` (positive outside
+// the reference), and their statistics at `tolerance_mm`. Unreferenced
+// vertices have no area and do not count. Uses `threads` threads.
+[[nodiscard]] Deviation MeasureDeviation(const Mesh& mesh,
+                                         const MeshDistance& reference,
+                                         double tolerance_mm, int threads = 1);
+
+}  // namespace loupe::geometry

@@ -1,0 +1,243 @@
+#include "geometry/distance.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace loupe::geometry {
+namespace {
+
+constexpr uint32_t kLeafSize = 4;
+
+double Component(const Vec3& v, int axis) {
+  return axis == 0 ? v.x : axis == 1 ? v.y : v.z;
+}
+
+Vec3 Min(const Vec3& a, const Vec3& b) {
+  return {std::min(a.x, b.x), std::min(a.y, b.y), std::min(a.z, b.z)};
+}
+Vec3 Max(const Vec3& a, const Vec3& b) {
+  return {std::max(a.x, b.x), std::max(a.y, b.y), std::max(a.z, b.z)};
+}
+
+double BoxDistance2(const Vec3& p, const Vec3& lo, const Vec3& hi) {
+  const double dx = std::max({lo.x - p.x, 0.0, p.x - hi.x});
+  const double dy = std::max({lo.y - p.y, 0.0, p.y - hi.y});
+  const double dz = std::max({lo.z - p.z, 0.0, p.z - hi.z});
+  return dx * dx + dy * dy + dz * dz;
+}
+
+double Angle(const Vec3& a, const Vec3& b) {
+  return std::atan2(Norm(Cross(a, b)), Dot(a, b));
+}
+
+}  // namespace
+
+MeshDistance::MeshDistance(const Mesh& mesh)
+    : vertices_(mesh.vertices), triangles_(mesh.triangles) {
+  const size_t n = triangles_.size();
+  face_normals_.resize(n);
+  vertex_normals_.assign(vertices_.size(), Vec3{});
+  edge_normals_.assign(n, {});
+  std::vector<std::pair<uint64_t, uint32_t>> sides;  // (edge key, 3t + k)
+  sides.reserve(3 * n);
+  std::vector<Vec3> centroids(n);
+  for (uint32_t t = 0; t < n; ++t) {
+    const Vec3 a = mesh.Corner(t, 0), b = mesh.Corner(t, 1),
+               c = mesh.Corner(t, 2);
+    face_normals_[t] = Normalized(Cross(b - a, c - a));
+    const Vec3 corners[3] = {a, b, c};
+    for (int k = 0; k < 3; ++k) {
+      const Vec3& p = corners[k];
+      const double angle =
+          Angle(corners[(k + 1) % 3] - p, corners[(k + 2) % 3] - p);
+      vertex_normals_[triangles_[t][k]] += face_normals_[t] * angle;
+      const uint32_t u = triangles_[t][k], v = triangles_[t][(k + 1) % 3];
+      sides.push_back(
+          {(uint64_t{std::min(u, v)} << 32) | std::max(u, v), 3 * t + k});
+    }
+    centroids[t] = (a + b + c) / 3;
+  }
+  std::sort(sides.begin(), sides.end());
+  for (size_t i = 0; i < sides.size();) {
+    size_t j = i;
+    Vec3 sum;
+    while (j < sides.size() && sides[j].first == sides[i].first) {
+      sum += face_normals_[sides[j].second / 3];
+      ++j;
+    }
+    for (size_t k = i; k < j; ++k) {
+      edge_normals_[sides[k].second / 3][sides[k].second % 3] = sum;
+    }
+    i = j;
+  }
+  order_.resize(n);
+  for (uint32_t t = 0; t < n; ++t) order_[t] = t;
+  nodes_.reserve(2 * n / kLeafSize + 2);
+  nodes_.emplace_back();
+  if (n > 0) Build(0, static_cast<uint32_t>(n), centroids);
+}
+
+uint32_t MeshDistance::Build(uint32_t begin, uint32_t end,
+                             std::vector<Vec3>& centroids) {
+  // Builds the node at the index reserved by the caller: the last one.
+  const uint32_t index = static_cast<uint32_t>(nodes_.size() - 1);
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  Vec3 lo{kInf, kInf, kInf}, hi{-kInf, -kInf, -kInf};
+  Vec3 clo = lo, chi = hi;
+  for (uint32_t i = begin; i < end; ++i) {
+    for (int k = 0; k < 3; ++k) {
+      lo = Min(lo, vertices_[triangles_[order_[i]][k]]);
+      hi = Max(hi, vertices_[triangles_[order_[i]][k]]);
+    }
+    clo = Min(clo, centroids[order_[i]]);
+    chi = Max(chi, centroids[order_[i]]);
+  }
+  nodes_[index].lo = lo;
+  nodes_[index].hi = hi;
+  if (end - begin <= kLeafSize) {
+    nodes_[index].first = begin;
+    nodes_[index].count = end - begin;
+    return index;
+  }
+  const Vec3 extent = chi - clo;
+  const int axis = extent.x >= extent.y && extent.x >= extent.z ? 0
+                   : extent.y >= extent.z                       ? 1
+                                                                : 2;
+  const uint32_t mid = begin + (end - begin) / 2;
+  std::nth_element(order_.begin() + begin, order_.begin() + mid,
+                   order_.begin() + end, [&](uint32_t a, uint32_t b) {
+                     return Component(centroids[a], axis) <
+                            Component(centroids[b], axis);
+                   });
+  const uint32_t left = static_cast<uint32_t>(nodes_.size());
+  nodes_[index].first = left;
+  nodes_[index].count = 0;
+  nodes_.emplace_back();
+  Build(begin, mid, centroids);
+  // The right child comes after the whole left subtree.
+  nodes_.emplace_back();
+  const uint32_t right = Build(mid, end, centroids);
+  if (right_child_.size() <= index) right_child_.resize(index + 1);
+  right_child_[index] = right;
+  return index;
+}
+
+Vec3 MeshDistance::Pseudonormal(uint32_t t, Feature f) const {
+  switch (f) {
+    case Feature::kFace:
+      return face_normals_[t];
+    case Feature::kEdge0:
+    case Feature::kEdge1:
+    case Feature::kEdge2:
+      return edge_normals_[t][static_cast<int>(f) - 1];
+    default:
+      return vertex_normals_[triangles_[t][static_cast<int>(f) - 4]];
+  }
+}
+
+namespace {
+
+// Ericson, Real-Time Collision Detection, 5.1.5, with the feature reached.
+template <typename Feature>
+Vec3 ClosestOnTriangle(const Vec3& p, const Vec3& a, const Vec3& b,
+                       const Vec3& c, Feature* feature) {
+  const Vec3 ab = b - a, ac = c - a, ap = p - a;
+  const double d1 = Dot(ab, ap), d2 = Dot(ac, ap);
+  if (d1 <= 0 && d2 <= 0) {
+    *feature = Feature::kV0;
+    return a;
+  }
+  const Vec3 bp = p - b;
+  const double d3 = Dot(ab, bp), d4 = Dot(ac, bp);
+  if (d3 >= 0 && d4 <= d3) {
+    *feature = Feature::kV1;
+    return b;
+  }
+  const double vc = d1 * d4 - d3 * d2;
+  if (vc <= 0 && d1 >= 0 && d3 <= 0) {
+    *feature = Feature::kEdge0;
+    return a + ab * (d1 / (d1 - d3));
+  }
+  const Vec3 cp = p - c;
+  const double d5 = Dot(ab, cp), d6 = Dot(ac, cp);
+  if (d6 >= 0 && d5 <= d6) {
+    *feature = Feature::kV2;
+    return c;
+  }
+  const double vb = d5 * d2 - d1 * d6;
+  if (vb <= 0 && d2 >= 0 && d6 <= 0) {
+    *feature = Feature::kEdge2;
+    return a + ac * (d2 / (d2 - d6));
+  }
+  const double va = d3 * d6 - d5 * d4;
+  if (va <= 0 && (d4 - d3) >= 0 && (d5 - d6) >= 0) {
+    *feature = Feature::kEdge1;
+    return b + (c - b) * ((d4 - d3) / ((d4 - d3) + (d5 - d6)));
+  }
+  const double denom = 1 / (va + vb + vc);
+  *feature = Feature::kFace;
+  return a + ab * (vb * denom) + ac * (vc * denom);
+}
+
+}  // namespace
+
+bool MeshDistance::ClosestWithin(const Vec3& p, double max_distance,
+                                 ClosestPoint* out) const {
+  if (triangles_.empty()) return false;
+  double best2 = max_distance * max_distance;
+  bool found = false;
+  Feature best_feature = Feature::kFace;
+  uint32_t stack[128];
+  int top = 0;
+  stack[top++] = 0;
+  while (top > 0) {
+    const Node& node = nodes_[stack[--top]];
+    if (BoxDistance2(p, node.lo, node.hi) >= best2) continue;
+    if (node.count > 0) {
+      for (uint32_t i = node.first; i < node.first + node.count; ++i) {
+        const uint32_t t = order_[i];
+        Feature feature;
+        const Vec3 q = ClosestOnTriangle(p, vertices_[triangles_[t][0]],
+                                         vertices_[triangles_[t][1]],
+                                         vertices_[triangles_[t][2]], &feature);
+        const Vec3 d = p - q;
+        const double d2 = Dot(d, d);
+        if (d2 < best2) {
+          best2 = d2;
+          found = true;
+          best_feature = feature;
+          out->point = q;
+          out->triangle = t;
+        }
+      }
+      continue;
+    }
+    const uint32_t left = node.first,
+                   right = right_child_[&node - nodes_.data()];
+    const double dl = BoxDistance2(p, nodes_[left].lo, nodes_[left].hi);
+    const double dr = BoxDistance2(p, nodes_[right].lo, nodes_[right].hi);
+    // Visit the nearer child first (pushed last).
+    if (dl < dr) {
+      stack[top++] = right;
+      stack[top++] = left;
+    } else {
+      stack[top++] = left;
+      stack[top++] = right;
+    }
+  }
+  if (!found) return false;
+  out->distance = std::sqrt(best2);
+  const double side =
+      Dot(p - out->point, Pseudonormal(out->triangle, best_feature));
+  out->signed_distance = side < 0 ? -out->distance : out->distance;
+  return true;
+}
+
+ClosestPoint MeshDistance::Closest(const Vec3& p) const {
+  ClosestPoint out;
+  (void)ClosestWithin(p, std::numeric_limits<double>::infinity(), &out);
+  return out;
+}
+
+}  // namespace loupe::geometry

@@ -1,0 +1,66 @@
+#pragma once
+
+// Exact closest points on a triangle mesh through a bounding-volume
+// hierarchy, and signed distances against a watertight, consistently
+// oriented reference: the sign comes from the angle-weighted pseudonormal
+// of the closest feature (face, edge or vertex; Baerentzen and Aanaes
+// 2005), so it is right everywhere, not only over face interiors.
+// Positive = outside the reference (extra material), negative = inside
+// (missing material).
+//
+// Built once, then immutable: queries are thread-safe.
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "geometry/mesh.h"
+
+namespace loupe::geometry {
+
+struct ClosestPoint {
+  Vec3 point;
+  uint32_t triangle = 0;
+  double distance = 0;  // Unsigned.
+  double signed_distance = 0;
+};
+
+class MeshDistance {
+ public:
+  // Copies what it needs from `mesh`.
+  explicit MeshDistance(const Mesh& mesh);
+
+  // The closest point of the mesh to `p` (the mesh must have a triangle).
+  [[nodiscard]] ClosestPoint Closest(const Vec3& p) const;
+  // As Closest, but gives up (returning false) when nothing is nearer than
+  // `max_distance`: faster for trimmed correspondences.
+  [[nodiscard]] bool ClosestWithin(const Vec3& p, double max_distance,
+                                   ClosestPoint* out) const;
+
+  [[nodiscard]] const std::vector<Vec3>& face_normals() const {
+    return face_normals_;
+  }
+
+ private:
+  struct Node {
+    Vec3 lo, hi;
+    uint32_t first = 0;  // Leaf: first triangle in order_; inner: left child
+                         // (the right one is in right_child_).
+    uint32_t count = 0;  // Leaf: triangles; 0 for an inner node.
+  };
+  enum class Feature : uint8_t { kFace, kEdge0, kEdge1, kEdge2, kV0, kV1, kV2 };
+
+  uint32_t Build(uint32_t begin, uint32_t end, std::vector<Vec3>& centroids);
+  Vec3 Pseudonormal(uint32_t t, Feature feature) const;
+
+  std::vector<Vec3> vertices_;
+  std::vector<Triangle> triangles_;
+  std::vector<Vec3> face_normals_;    // Unit.
+  std::vector<Vec3> vertex_normals_;  // Angle-weighted, unnormalized.
+  std::vector<std::array<Vec3, 3>> edge_normals_;  // Per triangle side.
+  std::vector<uint32_t> order_;
+  std::vector<Node> nodes_;            // nodes_[0] is the root.
+  std::vector<uint32_t> right_child_;  // For inner nodes, by node index.
+};
+
+}  // namespace loupe::geometry
