@@ -31,7 +31,9 @@ Mesh Band(const BandSpec& s) {
   for (int i = 0; i < n; ++i) {
     const double a = 2 * std::numbers::pi * i / n;
     const double c = std::cos(a), sn = std::sin(a);
-    for (double radius : {s.outer_radius, s.inner_radius}) {
+    const double outer = s.outer_radius + s.outer_wobble * std::cos(a) +
+                         s.outer_wobble / 2 * std::sin(3 * a);
+    for (double radius : {outer, s.inner_radius}) {
       for (int k = 0; k <= h; ++k) {
         mesh.vertices.push_back({radius * c, radius * sn, s.width * k / h});
       }

@@ -15,6 +15,9 @@ struct BandSpec {
   double width = 4.0;
   int segments = 256;
   int height_segments = 1;  // Rows of facets on each wall.
+  // Outer radius R + wobble cos(angle) + wobble / 2 sin(3 angle): a band
+  // no rotation maps onto itself.
+  double outer_wobble = 0;
 };
 
 // A plain band with a rectangular profile, axis along z from z = 0 to

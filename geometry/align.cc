@@ -1,0 +1,274 @@
+#include "geometry/align.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <random>
+#include <thread>
+
+#include "geometry/deviation.h"
+#include "geometry/measure.h"
+
+namespace loupe::geometry {
+namespace {
+
+using Matrix3 = std::array<std::array<double, 3>, 3>;
+
+Matrix3 Multiply(const Matrix3& a, const Matrix3& b) {
+  Matrix3 c{};
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 3; ++k) c[i][j] += a[i][k] * b[k][j];
+  return c;
+}
+
+Matrix3 FromColumns(const std::array<Vec3, 3>& cols) {
+  Matrix3 m{};
+  for (int j = 0; j < 3; ++j) {
+    m[0][j] = cols[j].x;
+    m[1][j] = cols[j].y;
+    m[2][j] = cols[j].z;
+  }
+  return m;
+}
+
+double Determinant(const Matrix3& m) {
+  return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+         m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+         m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+}
+
+Matrix3 Transpose(const Matrix3& m) {
+  Matrix3 t{};
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) t[i][j] = m[j][i];
+  return t;
+}
+
+// Rotation by |w| radians about w (Rodrigues).
+Matrix3 RotationOf(const Vec3& w) {
+  const double angle = Norm(w);
+  Matrix3 r = {{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}};
+  if (angle < 1e-15) return r;
+  const Vec3 k = w / angle;
+  const double c = std::cos(angle), s = std::sin(angle), v = 1 - c;
+  r = {{{c + k.x * k.x * v, k.x * k.y * v - k.z * s, k.x * k.z * v + k.y * s},
+        {k.y * k.x * v + k.z * s, c + k.y * k.y * v, k.y * k.z * v - k.x * s},
+        {k.z * k.x * v - k.y * s, k.z * k.y * v + k.x * s, c + k.z * k.z * v}}};
+  return r;
+}
+
+// Solves the n x n system a x = b (n <= 7) by Gaussian elimination with
+// partial pivoting; false if singular.
+template <int N>
+bool Solve(std::array<std::array<double, N>, N> a, std::array<double, N> b,
+           std::array<double, N>* x) {
+  for (int col = 0; col < N; ++col) {
+    int pivot = col;
+    for (int r = col + 1; r < N; ++r)
+      if (std::abs(a[r][col]) > std::abs(a[pivot][col])) pivot = r;
+    if (std::abs(a[pivot][col]) < 1e-14) return false;
+    std::swap(a[col], a[pivot]);
+    std::swap(b[col], b[pivot]);
+    for (int r = col + 1; r < N; ++r) {
+      const double f = a[r][col] / a[col][col];
+      for (int c = col; c < N; ++c) a[r][c] -= f * a[col][c];
+      b[r] -= f * b[col];
+    }
+  }
+  for (int r = N - 1; r >= 0; --r) {
+    double s = b[r];
+    for (int c = r + 1; c < N; ++c) s -= a[r][c] * (*x)[c];
+    (*x)[r] = s / a[r][r];
+  }
+  return true;
+}
+
+// Area-weighted samples of the mesh's vertices (at most `max`).
+std::vector<Vec3> Samples(const Mesh& mesh, size_t max) {
+  if (mesh.vertices.size() <= max) return mesh.vertices;
+  const std::vector<double> areas = VertexAreas(mesh);
+  std::discrete_distribution<size_t> pick(areas.begin(), areas.end());
+  std::mt19937_64 rng(20261123);
+  std::vector<Vec3> out(max);
+  for (auto& p : out) p = mesh.vertices[pick(rng)];
+  return out;
+}
+
+// RMS distance of `points` under `pose` to the reference (a quick score).
+double Score(const std::vector<Vec3>& points, const Pose& pose,
+             const MeshDistance& reference) {
+  double sum = 0;
+  for (const auto& p : points) {
+    const double d = reference.Closest(pose.Apply(p)).distance;
+    sum += d * d;
+  }
+  return std::sqrt(sum / std::max<size_t>(1, points.size()));
+}
+
+Pose Coarse(const Mesh& moving, const Mesh& reference,
+            const std::vector<Vec3>& probe, const MeshDistance& distance,
+            bool* symmetric_axis, Vec3* axis) {
+  const Measurements a = Measure(moving), b = Measure(reference);
+  const auto& l = b.principal_moments;
+  const double spread = std::max(l[2], 1e-12);
+  // A ring: two equal variances; its axis is the third.
+  const bool ring_like =
+      (l[2] - l[1]) < 0.02 * spread || (l[1] - l[0]) < 0.02 * spread;
+  const int axis_index = (l[1] - l[0]) > (l[2] - l[1]) ? 0 : 2;
+  *symmetric_axis = ring_like;
+  *axis = b.principal_axes[axis_index];
+  const Matrix3 from = FromColumns(a.principal_axes);
+  const Matrix3 to = FromColumns(b.principal_axes);
+  Pose best;
+  double best_score = INFINITY;
+  const int spins = ring_like ? 12 : 1;
+  for (int signs = 0; signs < 8; ++signs) {
+    // The eigenvectors' signs are arbitrary on both sides: every choice
+    // that makes a proper rotation is a candidate.
+    Matrix3 flip = {{{signs & 1 ? -1.0 : 1.0, 0, 0},
+                     {0, signs & 2 ? -1.0 : 1.0, 0},
+                     {0, 0, signs & 4 ? -1.0 : 1.0}}};
+    const Matrix3 base = Multiply(Multiply(to, flip), Transpose(from));
+    if (Determinant(base) < 0) continue;
+    for (int spin = 0; spin < spins; ++spin) {
+      Pose pose;
+      pose.rotation = Multiply(
+          RotationOf(*axis * (2 * std::numbers::pi * spin / spins)), base);
+      Pose centred;
+      centred.rotation = pose.rotation;
+      centred.translation = b.center_of_mass - pose.Apply(a.center_of_mass);
+      const double score = Score(probe, centred, distance);
+      if (score < best_score) {
+        best_score = score;
+        best = centred;
+      }
+    }
+  }
+  return best;
+}
+
+struct Correspondence {
+  Vec3 p;  // Moving point under the current pose.
+  Vec3 q;  // Closest reference point.
+  Vec3 n;  // Reference normal there.
+  double d;
+};
+
+}  // namespace
+
+Vec3 Pose::Apply(const Vec3& p) const {
+  const auto& r = rotation;
+  return Vec3{r[0][0] * p.x + r[0][1] * p.y + r[0][2] * p.z,
+              r[1][0] * p.x + r[1][1] * p.y + r[1][2] * p.z,
+              r[2][0] * p.x + r[2][1] * p.y + r[2][2] * p.z} *
+             scale +
+         translation;
+}
+
+Pose Pose::After(const Pose& first) const {
+  Pose out;
+  out.rotation = Multiply(rotation, first.rotation);
+  out.scale = scale * first.scale;
+  out.translation = Apply(first.translation);
+  return out;
+}
+
+Mesh Transformed(const Mesh& mesh, const Pose& pose) {
+  Mesh out = mesh;
+  for (auto& v : out.vertices) v = pose.Apply(v);
+  return out;
+}
+
+AlignResult Align(const Mesh& moving, const Mesh& reference,
+                  const MeshDistance& distance, const AlignOptions& o) {
+  AlignResult result;
+  const std::vector<Vec3> samples = Samples(moving, o.max_samples);
+  const std::vector<Vec3> probe = Samples(moving, 500);
+  bool symmetric = false;
+  Vec3 axis;
+  Pose pose = Coarse(moving, reference, probe, distance, &symmetric, &axis);
+  (void)symmetric;
+  std::vector<Correspondence> pairs(samples.size());
+  constexpr int N = 7;
+  for (int it = 0; it < o.max_iterations; ++it) {
+    result.iterations = it + 1;
+    const int threads = std::max(1, o.threads);
+    std::vector<std::thread> workers;
+    for (int w = 0; w < threads; ++w) {
+      workers.emplace_back([&, w] {
+        for (size_t i = w; i < samples.size(); i += threads) {
+          const Vec3 p = pose.Apply(samples[i]);
+          const ClosestPoint c = distance.Closest(p);
+          pairs[i] = {p, c.point, distance.face_normals()[c.triangle],
+                      c.distance};
+        }
+      });
+    }
+    for (auto& t : workers) t.join();
+    std::vector<Correspondence> kept = pairs;
+    const size_t keep =
+        std::max<size_t>(6, static_cast<size_t>(kept.size() * (1 - o.trim)));
+    if (keep < kept.size()) {
+      std::nth_element(kept.begin(), kept.begin() + keep, kept.end(),
+                       [](const auto& a, const auto& b) { return a.d < b.d; });
+      kept.resize(keep);
+    }
+    // Linearised point-to-plane step about the kept points' centroid:
+    // x -> x + w x (x - c) + t + sigma (x - c).
+    Vec3 c;
+    for (const auto& k : kept) c += k.p;
+    c = c / static_cast<double>(kept.size());
+    const int n = o.allow_scale ? 7 : 6;
+    std::array<std::array<double, N>, N> a{};
+    std::array<double, N> b{}, x{};
+    double sum2 = 0;
+    for (const auto& k : kept) {
+      const Vec3 p = k.p - c;
+      const Vec3 pn = Cross(p, k.n);
+      const double row[N] = {pn.x,  pn.y,  pn.z,       k.n.x,
+                             k.n.y, k.n.z, Dot(p, k.n)};
+      const double r = Dot(k.p - k.q, k.n);
+      sum2 += k.d * k.d;
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < n; ++j) a[i][j] += row[i] * row[j];
+        b[i] -= row[i] * r;
+      }
+    }
+    result.rms_mm = std::sqrt(sum2 / kept.size());
+    if (!o.allow_scale) a[6][6] = 1;  // Unused unknown.
+    if (!Solve<N>(a, b, &x)) {
+      // A symmetric piece leaves the rotation about its axis free: damp it.
+      for (int i = 0; i < 3; ++i) a[i][i] += 1e-9 * (a[3][3] + 1);
+      if (!Solve<N>(a, b, &x)) break;
+    }
+    const Vec3 w{x[0], x[1], x[2]}, t{x[3], x[4], x[5]};
+    const double sigma = o.allow_scale ? x[6] : 0;
+    Pose step;
+    step.rotation = RotationOf(w);
+    step.scale = 1 + sigma;
+    step.translation = c - step.Apply(c) + t;
+    pose = step.After(pose);
+    if (Norm(w) < 1e-9 && Norm(t) < 1e-7 && std::abs(sigma) < 1e-9) break;
+  }
+  result.pose = pose;
+  // Is the rotation about the candidate symmetry axis determined? Turn
+  // the aligned piece by 10 degrees about it: if the fit barely changes,
+  // the geometry cannot tell those poses apart.
+  const Measurements ref = Measure(reference);
+  const Vec3 centre = ref.center_of_mass;
+  Pose turn;
+  turn.rotation = RotationOf(axis * (10 * std::numbers::pi / 180));
+  turn.translation = centre - turn.Apply(centre);
+  const double here = Score(probe, pose, distance);
+  const double turned = Score(probe, turn.After(pose), distance);
+  if (turned - here < 0.01) {
+    result.pose_determined = false;
+    result.note =
+        "the rotation about the ring's axis is not determined: the piece is "
+        "rotationally symmetric, so deviations do not depend on it";
+  }
+  return result;
+}
+
+}  // namespace loupe::geometry
