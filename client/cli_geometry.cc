@@ -1,13 +1,16 @@
 // `loupe geometry inspect`: read a mesh file, check it and measure it,
 // offline.
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
 #include "base/str_cat.h"
 #include "client/cli_common.h"
 #include "crypto/sha256.h"
+#include "geometry/compare.h"
 #include "geometry/geometry_hash.h"
+#include "geometry/heatmap.h"
 #include "geometry/jewelry_tables.h"
 #include "geometry/measure.h"
 #include "geometry/mesh_check.h"
@@ -23,6 +26,12 @@ namespace g = loupe::geometry;
 struct InspectOptions {
   std::string path;
   std::string alloy;
+};
+
+struct CompareOptions {
+  std::string path, twin, purpose = "repair", heatmap;
+  double tolerance = 0.05;
+  bool allow_scale = false;
 };
 
 std::string Fixed(double v, int digits = 3) {
@@ -150,6 +159,86 @@ int Inspect(const Globals& g, const InspectOptions& o) {
   return kOk;
 }
 
+Json StatsJson(const g::DeviationStats& s) {
+  return {{"mean_signed_mm", s.mean_signed},
+          {"mean_abs_mm", s.mean_abs},
+          {"rms_mm", s.rms},
+          {"max_abs_mm", s.max_abs},
+          {"p95_abs_mm", s.p95_abs},
+          {"p99_abs_mm", s.p99_abs},
+          {"max_outside_mm", s.max_outside},
+          {"max_inside_mm", s.max_inside},
+          {"within_tolerance", s.within_tolerance},
+          {"worst_point", Vec(s.worst_point)}};
+}
+
+int CompareFiles(const Globals& g, const CompareOptions& o) {
+  auto purpose = g::ParsePurpose(o.purpose);
+  if (!purpose) {
+    return Usage("--purpose: one of repair, reorder, resize, matching-band");
+  }
+  if (!(o.tolerance > 0 && o.tolerance < 10)) {
+    return Usage("--tolerance: millimetres, above 0 and below 10");
+  }
+  auto mesh = g::ReadMeshFile(o.path);
+  if (!mesh.ok()) return Fail(mesh.status());
+  auto twin = g::ReadMeshFile(o.twin);
+  if (!twin.ok()) return Fail(twin.status());
+  g::CompareOptions options;
+  options.purpose = *purpose;
+  options.tolerance_mm = o.tolerance;
+  options.allow_scale = o.allow_scale;
+  auto report = g::Compare(mesh->mesh, twin->mesh, options);
+  if (!report.ok()) return Fail(report.status());
+  Json j = {{"file", o.path},       {"twin", o.twin},
+            {"purpose", o.purpose}, {"tolerance_mm", o.tolerance},
+            {"pass", report->pass}, {"reasons", report->reasons}};
+  if (report->to_twin) {
+    j["deviation"] = StatsJson(report->to_twin->stats);
+    j["coverage"] = report->coverage;
+    j["alignment"] = {{"rms_mm", report->alignment.rms_mm},
+                      {"scale", report->alignment.pose.scale},
+                      {"pose_determined", report->alignment.pose_determined},
+                      {"iterations", report->alignment.iterations}};
+  }
+  if (report->ring) {
+    j["inner_diameter_mm"] = report->ring->inner_diameter_mm;
+    j["twin_inner_diameter_mm"] = report->twin_ring->inner_diameter_mm;
+    Json sizes = Json::object();
+    for (const auto& s :
+         g::RingSizesFor(report->ring->inner_circumference_mm)) {
+      sizes[s.system] = s.size;
+    }
+    j["sizes"] = sizes;
+  }
+  if (!o.heatmap.empty() && report->to_twin) {
+    std::ofstream(o.heatmap, std::ios::binary | std::ios::trunc)
+        << g::HeatmapPly(report->aligned, report->to_twin->per_vertex,
+                         o.tolerance);
+    j["heatmap"] = o.heatmap;
+  }
+  if (g.json) {
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << o.path << " against " << o.twin << " (" << o.purpose
+              << ", tolerance " << Fixed(o.tolerance)
+              << " mm): " << (report->pass ? "PASS" : "FAIL") << "\n";
+    for (const auto& r : report->reasons) std::cout << "  " << r << "\n";
+    if (j.contains("sizes")) {
+      std::cout << "  measured: inner diameter "
+                << Fixed(j["inner_diameter_mm"]) << " mm; sizes:";
+      for (const auto& [system, size] : j["sizes"].items()) {
+        std::cout << " " << system << " " << size.get<std::string>() << ";";
+      }
+      std::cout << "\n";
+    }
+    if (j.contains("heatmap")) {
+      std::cout << "  heat map: " << o.heatmap << "\n";
+    }
+  }
+  return report->pass ? kOk : kFailed;
+}
+
 }  // namespace
 
 void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
@@ -168,6 +257,25 @@ void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
                       "pt950, sterling)");
   inspect->callback(
       [&g, &run, o] { run = [&g, o] { return Inspect(g, *o); }; });
+
+  auto c = std::make_shared<CompareOptions>();
+  auto* compare = geometry->add_subcommand(
+      "compare",
+      "check a scan or CAD file against the twin's file for a purpose, "
+      "within a tolerance (exit 0 pass, 1 fail, 2 usage); rules in "
+      "docs/geometry.md");
+  compare->add_option("file", c->path, "the new scan or CAD file")->required();
+  compare->add_option("twin", c->twin, "the twin's file")->required();
+  compare->add_option("--purpose", c->purpose,
+                      "repair (default), reorder, resize, matching-band");
+  compare->add_option("--tolerance", c->tolerance,
+                      "millimetres (default 0.05)");
+  compare->add_flag("--allow-scale", c->allow_scale,
+                    "reorder: allow a uniform casting scale (up to 3 %)");
+  compare->add_option("--heatmap", c->heatmap,
+                      "write a PLY heat map of the deviations here");
+  compare->callback(
+      [&g, &run, c] { run = [&g, c] { return CompareFiles(g, *c); }; });
 }
 
 }  // namespace loupe::client

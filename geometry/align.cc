@@ -237,12 +237,16 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
     }
     result.rms_mm = std::sqrt(sum2 / kept.size());
     if (!o.allow_scale) a[6][6] = 1;  // Unused unknown.
-    if (!Solve<N>(a, b, &x)) {
-      // A symmetric piece leaves the rotation about its axis free: damp it.
-      for (int i = 0; i < 3; ++i) a[i][i] += 1e-9 * (a[3][3] + 1);
-      if (!Solve<N>(a, b, &x)) break;
-    }
-    const Vec3 w{x[0], x[1], x[2]}, t{x[3], x[4], x[5]};
+    // Damping (Levenberg): directions the geometry does not determine (the
+    // spin of a plain band about its axis) get no step instead of a wild
+    // one.
+    double trace = 0;
+    for (int i = 0; i < n; ++i) trace += a[i][i];
+    for (int i = 0; i < n; ++i) a[i][i] += 1e-6 * trace / n;
+    if (!Solve<N>(a, b, &x)) break;
+    Vec3 w{x[0], x[1], x[2]}, t{x[3], x[4], x[5]};
+    // Small steps: the linearisation holds for small angles only.
+    if (Norm(w) > 0.1) w = w * (0.1 / Norm(w));
     const double sigma = o.allow_scale ? x[6] : 0;
     Pose step;
     step.rotation = RotationOf(w);

@@ -159,6 +159,14 @@ set +e
 [ $? -eq 1 ] && grep -q "truncated" err.txt || fail "broken mesh: $(cat err.txt)"
 "$LOUPE" geometry inspect ring.stl --alloy mithril 2> err.txt
 [ $? -eq 2 ] || fail "unknown alloy not a usage error"
+# The checker: the resize passes as a resize and fails as a repair.
+"$LOUPE" geometry compare ring-size8.stl ring.stl --purpose resize > cmp.txt
+[ $? -eq 0 ] && grep -q "US/Canada 8" cmp.txt || fail "resize verdict: $(cat cmp.txt)"
+"$LOUPE" geometry compare ring-size8.stl ring.stl --purpose repair --heatmap heat.ply > cmp.txt
+[ $? -eq 1 ] && grep -q "FAIL: 95 % of the surface" cmp.txt || fail "repair verdict: $(cat cmp.txt)"
+"$LOUPE" geometry inspect heat.ply > /dev/null || fail "heat map is not a readable PLY"
+"$LOUPE" geometry compare ring.stl ring.stl --purpose melt 2> err.txt
+[ $? -eq 2 ] || fail "unknown purpose not a usage error"
 set -e
 
 # A second run reuses the data directory and its tokens.
