@@ -253,7 +253,11 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
     step.scale = 1 + sigma;
     step.translation = c - step.Apply(c) + t;
     pose = step.After(pose);
-    if (Norm(w) < 1e-9 && Norm(t) < 1e-7 && std::abs(sigma) < 1e-9) break;
+    // Converged: the step moves points by less than a tenth of a micrometre
+    // (angles times the size of the piece).
+    if (Norm(w) * 20 < 1e-4 && Norm(t) < 1e-4 && std::abs(sigma) * 20 < 1e-4) {
+      break;
+    }
   }
   result.pose = pose;
   // Is the rotation about the candidate symmetry axis determined? Turn

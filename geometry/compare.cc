@@ -31,7 +31,7 @@ void DeviationRules(const Mesh& mesh, const Mesh& twin, const CompareOptions& o,
       MeasureDeviation(r->aligned, twin_distance, o.tolerance_mm, o.threads);
   // Coverage: the twin's area within 3 tolerances of the mesh (a region
   // the scan missed, or material that is gone, is not covered).
-  const MeshDistance mesh_distance(r->aligned);
+  const MeshDistance mesh_distance(r->aligned, /*signs=*/false);
   const Deviation back =
       MeasureDeviation(twin, mesh_distance, 3 * o.tolerance_mm, o.threads);
   r->coverage = back.stats.within_tolerance;

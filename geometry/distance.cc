@@ -1,6 +1,7 @@
 #include "geometry/distance.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -8,10 +9,6 @@ namespace loupe::geometry {
 namespace {
 
 constexpr uint32_t kLeafSize = 4;
-
-double Component(const Vec3& v, int axis) {
-  return axis == 0 ? v.x : axis == 1 ? v.y : v.z;
-}
 
 Vec3 Min(const Vec3& a, const Vec3& b) {
   return {std::min(a.x, b.x), std::min(a.y, b.y), std::min(a.z, b.z)};
@@ -33,20 +30,71 @@ double Angle(const Vec3& a, const Vec3& b) {
 
 }  // namespace
 
-MeshDistance::MeshDistance(const Mesh& mesh)
-    : vertices_(mesh.vertices), triangles_(mesh.triangles) {
+namespace {
+
+// Spreads the low 21 bits of v three apart (for a Morton code).
+uint64_t Spread(uint64_t v) {
+  v &= 0x1fffff;
+  v = (v | v << 32) & 0x1f00000000ffffull;
+  v = (v | v << 16) & 0x1f0000ff0000ffull;
+  v = (v | v << 8) & 0x100f00f00f00f00full;
+  v = (v | v << 4) & 0x10c30c30c30c30c3ull;
+  v = (v | v << 2) & 0x1249249249249249ull;
+  return v;
+}
+
+}  // namespace
+
+MeshDistance::MeshDistance(const Mesh& mesh, bool signs)
+    : signs_(signs), vertices_(mesh.vertices), triangles_(mesh.triangles) {
   const size_t n = triangles_.size();
   face_normals_.resize(n);
+  for (uint32_t t = 0; t < n; ++t) {
+    face_normals_[t] = Normalized(Cross(mesh.Corner(t, 1) - mesh.Corner(t, 0),
+                                        mesh.Corner(t, 2) - mesh.Corner(t, 0)));
+  }
+  if (signs) ComputePseudonormals(mesh);
+  // Triangles in Morton order of their centroids; the hierarchy halves
+  // that order recursively, so building is one sort and one pass.
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  Vec3 lo{kInf, kInf, kInf}, hi{-kInf, -kInf, -kInf};
+  for (const auto& v : vertices_) {
+    lo = Min(lo, v);
+    hi = Max(hi, v);
+  }
+  const Vec3 extent = hi - lo;
+  const double size = std::max({extent.x, extent.y, extent.z, 1e-12});
+  std::vector<std::pair<uint64_t, uint32_t>> keyed(n);
+  for (uint32_t t = 0; t < n; ++t) {
+    const Vec3 c =
+        (mesh.Corner(t, 0) + mesh.Corner(t, 1) + mesh.Corner(t, 2)) / 3;
+    const Vec3 u = (c - lo) / size * 2097151.0;
+    keyed[t] = {Spread(static_cast<uint64_t>(u.x)) |
+                    Spread(static_cast<uint64_t>(u.y)) << 1 |
+                    Spread(static_cast<uint64_t>(u.z)) << 2,
+                t};
+  }
+  std::sort(keyed.begin(), keyed.end());
+  order_.resize(n);
+  std::vector<uint64_t> codes(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    order_[i] = keyed[i].second;
+    codes[i] = keyed[i].first;
+  }
+  nodes_.reserve(2 * n / kLeafSize + 2);
+  nodes_.emplace_back();
+  if (n > 0) Build(0, static_cast<uint32_t>(n), codes);
+}
+
+void MeshDistance::ComputePseudonormals(const Mesh& mesh) {
+  const size_t n = triangles_.size();
   vertex_normals_.assign(vertices_.size(), Vec3{});
   edge_normals_.assign(n, {});
   std::vector<std::pair<uint64_t, uint32_t>> sides;  // (edge key, 3t + k)
   sides.reserve(3 * n);
-  std::vector<Vec3> centroids(n);
   for (uint32_t t = 0; t < n; ++t) {
-    const Vec3 a = mesh.Corner(t, 0), b = mesh.Corner(t, 1),
-               c = mesh.Corner(t, 2);
-    face_normals_[t] = Normalized(Cross(b - a, c - a));
-    const Vec3 corners[3] = {a, b, c};
+    const Vec3 corners[3] = {mesh.Corner(t, 0), mesh.Corner(t, 1),
+                             mesh.Corner(t, 2)};
     for (int k = 0; k < 3; ++k) {
       const Vec3& p = corners[k];
       const double angle =
@@ -56,7 +104,6 @@ MeshDistance::MeshDistance(const Mesh& mesh)
       sides.push_back(
           {(uint64_t{std::min(u, v)} << 32) | std::max(u, v), 3 * t + k});
     }
-    centroids[t] = (a + b + c) / 3;
   }
   std::sort(sides.begin(), sides.end());
   for (size_t i = 0; i < sides.size();) {
@@ -71,55 +118,47 @@ MeshDistance::MeshDistance(const Mesh& mesh)
     }
     i = j;
   }
-  order_.resize(n);
-  for (uint32_t t = 0; t < n; ++t) order_[t] = t;
-  nodes_.reserve(2 * n / kLeafSize + 2);
-  nodes_.emplace_back();
-  if (n > 0) Build(0, static_cast<uint32_t>(n), centroids);
 }
 
 uint32_t MeshDistance::Build(uint32_t begin, uint32_t end,
-                             std::vector<Vec3>& centroids) {
+                             const std::vector<uint64_t>& codes) {
   // Builds the node at the index reserved by the caller: the last one.
+  // Bounds come bottom-up: a leaf's from its triangles, a parent's from its
+  // children.
   const uint32_t index = static_cast<uint32_t>(nodes_.size() - 1);
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  Vec3 lo{kInf, kInf, kInf}, hi{-kInf, -kInf, -kInf};
-  Vec3 clo = lo, chi = hi;
-  for (uint32_t i = begin; i < end; ++i) {
-    for (int k = 0; k < 3; ++k) {
-      lo = Min(lo, vertices_[triangles_[order_[i]][k]]);
-      hi = Max(hi, vertices_[triangles_[order_[i]][k]]);
-    }
-    clo = Min(clo, centroids[order_[i]]);
-    chi = Max(chi, centroids[order_[i]]);
-  }
-  nodes_[index].lo = lo;
-  nodes_[index].hi = hi;
   if (end - begin <= kLeafSize) {
-    nodes_[index].first = begin;
-    nodes_[index].count = end - begin;
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    Vec3 lo{kInf, kInf, kInf}, hi{-kInf, -kInf, -kInf};
+    for (uint32_t i = begin; i < end; ++i) {
+      for (int k = 0; k < 3; ++k) {
+        lo = Min(lo, vertices_[triangles_[order_[i]][k]]);
+        hi = Max(hi, vertices_[triangles_[order_[i]][k]]);
+      }
+    }
+    nodes_[index] = {lo, hi, begin, end - begin};
     return index;
   }
-  const Vec3 extent = chi - clo;
-  const int axis = extent.x >= extent.y && extent.x >= extent.z ? 0
-                   : extent.y >= extent.z                       ? 1
-                                                                : 2;
-  const uint32_t mid = begin + (end - begin) / 2;
-  std::nth_element(order_.begin() + begin, order_.begin() + mid,
-                   order_.begin() + end, [&](uint32_t a, uint32_t b) {
-                     return Component(centroids[a], axis) <
-                            Component(centroids[b], axis);
-                   });
+  // Split where the highest bit in which the codes differ flips (as in a
+  // linear BVH), so each child covers a cell of the Morton grid; codes
+  // that are all equal split in the middle.
+  uint32_t mid = begin + (end - begin) / 2;
+  const uint64_t first = codes[begin], last = codes[end - 1];
+  if (first != last) {
+    const int bit = 63 - std::countl_zero(first ^ last);
+    const uint64_t high = (first >> bit | 1) << bit;
+    mid = static_cast<uint32_t>(
+        std::lower_bound(codes.begin() + begin, codes.begin() + end, high) -
+        codes.begin());
+  }
   const uint32_t left = static_cast<uint32_t>(nodes_.size());
-  nodes_[index].first = left;
-  nodes_[index].count = 0;
   nodes_.emplace_back();
-  Build(begin, mid, centroids);
-  // The right child comes after the whole left subtree.
+  Build(begin, mid, codes);
   nodes_.emplace_back();
-  const uint32_t right = Build(mid, end, centroids);
+  const uint32_t right = Build(mid, end, codes);
   if (right_child_.size() <= index) right_child_.resize(index + 1);
   right_child_[index] = right;
+  nodes_[index] = {Min(nodes_[left].lo, nodes_[right].lo),
+                   Max(nodes_[left].hi, nodes_[right].hi), left, 0};
   return index;
 }
 
@@ -228,6 +267,10 @@ bool MeshDistance::ClosestWithin(const Vec3& p, double max_distance,
   }
   if (!found) return false;
   out->distance = std::sqrt(best2);
+  if (!signs_) {
+    out->signed_distance = out->distance;
+    return true;
+  }
   const double side =
       Dot(p - out->point, Pseudonormal(out->triangle, best_feature));
   out->signed_distance = side < 0 ? -out->distance : out->distance;

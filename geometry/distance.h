@@ -27,8 +27,9 @@ struct ClosestPoint {
 
 class MeshDistance {
  public:
-  // Copies what it needs from `mesh`.
-  explicit MeshDistance(const Mesh& mesh);
+  // Copies what it needs from `mesh`. Without `signs`, signed_distance is
+  // the unsigned distance (and building is faster).
+  explicit MeshDistance(const Mesh& mesh, bool signs = true);
 
   // The closest point of the mesh to `p` (the mesh must have a triangle).
   [[nodiscard]] ClosestPoint Closest(const Vec3& p) const;
@@ -50,9 +51,12 @@ class MeshDistance {
   };
   enum class Feature : uint8_t { kFace, kEdge0, kEdge1, kEdge2, kV0, kV1, kV2 };
 
-  uint32_t Build(uint32_t begin, uint32_t end, std::vector<Vec3>& centroids);
+  uint32_t Build(uint32_t begin, uint32_t end,
+                 const std::vector<uint64_t>& codes);
   Vec3 Pseudonormal(uint32_t t, Feature feature) const;
+  void ComputePseudonormals(const Mesh& mesh);
 
+  bool signs_;
   std::vector<Vec3> vertices_;
   std::vector<Triangle> triangles_;
   std::vector<Vec3> face_normals_;    // Unit.
