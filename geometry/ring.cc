@@ -176,8 +176,12 @@ absl::StatusOr<RingMeasurements> MeasureRing(const Mesh& mesh) {
   ring.inner_circumference_mm = Perimeter(inner);
   ring.outer_diameter_mm = 2 * FitCircle(outer)[2];
   ring.center = mid + u * circle[0] + v * circle[1];
+  // At most 1440 outer points (every quarter degree): the estimate does not
+  // need more, and the inner contour of a scan can have many thousands.
   double wall = INFINITY;
-  for (const auto& p : outer) {
+  const size_t stride = std::max<size_t>(1, outer.size() / 1440);
+  for (size_t o = 0; o < outer.size(); o += stride) {
+    const Point2& p = outer[o];
     for (size_t i = 0; i < inner.size(); ++i) {
       wall = std::min(
           wall, DistanceToSegment(p, inner[i], inner[(i + 1) % inner.size()]));
