@@ -2,6 +2,7 @@
 // offline.
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
@@ -45,12 +46,17 @@ Json Vec(const g::Vec3& v) { return Json::array({v.x, v.y, v.z}); }
 Json Report(const std::string& path, const std::string& bytes,
             const g::ReadMeshResult& read,
             const std::optional<g::Alloy>& alloy) {
+  // The hash and the topology check sort every triangle: run them beside
+  // the measurements.
+  auto hash = std::async(std::launch::async,
+                         [&] { return g::CanonicalGeometryHash(read.mesh); });
   const g::MeshReport check = g::CheckMesh(read.mesh);
   const g::Measurements m = g::Measure(read.mesh);
+  auto ring = g::MeasureRing(read.mesh);
   Json j = {{"file", path},
             {"format", g::MeshFormatName(read.format)},
             {"sha256", crypto::Sha256::HexOf(bytes)},
-            {"geometry_hash", g::CanonicalGeometryHash(read.mesh)},
+            {"geometry_hash", hash.get()},
             {"vertices", check.vertices},
             {"triangles", check.triangles},
             {"watertight", check.watertight()},
@@ -70,7 +76,6 @@ Json Report(const std::string& path, const std::string& bytes,
     j["weight"] = {{"alloy", alloy->label},
                    {"grams", g::WeightGrams(m.volume_mm3, *alloy)}};
   }
-  auto ring = g::MeasureRing(read.mesh);
   if (ring.ok()) {
     Json sizes = Json::object();
     for (const auto& s : g::RingSizesFor(ring->inner_circumference_mm)) {

@@ -3,6 +3,7 @@
 // Internal to the mesh readers: number parsing, line splitting, corner
 // welding and the per-format entry points.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -64,7 +65,8 @@ class LineReader {
     return true;
   }
   [[nodiscard]] size_t number() const { return number_; }
-  [[nodiscard]] size_t position() const { return pos_; }
+  // The offset just after the last line read (never beyond the text).
+  [[nodiscard]] size_t position() const { return std::min(pos_, text_.size()); }
 
  private:
   std::string_view text_;

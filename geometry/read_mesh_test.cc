@@ -104,6 +104,9 @@ TEST(ReadMeshTest, HostileObjAndPlyAreRefusedWithTheReason) {
       "a.ply", "not finite");
   ExpectRefused("ply\nformat binary_middle_endian 1.0\nend_header\n", "a.ply",
                 "unknown format");
+  // Found by the fuzzer: a header ending without a newline.
+  ExpectRefused("ply\nformat ascii 1.0\nelement vertex 0\nend_header", "a.ply",
+                "needs a vertex and a face element");
   ExpectRefused("", "a.stl", "shorter");
   ExpectRefused("hello", "a.txt", "not STL, OBJ or PLY");
 }

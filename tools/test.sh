@@ -3,6 +3,9 @@
 # integration against a real loupe-server, the SIGKILL crash test and the
 # CLI end-to-end test through tools/run.sh). Exit status is ctest's.
 #
+# Then a short fuzz run of every mesh reader (clang, libFuzzer, ASan/UBSan;
+# LOUPE_FUZZ_SECONDS each, default 20; 0 skips it).
+#
 # Environment: LOUPE_BUILD_DIR (default <repo>/build), LOUPE_BUILD_TYPE
 # (default RelWithDebInfo), CTEST_PARALLEL_LEVEL (default 2).
 set -euo pipefail
@@ -13,5 +16,24 @@ BUILD=${LOUPE_BUILD_DIR:-$ROOT/build}
 cmake -S "$ROOT" -B "$BUILD" -G Ninja \
   -DCMAKE_BUILD_TYPE="${LOUPE_BUILD_TYPE:-RelWithDebInfo}" -DLOUPE_BUILD_TESTS=ON
 ninja -C "$BUILD"
-cd "$BUILD"
-ctest --output-on-failure -j "${CTEST_PARALLEL_LEVEL:-2}"
+(cd "$BUILD" && ctest --output-on-failure -j "${CTEST_PARALLEL_LEVEL:-2}")
+
+FUZZ_SECONDS=${LOUPE_FUZZ_SECONDS:-20}
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+  FUZZ_BUILD=${LOUPE_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
+  cmake -S "$ROOT" -B "$FUZZ_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DLOUPE_BUILD_TESTS=OFF -DLOUPE_FUZZ=ON > /dev/null
+  ninja -C "$FUZZ_BUILD" stl_fuzzer obj_fuzzer ply_fuzzer
+  for format in stl obj ply; do
+    corpus=$(mktemp -d)
+    cp "$ROOT/geometry/fuzz/corpus/$format"/* "$corpus/"
+    echo "fuzz: $format reader, $FUZZ_SECONDS s"
+    "$FUZZ_BUILD/geometry/${format}_fuzzer" -max_total_time="$FUZZ_SECONDS" \
+      -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 "$corpus" 2>&1 \
+      | grep -E "stat::number_of_executed_units|ERROR|SUMMARY" || true
+    status=${PIPESTATUS[0]}
+    rm -rf "$corpus"
+    [ "$status" -eq 0 ] || { echo "fuzz: the $format reader failed"; exit 1; }
+  done
+fi
