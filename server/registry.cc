@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "base/str_cat.h"
 #include "crypto/random.h"
+#include "server/geometry_summary.h"
 #include "server/validate.h"
 
 namespace loupe::server {
@@ -126,8 +127,12 @@ void Registry::CreatePiece(const Principal& who,
     first->set_piece_id(piece.id());
     first->set_number(0);
     first->set_author(who.id);
-    first->clear_geometry();  // Output only: measured by the server.
     *first->mutable_created_at() = piece.created_at();
+    if (auto s = AddGeometrySummaries(*store_, request.studio_id(), &*first,
+                                      "first_version");
+        !s.ok()) {
+      return done(s);
+    }
   }
   const bool with_version = first.has_value();
   store_->CreatePiece(
@@ -159,7 +164,11 @@ void Registry::AddVersion(const Principal& who,
   version.set_piece_id(request.piece_id());
   version.set_number(0);
   version.set_author(who.id);
-  version.clear_geometry();  // Output only: measured by the server.
+  if (auto s = AddGeometrySummaries(*store_, piece->studio_id(), &version,
+                                    "version");
+      !s.ok()) {
+    return done(s);
+  }
   *version.mutable_created_at() = TimeUtil::GetCurrentTime();
   store_->AppendVersion(std::move(version), piece->studio_id(),
                         std::move(done));

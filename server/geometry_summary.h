@@ -1,0 +1,28 @@
+#pragma once
+
+// The geometry of a twin version, measured by the server: for every scan or
+// CAD asset that is a mesh file (STL, OBJ, PLY by its file name), the
+// canonical geometry hash and the measurements (geometry/), recorded in the
+// version's `geometry` and so in its certificate.
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "loupe/v1/twin.pb.h"
+#include "server/storage/store.h"
+
+namespace loupe::server {
+
+// Mesh assets larger than this are recorded without a summary.
+inline constexpr uint64_t kMaxMeasuredMeshBytes = 512ull << 20;
+
+// Fills version->geometry from its mesh assets that `studio_id` uploaded
+// (others are left to the store, which refuses them). INVALID_ARGUMENT
+// naming "<field>.assets[i]" when a mesh file is malformed (the reader's
+// reason follows); DATA_LOSS if stored bytes fail their digests.
+[[nodiscard]] absl::Status AddGeometrySummaries(storage::Store& store,
+                                                std::string_view studio_id,
+                                                v1::TwinVersion* version,
+                                                std::string_view field);
+
+}  // namespace loupe::server

@@ -1,0 +1,87 @@
+// The server measures the mesh files of a twin version when it is recorded:
+// the geometry summary (canonical hash, volume, ring measurements) is in
+// the version and in its certificate; a malformed mesh is refused.
+#include <gtest/gtest.h>
+
+#include "crypto/bundle.h"
+#include "crypto/statement.h"
+#include "geometry/geometry_hash.h"
+#include "geometry/read_mesh.h"
+#include "geometry/test_meshes.h"
+#include "tests/test_server.h"
+#include "tests/test_util.h"
+
+namespace loupe::testing {
+namespace {
+
+class GeometryServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.EnableSigning();
+    ASSERT_OK(server_.Start());
+    aurum_ = server_.Client(kAurumToken);
+  }
+
+  v1::AssetRef Upload(const std::string& bytes, const std::string& name,
+                      v1::AssetRole role = v1::ASSET_ROLE_CAD) {
+    auto header = HeaderFor(bytes);
+    header.set_file_name(name);
+    EXPECT_TRUE(aurum_->UploadBytes(header, bytes).ok());
+    v1::AssetRef a = CadAsset(bytes);
+    a.set_file_name(name);
+    a.set_role(role);
+    return a;
+  }
+
+  TestServer server_;
+  std::unique_ptr<client::RegistryClient> aurum_;
+};
+
+TEST_F(GeometryServerTest, VersionsCarryTheMeasuredGeometry) {
+  const geometry::Mesh band = geometry::testing::Band({});  // US 7.
+  const std::string stl = geometry::testing::WriteStlBinary(band);
+  auto request = PieceRequest("aurum", "GEO-1");
+  request.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);
+  *request.mutable_first_version()->add_assets() = Upload(stl, "ring.stl");
+  // A photo is not measured.
+  *request.mutable_first_version()->add_assets() =
+      Upload("jpeg bytes", "ring.jpg", v1::ASSET_ROLE_PHOTO);
+  auto piece = aurum_->CreatePiece(request);
+  ASSERT_TRUE(piece.ok()) << piece.status();
+  auto version = aurum_->GetVersion(piece->id(), 1);
+  ASSERT_EQ(version->geometry_size(), 1);
+  const auto& g = version->geometry(0);
+  EXPECT_EQ(g.asset_sha256(), crypto::Sha256::HexOf(stl));
+  // The hash of what the STL holds (float32 corners).
+  EXPECT_EQ(g.geometry_hash(), geometry::CanonicalGeometryHash(
+                                   geometry::ParseMesh(stl, "ring.stl")->mesh));
+  EXPECT_NEAR(g.inner_diameter_mm(), 17.35, 0.01);
+  EXPECT_NEAR(g.band_width_mm(), 4.0, 1e-4);
+  EXPECT_NEAR(g.volume_mm3(), geometry::testing::BandVolume({}),
+              1e-3 * g.volume_mm3());
+
+  // The certificate states it.
+  client::RegistryClient& c = *aurum_;
+  auto cert = c.IssueCertificate(piece->id(), 1);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  auto bundle = crypto::ParseBundle(cert->bundle_json());
+  auto statement = crypto::ParseStatement(bundle->certificate.payload);
+  EXPECT_EQ(statement->predicate["twin"]["geometry"][0]["geometry_hash"],
+            g.geometry_hash());
+}
+
+TEST_F(GeometryServerTest, AMalformedMeshIsRefusedNamingTheAsset) {
+  const std::string stl = geometry::testing::WriteStlBinary(
+      geometry::testing::Band({8.675, 10.175, 4.0, 16}));
+  const std::string cut = stl.substr(0, stl.size() - 20);
+  auto request = PieceRequest("aurum", "GEO-2");
+  request.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);
+  *request.mutable_first_version()->add_assets() = Upload(cut, "ring.stl");
+  EXPECT_STATUS(
+      aurum_->CreatePiece(request).status(), kInvalidArgument,
+      "first_version.assets[0]: ring.stl is not a readable mesh: STL");
+  EXPECT_TRUE(aurum_->ListPieces({})->pieces().empty());
+}
+
+}  // namespace
+}  // namespace loupe::testing
