@@ -24,7 +24,9 @@ inline v1::UploadAssetHeader HeaderFor(const std::string& bytes) {
   v1::UploadAssetHeader h;
   h.set_size_bytes(bytes.size());
   h.set_sha256(crypto::Sha256::HexOf(bytes));
-  h.set_file_name("ring.stl");
+  // A Rhino model: a CAD file the server stores but does not measure (the
+  // bytes are random; mesh files are measured, see geometry_server_test).
+  h.set_file_name("ring.3dm");
   return h;
 }
 
@@ -41,8 +43,8 @@ inline v1::CreatePieceRequest PieceRequest(const std::string& studio,
 inline v1::AssetRef CadAsset(const std::string& bytes) {
   v1::AssetRef a;
   a.set_role(v1::ASSET_ROLE_CAD);
-  a.set_file_name("ring.stl");
-  a.set_media_type("model/stl");
+  a.set_file_name("ring.3dm");
+  a.set_media_type("model/vnd.3dm");
   a.set_size_bytes(bytes.size());
   a.set_sha256(crypto::Sha256::HexOf(bytes));
   return a;
