@@ -15,6 +15,7 @@
 #include "geometry/jewelry_tables.h"
 #include "geometry/measure.h"
 #include "geometry/mesh_check.h"
+#include "geometry/picture.h"
 #include "geometry/read_mesh.h"
 #include "geometry/ring.h"
 
@@ -30,7 +31,7 @@ struct InspectOptions {
 };
 
 struct CompareOptions {
-  std::string path, twin, purpose = "repair", heatmap;
+  std::string path, twin, purpose = "repair", heatmap, picture;
   double tolerance = 0.05;
   bool allow_scale = false;
 };
@@ -222,6 +223,12 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
                          o.tolerance);
     j["heatmap"] = o.heatmap;
   }
+  if (!o.picture.empty() && report->to_twin) {
+    std::ofstream(o.picture, std::ios::binary | std::ios::trunc)
+        << g::HeatmapPng(report->aligned, report->to_twin->per_vertex,
+                         o.tolerance);
+    j["picture"] = o.picture;
+  }
   if (g.json) {
     std::cout << j.dump() << "\n";
   } else {
@@ -239,6 +246,9 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
     }
     if (j.contains("heatmap")) {
       std::cout << "  heat map: " << o.heatmap << "\n";
+    }
+    if (j.contains("picture")) {
+      std::cout << "  picture: " << o.picture << "\n";
     }
   }
   return report->pass ? kOk : kFailed;
@@ -279,6 +289,9 @@ void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
                     "reorder: allow a uniform casting scale (up to 3 %)");
   compare->add_option("--heatmap", c->heatmap,
                       "write a PLY heat map of the deviations here");
+  compare->add_option("--picture", c->picture,
+                      "write a PNG of the heat map (three views, colour "
+                      "scale, histogram) here");
   compare->callback(
       [&g, &run, c] { run = [&g, c] { return CompareFiles(g, *c); }; });
 }

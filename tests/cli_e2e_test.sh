@@ -162,9 +162,11 @@ set +e
 # The checker: the resize passes as a resize and fails as a repair.
 "$LOUPE" geometry compare ring-size8.stl ring.stl --purpose resize > cmp.txt
 [ $? -eq 0 ] && grep -q "US/Canada 8" cmp.txt || fail "resize verdict: $(cat cmp.txt)"
-"$LOUPE" geometry compare ring-size8.stl ring.stl --purpose repair --heatmap heat.ply > cmp.txt
+"$LOUPE" geometry compare ring-size8.stl ring.stl --purpose repair --heatmap heat.ply \
+  --picture heat.png > cmp.txt
 [ $? -eq 1 ] && grep -q "FAIL: 95 % of the surface" cmp.txt || fail "repair verdict: $(cat cmp.txt)"
 "$LOUPE" geometry inspect heat.ply > /dev/null || fail "heat map is not a readable PLY"
+[ "$(head -c 4 heat.png | tail -c 3)" = "PNG" ] || fail "no PNG picture"
 "$LOUPE" geometry compare ring.stl ring.stl --purpose melt 2> err.txt
 [ $? -eq 2 ] || fail "unknown purpose not a usage error"
 set -e

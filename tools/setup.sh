@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  librocksdb-dev libsodium-dev libssl-dev libboost-dev
+  librocksdb-dev libsodium-dev libssl-dev libboost-dev zlib1g-dev
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   clang-format clang libclang-rt-14-dev python3-nacl python3-open3d
 )
