@@ -8,6 +8,7 @@
 #include "base/file.h"
 #include "base/str_cat.h"
 #include "client/cli_common.h"
+#include "client/registry_client.h"
 #include "crypto/sha256.h"
 #include "geometry/compare.h"
 #include "geometry/geometry_hash.h"
@@ -254,6 +255,47 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
   return report->pass ? kOk : kFailed;
 }
 
+struct CheckOptions {
+  std::string piece, path, purpose = "repair", twin, output;
+  uint32_t version = 0;
+  double tolerance = 0.05;
+  bool allow_scale = false;
+};
+
+int CheckOnServer(const Globals& g, const CheckOptions& o) {
+  auto bytes = ReadFileToString(o.path);
+  if (!bytes.ok()) return Usage(std::string(bytes.status().message()));
+  RegistryClient client(g.server, g.token);
+  v1::CheckGeometryHeader header;
+  header.set_piece_id(o.piece);
+  header.set_version(o.version);
+  header.set_purpose(o.purpose);
+  header.set_tolerance_mm(o.tolerance);
+  header.set_allow_scale(o.allow_scale);
+  header.set_file_name(o.path);
+  header.set_twin_asset_sha256(o.twin);
+  auto check = client.CheckGeometry(header, *bytes);
+  if (!check.ok()) return Fail(check.status());
+  if (!o.output.empty() && !check->statement_json().empty()) {
+    std::ofstream(o.output, std::ios::trunc) << check->statement_json() << "\n";
+  }
+  if (g.json) {
+    std::cout << ToJson(*check) << "\n";
+  } else {
+    std::cout << o.path << " against " << o.piece << " version "
+              << check->version() << " (" << check->purpose() << ", tolerance "
+              << Fixed(check->tolerance_mm())
+              << " mm): " << (check->pass() ? "PASS" : "FAIL") << "\n";
+    for (const auto& r : check->reasons()) std::cout << "  " << r << "\n";
+    if (!check->statement_json().empty()) {
+      std::cout << "  signed by the registry"
+                << (o.output.empty() ? "" : ", statement in " + o.output)
+                << "\n";
+    }
+  }
+  return check->pass() ? kOk : kFailed;
+}
+
 }  // namespace
 
 void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
@@ -294,6 +336,28 @@ void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
                       "scale, histogram) here");
   compare->callback(
       [&g, &run, c] { run = [&g, c] { return CompareFiles(g, *c); }; });
+
+  auto k = std::make_shared<CheckOptions>();
+  auto* check = app.add_subcommand(
+      "check",
+      "check a scan or CAD file against a piece's twin on the registry "
+      "(exit 0 pass, 1 fail, 2 usage); the registry signs the result");
+  check->add_option("piece", k->piece, "piece id")->required();
+  check->add_option("file", k->path, "the new scan or CAD file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  check->add_option("--version", k->version, "twin version (default: current)");
+  check->add_option("--purpose", k->purpose,
+                    "repair (default), reorder, resize, matching-band");
+  check->add_option("--tolerance", k->tolerance, "millimetres (default 0.05)");
+  check->add_flag("--allow-scale", k->allow_scale,
+                  "reorder: allow a casting scale");
+  check->add_option("--twin", k->twin,
+                    "sha256 of the twin's mesh (default: the version's first)");
+  check->add_option("-o,--output", k->output,
+                    "save the registry's signed statement here");
+  check->callback(
+      [&g, &run, k] { run = [&g, k] { return CheckOnServer(g, *k); }; });
 }
 
 }  // namespace loupe::client

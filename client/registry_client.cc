@@ -316,4 +316,24 @@ std::string MediaTypeFor(const std::string& file_name) {
   return "application/octet-stream";
 }
 
+absl::StatusOr<v1::GeometryCheck> RegistryClient::CheckGeometry(
+    v1::CheckGeometryHeader header, std::string_view bytes) {
+  header.set_size_bytes(bytes.size());
+  grpc::ClientContext ctx;
+  Prepare(&ctx, 0);
+  v1::GeometryCheck response;
+  auto writer = stub_->CheckGeometry(&ctx, &response);
+  v1::CheckGeometryRequest message;
+  *message.mutable_header() = header;
+  bool open = writer->Write(message);
+  for (size_t at = 0; open && at < bytes.size(); at += kChunk) {
+    message.set_chunk(std::string(bytes.substr(at, kChunk)));
+    open = writer->Write(message);
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  if (!s.ok()) return FromGrpc(s);
+  return response;
+}
+
 }  // namespace loupe::client

@@ -55,6 +55,10 @@ class RegistryClient {
       const v1::UploadAssetHeader& header, std::string_view bytes,
       bool digest_in_trailer = false);
 
+  // Streams `bytes` to CheckGeometry after `header` (size_bytes is set).
+  [[nodiscard]] absl::StatusOr<v1::GeometryCheck> CheckGeometry(
+      v1::CheckGeometryHeader header, std::string_view bytes);
+
   // Downloads an asset to `path` ("-" for stdout), verifying its SHA-256;
   // the file appears only once complete and verified.
   [[nodiscard]] absl::Status DownloadToFile(

@@ -105,6 +105,14 @@ class Registry {
   [[nodiscard]] absl::StatusOr<v1::ListOwnersResponse> ListOwners(
       const Principal& who, const v1::ListOwnersRequest& request);
 
+  // CheckGeometry (geometry_check.h): the header is checked before any
+  // bytes are taken, then the whole file.
+  [[nodiscard]] absl::Status BeginGeometryCheck(
+      const Principal& who, const v1::CheckGeometryHeader& header);
+  [[nodiscard]] absl::StatusOr<v1::GeometryCheck> FinishGeometryCheck(
+      const Principal& who, const v1::CheckGeometryHeader& header,
+      const std::string& file);
+
   [[nodiscard]] absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(
       const Principal& who, const v1::UploadAssetHeader& header);
   [[nodiscard]] absl::StatusOr<std::unique_ptr<storage::AssetReader>>

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/str_cat.h"
 #include "server/rpc_edge.h"
 
 namespace loupe::server {
@@ -85,6 +86,95 @@ class UploadReactor final
   Principal who_;
   v1::UploadAssetRequest request_;
   std::unique_ptr<Upload> upload_;
+};
+
+// Receives a file to check (header, then chunks, held in memory up to the
+// declared size), then runs the check on the worker pool.
+class CheckReactor final
+    : public grpc::ServerReadReactor<v1::CheckGeometryRequest> {
+ public:
+  CheckReactor(Registry* registry, WorkerPool* pool,
+               absl::StatusOr<Principal> who, v1::GeometryCheck* response)
+      : registry_(registry), pool_(pool), response_(response) {
+    if (!who.ok()) {
+      Finish(ToGrpc(who.status()));
+      return;
+    }
+    who_ = *std::move(who);
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      EndOfStream();
+      return;
+    }
+    absl::Status status = Receive();
+    if (!status.ok()) {
+      Finish(ToGrpc(status));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Receive() {
+    if (!started_) {
+      if (!request_.has_header()) {
+        return absl::InvalidArgumentError(
+            "header: the first message must be the header");
+      }
+      header_ = request_.header();
+      started_ = true;
+      if (auto s = registry_->BeginGeometryCheck(who_, header_); !s.ok()) {
+        return s;
+      }
+      file_.reserve(header_.size_bytes());
+      return absl::OkStatus();
+    }
+    if (!request_.has_chunk() || request_.chunk().empty() ||
+        request_.chunk().size() > kMaxUploadChunk) {
+      return absl::InvalidArgumentError(
+          "chunk: expected chunks of 1 byte to 1 MiB after the header");
+    }
+    if (file_.size() + request_.chunk().size() > header_.size_bytes()) {
+      return absl::InvalidArgumentError(
+          "header.size_bytes: more bytes arrived than declared");
+    }
+    file_ += request_.chunk();
+    return absl::OkStatus();
+  }
+
+  void EndOfStream() {
+    if (!started_) {
+      Finish(ToGrpc(absl::InvalidArgumentError(
+          "header: the stream ended before the header")));
+      return;
+    }
+    if (file_.size() != header_.size_bytes()) {
+      Finish(ToGrpc(absl::InvalidArgumentError(
+          StrCat("header.size_bytes: declared ", header_.size_bytes(),
+                 " bytes but ", file_.size(), " arrived (truncated)"))));
+      return;
+    }
+    pool_->Submit([this] {
+      auto result = registry_->FinishGeometryCheck(who_, header_, file_);
+      std::string().swap(file_);
+      if (result.ok()) *response_ = *std::move(result);
+      Finish(ToGrpc(result.status()));
+    });
+  }
+
+  Registry* registry_;
+  WorkerPool* pool_;
+  v1::GeometryCheck* response_;
+  Principal who_;
+  v1::CheckGeometryRequest request_;
+  v1::CheckGeometryHeader header_;
+  bool started_ = false;
+  std::string file_;
 };
 
 // Streams an asset: a header, then verified chunks; one write in flight.
@@ -214,6 +304,13 @@ grpc::ServerReadReactor<v1::UploadAssetRequest>* RegistryService::UploadAsset(
     grpc::CallbackServerContext* ctx, v1::UploadAssetResponse* response) {
   return new UploadReactor(registry_, pool_, Authenticate(*policy_, ctx),
                            response);
+}
+
+grpc::ServerReadReactor<v1::CheckGeometryRequest>*
+RegistryService::CheckGeometry(grpc::CallbackServerContext* ctx,
+                               v1::GeometryCheck* response) {
+  return new CheckReactor(registry_, pool_, Authenticate(*policy_, ctx),
+                          response);
 }
 
 grpc::ServerWriteReactor<v1::DownloadAssetResponse>*

@@ -52,6 +52,8 @@ class RegistryService final : public v1::RegistryService::CallbackService {
   grpc::ServerReadReactor<v1::UploadAssetRequest>* UploadAsset(
       grpc::CallbackServerContext* ctx,
       v1::UploadAssetResponse* response) override;
+  grpc::ServerReadReactor<v1::CheckGeometryRequest>* CheckGeometry(
+      grpc::CallbackServerContext* ctx, v1::GeometryCheck* response) override;
   grpc::ServerWriteReactor<v1::DownloadAssetResponse>* DownloadAsset(
       grpc::CallbackServerContext* ctx,
       const v1::DownloadAssetRequest* request) override;

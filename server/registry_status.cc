@@ -6,6 +6,7 @@
 #include "crypto/bundle.h"
 #include "crypto/log_entry.h"
 #include "crypto/piece_status.h"
+#include "server/geometry_check.h"
 #include "server/registry.h"
 #include "server/validate.h"
 
@@ -333,6 +334,17 @@ absl::StatusOr<v1::ListOwnersResponse> Registry::ListOwners(
   v1::ListOwnersResponse out;
   for (auto& o : *owners) *out.add_owners() = std::move(o);
   return out;
+}
+
+absl::Status Registry::BeginGeometryCheck(
+    const Principal& who, const v1::CheckGeometryHeader& header) {
+  return CheckGeometryHeader(*store_, *policy_, who, header);
+}
+
+absl::StatusOr<v1::GeometryCheck> Registry::FinishGeometryCheck(
+    const Principal& who, const v1::CheckGeometryHeader& header,
+    const std::string& file) {
+  return RunGeometryCheck(*store_, signer_, who, header, file);
 }
 
 absl::StatusOr<v1::Certificate> Registry::WithLogProof(

@@ -6,6 +6,7 @@
 #include "base/file.h"
 #include "base/str_cat.h"
 #include "crypto/bundle.h"
+#include "crypto/canonical_json.h"
 #include "crypto/certificate.h"
 #include "crypto/checkpoint.h"
 #include "crypto/key_file.h"
@@ -103,6 +104,14 @@ absl::StatusOr<CertificateSigner::Issued> CertificateSigner::Issue(
        std::vector<crypto::DsseEnvelope>(roots_.begin() + 1, roots_.end()),
        std::nullopt, std::nullopt}));
   return issued;
+}
+
+absl::StatusOr<crypto::DsseEnvelope> CertificateSigner::SignJson(
+    std::string_view payload_type, nlohmann::json payload) const {
+  payload["keyid"] = crypto::KeyId(key_.public_key());
+  auto canonical = crypto::CanonicalJson(payload);
+  if (!canonical.ok()) return canonical.status();
+  return crypto::SignEnvelope(payload_type, *canonical, key_);
 }
 
 std::string CertificateSigner::SignCheckpoint(uint64_t size,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
 
@@ -40,6 +41,10 @@ class CertificateSigner {
   [[nodiscard]] const std::string& origin() const { return origin_; }
   [[nodiscard]] std::string SignCheckpoint(uint64_t size,
                                            const crypto::Hash& root) const;
+  // `payload` with "keyid" added, canonical, signed as `payload_type`.
+  // INVALID_ARGUMENT if a value has no canonical form.
+  [[nodiscard]] absl::StatusOr<crypto::DsseEnvelope> SignJson(
+      std::string_view payload_type, nlohmann::json payload) const;
   // A signed piece-status statement (crypto/piece_status.h) as of `now`.
   [[nodiscard]] absl::StatusOr<crypto::DsseEnvelope> SignStatus(
       const v1::Piece& piece, absl::Time now) const;

@@ -167,6 +167,14 @@ set +e
 [ $? -eq 1 ] && grep -q "FAIL: 95 % of the surface" cmp.txt || fail "repair verdict: $(cat cmp.txt)"
 "$LOUPE" geometry inspect heat.ply > /dev/null || fail "heat map is not a readable PLY"
 [ "$(head -c 4 heat.png | tail -c 3)" = "PNG" ] || fail "no PNG picture"
+# On the registry: the original ring checked as a resize of version 2,
+# signed; as the insurer, who may not read the files, refused.
+LOUPE_TOKEN=$LOUPE_TOKEN_BENCH "$LOUPE" check "$ID" ring.stl --version 2 --purpose resize \
+  -o check.json > cmp.txt
+[ $? -eq 0 ] && grep -q "signed by the registry" cmp.txt && [ -s check.json ] \
+  || fail "loupe check: $(cat cmp.txt)"
+LOUPE_TOKEN=$LOUPE_TOKEN_INSURER "$LOUPE" check "$ID" ring.stl 2> err.txt
+[ $? -eq 1 ] && grep -q PERMISSION_DENIED err.txt || fail "insurer checked the design"
 "$LOUPE" geometry compare ring.stl ring.stl --purpose melt 2> err.txt
 [ $? -eq 2 ] || fail "unknown purpose not a usage error"
 set -e

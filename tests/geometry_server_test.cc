@@ -3,8 +3,10 @@
 // the version and in its certificate; a malformed mesh is refused.
 #include <gtest/gtest.h>
 
+#include "base/file.h"
 #include "crypto/bundle.h"
 #include "crypto/statement.h"
+#include "crypto/trust_root.h"
 #include "geometry/geometry_hash.h"
 #include "geometry/read_mesh.h"
 #include "geometry/test_meshes.h"
@@ -17,7 +19,7 @@ namespace {
 class GeometryServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_.EnableSigning();
+    root_path_ = server_.EnableSigning();
     ASSERT_OK(server_.Start());
     aurum_ = server_.Client(kAurumToken);
   }
@@ -34,6 +36,7 @@ class GeometryServerTest : public ::testing::Test {
   }
 
   TestServer server_;
+  std::string root_path_;
   std::unique_ptr<client::RegistryClient> aurum_;
 };
 
@@ -81,6 +84,65 @@ TEST_F(GeometryServerTest, AMalformedMeshIsRefusedNamingTheAsset) {
       aurum_->CreatePiece(request).status(), kInvalidArgument,
       "first_version.assets[0]: ring.stl is not a readable mesh: STL");
   EXPECT_TRUE(aurum_->ListPieces({})->pieces().empty());
+}
+
+TEST_F(GeometryServerTest, AJewelerChecksAResizeAndGetsASignedStatement) {
+  geometry::testing::BandSpec us7;
+  const std::string twin =
+      geometry::testing::WriteStlBinary(geometry::testing::Band(us7));
+  auto request = PieceRequest("aurum", "GEO-3");
+  request.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);
+  *request.mutable_first_version()->add_assets() = Upload(twin, "ring.stl");
+  auto piece = aurum_->CreatePiece(request);
+  ASSERT_TRUE(piece.ok()) << piece.status();
+
+  geometry::testing::BandSpec us8 = us7;
+  us8.inner_radius = 18.19 / 2;
+  us8.outer_radius = us8.inner_radius + 1.5;
+  const std::string resized =
+      geometry::testing::WriteStlBinary(geometry::testing::Band(us8));
+  v1::CheckGeometryHeader header;
+  header.set_piece_id(piece->id());
+  header.set_purpose("resize");
+  header.set_tolerance_mm(0.05);
+  header.set_file_name("resized.stl");
+  // The jeweler granted access to aurum's files (not a studio) checks.
+  auto check = server_.Client(kBenchToken)->CheckGeometry(header, resized);
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_TRUE(check->pass());
+  EXPECT_NEAR(check->inner_diameter_mm(), 18.19, 0.01);
+  EXPECT_EQ(check->file_sha256(), crypto::Sha256::HexOf(resized));
+  // The statement verifies with a certificate key of the trust root.
+  auto root = crypto::VerifyInitialRoot(
+      *crypto::EnvelopeFromJson(*ReadFileToString(root_path_)));
+  auto envelope = crypto::EnvelopeFromJson(check->statement_json());
+  ASSERT_TRUE(envelope.ok());
+  auto verified = crypto::VerifyEnvelope(
+      *envelope, crypto::KeysWithRole(*root, crypto::kRoleCertificate));
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_NE(verified->payload.find("\"pass\":true"), std::string::npos);
+  EXPECT_NE(verified->payload.find("\"checked_by\":\"bench\""),
+            std::string::npos)
+      << verified->payload;
+
+  // The same file as a repair fails, with the reason.
+  header.set_purpose("repair");
+  check = server_.Client(kBenchToken)->CheckGeometry(header, resized);
+  ASSERT_TRUE(check.ok());
+  EXPECT_FALSE(check->pass());
+
+  // Refusals: who may not read the files, a malformed file, a bad purpose.
+  EXPECT_STATUS(
+      server_.Client(kInsurerToken)->CheckGeometry(header, resized).status(),
+      kPermissionDenied, "");
+  EXPECT_STATUS(server_.Client(kBenchToken)
+                    ->CheckGeometry(header, resized.substr(0, 500))
+                    .status(),
+                kInvalidArgument, "file: resized.stl is not a readable mesh");
+  header.set_purpose("melt");
+  EXPECT_STATUS(
+      server_.Client(kBenchToken)->CheckGeometry(header, resized).status(),
+      kInvalidArgument, "purpose");
 }
 
 }  // namespace
