@@ -11,22 +11,8 @@ namespace {
 using testing::Band;
 using testing::BandSpec;
 
-// A band no rotation maps onto itself: a wobbly outer wall and a raised
-// spot on the top face on one side only.
-Mesh Asymmetric() {
-  BandSpec spec;
-  spec.segments = 128;
-  spec.height_segments = 4;
-  spec.outer_wobble = 0.4;
-  Mesh band = Band(spec);
-  for (auto& v : band.vertices) {
-    if (v.z == spec.width && v.x > 0 && std::abs(v.y) < 2) v.z += 0.3;
-  }
-  return band;
-}
-
 TEST(AlignTest, RecoversAKnownRigidMotion) {
-  const Mesh twin = Asymmetric();
+  const Mesh twin = testing::AsymmetricBand();
   const Vec3 axis = Normalized({0.3, -1, 0.5});
   const Mesh scan = testing::Moved(twin, axis, 0.9, {3, -7, 11});
   const MeshDistance reference(twin);
@@ -47,7 +33,7 @@ TEST(AlignTest, RecoversAKnownRigidMotion) {
 }
 
 TEST(AlignTest, CastingShrinkageIsReportedAsAScale) {
-  const Mesh twin = Asymmetric();
+  const Mesh twin = testing::AsymmetricBand();
   Mesh cast = testing::Moved(twin, Normalized({0, 0, 1}), 0.4, {1, 2, 3});
   for (auto& v : cast.vertices) v = v * 0.985;  // 1.5 % shrinkage.
   const MeshDistance reference(twin);

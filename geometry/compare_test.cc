@@ -14,22 +14,7 @@ namespace {
 using testing::Band;
 using testing::BandSpec;
 
-BandSpec Spec() {
-  BandSpec spec;
-  spec.segments = 128;
-  spec.height_segments = 8;
-  spec.outer_wobble = 0.4;
-  return spec;
-}
-
-// The twin: an asymmetric band (see align_test.cc).
-Mesh Twin() {
-  Mesh band = Band(Spec());
-  for (auto& v : band.vertices) {
-    if (v.z == Spec().width && v.x > 0 && std::abs(v.y) < 2) v.z += 0.3;
-  }
-  return band;
-}
+Mesh Twin() { return testing::AsymmetricBand(); }
 
 Mesh Scanned(const Mesh& mesh, double noise, int seed) {
   Mesh out = testing::Moved(mesh, Normalized({1, -2, 0.5}), 0.6, {4, 1, -9});

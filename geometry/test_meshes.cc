@@ -56,6 +56,18 @@ Mesh Band(const BandSpec& s) {
   return mesh;
 }
 
+Mesh AsymmetricBand() {
+  BandSpec spec;
+  spec.segments = 128;
+  spec.height_segments = 8;
+  spec.outer_wobble = 0.4;
+  Mesh band = Band(spec);
+  for (auto& v : band.vertices) {
+    if (v.z == spec.width && v.x > 0 && std::abs(v.y) < 2) v.z += 0.3;
+  }
+  return band;
+}
+
 double BandVolume(const BandSpec& s) {
   const double polygon =
       s.segments / 2.0 * std::sin(2 * std::numbers::pi / s.segments);

@@ -23,6 +23,10 @@ struct BandSpec {
 // A plain band with a rectangular profile, axis along z from z = 0 to
 // `width`, outward-oriented; vertices lie on the circles.
 [[nodiscard]] Mesh Band(const BandSpec& spec);
+// A band no rotation maps onto itself: 128 facets around, 8 rows, a wobbly
+// outer wall (0.4 mm) and a spot on the top face raised 0.3 mm on one side
+// (x > 0, |y| < 2).
+[[nodiscard]] Mesh AsymmetricBand();
 // Its exact volume and area (a polygonal prism with a polygonal hole).
 [[nodiscard]] double BandVolume(const BandSpec& spec);
 [[nodiscard]] double BandArea(const BandSpec& spec);

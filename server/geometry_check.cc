@@ -11,24 +11,6 @@
 namespace loupe::server {
 namespace {
 
-absl::StatusOr<std::string> ReadWhole(storage::Store& store,
-                                      const std::string& sha_hex) {
-  auto sha = crypto::ParseSha256Hex(sha_hex);
-  if (!sha.ok()) {
-    return absl::InvalidArgumentError(
-        StrCat("twin_asset_sha256: ", sha.status().message()));
-  }
-  auto reader = store.OpenAsset(*sha);
-  if (!reader.ok()) return reader.status();
-  std::string bytes;
-  for (;;) {
-    auto chunk = (*reader)->NextChunk();
-    if (!chunk.ok()) return chunk.status();
-    if (!chunk->has_value()) return bytes;
-    bytes += **chunk;
-  }
-}
-
 // The twin's mesh: the named asset (which must belong to the version) or
 // the version's first measured mesh.
 absl::StatusOr<std::pair<std::string, std::string>> TwinMesh(
@@ -38,7 +20,9 @@ absl::StatusOr<std::pair<std::string, std::string>> TwinMesh(
     if (wanted.empty() || g.asset_sha256() == wanted) {
       for (const auto& a : version.assets()) {
         if (a.sha256() == g.asset_sha256()) {
-          auto bytes = ReadWhole(store, a.sha256());
+          auto sha = crypto::ParseSha256Hex(a.sha256());
+          if (!sha.ok()) return sha.status();
+          auto bytes = storage::ReadAssetBytes(store, *sha);
           if (!bytes.ok()) return bytes.status();
           return std::make_pair(a.file_name(), *std::move(bytes));
         }

@@ -30,20 +30,6 @@ bool IsMeshFile(const v1::AssetRef& asset) {
   return false;
 }
 
-absl::StatusOr<std::string> ReadAsset(storage::Store& store,
-                                      const crypto::Sha256Digest& sha) {
-  auto reader = store.OpenAsset(sha);
-  if (!reader.ok()) return reader.status();
-  std::string bytes;
-  bytes.reserve((*reader)->size_bytes());
-  for (;;) {
-    auto chunk = (*reader)->NextChunk();
-    if (!chunk.ok()) return chunk.status();
-    if (!chunk->has_value()) return bytes;
-    bytes += **chunk;
-  }
-}
-
 // Measurements are stated to the nanometre: that is far below any
 // tolerance, and it keeps every number certifiable (canonical JSON has no
 // form for 1e-17, the numerical zero a centre of mass can come out as).
@@ -72,7 +58,7 @@ absl::Status AddGeometrySummaries(storage::Store& store,
     auto uploaded = store.IsAssetUploadedBy(*sha, studio_id);
     if (!uploaded.ok()) return uploaded.status();
     if (!*uploaded) continue;  // The store refuses the version.
-    auto bytes = ReadAsset(store, *sha);
+    auto bytes = storage::ReadAssetBytes(store, *sha);
     if (!bytes.ok()) return bytes.status();
     auto mesh = geometry::ParseMesh(*bytes, asset.file_name());
     if (!mesh.ok()) {

@@ -226,6 +226,22 @@ class Store {
   [[nodiscard]] virtual absl::StatusOr<Stats> CountStats() = 0;
 };
 
+// The whole of a (small) stored asset, verified chunk by chunk; for mesh
+// files the server measures. NOT_FOUND, DATA_LOSS as OpenAsset/NextChunk.
+[[nodiscard]] inline absl::StatusOr<std::string> ReadAssetBytes(
+    Store& store, const crypto::Sha256Digest& sha256) {
+  auto reader = store.OpenAsset(sha256);
+  if (!reader.ok()) return reader.status();
+  std::string bytes;
+  bytes.reserve((*reader)->size_bytes());
+  for (;;) {
+    auto chunk = (*reader)->NextChunk();
+    if (!chunk.ok()) return chunk.status();
+    if (!chunk->has_value()) return bytes;
+    bytes += **chunk;
+  }
+}
+
 // Opens (creating if needed) the store in directory `dir`: RocksDB in
 // `dir`/rocksdb, upload staging in `dir`/staging (emptied on open, which
 // deletes whatever a crash left there).
