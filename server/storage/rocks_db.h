@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/str_cat.h"
 #include "server/storage/store.h"
 
 namespace loupe::storage {
@@ -52,9 +53,27 @@ class StripedMutex {
   std::array<std::mutex, 64> stripes_;
 };
 
+template <typename Message>
+absl::StatusOr<Message> ParseStored(const std::string& bytes,
+                                    std::string_view what) {
+  Message m;
+  if (!m.ParseFromString(bytes)) {
+    return absl::DataLossError(StrCat("stored ", what, " is corrupt"));
+  }
+  return m;
+}
+
 // Converts a RocksDB failure into an absl::Status naming what was being done.
 [[nodiscard]] absl::Status FromRocks(const rocksdb::Status& s,
                                      std::string_view what);
+
+// Listings (rocks_lists.cc): pieces in id order after `start_after`, of
+// one studio (read through `store`) or of all.
+[[nodiscard]] absl::StatusOr<PiecePage> ListAllPieces(
+    RocksDb& db, std::string_view start_after, size_t limit);
+[[nodiscard]] absl::StatusOr<PiecePage> ListStudioPieces(
+    Store& store, RocksDb& db, std::string_view studio_id,
+    std::string_view start_after, size_t limit);
 
 // Asset functions (rocks_assets.cc).
 [[nodiscard]] absl::StatusOr<std::unique_ptr<AssetWriter>> BeginRocksUpload(

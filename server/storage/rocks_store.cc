@@ -55,15 +55,6 @@ rocksdb::ColumnFamilyOptions ChunkOptions() {
   return cf;
 }
 
-template <typename Message>
-absl::StatusOr<Message> Parse(const std::string& bytes, std::string_view what) {
-  Message m;
-  if (!m.ParseFromString(bytes)) {
-    return absl::DataLossError(StrCat("stored ", what, " is corrupt"));
-  }
-  return m;
-}
-
 class RocksStore final : public Store {
  public:
   RocksStore(std::shared_ptr<RocksDb> db, std::unique_ptr<LogTree> tree,
@@ -111,7 +102,7 @@ class RocksStore final : public Store {
       return absl::NotFoundError(StrCat("piece_id: no piece ", piece_id));
     }
     if (!s.ok()) return FromRocks(s, "reading piece");
-    return Parse<v1::Piece>(value, "piece");
+    return ParseStored<v1::Piece>(value, "piece");
   }
 
   absl::StatusOr<v1::TwinVersion> GetVersion(std::string_view piece_id,
@@ -133,7 +124,7 @@ class RocksStore final : public Store {
           StrCat("number: piece ", piece_id, " has no version ", number));
     }
     if (!s.ok()) return FromRocks(s, "reading version");
-    return Parse<v1::TwinVersion>(value, "version");
+    return ParseStored<v1::TwinVersion>(value, "version");
   }
 
   absl::StatusOr<VersionPage> ListVersions(std::string_view piece_id,
@@ -150,7 +141,7 @@ class RocksStore final : public Store {
         page.last_number = page.versions.back().number();
         break;
       }
-      auto v = Parse<v1::TwinVersion>(it->value().ToString(), "version");
+      auto v = ParseStored<v1::TwinVersion>(it->value().ToString(), "version");
       if (!v.ok()) return v.status();
       page.versions.push_back(*std::move(v));
     }
@@ -161,8 +152,9 @@ class RocksStore final : public Store {
   absl::StatusOr<PiecePage> ListPieces(std::string_view studio_id,
                                        std::string_view start_after,
                                        size_t limit) override {
-    return studio_id.empty() ? ListAllPieces(start_after, limit)
-                             : ListStudioPieces(studio_id, start_after, limit);
+    return studio_id.empty()
+               ? ListAllPieces(*db_, start_after, limit)
+               : ListStudioPieces(*this, *db_, studio_id, start_after, limit);
   }
 
   void PutCertificate(v1::Certificate certificate, std::string log_entry,
@@ -175,7 +167,8 @@ class RocksStore final : public Store {
               keys::Version(stored->piece_id(), stored->version());
           auto existing = view.Get(db_->certificates, key);
           if (existing.ok()) {  // Already issued: keep the first one.
-            auto parsed = Parse<v1::Certificate>(*existing, "certificate");
+            auto parsed =
+                ParseStored<v1::Certificate>(*existing, "certificate");
             if (!parsed.ok()) return parsed.status();
             *stored = *std::move(parsed);
             return absl::OkStatus();
@@ -208,7 +201,7 @@ class RocksStore final : public Store {
     std::string value;
     s = db_->db->Get(rocksdb::ReadOptions(), db_->certificates, key, &value);
     if (!s.ok()) return FromRocks(s, "reading certificate");
-    return Parse<v1::Certificate>(value, "certificate");
+    return ParseStored<v1::Certificate>(value, "certificate");
   }
 
   absl::StatusOr<std::optional<v1::Certificate>> GetCertificateOf(
@@ -218,7 +211,7 @@ class RocksStore final : public Store {
                           keys::Version(piece_id, version), &value);
     if (s.IsNotFound()) return std::nullopt;
     if (!s.ok()) return FromRocks(s, "reading certificate");
-    auto parsed = Parse<v1::Certificate>(value, "certificate");
+    auto parsed = ParseStored<v1::Certificate>(value, "certificate");
     if (!parsed.ok()) return parsed.status();
     return *std::move(parsed);
   }
@@ -232,7 +225,8 @@ class RocksStore final : public Store {
         db_->db->NewIterator(rocksdb::ReadOptions(), db_->certificates));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
          it->Next()) {
-      auto c = Parse<v1::Certificate>(it->value().ToString(), "certificate");
+      auto c =
+          ParseStored<v1::Certificate>(it->value().ToString(), "certificate");
       if (!c.ok()) return c.status();
       out.push_back(*std::move(c));
     }
@@ -252,7 +246,7 @@ class RocksStore final : public Store {
             return absl::NotFoundError(StrCat("piece_id: no piece ", piece_id));
           }
           if (!raw.ok()) return raw.status();
-          auto piece = Parse<v1::Piece>(*raw, "piece");
+          auto piece = ParseStored<v1::Piece>(*raw, "piece");
           if (!piece.ok()) return piece.status();
           auto change = mutate(*piece);
           if (!change.ok()) return change.status();
@@ -290,7 +284,7 @@ class RocksStore final : public Store {
         db_->db->NewIterator(rocksdb::ReadOptions(), db_->index));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
          it->Next()) {
-      auto o = Parse<v1::OwnerRecord>(it->value().ToString(), "owner");
+      auto o = ParseStored<v1::OwnerRecord>(it->value().ToString(), "owner");
       if (!o.ok()) return o.status();
       out.push_back(*std::move(o));
     }
@@ -406,7 +400,7 @@ class RocksStore final : public Store {
           StrCat("piece_id: no piece ", version.piece_id()));
     }
     if (!raw.ok()) return raw.status();
-    auto piece = Parse<v1::Piece>(*raw, "piece");
+    auto piece = ParseStored<v1::Piece>(*raw, "piece");
     if (!piece.ok()) return piece.status();
     if (version.parent_number() != piece->current_version()) {
       return absl::AbortedError(
@@ -464,52 +458,6 @@ class RocksStore final : public Store {
     if (s.ok()) return true;
     if (s.IsNotFound()) return false;
     return FromRocks(s, "reading index");
-  }
-
-  absl::StatusOr<PiecePage> ListAllPieces(std::string_view start_after,
-                                          size_t limit) {
-    PiecePage page;
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->db->NewIterator(rocksdb::ReadOptions(), db_->pieces));
-    it->Seek(rocksdb::Slice(start_after.data(), start_after.size()));
-    if (it->Valid() &&
-        it->key() == rocksdb::Slice(start_after.data(), start_after.size())) {
-      it->Next();
-    }
-    for (; it->Valid(); it->Next()) {
-      if (page.pieces.size() == limit) {
-        page.last_key = page.pieces.back().id();
-        break;
-      }
-      auto p = Parse<v1::Piece>(it->value().ToString(), "piece");
-      if (!p.ok()) return p.status();
-      page.pieces.push_back(*std::move(p));
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "listing pieces");
-    return page;
-  }
-
-  absl::StatusOr<PiecePage> ListStudioPieces(std::string_view studio_id,
-                                             std::string_view start_after,
-                                             size_t limit) {
-    PiecePage page;
-    const std::string prefix = keys::StudioPiecePrefix(studio_id);
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->db->NewIterator(rocksdb::ReadOptions(), db_->index));
-    const std::string start = keys::StudioPiece(studio_id, start_after);
-    it->Seek(start);
-    if (!start_after.empty() && it->Valid() && it->key() == start) it->Next();
-    for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      if (page.pieces.size() == limit) {
-        page.last_key = page.pieces.back().id();
-        break;
-      }
-      auto p = GetPiece(it->key().ToStringView().substr(prefix.size()));
-      if (!p.ok()) return p.status();
-      page.pieces.push_back(*std::move(p));
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "listing pieces");
-    return page;
   }
 
   std::shared_ptr<RocksDb> db_;
