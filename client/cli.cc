@@ -312,59 +312,6 @@ int GetAsset(const Globals& g, const std::string& sha256,
   return kOk;
 }
 
-// Writes a certificate's bundle to `output` (stdout for "-"), or prints
-// the certificate as JSON with --json.
-int EmitCertificate(const Globals& g, const v1::Certificate& c,
-                    const std::string& output) {
-  if (!output.empty() && output != "-") {
-    std::ofstream out(output, std::ios::trunc);
-    out << c.bundle_json();
-    if (!out)
-      return Fail(absl::PermissionDeniedError(output + ": cannot write"));
-  }
-  if (g.json) {
-    v1::Certificate summary = c;
-    if (!output.empty()) summary.clear_bundle_json();
-    std::cout << ToJson(summary) << "\n";
-  } else if (output == "-") {
-    std::cout << c.bundle_json();
-  } else {
-    std::cout << "certificate " << c.id() << " of " << c.piece_id()
-              << " version " << c.version() << ", key "
-              << c.keyid().substr(0, 16)
-              << (output.empty() ? "" : ", bundle written to " + output)
-              << "\n";
-  }
-  return kOk;
-}
-
-int IssueCertificate(const Globals& g, const std::string& piece_id,
-                     uint32_t version, const std::string& output) {
-  RegistryClient client(g.server, g.token);
-  auto c = client.IssueCertificate(piece_id, version);
-  if (!c.ok()) return Fail(c.status());
-  return EmitCertificate(g, *c, output);
-}
-
-int GetCertificate(const Globals& g, const std::string& id,
-                   const std::string& output, bool staple_status) {
-  RegistryClient client(g.server, g.token);
-  auto c = client.GetCertificate(id, staple_status);
-  if (!c.ok()) return Fail(c.status());
-  return EmitCertificate(g, *c, output);
-}
-
-int ListCertificates(const Globals& g, const std::string& piece_id) {
-  RegistryClient client(g.server, g.token);
-  auto all = client.ListCertificates(piece_id);
-  if (!all.ok()) return Fail(all.status());
-  for (auto c : all->certificates()) {
-    c.clear_bundle_json();
-    EmitCertificate(g, c, "");
-  }
-  return kOk;
-}
-
 // Fetches a piece's signed status from the registry (a public call).
 std::function<absl::StatusOr<std::string>(const std::string&)> OnlineStatus(
     const Globals& g) {
@@ -480,36 +427,7 @@ int RunCli(int argc, char** argv) {
   get->callback(
       [&] { run = [&] { return GetAsset(g, sha, piece_id, output); }; });
 
-  auto* cert = app.add_subcommand("cert", "issue and fetch certificates");
-  cert->require_subcommand(1);
-  std::string cert_output, cert_id;
-  uint32_t cert_version = 0;
-  auto* issue = cert->add_subcommand(
-      "issue", "sign a certificate of a piece version (your studio's)");
-  issue->add_option("piece", piece_id, "piece id")->required();
-  issue->add_option("version", cert_version, "version (default: current)");
-  issue->add_option("-o,--output", cert_output,
-                    "write the bundle here ('-' = stdout)");
-  issue->callback([&] {
-    run = [&] {
-      return IssueCertificate(g, piece_id, cert_version, cert_output);
-    };
-  });
-  bool staple = false;
-  auto* cert_get = cert->add_subcommand(
-      "get", "fetch a certificate's bundle, with its log proof");
-  cert_get->add_option("id", cert_id, "certificate id (ct_...)")->required();
-  cert_get->add_option("-o,--output", cert_output,
-                       "write the bundle here ('-' = stdout)");
-  cert_get->add_flag("--staple-status", staple,
-                     "staple a fresh signed status of the piece");
-  cert_get->callback([&] {
-    run = [&] { return GetCertificate(g, cert_id, cert_output, staple); };
-  });
-  auto* cert_list = cert->add_subcommand("list", "a piece's certificates");
-  cert_list->add_option("piece", piece_id, "piece id")->required();
-  cert_list->callback(
-      [&] { run = [&] { return ListCertificates(g, piece_id); }; });
+  AddCertCommands(app, g, run);
 
   VerifyOptions verify;
   auto* verify_cmd = app.add_subcommand(
