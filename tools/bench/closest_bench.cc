@@ -29,10 +29,11 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  std::printf("{\"queries\": %zu, \"seconds\": %.6f, \"per_second\": %.0f, "
-              "\"mean_distance\": %.9f}\n",
-              points->mesh.vertices.size(), seconds,
-              points->mesh.vertices.size() / seconds,
-              sum / points->mesh.vertices.size());
+  std::printf(
+      "{\"queries\": %zu, \"seconds\": %.6f, \"per_second\": %.0f, "
+      "\"mean_distance\": %.9f}\n",
+      points->mesh.vertices.size(), seconds,
+      points->mesh.vertices.size() / seconds,
+      sum / points->mesh.vertices.size());
   return 0;
 }
