@@ -54,7 +54,7 @@ Json Report(const std::string& path, const std::string& bytes,
                          [&] { return g::CanonicalGeometryHash(read.mesh); });
   const g::MeshReport check = g::CheckMesh(read.mesh);
   const g::Measurements m = g::Measure(read.mesh);
-  auto ring = g::MeasureRing(read.mesh);
+  auto ring = g::MeasureRing(read.mesh, m);
   Json j = {{"file", path},
             {"format", g::MeshFormatName(read.format)},
             {"sha256", crypto::Sha256::HexOf(bytes)},

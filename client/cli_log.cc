@@ -28,12 +28,6 @@ absl::StatusOr<crypto::TrustRoot> LoadRoot(const std::string& path) {
   return crypto::VerifyInitialRoot(*envelope);
 }
 
-crypto::Hash ToHash(const std::string& bytes) {
-  crypto::Hash h{};
-  std::copy_n(bytes.begin(), std::min(bytes.size(), h.size()), h.begin());
-  return h;
-}
-
 absl::StatusOr<v1::SignedCheckpoint> FetchCheckpoint(RegistryClient& client) {
   return client.Call<v1::SignedCheckpoint>(
       v1::GetCheckpointRequest(), [&](auto* c, auto& rq, auto* rs) {
@@ -142,7 +136,8 @@ int Audit(const Globals& g, const LogOptions& o) {
           });
       if (!proof.ok()) return Fail(proof.status());
       std::vector<crypto::Hash> hashes;
-      for (const auto& h : proof->hashes()) hashes.push_back(ToHash(h));
+      for (const auto& h : proof->hashes())
+        hashes.push_back(crypto::HashFromBytes(h));
       report.consistent = crypto::VerifyConsistency(
           saved->size, now->size, saved->root, now->root, hashes);
       if (!report.consistent) {

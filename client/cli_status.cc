@@ -39,11 +39,6 @@ constexpr Action kActions[] = {
      "report a lost or stolen piece recovered (owner or insurer)"},
 };
 
-std::string Hex(const std::string& raw) {
-  return crypto::ToHex(reinterpret_cast<const uint8_t*>(raw.data()),
-                       raw.size());
-}
-
 absl::StatusOr<v1::PieceStatusStatement> FetchStatus(RegistryClient& client,
                                                      const std::string& id) {
   v1::GetStatusRequest request;
@@ -65,8 +60,9 @@ void PrintPieceStatus(const Globals& g, const v1::Piece& p) {
               << ")";
   }
   std::cout << "\n  owner: "
-            << (p.owner_public_key().empty() ? "none"
-                                             : Hex(p.owner_public_key()))
+            << (p.owner_public_key().empty()
+                    ? "none"
+                    : crypto::ToHex(p.owner_public_key()))
             << (p.owner_sequence() > 0
                     ? StrCat(" (owner #", p.owner_sequence(), ")")
                     : "")

@@ -56,6 +56,12 @@ Hash Concat(uint8_t prefix, const Hash& left, const Hash& right) {
 
 }  // namespace
 
+Hash HashFromBytes(std::string_view bytes) {
+  Hash h{};
+  std::copy_n(bytes.begin(), std::min(bytes.size(), h.size()), h.begin());
+  return h;
+}
+
 Hash EmptyTreeHash() { return Sha256::Of(""); }
 
 Hash LeafHash(std::string_view entry) {

@@ -18,6 +18,9 @@ namespace loupe::crypto {
 using Hash = Sha256Digest;
 
 [[nodiscard]] Hash EmptyTreeHash();
+// A hash as proofs carry it on the wire: the first 32 bytes, zero-filled
+// if shorter (a hash of the wrong length then simply fails verification).
+[[nodiscard]] Hash HashFromBytes(std::string_view bytes);
 [[nodiscard]] Hash LeafHash(std::string_view entry);
 [[nodiscard]] Hash NodeHash(const Hash& left, const Hash& right);
 

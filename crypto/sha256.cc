@@ -58,6 +58,10 @@ std::string ToHex(const uint8_t* data, size_t size) {
   return out;
 }
 
+std::string ToHex(std::string_view bytes) {
+  return ToHex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
 std::string ToHex(const Sha256Digest& digest) {
   return ToHex(digest.data(), digest.size());
 }

@@ -45,6 +45,7 @@ class Sha256 {
 // Lower-case hexadecimal of raw bytes.
 [[nodiscard]] std::string ToHex(const uint8_t* data, size_t size);
 [[nodiscard]] std::string ToHex(const Sha256Digest& digest);
+[[nodiscard]] std::string ToHex(std::string_view bytes);
 
 // True if `hex` is exactly 64 lower-case hex characters.
 [[nodiscard]] bool IsSha256Hex(std::string_view hex);

@@ -106,17 +106,17 @@ double Score(const std::vector<Vec3>& points, const Pose& pose,
   return std::sqrt(sum / std::max<size_t>(1, points.size()));
 }
 
-Pose Coarse(const Mesh& moving, const Mesh& reference,
+// Also gives the reference's candidate symmetry axis (its principal axis
+// whose variance stands apart).
+Pose Coarse(const Measurements& a, const Measurements& b,
             const std::vector<Vec3>& probe, const MeshDistance& distance,
-            bool* symmetric_axis, Vec3* axis) {
-  const Measurements a = Measure(moving), b = Measure(reference);
+            Vec3* axis) {
   const auto& l = b.principal_moments;
   const double spread = std::max(l[2], 1e-12);
   // A ring: two equal variances; its axis is the third.
   const bool ring_like =
       (l[2] - l[1]) < 0.02 * spread || (l[1] - l[0]) < 0.02 * spread;
   const int axis_index = (l[1] - l[0]) > (l[2] - l[1]) ? 0 : 2;
-  *symmetric_axis = ring_like;
   *axis = b.principal_axes[axis_index];
   const Matrix3 from = FromColumns(a.principal_axes);
   const Matrix3 to = FromColumns(b.principal_axes);
@@ -185,10 +185,9 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
   AlignResult result;
   const std::vector<Vec3> samples = Samples(moving, o.max_samples);
   const std::vector<Vec3> probe = Samples(moving, 500);
-  bool symmetric = false;
+  const Measurements ref = Measure(reference);
   Vec3 axis;
-  Pose pose = Coarse(moving, reference, probe, distance, &symmetric, &axis);
-  (void)symmetric;
+  Pose pose = Coarse(Measure(moving), ref, probe, distance, &axis);
   std::vector<Correspondence> pairs(samples.size());
   constexpr int N = 7;
   for (int it = 0; it < o.max_iterations; ++it) {
@@ -263,7 +262,6 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
   // Is the rotation about the candidate symmetry axis determined? Turn
   // the aligned piece by 10 degrees about it: if the fit barely changes,
   // the geometry cannot tell those poses apart.
-  const Measurements ref = Measure(reference);
   const Vec3 centre = ref.center_of_mass;
   Pose turn;
   turn.rotation = RotationOf(axis * (10 * std::numbers::pi / 180));

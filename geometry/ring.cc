@@ -147,7 +147,11 @@ Vec3 AnyPerpendicular(const Vec3& axis) {
 }  // namespace
 
 absl::StatusOr<RingMeasurements> MeasureRing(const Mesh& mesh) {
-  const Measurements m = Measure(mesh);
+  return MeasureRing(mesh, Measure(mesh));
+}
+
+absl::StatusOr<RingMeasurements> MeasureRing(const Mesh& mesh,
+                                             const Measurements& m) {
   const auto& l = m.principal_moments;
   const int axis_index = (l[1] - l[0]) > (l[2] - l[1]) ? 0 : 2;
   RingMeasurements ring;

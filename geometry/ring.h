@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "geometry/measure.h"
 #include "geometry/mesh.h"
 
 namespace loupe::geometry {
@@ -30,5 +31,8 @@ struct RingMeasurements {
 // FAILED_PRECONDITION saying why when the mesh does not look like a ring
 // (no closed contour around the axis at mid-width).
 [[nodiscard]] absl::StatusOr<RingMeasurements> MeasureRing(const Mesh& mesh);
+// The same, reusing the mesh's Measure() result.
+[[nodiscard]] absl::StatusOr<RingMeasurements> MeasureRing(
+    const Mesh& mesh, const Measurements& measurements);
 
 }  // namespace loupe::geometry

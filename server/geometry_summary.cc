@@ -75,7 +75,7 @@ absl::Status AddGeometrySummaries(storage::Store& store,
     Set(g->mutable_bbox_min(), m.bbox_min);
     Set(g->mutable_bbox_max(), m.bbox_max);
     Set(g->mutable_centre_of_mass(), m.center_of_mass);
-    if (auto ring = geometry::MeasureRing(mesh->mesh); ring.ok()) {
+    if (auto ring = geometry::MeasureRing(mesh->mesh, m); ring.ok()) {
       g->set_inner_diameter_mm(Nm(ring->inner_diameter_mm));
       g->set_band_width_mm(Nm(ring->band_width_mm));
       g->set_min_wall_thickness_mm(Nm(ring->min_wall_mm));

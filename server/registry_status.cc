@@ -64,11 +64,6 @@ const std::vector<Transition>& Transitions() {
   return *table;
 }
 
-std::string Hex(const std::string& raw) {
-  return crypto::ToHex(reinterpret_cast<const uint8_t*>(raw.data()),
-                       raw.size());
-}
-
 std::string NowUtc(absl::Time now) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone());
 }
@@ -307,7 +302,7 @@ absl::StatusOr<storage::Store::PieceChange> Registry::ChangeOwner(
   piece.set_owner_sequence(piece.owner_sequence() + 1);
   auto entry =
       crypto::EncodeLogEntry("owner", {{"piece_id", piece.id()},
-                                       {"owner", Hex(owner_raw)},
+                                       {"owner", crypto::ToHex(owner_raw)},
                                        {"sequence", piece.owner_sequence()},
                                        {"set_by", set_by},
                                        {"authorization", authorization},
@@ -317,7 +312,7 @@ absl::StatusOr<storage::Store::PieceChange> Registry::ChangeOwner(
   change.log_entries.push_back(*std::move(entry));
   auto& record = change.owner.emplace();
   record.set_sequence(piece.owner_sequence());
-  record.set_owner_public_key(Hex(owner_raw));
+  record.set_owner_public_key(crypto::ToHex(owner_raw));
   *record.mutable_since() =
       TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(now));
   record.set_set_by(set_by);

@@ -128,9 +128,7 @@ absl::StatusOr<crypto::DsseEnvelope> CertificateSigner::SignStatus(
   facts.reason = piece.status_reason();
   facts.changed_by = piece.status_changed_by();
   if (!piece.owner_public_key().empty()) {
-    facts.owner = crypto::ToHex(
-        reinterpret_cast<const uint8_t*>(piece.owner_public_key().data()),
-        piece.owner_public_key().size());
+    facts.owner = crypto::ToHex(piece.owner_public_key());
   }
   facts.owner_sequence = piece.owner_sequence();
   facts.as_of = absl::FromUnixSeconds(absl::ToUnixSeconds(now));

@@ -20,14 +20,19 @@ absl::StatusOr<storage::Store::CheckpointRecord> TransparencyLog::Latest() {
   std::lock_guard lock(publish_mu_);
   auto size = store_->LogSize();
   if (!size.ok()) return size.status();
+  if (latest_ && latest_->size == *size) return *latest_;
   auto stored = store_->LatestCheckpoint();
   if (!stored.ok()) return stored.status();
-  if (*stored && (*stored)->size == *size) return **stored;
+  if (*stored && (*stored)->size == *size) {
+    latest_ = **stored;
+    return *latest_;
+  }
   auto root = store_->LogRoot(*size);
   if (!root.ok()) return root.status();
   storage::Store::CheckpointRecord record{
       *size, *root, signer_->SignCheckpoint(*size, *root)};
   if (auto s = store_->SaveCheckpoint(record); !s.ok()) return s;
+  latest_ = record;
   return record;
 }
 

@@ -8,6 +8,7 @@
 // be consistent with it. Thread-safe.
 
 #include <mutex>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "crypto/log_entry.h"
@@ -47,6 +48,9 @@ class TransparencyLog {
   storage::Store* store_;
   const CertificateSigner* signer_;
   std::mutex publish_mu_;  // One signer of new checkpoints at a time.
+  // The newest checkpoint published, so that reads of an unchanged tree do
+  // not go to storage. Guarded by publish_mu_.
+  std::optional<storage::Store::CheckpointRecord> latest_;
 };
 
 }  // namespace loupe::server

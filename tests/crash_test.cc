@@ -47,8 +47,9 @@ void Witness(const std::string& target, Ledger* ledger) {
     if (!checkpoint.ok()) return;
     {
       std::lock_guard<std::mutex> lock(ledger->mu);
-      ledger->checkpoints.emplace_back(checkpoint->tree_size(),
-                                       ToHash(checkpoint->root_hash()));
+      ledger->checkpoints.emplace_back(
+          checkpoint->tree_size(),
+          crypto::HashFromBytes(checkpoint->root_hash()));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -60,7 +61,7 @@ void VerifyLog(TestServer& server, Ledger& ledger) {
   auto c = server.Client("");
   auto now = GetCheckpoint(*c);
   ASSERT_TRUE(now.ok()) << now.status();
-  const crypto::Hash root = ToHash(now->root_hash());
+  const crypto::Hash root = crypto::HashFromBytes(now->root_hash());
   for (const auto& [size, old_root] : ledger.checkpoints) {
     if (size == 0) continue;
     auto proof = GetConsistency(*c, size, now->tree_size());

@@ -96,14 +96,13 @@ TEST_F(LogTest, ServedProofsAndCheckpointsPassIndependentVerifiers) {
                          {"consistency", nlohmann::json::array()}};
   for (const auto& e : *entries) {
     leaves.push_back(crypto::LeafHash(e));
-    data["entries"].push_back(
-        crypto::ToHex(reinterpret_cast<const uint8_t*>(e.data()), e.size()));
+    data["entries"].push_back(crypto::ToHex(e));
   }
   EXPECT_EQ(crypto::SubtreeRoot(leaves, 0, kSize),
-            ToHash(checkpoint->root_hash()));
+            crypto::HashFromBytes(checkpoint->root_hash()));
   auto hexes = [](const auto& hashes) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& h : hashes) out.push_back(Hex(ToHash(h)));
+    for (const auto& h : hashes) out.push_back(Hex(crypto::HashFromBytes(h)));
     return out;
   };
   for (uint64_t n = 1; n <= kSize; ++n) {

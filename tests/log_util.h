@@ -55,16 +55,10 @@ inline absl::StatusOr<std::vector<std::string>> GetAllEntries(
   return out;
 }
 
-inline crypto::Hash ToHash(const std::string& bytes) {
-  crypto::Hash h{};
-  std::copy_n(bytes.begin(), std::min(bytes.size(), h.size()), h.begin());
-  return h;
-}
-
 inline std::vector<crypto::Hash> ToHashes(
     const google::protobuf::RepeatedPtrField<std::string>& in) {
   std::vector<crypto::Hash> out;
-  for (const auto& h : in) out.push_back(ToHash(h));
+  for (const auto& h : in) out.push_back(crypto::HashFromBytes(h));
   return out;
 }
 
