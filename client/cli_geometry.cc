@@ -218,6 +218,14 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
     }
     j["sizes"] = sizes;
   }
+  if (report->band_fit) {
+    const auto& f = *report->band_fit;
+    j["band_fit"] = {{"turn_deg", f.turn_deg},
+                     {"gap_p90_mm", f.gap_p90_mm},
+                     {"gap_max_mm", f.gap_max_mm},
+                     {"mean_gap_mm", f.mean_gap_mm},
+                     {"footprint_share", f.footprint_share}};
+  }
   if (!o.heatmap.empty() && report->to_twin) {
     std::ofstream(o.heatmap, std::ios::binary | std::ios::trunc)
         << g::HeatmapPly(report->aligned, report->to_twin->per_vertex,

@@ -90,6 +90,15 @@ absl::Status RingRules(const Mesh& mesh, const Mesh& twin,
          StrCat("same size: inner diameters ", Mm(ring->inner_diameter_mm),
                 " and ", Mm(twin_ring->inner_diameter_mm), " (difference ",
                 Mm(d_id), ")"));
+    auto fit = FitBeside(mesh, *ring, twin, *twin_ring);
+    if (!fit.ok()) return fit.status();
+    r->band_fit = *fit;
+    Rule(r, fit->gap_p90_mm <= t,
+         StrCat("the profile fits beside the ring: touching it, 90 % of the "
+                "band's facing side within ",
+                Mm(fit->gap_p90_mm), " of it (turned ",
+                std::lround(fit->turn_deg * 10) / 10.0, " deg, max gap ",
+                Mm(fit->gap_max_mm), ")"));
   }
   r->aligned = mesh;
   return absl::OkStatus();

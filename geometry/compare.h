@@ -10,7 +10,10 @@
 //                   within tolerance, inner diameter changed by more than
 //                   it; the new size is reported;
 //  MATCHING_BAND    both measured as rings: inner diameters within
-//                   tolerance (the same size).
+//                   tolerance (the same size), and the band's profile
+//                   fits beside the ring: slid along the axis until it
+//                   touches, at its best turn, 90 % of its facing side
+//                   within tolerance of the ring (band_fit.h).
 
 #include <optional>
 #include <string>
@@ -18,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "geometry/align.h"
+#include "geometry/band_fit.h"
 #include "geometry/deviation.h"
 #include "geometry/mesh.h"
 #include "geometry/ring.h"
@@ -44,7 +48,8 @@ struct CompareReport {
   std::optional<Deviation> to_twin;  // Signed, per vertex of the mesh.
   double coverage = 0;               // Share of the twin's area near it.
   std::optional<RingMeasurements> ring, twin_ring;
-  Mesh aligned;  // The mesh in the twin's frame.
+  std::optional<BandFit> band_fit;  // MATCHING_BAND only.
+  Mesh aligned;                     // The mesh in the twin's frame.
 };
 
 // FAILED_PRECONDITION when a ring purpose meets a mesh that is not a ring.

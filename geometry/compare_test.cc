@@ -100,6 +100,51 @@ TEST(CompareTest, ResizeAndMatchingBandAreJudgedAsRings) {
   EXPECT_TRUE(Mentions(*other, "FAIL: same size"));
 }
 
+// An engagement ring whose head stands 0.8 mm proud of the shank's side
+// over 40 degrees, and a band contoured around it.
+TEST(CompareTest, MatchingBandMustFitBesideTheSetting) {
+  BandSpec ring;
+  ring.height_segments = 4;
+  ring.setting = ring.overhang_arc = {340, 20};
+  ring.setting_height = 1.5;
+  ring.overhang = 0.8;
+  BandSpec plain;
+  plain.width = 2.8;
+  plain.height_segments = 4;
+  plain.outer_radius = plain.inner_radius + 1.2;
+  BandSpec contoured = plain;
+  contoured.notch_arc = {335, 25};  // 5 degrees of clearance each side.
+  contoured.notch = 0.8;
+  CompareOptions o;
+  o.purpose = Purpose::kMatchingBand;
+  o.tolerance_mm = 0.05;
+  // Turned 57 degrees about its axis and moved: the fit finds the turn.
+  const Mesh moved =
+      testing::Moved(testing::Moved(Band(contoured), {0, 0, 1}, 1.0, {0, 0, 0}),
+                     Normalized({1, -2, 0.5}), 0.6, {4, 1, -9});
+  auto fits = Compare(moved, Band(ring), o);
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_TRUE(fits->pass) << fits->reasons.back();
+  ASSERT_TRUE(fits->band_fit.has_value());
+  EXPECT_LT(fits->band_fit->gap_p90_mm, 0.03);
+  EXPECT_GT(fits->band_fit->footprint_share, 0.9);
+  EXPECT_TRUE(Mentions(*fits, "ok: the profile fits"));
+  // A plain band of the same size stands off the shank by the head.
+  auto gap = Compare(Band(plain), Band(ring), o);
+  ASSERT_TRUE(gap.ok()) << gap.status();
+  EXPECT_FALSE(gap->pass);
+  EXPECT_TRUE(Mentions(*gap, "ok: same size"));
+  EXPECT_TRUE(Mentions(*gap, "FAIL: the profile fits"));
+  EXPECT_NEAR(gap->band_fit->gap_p90_mm, 0.8, 0.01);
+  // A notch cut too shallow: the band rides on the head by the difference.
+  BandSpec shallow = contoured;
+  shallow.notch = 0.4;
+  auto rides = Compare(Band(shallow), Band(ring), o);
+  ASSERT_TRUE(rides.ok()) << rides.status();
+  EXPECT_FALSE(rides->pass);
+  EXPECT_NEAR(rides->band_fit->gap_p90_mm, 0.4, 0.01);
+}
+
 TEST(CompareTest, HeatmapIsAReadablePlyWithTheDistances) {
   const Mesh twin = Band({8.675, 10.175, 4.0, 32});
   std::vector<double> d(twin.vertices.size(), 0.0);

@@ -1,6 +1,7 @@
 #include "geometry/jewelry_tables.h"
 
 #include <cmath>
+#include <iterator>
 #include <numbers>
 
 #include "base/str_cat.h"
@@ -32,6 +33,31 @@ std::string UsSize(double circumference) {
                 kQuarters[static_cast<int>((size - whole) * 4)]);
 }
 
+// Japan (JIS sizes as Japanese jewelers' charts give them): inner
+// diameters in mm for sizes 1 to 30. The trade reads the size off this
+// table, not off a formula; the nearest size is taken, and a diameter more
+// than half a step beyond either end has no Japanese size.
+constexpr double kJapanDiameters[] = {
+    13.0, 13.3, 13.7, 14.0, 14.3, 14.7, 15.0, 15.3, 15.7, 16.0,
+    16.3, 16.7, 17.0, 17.3, 17.7, 18.0, 18.3, 18.7, 19.0, 19.3,
+    19.7, 20.0, 20.3, 20.7, 21.0, 21.3, 21.7, 22.0, 22.3, 22.7};
+
+std::string JapanSize(double circumference) {
+  const double d = circumference / std::numbers::pi;
+  constexpr int kCount = std::size(kJapanDiameters);
+  if (d < kJapanDiameters[0] - 0.17 || d > kJapanDiameters[kCount - 1] + 0.17) {
+    return "";
+  }
+  int best = 0;
+  for (int i = 1; i < kCount; ++i) {
+    if (std::abs(kJapanDiameters[i] - d) <
+        std::abs(kJapanDiameters[best] - d)) {
+      best = i;
+    }
+  }
+  return StrCat(best + 1);
+}
+
 }  // namespace
 
 std::vector<RingSize> RingSizesFor(double c) {
@@ -40,6 +66,7 @@ std::vector<RingSize> RingSizesFor(double c) {
   if (auto us = UsSize(c); !us.empty()) sizes.push_back({"US/Canada", us});
   if (auto uk = UkSize(c); !uk.empty()) sizes.push_back({"UK/Australia", uk});
   if (c >= 40) sizes.push_back({"IT/ES/CH", StrCat(std::lround(c - 40))});
+  if (auto jp = JapanSize(c); !jp.empty()) sizes.push_back({"JP", jp});
   return sizes;
 }
 

@@ -12,14 +12,15 @@
 namespace loupe::geometry {
 
 struct RingSize {
-  std::string system;  // "ISO 8653", "US/Canada", "UK/Australia", "IT/ES/CH"
-  std::string size;    // "54", "7", "N 1/2", "14"
+  // "ISO 8653", "US/Canada", "UK/Australia", "IT/ES/CH" or "JP".
+  std::string system;
+  std::string size;  // "54", "7", "N 1/2", "14", "14"
 };
 
 // Every system's size for an inner circumference (mm), each to the nearest
-// size step the system uses (US quarters, UK half letters, whole ISO and
-// IT/ES/CH sizes). Systems whose table does not reach the value are left
-// out. Japanese (JIS) sizes are not included: the reference gives no table.
+// size step the system uses (US quarters, UK half letters, whole ISO,
+// IT/ES/CH and Japanese sizes). Systems whose table does not reach the
+// value are left out.
 [[nodiscard]] std::vector<RingSize> RingSizesFor(double inner_circumference_mm);
 
 struct Alloy {

@@ -43,7 +43,7 @@ TEST(MeasureTest, RingMeasurementsAreExactAndSurviveARigidMotion) {
     EXPECT_GE(ring->min_wall_mm,
               spec.outer_radius * std::cos(std::numbers::pi / spec.segments) -
                   spec.inner_radius - 1e-9);
-    // The perimeter of the 256-gon, within 0.01 mm of the circle's.
+    // pi x the fitted diameter.
     EXPECT_NEAR(ring->inner_circumference_mm,
                 2 * std::numbers::pi * spec.inner_radius, 0.01);
     EXPECT_NEAR(Measure(*mesh).volume_mm3, testing::BandVolume(spec),
@@ -56,6 +56,40 @@ TEST(MeasureTest, RingMeasurementsAreExactAndSurviveARigidMotion) {
   EXPECT_NEAR(std::abs(Dot(MeasureRing(moved)->axis, z)), 1, 1e-9);
 }
 
+// An engraving cut 0.1 mm into the inner wall over 50 degrees and a setting
+// 1.5 mm proud of the outer wall over 30 degrees: the volume is still the
+// closed form, and the ring's size is the circle's, not the groove's.
+TEST(MeasureTest, EngravedRingWithASettingKeepsItsSize) {
+  BandSpec spec;
+  spec.engraving = {150, 200};
+  spec.engraving_depth = 0.1;
+  spec.setting = {345, 15};
+  spec.setting_height = 1.5;
+  const Mesh mesh = testing::Moved(testing::Band(spec), Normalized({3, 1, -2}),
+                                   2.1, {-7, 3, 11});
+  EXPECT_NEAR(Measure(mesh).volume_mm3, testing::BandVolume(spec),
+              1e-3 * testing::BandVolume(spec));
+  BandSpec plain;
+  EXPECT_LT(testing::BandVolume(spec), testing::BandVolume(plain) * 1.1);
+  EXPECT_NE(testing::BandVolume(spec), testing::BandVolume(plain));
+  auto ring = MeasureRing(mesh);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  EXPECT_NEAR(ring->inner_diameter_mm, 2 * spec.inner_radius, 0.01);
+  EXPECT_NEAR(ring->band_width_mm, spec.width, 1e-6);
+  // The thinnest wall is behind the engraving.
+  EXPECT_NEAR(ring->min_wall_mm,
+              spec.outer_radius - spec.inner_radius - spec.engraving_depth,
+              0.01);
+  std::map<std::string, std::string> sizes, plain_sizes;
+  for (const auto& s : RingSizesFor(ring->inner_circumference_mm)) {
+    sizes[s.system] = s.size;
+  }
+  for (const auto& s : RingSizesFor(std::numbers::pi * 2 * spec.inner_radius)) {
+    plain_sizes[s.system] = s.size;
+  }
+  EXPECT_EQ(sizes, plain_sizes);
+}
+
 TEST(MeasureTest, RingSizesFollowTheTables) {
   // US 7 ~ 17.35 mm diameter ~ ISO 54.5 ~ UK N 1/2 (reference table).
   const double c = std::numbers::pi * 17.35;
@@ -65,10 +99,21 @@ TEST(MeasureTest, RingSizesFollowTheTables) {
   EXPECT_EQ(sizes["UK/Australia"], "N 1/2");
   EXPECT_EQ(sizes["ISO 8653"], "55");
   EXPECT_EQ(sizes["IT/ES/CH"], "15");
+  EXPECT_EQ(sizes["JP"], "14");  // 17.3 mm in the Japanese chart.
+  std::map<std::string, std::string> jp;
+  for (const auto& s : RingSizesFor(std::numbers::pi * 13.0)) {
+    jp[s.system] = s.size;
+  }
+  EXPECT_EQ(jp["JP"], "1");
+  for (const auto& s : RingSizesFor(std::numbers::pi * 15.62)) {
+    jp[s.system] = s.size;
+  }
+  EXPECT_EQ(jp["JP"], "9");
   std::map<std::string, std::string> small;
   for (const auto& s : RingSizesFor(38.0)) small[s.system] = s.size;
   EXPECT_EQ(small["UK/Australia"], "A 1/2");
   EXPECT_FALSE(small.contains("IT/ES/CH"));
+  EXPECT_FALSE(small.contains("JP"));  // 12.1 mm: below JP 1.
   ASSERT_TRUE(FindAlloy("18k-rose").has_value());
   EXPECT_NEAR(WeightGrams(1000, *FindAlloy("18k-rose")), 15.15, 1e-9);
   EXPECT_FALSE(FindAlloy("unobtainium").has_value());

@@ -18,16 +18,6 @@ struct Point2 {
 // A closed contour of the slice, in the plane's (u, v) coordinates.
 using Loop = std::vector<Point2>;
 
-double Perimeter(const Loop& loop) {
-  double p = 0;
-  for (size_t i = 0; i < loop.size(); ++i) {
-    const Point2& a = loop[i];
-    const Point2& b = loop[(i + 1) % loop.size()];
-    p += std::hypot(b.u - a.u, b.v - a.v);
-  }
-  return p;
-}
-
 double Area(const Loop& loop) {
   double a = 0;
   for (size_t i = 0; i < loop.size(); ++i) {
@@ -63,6 +53,33 @@ std::array<double, 3> FitCircle(const Loop& loop) {
   const double vc = (bv * suu - bu * suv) / det;
   const double r = std::sqrt(uc * uc + vc * vc + (suu + svv) / loop.size());
   return {uc + mu, vc + mv, r};
+}
+
+// The circle fit with outliers left out: points further from the circle
+// than max(10 µm, 2.5 x 1.4826 x their median distance), an engraving's
+// groove or a bead of scan noise, are dropped and the circle refitted
+// (three rounds). A ring gauge meets the circle, not the grooves.
+std::array<double, 3> FitCircleTrimmed(const Loop& loop) {
+  auto circle = FitCircle(loop);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<double> residual(loop.size());
+    for (size_t i = 0; i < loop.size(); ++i) {
+      residual[i] = std::abs(
+          std::hypot(loop[i].u - circle[0], loop[i].v - circle[1]) - circle[2]);
+    }
+    std::vector<double> sorted = residual;
+    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2,
+                     sorted.end());
+    const double limit =
+        std::max(0.01, 2.5 * 1.4826 * sorted[sorted.size() / 2]);
+    Loop kept;
+    for (size_t i = 0; i < loop.size(); ++i) {
+      if (residual[i] <= limit) kept.push_back(loop[i]);
+    }
+    if (kept.size() == loop.size() || kept.size() < loop.size() / 2) break;
+    circle = FitCircle(kept);
+  }
+  return circle;
 }
 
 double DistanceToSegment(const Point2& p, const Point2& a, const Point2& b) {
@@ -144,6 +161,71 @@ Vec3 AnyPerpendicular(const Vec3& axis) {
   return Normalized(Cross(axis, other));
 }
 
+// Fills in `ring`'s axis, band width, diameters and centre from the slice
+// at mid-width across `axis`; returns the slice's loops, smallest first.
+absl::StatusOr<std::vector<Loop>> SliceAtMidWidth(const Mesh& mesh,
+                                                  const Vec3& center_of_mass,
+                                                  const Vec3& axis,
+                                                  RingMeasurements* ring) {
+  ring->axis = axis;
+  double lo = INFINITY, hi = -INFINITY;
+  for (const auto& v : mesh.vertices) {
+    const double h = Dot(v - center_of_mass, axis);
+    lo = std::min(lo, h);
+    hi = std::max(hi, h);
+  }
+  ring->band_width_mm = hi - lo;
+  const Vec3 mid = center_of_mass + axis * ((lo + hi) / 2);
+  const Vec3 u = AnyPerpendicular(axis), v = Cross(axis, u);
+  std::vector<Loop> loops = Slice(mesh, mid, axis, u, v);
+  if (loops.size() < 2) {
+    return absl::FailedPreconditionError(
+        StrCat("not a ring: the slice at mid-width has ", loops.size(),
+               " closed contour(s); a band has an inner and an outer one"));
+  }
+  std::sort(loops.begin(), loops.end(),
+            [](const Loop& a, const Loop& b) { return Area(a) < Area(b); });
+  const auto circle = FitCircleTrimmed(loops.front());
+  ring->inner_diameter_mm = 2 * circle[2];
+  ring->inner_circumference_mm = std::numbers::pi * ring->inner_diameter_mm;
+  ring->outer_diameter_mm = 2 * FitCircle(loops.back())[2];
+  ring->center = mid + u * circle[0] + v * circle[1];
+  return loops;
+}
+
+// The bore's axis: the direction most nearly perpendicular to the normals
+// of the inner wall (facets nearer the axis than mid-wall whose normals
+// point within 37 degrees of straight at it), weighted by area.
+Vec3 BoreAxis(const Mesh& mesh, const RingMeasurements& ring) {
+  const double mid_wall = (ring.inner_diameter_mm + ring.outer_diameter_mm) / 4;
+  std::array<std::array<double, 3>, 3> moment{};
+  double area = 0;
+  for (size_t t = 0; t < mesh.triangles.size(); ++t) {
+    const Vec3 a = mesh.Corner(t, 0), b = mesh.Corner(t, 1),
+               c = mesh.Corner(t, 2);
+    const Vec3 n2 = Cross(b - a, c - a);  // Twice the area, along the normal.
+    const double twice = Norm(n2);
+    if (twice == 0) continue;
+    const Vec3 n = n2 / twice;
+    const Vec3 w = (a + b + c) / 3 - ring.center;
+    const Vec3 radial = w - ring.axis * Dot(w, ring.axis);
+    const double r = Norm(radial);
+    if (r > mid_wall || r == 0 || Dot(n, radial) > -0.8 * r) {
+      continue;
+    }
+    const double nv[3] = {n.x, n.y, n.z};
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 3; ++j) moment[i][j] += twice / 2 * nv[i] * nv[j];
+    }
+    area += twice / 2;
+  }
+  if (area == 0) return ring.axis;
+  std::array<double, 3> values;
+  std::array<Vec3, 3> vectors;
+  SymmetricEigen(moment, &values, &vectors);
+  return Dot(vectors[0], ring.axis) < 0 ? vectors[0] * -1 : vectors[0];
+}
+
 }  // namespace
 
 absl::StatusOr<RingMeasurements> MeasureRing(const Mesh& mesh) {
@@ -155,31 +237,17 @@ absl::StatusOr<RingMeasurements> MeasureRing(const Mesh& mesh,
   const auto& l = m.principal_moments;
   const int axis_index = (l[1] - l[0]) > (l[2] - l[1]) ? 0 : 2;
   RingMeasurements ring;
-  ring.axis = m.principal_axes[axis_index];
-  double lo = INFINITY, hi = -INFINITY;
-  for (const auto& v : mesh.vertices) {
-    const double h = Dot(v - m.center_of_mass, ring.axis);
-    lo = std::min(lo, h);
-    hi = std::max(hi, h);
+  auto slice = SliceAtMidWidth(mesh, m.center_of_mass,
+                               m.principal_axes[axis_index], &ring);
+  if (!slice.ok()) return slice.status();
+  // A setting's mass tilts the principal axis; the bore does not lie.
+  const Vec3 bore = BoreAxis(mesh, ring);
+  if (Dot(bore, ring.axis) < 1 - 1e-12) {
+    slice = SliceAtMidWidth(mesh, m.center_of_mass, bore, &ring);
+    if (!slice.ok()) return slice.status();
   }
-  ring.band_width_mm = hi - lo;
-  const Vec3 mid = m.center_of_mass + ring.axis * ((lo + hi) / 2);
-  const Vec3 u = AnyPerpendicular(ring.axis), v = Cross(ring.axis, u);
-  std::vector<Loop> loops = Slice(mesh, mid, ring.axis, u, v);
-  if (loops.size() < 2) {
-    return absl::FailedPreconditionError(
-        StrCat("not a ring: the slice at mid-width has ", loops.size(),
-               " closed contour(s); a band has an inner and an outer one"));
-  }
-  std::sort(loops.begin(), loops.end(),
-            [](const Loop& a, const Loop& b) { return Area(a) < Area(b); });
-  const Loop& inner = loops.front();
-  const Loop& outer = loops.back();
-  const auto circle = FitCircle(inner);
-  ring.inner_diameter_mm = 2 * circle[2];
-  ring.inner_circumference_mm = Perimeter(inner);
-  ring.outer_diameter_mm = 2 * FitCircle(outer)[2];
-  ring.center = mid + u * circle[0] + v * circle[1];
+  const Loop& inner = slice->front();
+  const Loop& outer = slice->back();
   // At most 1440 outer points (every quarter degree): the estimate does not
   // need more, and the inner contour of a scan can have many thousands.
   double wall = INFINITY;

@@ -3,8 +3,9 @@
 // Ring measurements (docs/geometry.md): the axis (the solid's principal
 // axis whose variance stands apart from the other two, which a ring's
 // symmetry makes equal), the band width along it, and the slice at
-// mid-width: its inner contour gives the inner circumference (perimeter)
-// and the inner diameter (least-squares circle fit); the minimum wall
+// mid-width: its inner contour gives the inner diameter (least-squares
+// circle fit, outliers such as an engraving's groove left out) and the
+// inner circumference (pi x that diameter); the minimum wall
 // thickness is estimated in that slice as the smallest distance from the
 // outer contour to the inner one. Sizes follow from the circumference
 // (jewelry_tables.h).

@@ -20,7 +20,42 @@ void Put(std::string* out, T value, bool big_endian = false) {
   out->append(raw, sizeof(T));
 }
 
+double Degrees(double angle_rad) {
+  double d = angle_rad * 180 / std::numbers::pi;
+  return d < 0 ? d + 360 : d;
+}
+
+double OuterRadius(const BandSpec& s, double a) {
+  return s.outer_radius + s.outer_wobble * std::cos(a) +
+         s.outer_wobble / 2 * std::sin(3 * a) +
+         (s.setting.Contains(a) ? s.setting_height : 0);
+}
+
+double InnerRadius(const BandSpec& s, double a) {
+  return s.inner_radius + (s.engraving.Contains(a) ? s.engraving_depth : 0);
+}
+
+// Height of a vertex `k` rows up at angle `a`: the rows are stretched to
+// make room for an overhang or squeezed above a notch.
+double Height(const BandSpec& s, int k, double a) {
+  const double t = static_cast<double>(k) / s.height_segments;
+  double bottom = 0, top = s.width;
+  if (s.overhang_arc.Contains(a)) {
+    top += s.overhang;
+    bottom -= s.overhang;
+  }
+  if (s.notch_arc.Contains(a)) bottom += s.notch;
+  return bottom + (top - bottom) * t;
+}
+
 }  // namespace
+
+bool Arc::Contains(double angle_rad) const {
+  const double d = Degrees(angle_rad);
+  if (from_deg == to_deg) return false;
+  if (from_deg < to_deg) return d >= from_deg && d <= to_deg;
+  return d >= from_deg || d <= to_deg;
+}
 
 Mesh Band(const BandSpec& s) {
   Mesh mesh;
@@ -31,11 +66,9 @@ Mesh Band(const BandSpec& s) {
   for (int i = 0; i < n; ++i) {
     const double a = 2 * std::numbers::pi * i / n;
     const double c = std::cos(a), sn = std::sin(a);
-    const double outer = s.outer_radius + s.outer_wobble * std::cos(a) +
-                         s.outer_wobble / 2 * std::sin(3 * a);
-    for (double radius : {outer, s.inner_radius}) {
+    for (double radius : {OuterRadius(s, a), InnerRadius(s, a)}) {
       for (int k = 0; k <= h; ++k) {
-        mesh.vertices.push_back({radius * c, radius * sn, s.width * k / h});
+        mesh.vertices.push_back({radius * c, radius * sn, Height(s, k, a)});
       }
     }
   }
@@ -69,10 +102,17 @@ Mesh AsymmetricBand() {
 }
 
 double BandVolume(const BandSpec& s) {
-  const double polygon =
-      s.segments / 2.0 * std::sin(2 * std::numbers::pi / s.segments);
-  return s.width * polygon *
-         (s.outer_radius * s.outer_radius - s.inner_radius * s.inner_radius);
+  // Each wall's cross-section is a polygon of n triangles fanned from the
+  // axis: area r_i r_(i+1) sin(2 pi / n) / 2.
+  const double step = 2 * std::numbers::pi / s.segments;
+  double area = 0;
+  for (int i = 0; i < s.segments; ++i) {
+    const double a = step * i, b = step * ((i + 1) % s.segments);
+    area += (OuterRadius(s, a) * OuterRadius(s, b) -
+             InnerRadius(s, a) * InnerRadius(s, b)) *
+            std::sin(step) / 2;
+  }
+  return s.width * area;
 }
 
 double BandArea(const BandSpec& s) {

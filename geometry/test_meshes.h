@@ -9,6 +9,13 @@
 
 namespace loupe::geometry::testing {
 
+// A range of angles about the band's axis, in degrees from +x towards +y
+// (from > to wraps through 0).
+struct Arc {
+  double from_deg = 0, to_deg = 0;
+  [[nodiscard]] bool Contains(double angle_rad) const;
+};
+
 struct BandSpec {
   double inner_radius = 8.675;  // US 7: 17.35 mm inner diameter.
   double outer_radius = 10.175;
@@ -18,6 +25,22 @@ struct BandSpec {
   // Outer radius R + wobble cos(angle) + wobble / 2 sin(3 angle): a band
   // no rotation maps onto itself.
   double outer_wobble = 0;
+  // An engraving: the inner wall cut `engraving_depth` deeper across the
+  // full width over `engraving`; a setting: the outer wall raised by
+  // `setting_height` across the full width over `setting`. Both keep the
+  // band a prism, so BandVolume() stays exact.
+  double engraving_depth = 0;
+  Arc engraving;
+  double setting_height = 0;
+  Arc setting;
+  // A head that stands `overhang` proud of both faces over `overhang_arc`
+  // (an engagement ring's setting seen from the side), and a contour cut
+  // `notch` into the bottom face over `notch_arc` (a matching band shaped
+  // around such a head). Not counted by BandVolume().
+  double overhang = 0;
+  Arc overhang_arc;
+  double notch = 0;
+  Arc notch_arc;
 };
 
 // A plain band with a rectangular profile, axis along z from z = 0 to
@@ -27,7 +50,9 @@ struct BandSpec {
 // outer wall (0.4 mm) and a spot on the top face raised 0.3 mm on one side
 // (x > 0, |y| < 2).
 [[nodiscard]] Mesh AsymmetricBand();
-// Its exact volume and area (a polygonal prism with a polygonal hole).
+// Its exact volume (a polygonal prism with a polygonal hole; wobble,
+// engraving and setting included, overhang and notch not) and, for a plain
+// band, its exact area.
 [[nodiscard]] double BandVolume(const BandSpec& spec);
 [[nodiscard]] double BandArea(const BandSpec& spec);
 
