@@ -24,9 +24,15 @@ Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
   threads = std::max(1, threads);
   std::vector<std::thread> workers;
   for (int w = 0; w < threads; ++w) {
+    // Each worker takes a run of vertices: consecutive vertices of a mesh
+    // are mostly neighbours, so each answer is a good start for the next.
     workers.emplace_back([&, w] {
-      for (size_t i = w; i < n; i += threads) {
-        out.per_vertex[i] = reference.Closest(mesh.vertices[i]).signed_distance;
+      const size_t begin = n * w / threads, end = n * (w + 1) / threads;
+      uint32_t hint = 0;
+      for (size_t i = begin; i < end; ++i) {
+        const ClosestPoint c = reference.ClosestNear(mesh.vertices[i], hint);
+        out.per_vertex[i] = c.signed_distance;
+        hint = c.triangle;
       }
     });
   }

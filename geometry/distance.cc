@@ -17,11 +17,25 @@ Vec3 Max(const Vec3& a, const Vec3& b) {
   return {std::max(a.x, b.x), std::max(a.y, b.y), std::max(a.z, b.z)};
 }
 
-double BoxDistance2(const Vec3& p, const Vec3& lo, const Vec3& hi) {
-  const double dx = std::max({lo.x - p.x, 0.0, p.x - hi.x});
-  const double dy = std::max({lo.y - p.y, 0.0, p.y - hi.y});
-  const double dz = std::max({lo.z - p.z, 0.0, p.z - hi.z});
-  return dx * dx + dy * dy + dz * dz;
+// Squared distance from p (as floats) to a box; boxes are rounded
+// outwards, so this never exceeds the true distance to what is inside.
+inline float BoxDistance2(const float (&p)[3], const float (&lo)[3],
+                          const float (&hi)[3]) {
+  float d2 = 0;
+  for (int k = 0; k < 3; ++k) {
+    const float d = std::max(std::max(lo[k] - p[k], p[k] - hi[k]), 0.0f);
+    d2 += d * d;
+  }
+  return d2;
+}
+
+float Down(double v) {
+  const float f = static_cast<float>(v);
+  return f > v ? std::nextafter(f, -INFINITY) : f;
+}
+float Up(double v) {
+  const float f = static_cast<float>(v);
+  return f < v ? std::nextafter(f, INFINITY) : f;
 }
 
 double Angle(const Vec3& a, const Vec3& b) {
@@ -135,7 +149,10 @@ uint32_t MeshDistance::Build(uint32_t begin, uint32_t end,
         hi = Max(hi, vertices_[triangles_[order_[i]][k]]);
       }
     }
-    nodes_[index] = {lo, hi, begin, end - begin};
+    nodes_[index] = {{Down(lo.x), Down(lo.y), Down(lo.z)},
+                     {Up(hi.x), Up(hi.y), Up(hi.z)},
+                     begin,
+                     end - begin};
     return index;
   }
   // Split where the highest bit in which the codes differ flips (as in a
@@ -150,15 +167,17 @@ uint32_t MeshDistance::Build(uint32_t begin, uint32_t end,
         std::lower_bound(codes.begin() + begin, codes.begin() + end, high) -
         codes.begin());
   }
-  const uint32_t left = static_cast<uint32_t>(nodes_.size());
   nodes_.emplace_back();
-  Build(begin, mid, codes);
+  const uint32_t left = Build(begin, mid, codes);  // index + 1
   nodes_.emplace_back();
   const uint32_t right = Build(mid, end, codes);
-  if (right_child_.size() <= index) right_child_.resize(index + 1);
-  right_child_[index] = right;
-  nodes_[index] = {Min(nodes_[left].lo, nodes_[right].lo),
-                   Max(nodes_[left].hi, nodes_[right].hi), left, 0};
+  Node& node = nodes_[index];
+  for (int k = 0; k < 3; ++k) {
+    node.lo[k] = std::min(nodes_[left].lo[k], nodes_[right].lo[k]);
+    node.hi[k] = std::max(nodes_[left].hi[k], nodes_[right].hi[k]);
+  }
+  node.first = right;
+  node.count = 0;
   return index;
 }
 
@@ -224,15 +243,48 @@ Vec3 ClosestOnTriangle(const Vec3& p, const Vec3& a, const Vec3& b,
 bool MeshDistance::ClosestWithin(const Vec3& p, double max_distance,
                                  ClosestPoint* out) const {
   if (triangles_.empty()) return false;
-  double best2 = max_distance * max_distance;
-  bool found = false;
-  Feature best_feature = Feature::kFace;
-  uint32_t stack[128];
+  return Search(p, max_distance * max_distance, false, Feature::kFace, out);
+}
+
+ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
+  ClosestPoint out;
+  if (triangles_.empty()) return out;
+  Feature feature;
+  out.triangle = hint;
+  out.point = ClosestOnTriangle(p, vertices_[triangles_[hint][0]],
+                                vertices_[triangles_[hint][1]],
+                                vertices_[triangles_[hint][2]], &feature);
+  const Vec3 d = p - out.point;
+  (void)Search(p, Dot(d, d), true, feature, &out);
+  return out;
+}
+
+bool MeshDistance::Search(const Vec3& p, double best2, bool found,
+                          Feature best_feature, ClosestPoint* out) const {
+  const float pf[3] = {static_cast<float>(p.x), static_cast<float>(p.y),
+                       static_cast<float>(p.z)};
+  // p rounded to float can seem up to a few ulps further from a box than
+  // it is: a margin of 1e-6 of its size (16 ulps) keeps every box that
+  // might hold a closer triangle.
+  const double margin =
+      (std::max({std::abs(p.x), std::abs(p.y), std::abs(p.z)}) + 1) * 1e-6;
+  auto bound = [margin](double d2) {
+    const double b = std::sqrt(d2) + margin;
+    return b * b;
+  };
+  double bound2 = bound(best2);
+  auto prune = [&](float box2) { return box2 > bound2; };
+  struct Entry {
+    uint32_t node;
+    float box2;
+  };
+  Entry stack[128];
   int top = 0;
-  stack[top++] = 0;
+  stack[top++] = {0, BoxDistance2(pf, nodes_[0].lo, nodes_[0].hi)};
   while (top > 0) {
-    const Node& node = nodes_[stack[--top]];
-    if (BoxDistance2(p, node.lo, node.hi) >= best2) continue;
+    const Entry entry = stack[--top];
+    if (prune(entry.box2)) continue;
+    const Node& node = nodes_[entry.node];
     if (node.count > 0) {
       for (uint32_t i = node.first; i < node.first + node.count; ++i) {
         const uint32_t t = order_[i];
@@ -242,8 +294,9 @@ bool MeshDistance::ClosestWithin(const Vec3& p, double max_distance,
                                          vertices_[triangles_[t][2]], &feature);
         const Vec3 d = p - q;
         const double d2 = Dot(d, d);
-        if (d2 < best2) {
+        if (d2 < best2 || (!found && d2 <= best2)) {
           best2 = d2;
+          bound2 = bound(d2);
           found = true;
           best_feature = feature;
           out->point = q;
@@ -252,17 +305,16 @@ bool MeshDistance::ClosestWithin(const Vec3& p, double max_distance,
       }
       continue;
     }
-    const uint32_t left = node.first,
-                   right = right_child_[&node - nodes_.data()];
-    const double dl = BoxDistance2(p, nodes_[left].lo, nodes_[left].hi);
-    const double dr = BoxDistance2(p, nodes_[right].lo, nodes_[right].hi);
+    const uint32_t left = entry.node + 1, right = node.first;
+    const float dl = BoxDistance2(pf, nodes_[left].lo, nodes_[left].hi);
+    const float dr = BoxDistance2(pf, nodes_[right].lo, nodes_[right].hi);
     // Visit the nearer child first (pushed last).
     if (dl < dr) {
-      stack[top++] = right;
-      stack[top++] = left;
+      if (!prune(dr)) stack[top++] = {right, dr};
+      if (!prune(dl)) stack[top++] = {left, dl};
     } else {
-      stack[top++] = left;
-      stack[top++] = right;
+      if (!prune(dl)) stack[top++] = {left, dl};
+      if (!prune(dr)) stack[top++] = {right, dr};
     }
   }
   if (!found) return false;

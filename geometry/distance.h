@@ -37,22 +37,32 @@ class MeshDistance {
   // `max_distance`: faster for trimmed correspondences.
   [[nodiscard]] bool ClosestWithin(const Vec3& p, double max_distance,
                                    ClosestPoint* out) const;
+  // As Closest, starting from triangle `hint` (any valid index): much
+  // faster when it is near the answer, e.g. the answer for the previous
+  // point of a scan, whose points come in surface order.
+  [[nodiscard]] ClosestPoint ClosestNear(const Vec3& p, uint32_t hint) const;
+  [[nodiscard]] size_t triangle_count() const { return triangles_.size(); }
 
   [[nodiscard]] const std::vector<Vec3>& face_normals() const {
     return face_normals_;
   }
 
  private:
+  // 32 bytes: two to a cache line. Bounds in float, rounded outwards.
   struct Node {
-    Vec3 lo, hi;
-    uint32_t first = 0;  // Leaf: first triangle in order_; inner: left child
-                         // (the right one is in right_child_).
+    float lo[3], hi[3];
+    uint32_t first = 0;  // Leaf: first triangle in order_; inner: the right
+                         // child (the left one is the next node).
     uint32_t count = 0;  // Leaf: triangles; 0 for an inner node.
   };
   enum class Feature : uint8_t { kFace, kEdge0, kEdge1, kEdge2, kV0, kV1, kV2 };
 
   uint32_t Build(uint32_t begin, uint32_t end,
                  const std::vector<uint64_t>& codes);
+  // The search, from a first candidate (`best2`, `found`, `out`, `feature`
+  // already set when there is one).
+  bool Search(const Vec3& p, double best2, bool found, Feature feature,
+              ClosestPoint* out) const;
   Vec3 Pseudonormal(uint32_t t, Feature feature) const;
   void ComputePseudonormals(const Mesh& mesh);
 
@@ -63,8 +73,7 @@ class MeshDistance {
   std::vector<Vec3> vertex_normals_;  // Angle-weighted, unnormalized.
   std::vector<std::array<Vec3, 3>> edge_normals_;  // Per triangle side.
   std::vector<uint32_t> order_;
-  std::vector<Node> nodes_;            // nodes_[0] is the root.
-  std::vector<uint32_t> right_child_;  // For inner nodes, by node index.
+  std::vector<Node> nodes_;  // nodes_[0] is the root.
 };
 
 }  // namespace loupe::geometry
