@@ -77,6 +77,14 @@ absl::Status FinishConfig(v1::ServerConfig* config) {
   if (config->worker_threads() == 0) {
     config->set_worker_threads(kDefaultWorkerThreads);
   }
+  auto* http = config->mutable_http();
+  if (http->threads() == 0) http->set_threads(2);
+  if (http->read_timeout_ms() == 0) http->set_read_timeout_ms(10000);
+  if (http->max_header_bytes() == 0) http->set_max_header_bytes(8 << 10);
+  if (http->max_body_bytes() == 0) http->set_max_body_bytes(64 << 10);
+  if (http->threads() > 64) {
+    return absl::InvalidArgumentError("http.threads: at most 64");
+  }
   if (config->worker_threads() > 1024) {
     return absl::InvalidArgumentError("worker_threads: at most 1024");
   }

@@ -23,7 +23,8 @@ int ExitCode(const absl::Status& s) {
 }
 
 int Serve(const std::string& config_path, const std::string& data_dir,
-          const std::string& listen, const std::string& port_file) {
+          const std::string& listen, const std::string& http_listen,
+          const std::string& port_file) {
   using loupe::server::FinishConfig;
   loupe::v1::ServerConfig config;
   if (!config_path.empty()) {
@@ -36,6 +37,9 @@ int Serve(const std::string& config_path, const std::string& data_dir,
   }
   if (!data_dir.empty()) config.set_data_dir(data_dir);
   if (!listen.empty()) config.set_listen_address(listen);
+  if (!http_listen.empty()) {
+    config.mutable_http()->set_listen_address(http_listen);
+  }
   if (auto s = FinishConfig(&config); !s.ok()) {
     std::cerr << "loupe-server: " << s.message() << "\n";
     return 2;
@@ -58,12 +62,17 @@ int Serve(const std::string& config_path, const std::string& data_dir,
     return 1;
   }
   const int port = (*server)->port();
+  const int http_port = (*server)->http_port();
   if (!port_file.empty()) {
-    std::ofstream(port_file + ".tmp") << port << "\n";
+    std::ofstream(port_file + ".tmp") << port << "\n" << http_port << "\n";
     std::rename((port_file + ".tmp").c_str(), port_file.c_str());
   }
   std::cout << "loupe-server: listening on port " << port << " (data in "
             << config.data_dir() << ")" << std::endl;
+  if (http_port != 0) {
+    std::cout << "loupe-server: HTTP gateway on port " << http_port
+              << std::endl;
+  }
   std::thread signals([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -88,15 +97,19 @@ int main(int argc, char** argv) {
       "loupe-server: the Loupe provenance and digital-twin registry.\n"
       "Serves gRPC (loupe.v1.RegistryService, health, reflection) on an "
       "embedded RocksDB store. Stops cleanly on SIGTERM or SIGINT."};
-  std::string config_path, data_dir, listen, port_file;
+  std::string config_path, data_dir, listen, http_listen, port_file;
   app.add_option("-c,--config", config_path,
                  "configuration file (protobuf text format; see "
                  "deploy/loupe.conf.example)");
   app.add_option("--data-dir", data_dir, "data directory (overrides config)");
   app.add_option("--listen", listen,
                  "host:port to listen on (overrides config; port 0 = any)");
+  app.add_option("--http-listen", http_listen,
+                 "host:port for the HTTP gateway (overrides config; port 0 = "
+                 "any; off unless set here or in the config)");
   app.add_option("--port-file", port_file,
-                 "write the bound port to this file once listening");
+                 "write the bound gRPC port, then the HTTP port (0 if off), "
+                 "one per line, to this file once listening");
 
   auto* new_token = app.add_subcommand(
       "new-token", "print a new bearer token and its config line");
@@ -162,5 +175,5 @@ int main(int argc, char** argv) {
                  "(see --help)\n";
     return 2;
   }
-  return Serve(config_path, data_dir, listen, port_file);
+  return Serve(config_path, data_dir, listen, http_listen, port_file);
 }

@@ -239,28 +239,34 @@ grpc::ServerUnaryReactor* RegistryService::AddVersion(
 grpc::ServerUnaryReactor* RegistryService::GetPiece(
     grpc::CallbackServerContext* ctx, const v1::GetPieceRequest* request,
     v1::Piece* response) {
-  return RunRead(ctx, *policy_, response,
-                 [this, request](const Principal& who) {
-                   return registry_->GetPiece(who, *request);
-                 });
+  return RunRead(
+      ctx, *policy_, response,
+      [this, request](const Principal& who) {
+        return registry_->GetPiece(who, *request);
+      },
+      Auth::kOptional);  // Public facts (docs/api.md).
 }
 
 grpc::ServerUnaryReactor* RegistryService::GetVersion(
     grpc::CallbackServerContext* ctx, const v1::GetVersionRequest* request,
     v1::TwinVersion* response) {
-  return RunRead(ctx, *policy_, response,
-                 [this, request](const Principal& who) {
-                   return registry_->GetVersion(who, *request);
-                 });
+  return RunRead(
+      ctx, *policy_, response,
+      [this, request](const Principal& who) {
+        return registry_->GetVersion(who, *request);
+      },
+      Auth::kOptional);  // Public facts (docs/api.md).
 }
 
 grpc::ServerUnaryReactor* RegistryService::ListVersions(
     grpc::CallbackServerContext* ctx, const v1::ListVersionsRequest* request,
     v1::ListVersionsResponse* response) {
-  return RunRead(ctx, *policy_, response,
-                 [this, request](const Principal& who) {
-                   return registry_->ListVersions(who, *request);
-                 });
+  return RunRead(
+      ctx, *policy_, response,
+      [this, request](const Principal& who) {
+        return registry_->ListVersions(who, *request);
+      },
+      Auth::kOptional);  // Public facts (docs/api.md).
 }
 
 grpc::ServerUnaryReactor* RegistryService::ListPieces(
@@ -284,10 +290,12 @@ grpc::ServerUnaryReactor* RegistryService::IssueCertificate(
 grpc::ServerUnaryReactor* RegistryService::GetCertificate(
     grpc::CallbackServerContext* ctx, const v1::GetCertificateRequest* request,
     v1::Certificate* response) {
-  return RunRead(ctx, *policy_, response,
-                 [this, request](const Principal& who) {
-                   return registry_->GetCertificate(who, *request);
-                 });
+  return RunRead(
+      ctx, *policy_, response,
+      [this, request](const Principal& who) {
+        return registry_->GetCertificate(who, *request);
+      },
+      Auth::kOptional);  // Public facts (docs/api.md).
 }
 
 grpc::ServerUnaryReactor* RegistryService::ListCertificates(

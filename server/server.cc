@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include <chrono>
 #include <filesystem>
@@ -12,6 +13,54 @@
 #include "base/str_cat.h"
 
 namespace loupe::server {
+namespace {
+
+// Counts every RPC and its time to the status, for /metrics.
+class MetricsInterceptor : public grpc::experimental::Interceptor {
+ public:
+  MetricsInterceptor(grpc::experimental::ServerRpcInfo* info,
+                     http::Metrics* metrics)
+      : method_(info->method()),
+        metrics_(metrics),
+        start_(std::chrono::steady_clock::now()) {}
+
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    using grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const auto code = methods->GetSendStatus().error_code();
+      metrics_->Record(
+          "grpc", method_,
+          absl::StatusCodeToString(static_cast<absl::StatusCode>(code)),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                        start_)
+              .count());
+    }
+    methods->Proceed();
+  }
+
+ private:
+  std::string method_;
+  http::Metrics* metrics_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+class MetricsInterceptorFactory
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit MetricsInterceptorFactory(http::Metrics* metrics)
+      : metrics_(metrics) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new MetricsInterceptor(info, metrics_);
+  }
+
+ private:
+  http::Metrics* metrics_;
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
     const v1::ServerConfig& config) {
@@ -59,6 +108,13 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
       static_cast<int>(config.limits().max_message_bytes()));
   builder.SetMaxSendMessageSize(
       static_cast<int>(config.limits().max_message_bytes()));
+  s->metrics_ = std::make_unique<http::Metrics>();
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(
+      std::make_unique<MetricsInterceptorFactory>(s->metrics_.get()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(s->service_.get());
   s->log_service_ = std::make_unique<LogService>(s->log_.get());
   builder.RegisterService(s->log_service_.get());
@@ -68,6 +124,16 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
         StrCat("listen_address: cannot listen on ", config.listen_address()));
   }
   s->grpc_->GetHealthCheckService()->SetServingStatus(true);
+  if (!config.http().listen_address().empty()) {
+    s->gateway_ = std::make_unique<http::Gateway>(http::Gateway::Parts{
+        s->registry_.get(), s->signer_ != nullptr ? s->log_.get() : nullptr,
+        s->store_.get(), s->policy_.get(), s->metrics_.get(), config.data_dir(),
+        config.http().web_dir()});
+    auto gateway = http::HttpServer::Start(config.http(), s->gateway_.get(),
+                                           s->metrics_.get());
+    if (!gateway.ok()) return gateway.status();
+    s->http_ = *std::move(gateway);
+  }
   return s;
 }
 
@@ -80,6 +146,8 @@ void RegistryServer::Shutdown() {
     return;
   }
   grpc_->GetHealthCheckService()->SetServingStatus(false);
+  if (gateway_ != nullptr) gateway_->SetDraining();
+  if (http_ != nullptr) http_->Shutdown();
   grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   pool_.reset();  // Runs queued work, then joins.
   store_.reset();

@@ -8,6 +8,9 @@
 #include "absl/status/statusor.h"
 #include "loupe/v1/config.pb.h"
 #include "server/access_policy.h"
+#include "server/http/gateway.h"
+#include "server/http/http_server.h"
+#include "server/http/metrics.h"
 #include "server/log_service.h"
 #include "server/registry.h"
 #include "server/registry_service.h"
@@ -19,7 +22,7 @@ namespace loupe::server {
 
 // A running Loupe registry: the store, the policy, the worker pool and the
 // gRPC server with RegistryService, TransparencyLogService, health checking
-// and reflection.
+// and reflection; and, when http.listen_address is set, the HTTP gateway.
 //
 // Thread-safe. Shutdown() may be called from any thread (e.g. a signal
 // thread) while another is in Wait().
@@ -35,6 +38,8 @@ class RegistryServer {
 
   // The port actually bound.
   int port() const { return port_; }
+  // The HTTP gateway's port; 0 when http.listen_address is not set.
+  int http_port() const { return http_ != nullptr ? http_->port() : 0; }
 
   // Stops accepting calls, lets running calls finish (up to 10 s), then
   // closes the store. Idempotent.
@@ -54,7 +59,10 @@ class RegistryServer {
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<RegistryService> service_;
   std::unique_ptr<LogService> log_service_;
+  std::unique_ptr<http::Metrics> metrics_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<http::Gateway> gateway_;
+  std::unique_ptr<http::HttpServer> http_;
   int port_ = 0;
 
   std::mutex mu_;

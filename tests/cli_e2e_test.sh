@@ -84,8 +84,13 @@ set +e
 LOUPE_TOKEN=$LOUPE_TOKEN_INSURER "$LOUPE" asset get "$SHA" --piece "$ID" -o x.stl 2> err.txt
 [ $? -eq 1 ] && grep -q PERMISSION_DENIED err.txt || fail "insurer read the design"
 [ ! -e x.stl ] || fail "a refused download left a file"
-LOUPE_TOKEN= "$LOUPE" piece show "$ID" 2> err.txt
-[ $? -eq 1 ] && grep -q UNAUTHENTICATED err.txt || fail "no token accepted"
+# A piece's facts are public; its files are not.
+LOUPE_TOKEN= "$LOUPE" piece show "$ID" > shown.txt || fail "public facts refused"
+grep -q "E2E solitaire" shown.txt || fail "piece show without a token: $(cat shown.txt)"
+LOUPE_TOKEN= "$LOUPE" asset get "$SHA" --piece "$ID" -o x.stl 2> err.txt
+[ $? -eq 1 ] && grep -q UNAUTHENTICATED err.txt || fail "no token read the design"
+LOUPE_TOKEN=wrong "$LOUPE" piece show "$ID" 2> err.txt
+[ $? -eq 1 ] && grep -q UNAUTHENTICATED err.txt || fail "a wrong token accepted"
 "$LOUPE" piece create --studio aurum 2> err.txt
 [ $? -eq 2 ] || fail "missing flags not a usage error"
 "$LOUPE" version add "$ID" --reason melt 2> err.txt

@@ -42,12 +42,6 @@ TEST_F(RefusalsTest, EveryRpcNeedsAKnownToken) {
                                                v1::VERSION_REASON_ORIGINAL))
                       .status(),
                   kUnauthenticated, text);
-    EXPECT_STATUS(c->GetPiece(piece_.id()).status(), kUnauthenticated, text);
-    EXPECT_STATUS(c->GetVersion(piece_.id(), 0).status(), kUnauthenticated,
-                  text);
-    v1::ListVersionsRequest lv;
-    lv.set_piece_id(piece_.id());
-    EXPECT_STATUS(c->ListVersions(lv).status(), kUnauthenticated, text);
     EXPECT_STATUS(c->ListPieces({}).status(), kUnauthenticated, text);
     const std::string bytes = "x";
     EXPECT_STATUS(c->UploadBytes(HeaderFor(bytes), bytes).status(),
@@ -56,6 +50,30 @@ TEST_F(RefusalsTest, EveryRpcNeedsAKnownToken) {
     d.set_sha256(crypto::Sha256::HexOf(bytes));
     EXPECT_STATUS(c->DownloadBytes(d).status(), kUnauthenticated, text);
   }
+}
+
+// A piece's facts, versions and certificates are public: no token is
+// needed, but a token that is sent must be known. Who may read the files
+// is not shown to anonymous callers.
+TEST_F(RefusalsTest, PublicFactsNeedNoTokenButAWrongTokenIsRefused) {
+  auto anonymous = server_.Client("");
+  auto piece = anonymous->GetPiece(piece_.id());
+  ASSERT_TRUE(piece.ok()) << piece.status();
+  EXPECT_EQ(piece->id(), piece_.id());
+  EXPECT_EQ(piece->asset_readers_size(), 0);
+  // It has no version yet: found to be missing, not refused.
+  EXPECT_EQ(anonymous->GetVersion(piece_.id(), 0).status().code(),
+            absl::StatusCode::kNotFound);
+  v1::ListVersionsRequest lv;
+  lv.set_piece_id(piece_.id());
+  EXPECT_TRUE(anonymous->ListVersions(lv).ok());
+  auto wrong = server_.Client("wrong-token");
+  EXPECT_STATUS(wrong->GetPiece(piece_.id()).status(), kUnauthenticated,
+                "unknown token");
+  EXPECT_STATUS(wrong->GetVersion(piece_.id(), 0).status(), kUnauthenticated,
+                "unknown token");
+  EXPECT_STATUS(wrong->ListVersions(lv).status(), kUnauthenticated,
+                "unknown token");
 }
 
 TEST_F(RefusalsTest, StudiosCannotTouchOtherStudiosPieces) {

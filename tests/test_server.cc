@@ -40,6 +40,7 @@ TestServer::TestServer() {
   std::ofstream config(dir_ + "/loupe.conf");
   config << "data_dir: '" << data_dir() << "'\n"
          << "listen_address: '127.0.0.1:0'\n"
+         << "http { listen_address: '127.0.0.1:0' read_timeout_ms: 2000 }\n"
          << "limits { max_asset_bytes: 268435456 }\n"
          << Principal("studio-aurum", "ROLE_STUDIO", "aurum", kAurumToken,
                       "bench")
@@ -111,7 +112,7 @@ absl::Status TestServer::Start() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  std::ifstream(port_file) >> port_;
+  std::ifstream(port_file) >> port_ >> http_port_;
   if (port_ <= 0) return absl::InternalError("unreadable port file");
   return absl::OkStatus();
 }

@@ -41,6 +41,8 @@ class TestServer {
   bool running() const { return pid_ > 0; }
 
   std::string target() const;
+  // The HTTP gateway's port (listening on 127.0.0.1, read timeout 2 s).
+  int http_port() const { return http_port_; }
   std::string data_dir() const { return dir_ + "/db"; }
   // After EnableSigning(): the encrypted signing key, passphrase
   // "test passphrase" (crypto::kKdfInteractive).
@@ -53,6 +55,7 @@ class TestServer {
   std::string dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int http_port_ = 0;
 };
 
 }  // namespace loupe::testing

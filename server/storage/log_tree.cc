@@ -49,6 +49,22 @@ crypto::Hash LogTree::SubtreeHash(uint64_t begin, uint64_t end) const {
                           SubtreeHash(begin + split, end));
 }
 
+absl::StatusOr<std::vector<crypto::Hash>> LogTree::NodeHashes(
+    int level, uint64_t first, uint64_t count) const {
+  std::shared_lock lock(mu_);
+  const uint64_t have =
+      level >= 0 && static_cast<size_t>(level) < levels_.size()
+          ? levels_[level].size()
+          : 0;
+  if (first > have || count > have - first) {
+    return absl::NotFoundError(
+        StrCat("the log has ", have, " complete subtrees at level ", level,
+               ", not ", first, " + ", count));
+  }
+  return std::vector<crypto::Hash>(levels_[level].begin() + first,
+                                   levels_[level].begin() + first + count);
+}
+
 absl::StatusOr<crypto::Hash> LogTree::Root(uint64_t size) const {
   std::shared_lock lock(mu_);
   if (size > SizeLocked()) {

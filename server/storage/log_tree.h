@@ -32,6 +32,12 @@ class LogTree {
       uint64_t index, uint64_t size) const;
   [[nodiscard]] absl::StatusOr<std::vector<crypto::Hash>> ConsistencyProof(
       uint64_t old_size, uint64_t new_size) const;
+  // The roots of the complete subtrees of 2^level leaves number first,
+  // first + 1, ... (count of them): the hashes a C2SP tile holds. Once a
+  // subtree is complete its hash never changes. NOT_FOUND if any of them is
+  // not complete yet.
+  [[nodiscard]] absl::StatusOr<std::vector<crypto::Hash>> NodeHashes(
+      int level, uint64_t first, uint64_t count) const;
 
  private:
   // The hash of leaves [begin, end), end <= size(); lock held.

@@ -311,6 +311,11 @@ class RocksStore final : public Store {
     if (!log_health_.ok()) return log_health_;
     return tree_->ConsistencyProof(old_size, new_size);
   }
+  absl::StatusOr<std::vector<crypto::Hash>> LogNodeHashes(
+      int level, uint64_t first, uint64_t count) override {
+    if (!log_health_.ok()) return log_health_;
+    return tree_->NodeHashes(level, first, count);
+  }
   absl::StatusOr<std::vector<std::string>> LogEntries(uint64_t start,
                                                       size_t count) override {
     if (!log_health_.ok()) return log_health_;

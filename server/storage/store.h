@@ -186,6 +186,9 @@ class Store {
   LogInclusionProof(uint64_t index, uint64_t size) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<crypto::Hash>>
   LogConsistencyProof(uint64_t old_size, uint64_t new_size) = 0;
+  // LogTree::NodeHashes: complete subtree roots, for tiles.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<crypto::Hash>>
+  LogNodeHashes(int level, uint64_t first, uint64_t count) = 0;
   // Entries [start, start + count) that exist, each re-checked against its
   // hash in the tree (DATA_LOSS naming the index if rewritten).
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> LogEntries(

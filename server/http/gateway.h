@@ -1,0 +1,81 @@
+#pragma once
+
+// The HTTP gateway's request handler: a pure function of the request and
+// the registry's state, with no sockets, so it is tested directly
+// (gateway_test.cc) and served by HttpServer. Routes (docs/api.md, "HTTP"):
+//   GET /healthz, /readyz, /metrics
+//   GET /checkpoint, /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>]
+//   GET /api/v1/...   read-only JSON (protobuf's JSON mapping) mirroring
+//                     the gRPC reads, with the same access rules
+//   GET /verify/<certificate id>, /web/<file>   the verify page
+// HEAD is answered like GET without the body; anything else is 405.
+//
+// Thread-safe: Handle() may run on many threads at once.
+
+#include <atomic>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/access_policy.h"
+#include "server/http/metrics.h"
+#include "server/registry.h"
+#include "server/storage/store.h"
+#include "server/transparency_log.h"
+
+namespace loupe::server::http {
+
+struct Request {
+  std::string method;         // "GET", "HEAD", ...
+  std::string target;         // Path and query, as sent.
+  std::string authorization;  // The Authorization header, if any.
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string route;  // The route's pattern, for metrics ("/tile/{L}/{N}").
+};
+
+class Gateway {
+ public:
+  // Nothing is owned; all must outlive the Gateway. `log` may be null (no
+  // signing key): then the log routes answer 503.
+  struct Parts {
+    Registry* registry = nullptr;
+    TransparencyLog* log = nullptr;
+    storage::Store* store = nullptr;
+    const AccessPolicy* policy = nullptr;
+    Metrics* metrics = nullptr;
+    std::string data_dir;  // For the storage size in /metrics.
+    std::string web_dir;   // The verify page's static files; may be empty.
+  };
+  explicit Gateway(Parts parts) : parts_(std::move(parts)) {}
+
+  [[nodiscard]] Response Handle(const Request& request) const;
+
+  // /readyz answers 503 once draining (shutdown has begun).
+  void SetDraining() { draining_ = true; }
+
+ private:
+  [[nodiscard]] Response Route(const Request& request) const;
+  [[nodiscard]] Response Api(const Request& request, std::string_view path,
+                             std::string_view query) const;
+  [[nodiscard]] Response Tile(std::string_view path) const;
+  [[nodiscard]] Response Metrics() const;
+  [[nodiscard]] Response Ready() const;
+  [[nodiscard]] Response Static(std::string_view name) const;
+  [[nodiscard]] Response VerifyPage(std::string_view certificate_id) const;
+
+  Parts parts_;
+  std::atomic<bool> draining_{false};
+};
+
+// The HTTP status for an absl status code (what the caller should do next:
+// 400 fix the request, 401 authenticate, 403 ask for access, 404, 409, 429
+// slow down, 503 retry, 500 otherwise).
+[[nodiscard]] int HttpStatusFor(absl::StatusCode code);
+
+}  // namespace loupe::server::http

@@ -1,0 +1,157 @@
+// The gateway's router without sockets, over a real store in a temporary
+// directory: routes, access rules, refusals, and what /metrics and /readyz
+// say. Tiles and certificates are checked against a running server in
+// tests/http_test.cc.
+#include "server/http/gateway.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "crypto/sha256.h"
+#include "server/config.h"
+#include "server/storage/store_fixture_for_tests.h"
+
+namespace loupe::server::http {
+namespace {
+
+class GatewayTest : public storage::StoreFixture {
+ protected:
+  void SetUp() override {
+    StoreFixture::SetUp();
+    auto config = ParseConfig(
+        "principals { id: 'studio-aurum' role: ROLE_STUDIO studio_id: "
+        "'aurum' token_sha256: '" +
+        crypto::Sha256::HexOf("aurum-token") + "' }");
+    ASSERT_TRUE(config.ok()) << config.status();
+    auto policy = AccessPolicy::FromConfig(*config);
+    ASSERT_TRUE(policy.ok());
+    policy_ = *std::move(policy);
+    registry_ = std::make_unique<Registry>(store_.get(), policy_.get(),
+                                           v1::LimitsConfig());
+    gateway_ = std::make_unique<Gateway>(
+        Gateway::Parts{registry_.get(), nullptr, store_.get(), policy_.get(),
+                       &metrics_, dir_.string(), ""});
+    v1::Piece piece;
+    piece.set_id(kPiece);
+    piece.set_studio_id("aurum");
+    piece.set_studio_reference("R-1");
+    piece.set_title("Solitaire <b>ring</b>");
+    piece.add_asset_readers("bench-7");
+    std::promise<absl::Status> done;
+    store_->CreatePiece(piece, std::nullopt,
+                        [&](absl::Status s) { done.set_value(s); });
+    ASSERT_TRUE(done.get_future().get().ok());
+  }
+
+  Response Get(const std::string& target, const std::string& auth = "") {
+    return gateway_->Handle({"GET", target, auth});
+  }
+
+  static constexpr char kPiece[] = "pc_aaaaaaaaaaaaaaaaaaaaaaaaaa";
+  std::unique_ptr<AccessPolicy> policy_;
+  std::unique_ptr<Registry> registry_;
+  Metrics metrics_;
+  std::unique_ptr<Gateway> gateway_;
+};
+
+TEST_F(GatewayTest, PublicFactsAreJsonWithoutAToken) {
+  Response r = Get(std::string("/api/v1/pieces/") + kPiece);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_NE(r.body.find("\"studio_reference\":\"R-1\""), std::string::npos)
+      << r.body;
+  // Who may read the files is not shown to anonymous callers...
+  EXPECT_EQ(r.body.find("bench-7"), std::string::npos);
+  // ...but is to a known principal.
+  r = Get(std::string("/api/v1/pieces/") + kPiece, "Bearer aurum-token");
+  EXPECT_NE(r.body.find("bench-7"), std::string::npos);
+  EXPECT_EQ(r.route, "/api/v1/pieces/{id}");
+}
+
+TEST_F(GatewayTest, ErrorsSayWhatIsWrongWithTheRightStatus) {
+  Response r = Get("/api/v1/pieces/pc_nothere");
+  EXPECT_EQ(r.status, 400);  // Not a well-formed piece id.
+  EXPECT_NE(r.body.find("piece_id"), std::string::npos) << r.body;
+  r = Get("/api/v1/pieces/pc_bbbbbbbbbbbbbbbbbbbbbbbbbb");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_NE(r.body.find("\"code\":\"NOT_FOUND\""), std::string::npos);
+  r = Get(std::string("/api/v1/pieces/") + kPiece, "Bearer wrong");
+  EXPECT_EQ(r.status, 401);
+  r = Get("/api/v1/certificates/ct_zz");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("certificate_id"), std::string::npos);
+  r = Get(std::string("/api/v1/pieces/") + kPiece + "/versions/x");
+  EXPECT_EQ(r.status, 400);
+  r = Get("/api/v1/log/checkpoint");  // No signing key here.
+  EXPECT_EQ(r.status, 409);
+  r = Get("/api/v1/nothing");
+  EXPECT_EQ(r.status, 404);
+  r = Get("/nowhere");
+  EXPECT_EQ(r.status, 404);
+}
+
+TEST_F(GatewayTest, TraversalEscapesAndOddMethodsAreRefused) {
+  for (const char* target : {"/web/../../etc/passwd", "/web/%2e%2e/secret",
+                             "/api/v1/pieces/..", "/verify/./x", "//etc/passwd",
+                             "/web/a\\b", "relative", "/api/v1/pieces/a%00b"}) {
+    Response r = Get(target);
+    EXPECT_EQ(r.status, 400) << target << ": " << r.body;
+  }
+  Response r = Get("/api/v1/pieces/" + std::string(300, 'a'));
+  EXPECT_EQ(r.status, 400);
+  r = Get("/" + std::string(5000, 'a'));
+  EXPECT_EQ(r.status, 414);
+  r = gateway_->Handle({"POST", "/api/v1/pieces", ""});
+  EXPECT_EQ(r.status, 405);
+  r = gateway_->Handle({"DELETE", std::string("/api/v1/pieces/") + kPiece, ""});
+  EXPECT_EQ(r.status, 405);
+  // HEAD: the same status and length, no body.
+  r = gateway_->Handle({"HEAD", "/healthz", ""});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body.empty());
+}
+
+TEST_F(GatewayTest, HealthReadinessAndMetrics) {
+  EXPECT_EQ(Get("/healthz").status, 200);
+  EXPECT_EQ(Get("/readyz").status, 200);
+  metrics_.Record("http", "/healthz", "200", 0.001);
+  metrics_.Record("grpc", "/loupe.v1.RegistryService/GetPiece", "OK", 0.5);
+  Response m = Get("/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("loupe_requests_total{protocol=\"grpc\",name=\"/loupe."
+                        "v1.RegistryService/GetPiece\",code=\"OK\"} 1"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("loupe_request_seconds_sum{protocol=\"grpc\""),
+            std::string::npos);
+  EXPECT_NE(m.body.find("loupe_log_entries "), std::string::npos);
+  EXPECT_NE(m.body.find("loupe_storage_bytes "), std::string::npos);
+  gateway_->SetDraining();
+  EXPECT_EQ(Get("/readyz").status, 503);
+  EXPECT_EQ(Get("/healthz").status, 200);
+}
+
+TEST_F(GatewayTest, TilesWithoutTheEntriesAreNotFound) {
+  // Creating a piece logs nothing: the log is empty.
+  Response r = Get("/tile/entries/000.p/1");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_NE(r.body.find("does not have these entries"), std::string::npos);
+  r = Get("/tile/0/000");  // A full tile needs 256 entries.
+  EXPECT_EQ(r.status, 404);
+  r = Get("/tile/0/x000/001");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("index"), std::string::npos);
+}
+
+TEST_F(GatewayTest, TheVerifyPageOfAnUnknownCertificateSaysUnknown) {
+  Response r = Get("/verify/ct_0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("data-verdict=\"unknown\""), std::string::npos);
+  r = Get("/verify/<script>");
+  EXPECT_EQ(r.status, 400);
+}
+
+}  // namespace
+}  // namespace loupe::server::http

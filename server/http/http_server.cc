@@ -1,0 +1,231 @@
+#include "server/http/http_server.h"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "base/str_cat.h"
+
+namespace loupe::server::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+struct Shared {
+  v1::HttpConfig config;
+  Gateway* gateway;
+  Metrics* metrics;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> sessions{0};
+  std::atomic<int> busy{0};  // Requests read and not yet fully answered.
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Shared* shared)
+      : stream_(std::move(socket)), shared_(shared) {
+    ++shared_->sessions;
+  }
+  ~Session() { --shared_->sessions; }
+
+  void Run() {
+    net::dispatch(
+        stream_.get_executor(),
+        beast::bind_front_handler(&Session::Read, shared_from_this()));
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(shared_->config.max_header_bytes());
+    parser_->body_limit(shared_->config.max_body_bytes());
+    // One deadline for the whole request: trickling bytes does not extend
+    // it. It is also how long an idle keep-alive connection stays open.
+    stream_.expires_after(
+        std::chrono::milliseconds(shared_->config.read_timeout_ms()));
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec == bhttp::error::header_limit) {
+      return Refuse(bhttp::status::request_header_fields_too_large,
+                    StrCat("request head: larger than ",
+                           shared_->config.max_header_bytes(), " bytes\n"));
+    }
+    if (ec == bhttp::error::body_limit) {
+      return Refuse(bhttp::status::payload_too_large,
+                    StrCat("request body: larger than ",
+                           shared_->config.max_body_bytes(), " bytes\n"));
+    }
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted) {
+      return Close();
+    }
+    if (ec) {  // A malformed request.
+      return Refuse(bhttp::status::bad_request,
+                    StrCat("request: ", ec.message(), "\n"));
+    }
+    ++shared_->busy;
+    const auto start = Clock::now();
+    const auto& req = parser_->get();
+    Request request{std::string(req.method_string()), std::string(req.target()),
+                    std::string(req[bhttp::field::authorization])};
+    Response response = shared_->gateway->Handle(request);
+    const double seconds =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    shared_->metrics->Record("http", response.route,
+                             std::to_string(response.status), seconds);
+    const bool keep_alive = req.keep_alive() && !shared_->stopping;
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(response.status), req.version());
+    res->set(bhttp::field::server, "loupe");
+    res->set(bhttp::field::content_type, response.content_type);
+    bool has_length = false;
+    for (const auto& [name, value] : response.headers) {
+      res->set(name, value);
+      has_length = has_length || name == "Content-Length";
+    }
+    res->body() = std::move(response.body);
+    if (!has_length) res->prepare_payload();
+    res->keep_alive(keep_alive);
+    Write(res, !keep_alive);
+  }
+
+  void Refuse(bhttp::status status, std::string text) {
+    shared_->metrics->Record("http", "(refused)",
+                             std::to_string(static_cast<int>(status)), 0);
+    auto res =
+        std::make_shared<bhttp::response<bhttp::string_body>>(status, 11);
+    res->set(bhttp::field::server, "loupe");
+    res->set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    res->body() = std::move(text);
+    res->prepare_payload();
+    res->keep_alive(false);
+    ++shared_->busy;
+    Write(res, true);
+  }
+
+  void Write(std::shared_ptr<bhttp::response<bhttp::string_body>> res,
+             bool close) {
+    stream_.expires_after(
+        std::chrono::milliseconds(shared_->config.read_timeout_ms()));
+    bhttp::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
+          --self->shared_->busy;
+          if (ec || close || self->shared_->stopping) return self->Close();
+          self->Read();
+        });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Shared* shared_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Shared shared;
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  int port = 0;
+  std::once_flag shutdown_once;
+
+  void Accept() {
+    acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec,
+                                                         tcp::socket socket) {
+      if (ec) {
+        if (ec == net::error::operation_aborted) return;
+      } else if (!shared.stopping) {
+        std::make_shared<Session>(std::move(socket), &shared)->Run();
+      }
+      if (!shared.stopping) Accept();
+    });
+  }
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const v1::HttpConfig& config, Gateway* gateway, Metrics* metrics) {
+  auto impl = std::make_unique<Impl>();
+  impl->shared.config = config;
+  impl->shared.gateway = gateway;
+  impl->shared.metrics = metrics;
+  const std::string& address = config.listen_address();
+  const size_t colon = address.rfind(':');
+  auto refuse = [&](std::string why) {
+    return absl::UnavailableError(
+        StrCat("http.listen_address: cannot listen on ", address, ": ", why));
+  };
+  if (colon == std::string::npos) return refuse("expected host:port");
+  beast::error_code ec;
+  const auto host = net::ip::make_address(address.substr(0, colon), ec);
+  if (ec) return refuse(ec.message());
+  int port = 0;
+  try {
+    port = std::stoi(address.substr(colon + 1));
+  } catch (...) {
+    return refuse("the port is not a number");
+  }
+  if (port < 0 || port > 65535) return refuse("the port is out of range");
+  tcp::endpoint endpoint(host, static_cast<unsigned short>(port));
+  impl->acceptor.emplace(impl->ioc);
+  impl->acceptor->open(endpoint.protocol(), ec);
+  if (!ec)
+    impl->acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor->bind(endpoint, ec);
+  if (!ec) impl->acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return refuse(ec.message());
+  impl->port = impl->acceptor->local_endpoint().port();
+  impl->Accept();
+  const int threads = std::max<int>(1, config.threads());
+  for (int i = 0; i < threads; ++i) {
+    impl->threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+void HttpServer::Shutdown() {
+  std::call_once(impl_->shutdown_once, [this] {
+    Impl& impl = *impl_;
+    impl.shared.stopping = true;
+    net::post(impl.ioc, [&impl] {
+      beast::error_code ec;
+      impl.acceptor->close(ec);
+    });
+    // Requests in flight finish (up to 5 s; their connections then close,
+    // as keep-alive is off once stopping); idle connections are dropped.
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (impl.shared.busy > 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    impl.ioc.stop();
+    for (auto& t : impl.threads) t.join();
+  });
+}
+
+HttpServer::~HttpServer() { Shutdown(); }
+
+}  // namespace loupe::server::http

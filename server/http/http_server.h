@@ -1,0 +1,42 @@
+#pragma once
+
+// The HTTP gateway's transport (Boost.Beast, after its advanced_server
+// example): an acceptor and one session per connection, each on its own
+// strand; a request's head and body must arrive within read_timeout_ms
+// (so a client trickling bytes is cut off) and within the header and body
+// limits (431, 413); keep-alive; every request answered by
+// Gateway::Handle. Shutdown stops accepting, lets requests in flight
+// finish (up to 5 s) and joins the threads.
+//
+// Thread-safe: Shutdown() may be called from any thread.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "loupe/v1/config.pb.h"
+#include "server/http/gateway.h"
+#include "server/http/metrics.h"
+
+namespace loupe::server::http {
+
+class HttpServer {
+ public:
+  // Listens on config.listen_address() (port 0 picks one). `gateway` and
+  // `metrics` must outlive the server. UNAVAILABLE naming
+  // http.listen_address if it cannot listen.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
+      const v1::HttpConfig& config, Gateway* gateway, Metrics* metrics);
+  ~HttpServer();
+
+  int port() const;
+  void Shutdown();
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loupe::server::http

@@ -1,0 +1,197 @@
+// /verify/<certificate id>: the page a buyer reaches from the QR code on a
+// printed certificate. Verdict first, then the facts, then the log
+// inclusion. Rendered on the server from the same reads as the JSON API;
+// every value from storage is HTML-escaped.
+
+#include <google/protobuf/util/time_util.h>
+
+#include <cstdio>
+
+#include "base/str_cat.h"
+#include "server/http/gateway.h"
+
+namespace loupe::server::http {
+namespace {
+
+std::string Escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string Row(std::string_view name, std::string_view value) {
+  return StrCat("<tr><th>", Escape(name), "</th><td>", Escape(value),
+                "</td></tr>\n");
+}
+
+std::string Number(double v, const char* format = "%.2f") {
+  char b[64];
+  std::snprintf(b, sizeof b, format, v);
+  return b;
+}
+
+struct Verdict {
+  const char* css;    // "ok", "bad", "unknown"
+  std::string title;  // "Authentic", "Reported stolen", ...
+  std::string detail;
+};
+
+Verdict VerdictFor(const absl::StatusOr<v1::Piece>& piece) {
+  if (!piece.ok()) return {"unknown", "Unknown", "the piece is not on record"};
+  const std::string why = piece->status_reason().empty()
+                              ? ""
+                              : StrCat(": ", piece->status_reason());
+  switch (piece->status()) {
+    case v1::PIECE_STATUS_ACTIVE:
+      return {"ok", "Authentic",
+              "signed by the registry, logged, not revoked, not reported lost "
+              "or stolen"};
+    case v1::PIECE_STATUS_REVOKED:
+      return {"bad", "Revoked", StrCat("the certificate was revoked", why)};
+    case v1::PIECE_STATUS_STOLEN:
+      return {"bad", "Reported stolen", StrCat("reported stolen", why)};
+    case v1::PIECE_STATUS_LOST:
+      return {"bad", "Reported lost", StrCat("reported lost", why)};
+    case v1::PIECE_STATUS_SUSPENDED:
+      return {"bad", "Suspended", StrCat("the certificate is suspended", why)};
+    default:
+      return {"unknown", "Unknown", "the piece has no status"};
+  }
+}
+
+std::string Facts(const v1::Piece& piece, const v1::TwinVersion& v) {
+  std::string t = "<table class=\"facts\">\n";
+  t += Row("Studio", piece.studio_id());
+  t += Row("Piece", StrCat(piece.title(), " (", piece.id(), ")"));
+  t += Row("Studio reference", piece.studio_reference());
+  t += Row("Version", StrCat(v.number(), " of ", piece.current_version(), " (",
+                             v1::VersionReason_Name(v.reason()), ")"));
+  if (v.has_assay()) {
+    t +=
+        Row("Assay",
+            StrCat(v.assay().alloy(), ", ", v.assay().fineness_per_mille(),
+                   " ‰, ", v.assay().laboratory(), " ", v.assay().report_id()));
+  }
+  for (const auto& h : v.hallmarks()) {
+    t += Row("Hallmark", StrCat(h.sponsor_mark(), " · ", h.fineness_mark(),
+                                " · ", h.assay_office(), " ", h.date_letter()));
+  }
+  for (const auto& s : v.stones()) {
+    t += Row("Stone",
+             StrCat(s.stone_type(), " ", s.shape(), " ", Number(s.carat()),
+                    " ct ", s.colour(), " ", s.clarity(), " (", s.laboratory(),
+                    " ", s.report_number(), ")"));
+  }
+  std::string route;
+  for (const auto& step : v.production()) {
+    if (!route.empty()) route += " → ";
+    route += v1::ProductionStepKind_Name(step.kind());
+  }
+  if (!route.empty()) t += Row("Production route", route);
+  if (v.has_ring_size()) {
+    t += Row("Ring size",
+             StrCat(v.ring_size().value(), " (",
+                    v1::RingSizeSystem_Name(v.ring_size().system()), ", ",
+                    Number(v.ring_size().inner_diameter_mm()), " mm)"));
+  }
+  for (const auto& g : v.geometry()) {
+    t += Row("Geometry",
+             StrCat("volume ", Number(g.volume_mm3()), " mm³",
+                    g.inner_diameter_mm() > 0
+                        ? StrCat(", inner diameter ",
+                                 Number(g.inner_diameter_mm()), " mm")
+                        : ""));
+  }
+  return t + "</table>\n";
+}
+
+constexpr char kStyle[] =
+    "body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;"
+    "padding:0 1rem;color:#222}.verdict{padding:1rem 1.25rem;border-radius:"
+    ".5rem;margin-bottom:1.5rem}.verdict h1{margin:0 0 .25rem}.ok{background:"
+    "#e3f6e8;border:2px solid #2e8b57}.bad{background:#fde7e7;border:2px solid"
+    " #c0392b}.unknown{background:#eee;border:2px solid #888}table{border-"
+    "collapse:collapse;width:100%}th{text-align:left;width:11rem;vertical-"
+    "align:top}th,td{padding:.3rem .4rem;border-bottom:1px solid #ddd}code{"
+    "word-break:break-all}";
+
+}  // namespace
+
+Response Gateway::VerifyPage(std::string_view certificate_id) const {
+  const std::string route = "/verify/{id}";
+  Principal anonymous;
+  v1::GetCertificateRequest cr;
+  cr.set_certificate_id(std::string(certificate_id));
+  auto certificate = parts_.registry->GetCertificate(anonymous, cr);
+  Response r;
+  r.route = route;
+  r.content_type = "text/html; charset=utf-8";
+  r.headers.push_back({"Cache-Control", "no-cache"});
+  r.headers.push_back(
+      {"Content-Security-Policy",
+       "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "
+       "data:"});
+  std::string body = StrCat(
+      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width\">"
+      "<title>Loupe certificate ",
+      Escape(certificate_id), "</title><style>", kStyle,
+      "</style></head><body>\n");
+  if (!certificate.ok()) {
+    r.status = HttpStatusFor(certificate.status().code());
+    body += StrCat(
+        "<div class=\"verdict unknown\" id=\"verdict\" "
+        "data-verdict=\"unknown\">"
+        "<h1>Unknown</h1><p>",
+        Escape(std::string(certificate.status().message())),
+        "</p></div></body></html>\n");
+    r.body = std::move(body);
+    return r;
+  }
+  v1::GetPieceRequest pr;
+  pr.set_piece_id(certificate->piece_id());
+  auto piece = parts_.registry->GetPiece(anonymous, pr);
+  const Verdict verdict = VerdictFor(piece);
+  body += StrCat("<div class=\"verdict ", verdict.css,
+                 "\" id=\"verdict\" data-verdict=\"", verdict.css, "\"><h1>",
+                 Escape(verdict.title), "</h1><p>", Escape(verdict.detail),
+                 "</p></div>\n");
+  v1::GetVersionRequest vr;
+  vr.set_piece_id(certificate->piece_id());
+  vr.set_number(certificate->version());
+  auto version = parts_.registry->GetVersion(anonymous, vr);
+  if (piece.ok() && version.ok()) body += Facts(*piece, *version);
+  body += StrCat(
+      "<h2>Certificate</h2><table>", Row("Certificate", certificate->id()),
+      Row("Issued",
+          google::protobuf::util::TimeUtil::ToString(certificate->issued_at())),
+      Row("Signing key", certificate->keyid()),
+      Row("Transparency log entry", StrCat(certificate->log_index())),
+      "</table>\n<p><a href=\"/api/v1/certificates/", Escape(certificate_id),
+      "\">The certificate bundle (JSON)</a>, for <code>loupe verify</code> "
+      "offline.</p>\n</body></html>\n");
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace loupe::server::http
