@@ -24,7 +24,8 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 start_registry() {
   LOUPE_NO_BUILD=1 LOUPE_BUILD_DIR="$BUILD" LOUPE_DATA_DIR="$WORK/data" \
-    LOUPE_LISTEN=127.0.0.1:0 "$ROOT/tools/run.sh" > "$WORK/run.log" 2>&1 &
+    LOUPE_LISTEN=127.0.0.1:0 LOUPE_HTTP_LISTEN=127.0.0.1:0 \
+    "$ROOT/tools/run.sh" > "$WORK/run.log" 2>&1 &
   RUN_PID=$!
   for _ in $(seq 300); do
     grep -q "listening on port" "$WORK/run.log" 2>/dev/null && break
@@ -33,6 +34,8 @@ start_registry() {
   PORT=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$WORK/run.log")
   [ -n "$PORT" ] || fail "the registry did not start"
   export LOUPE_SERVER=127.0.0.1:$PORT
+  HTTP_PORT=$(sed -n 's/.*HTTP gateway on port \([0-9]*\).*/\1/p' "$WORK/run.log")
+  [ -n "$HTTP_PORT" ] || fail "the HTTP gateway did not start"
 }
 
 start_registry
@@ -74,6 +77,11 @@ cmp bench.stl ring.stl || fail "granted jeweler's copy differs"
 
 # A certificate of version 2, verified offline with the files.
 "$LOUPE" cert issue "$ID" -o cert.json > /dev/null
+CERT_ID=$(json 'd["id"]' < <("$LOUPE" --json cert list "$ID" | head -1))
+page() { python3 -c "import sys,urllib.request as u
+try: print(u.urlopen('http://127.0.0.1:$HTTP_PORT/verify/'+sys.argv[1]).read().decode())
+except Exception as e: print(e.read().decode())" "$1"; }
+page "$CERT_ID" | grep -q "<h1>Authentic</h1>" || fail "verify page: $(page "$CERT_ID")"
 "$LOUPE" verify cert.json --root "$WORK/data/keys/root.json" --file ring-size8.stl \
   > verify.txt || fail "certificate did not verify: $(cat verify.txt)"
 grep -q "VALID: piece $ID version 2" verify.txt || fail "verify report: $(cat verify.txt)"
@@ -124,6 +132,7 @@ LOUPE_TOKEN= "$LOUPE" status stolen "$ID" --reason "police report 4711" \
 grep -q "STOLEN (police report 4711; by owner)" status.txt || fail "status: $(cat status.txt)"
 LOUPE_TOKEN= "$LOUPE" owner transfer "$ID" --key bob.key --to alice.key.pub 2> err.txt
 [ $? -eq 1 ] && grep -q "reported stolen" err.txt || fail "stolen piece transferred: $(cat err.txt)"
+page "$CERT_ID" | grep -q "<h1>Reported stolen</h1>" || fail "verify page of a stolen piece"
 # A fresh stapled status makes offline verification fail, with the reason.
 "$LOUPE" cert get "$(json 'd["id"]' < <("$LOUPE" --json cert list "$ID" | head -1))" \
   --staple-status -o stolen-cert.json > /dev/null

@@ -8,6 +8,7 @@
 # Environment (all optional):
 #   LOUPE_DATA_DIR   data directory      (default: <repo>/data/dev)
 #   LOUPE_LISTEN     gRPC listen address (default: 127.0.0.1:7400)
+#   LOUPE_HTTP_LISTEN HTTP gateway address (default: 127.0.0.1:7480)
 #   LOUPE_BUILD_DIR  build directory     (default: <repo>/build-release)
 #   LOUPE_NO_BUILD=1 skip install and build; use the binaries in LOUPE_BUILD_DIR
 set -euo pipefail
@@ -15,6 +16,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LOUPE_BUILD_DIR:-$ROOT/build-release}
 DATA=${LOUPE_DATA_DIR:-$ROOT/data/dev}
 LISTEN=${LOUPE_LISTEN:-127.0.0.1:7400}
+HTTP_LISTEN=${LOUPE_HTTP_LISTEN:-127.0.0.1:7480}
 
 if [ "${LOUPE_NO_BUILD:-0}" != 1 ]; then
   "$ROOT/tools/setup.sh"
@@ -47,8 +49,13 @@ Loupe registry starting on $LISTEN (data in $DATA). In another terminal:
   LOUPE_KEY_PASSPHRASE=secret loupe owner keygen -o owner.key
   loupe owner set PIECE_ID owner.key.pub && loupe status show PIECE_ID
 
+  In a browser: http://$HTTP_LISTEN/verify/CERTIFICATE_ID (the verify page),
+  http://$HTTP_LISTEN/api/v1/certificates/CERTIFICATE_ID (JSON),
+  http://$HTTP_LISTEN/checkpoint and /metrics.
+
   (PIECE_ID and SHA256 are printed by the commands above; add --json for
   scripts; every command has --help.) Stop the registry with Ctrl-C.
 
 NEXT
-exec "$SERVER" --config "$DATA/loupe.conf" --listen "$LISTEN"
+exec "$SERVER" --config "$DATA/loupe.conf" --listen "$LISTEN" \
+  --http-listen "$HTTP_LISTEN"
