@@ -11,9 +11,8 @@
 #include "geometry/ring.h"
 
 namespace loupe::server {
-namespace {
 
-bool IsMeshFile(const v1::AssetRef& asset) {
+bool IsMeshAsset(const v1::AssetRef& asset) {
   if (asset.role() != v1::ASSET_ROLE_SCAN &&
       asset.role() != v1::ASSET_ROLE_CAD &&
       asset.role() != v1::ASSET_ROLE_PROTOTYPE_SCAN) {
@@ -29,6 +28,8 @@ bool IsMeshFile(const v1::AssetRef& asset) {
   }
   return false;
 }
+
+namespace {
 
 // Measurements are stated to the nanometre: that is far below any
 // tolerance, and it keeps every number certifiable (canonical JSON has no
@@ -50,7 +51,7 @@ absl::Status AddGeometrySummaries(storage::Store& store,
   version->clear_geometry();  // Output only: measured here.
   for (int i = 0; i < version->assets_size(); ++i) {
     const v1::AssetRef& asset = version->assets(i);
-    if (!IsMeshFile(asset) || asset.size_bytes() > kMaxMeasuredMeshBytes) {
+    if (!IsMeshAsset(asset) || asset.size_bytes() > kMaxMeasuredMeshBytes) {
       continue;
     }
     auto sha = crypto::ParseSha256Hex(asset.sha256());

@@ -13,6 +13,10 @@
 
 namespace loupe::server {
 
+// Whether an asset is a scan or CAD mesh the geometry code reads (STL, OBJ
+// or PLY, by its file name).
+[[nodiscard]] bool IsMeshAsset(const v1::AssetRef& asset);
+
 // Mesh assets larger than this are recorded without a summary.
 inline constexpr uint64_t kMaxMeasuredMeshBytes = 512ull << 20;
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "base/file.h"
 #include "base/str_cat.h"
 
 namespace loupe::server {
@@ -45,6 +46,19 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
   http::Metrics* metrics_;
   std::chrono::steady_clock::time_point start_;
 };
+
+// The verify page's files: http.web_dir, else web/ beside the binary,
+// else the source tree's server/http/web (a development build).
+std::string WebDir(const v1::HttpConfig& http) {
+  if (!http.web_dir().empty()) return http.web_dir();
+  std::error_code ec;
+  const auto beside =
+      std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "web";
+  if (!ec && std::filesystem::exists(beside / "verify.js")) {
+    return beside.string();
+  }
+  return LOUPE_SOURCE_WEB_DIR;
+}
 
 class MetricsInterceptorFactory
     : public grpc::experimental::ServerInterceptorFactoryInterface {
@@ -125,10 +139,18 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   }
   s->grpc_->GetHealthCheckService()->SetServingStatus(true);
   if (!config.http().listen_address().empty()) {
+    std::vector<std::string> roots;
+    for (const auto& file : config.signing().root_files()) {
+      auto text = ReadFileToString(file);
+      if (!text.ok()) return text.status();
+      while (!text->empty() && std::isspace(text->back())) text->pop_back();
+      roots.push_back(*std::move(text));
+    }
+    s->previews_ = std::make_unique<http::PreviewCache>(s->store_.get());
     s->gateway_ = std::make_unique<http::Gateway>(http::Gateway::Parts{
         s->registry_.get(), s->signer_ != nullptr ? s->log_.get() : nullptr,
         s->store_.get(), s->policy_.get(), s->metrics_.get(), config.data_dir(),
-        config.http().web_dir()});
+        WebDir(config.http()), std::move(roots), s->previews_.get()});
     auto gateway = http::HttpServer::Start(config.http(), s->gateway_.get(),
                                            s->metrics_.get());
     if (!gateway.ok()) return gateway.status();

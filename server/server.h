@@ -61,6 +61,7 @@ class RegistryServer {
   std::unique_ptr<LogService> log_service_;
   std::unique_ptr<http::Metrics> metrics_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<http::PreviewCache> previews_;
   std::unique_ptr<http::Gateway> gateway_;
   std::unique_ptr<http::HttpServer> http_;
   int port_ = 0;

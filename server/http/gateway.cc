@@ -221,6 +221,7 @@ Response Gateway::Route(const Request& request) const {
                 "(invalid)");
   }
   if (path == "/healthz") return Text(200, "ok\n", "/healthz");
+  if (path == "/favicon.ico") return Text(204, "", "/favicon.ico");
   if (path == "/readyz") return Ready();
   if (path == "/metrics") return Metrics();
   if (path == "/checkpoint") {
@@ -236,7 +237,9 @@ Response Gateway::Route(const Request& request) const {
   }
   if (path.starts_with("/tile/")) return Tile(path.substr(6));
   if (path.starts_with("/api/v1/")) return Api(request, path.substr(8), query);
-  if (path.starts_with("/verify/")) return VerifyPage(path.substr(8));
+  if (path.starts_with("/verify/")) {
+    return VerifyPage(path.substr(8), QueryValue(query, "print") == "1");
+  }
   if (path.starts_with("/web/")) return Static(path.substr(5));
   if (path == "/") {
     return Text(200,
@@ -358,6 +361,17 @@ Response Gateway::Api(const Request& request, std::string_view path,
       return JsonOr(registry.GetVersion(*who, r),
                     "/api/v1/pieces/{id}/versions/{n}");
     }
+    if (s.size() == 5 && s[2] == "versions" && s[4] == "preview") {
+      uint32_t number = 0;
+      const auto [end, ec] =
+          std::from_chars(s[3].data(), s[3].data() + s[3].size(), number);
+      if (ec != std::errc() || end != s[3].data() + s[3].size()) {
+        return Error(absl::InvalidArgumentError(
+                         "number: a version is a whole number (0 = current)"),
+                     "/api/v1/pieces/{id}/versions/{n}/preview");
+      }
+      return Preview(*who, id, number);
+    }
     if (s.size() == 3 && s[2] == "status") {
       v1::GetStatusRequest r;
       r.set_piece_id(id);
@@ -368,6 +382,16 @@ Response Gateway::Api(const Request& request, std::string_view path,
       r.set_piece_id(id);
       return JsonOr(registry.ListOwners(*who, r), "/api/v1/pieces/{id}/owners");
     }
+  }
+  if (s.size() == 1 && s[0] == "trust-root") {
+    std::string body = "{\"roots\":[";
+    for (size_t i = 0; i < parts_.trust_roots.size(); ++i) {
+      if (i > 0) body += ",";
+      body += parts_.trust_roots[i];
+    }
+    Response r = Text(200, body + "]}\n", "/api/v1/trust-root");
+    r.content_type = kJson;
+    return r;
   }
   if (s.size() == 2 && s[0] == "certificates") {
     v1::GetCertificateRequest r;
@@ -424,25 +448,61 @@ Response Gateway::Api(const Request& request, std::string_view path,
                "/api/v1/(not found)");
 }
 
+Response Gateway::Preview(const Principal& who, const std::string& id,
+                          uint32_t number) const {
+  const std::string route = "/api/v1/pieces/{id}/versions/{n}/preview";
+  if (parts_.previews == nullptr) {
+    return Error(absl::UnavailableError("previews are off"), route);
+  }
+  v1::GetVersionRequest r;
+  r.set_piece_id(id);
+  r.set_number(number);
+  auto version = parts_.registry->GetVersion(who, r);
+  if (!version.ok()) return Error(version.status(), route);
+  auto preview = parts_.previews->For(*version);
+  if (!preview.ok()) return Error(preview.status(), route);
+  Response out = Text(200, **preview, route);
+  out.content_type = "application/octet-stream";
+  out.headers.push_back({"Cache-Control", "public, max-age=3600"});
+  return out;
+}
+
+namespace {
+
+// The files the verify page loads: a fixed list, so no request names a
+// path on disk.
+struct WebFile {
+  std::string_view name, path, type;
+};
+constexpr WebFile kWebFiles[] = {
+    {"verify.js", "verify.js", "text/javascript; charset=utf-8"},
+    {"three.module.js", "node_modules/three/build/three.module.js",
+     "text/javascript; charset=utf-8"},
+    {"three.core.js", "node_modules/three/build/three.core.js",
+     "text/javascript; charset=utf-8"},
+    {"ed25519.js", "node_modules/@noble/ed25519/index.js",
+     "text/javascript; charset=utf-8"},
+    {"qrcode.mjs", "node_modules/qrcode-generator/dist/qrcode.mjs",
+     "text/javascript; charset=utf-8"},
+};
+
+}  // namespace
+
 Response Gateway::Static(std::string_view name) const {
-  if (parts_.web_dir.empty() || !PlainSegment(name)) {
+  const WebFile* file = nullptr;
+  for (const auto& f : kWebFiles) {
+    if (f.name == name) file = &f;
+  }
+  if (parts_.web_dir.empty() || file == nullptr) {
     return Text(404, "no such file\n", "/web/{file}");
   }
-  std::ifstream in(std::filesystem::path(parts_.web_dir) / std::string(name),
+  std::ifstream in(std::filesystem::path(parts_.web_dir) / file->path,
                    std::ios::binary);
   if (!in) return Text(404, "no such file\n", "/web/{file}");
   std::ostringstream bytes;
   bytes << in.rdbuf();
   Response r = Text(200, bytes.str(), "/web/{file}");
-  if (name.ends_with(".js") || name.ends_with(".mjs")) {
-    r.content_type = "text/javascript; charset=utf-8";
-  } else if (name.ends_with(".css")) {
-    r.content_type = "text/css; charset=utf-8";
-  } else if (name.ends_with(".html")) {
-    r.content_type = "text/html; charset=utf-8";
-  } else {
-    r.content_type = "application/octet-stream";
-  }
+  r.content_type = std::string(file->type);
   r.headers.push_back({"Cache-Control", "public, max-age=3600"});
   return r;
 }

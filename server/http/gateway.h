@@ -6,7 +6,9 @@
 //   GET /healthz, /readyz, /metrics
 //   GET /checkpoint, /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>]
 //   GET /api/v1/...   read-only JSON (protobuf's JSON mapping) mirroring
-//                     the gRPC reads, with the same access rules
+//                     the gRPC reads, with the same access rules; and
+//                     /api/v1/trust-root, /api/v1/pieces/{id}/versions/
+//                     {n}/preview (a decimated mesh, preview.h)
 //   GET /verify/<certificate id>, /web/<file>   the verify page
 // HEAD is answered like GET without the body; anything else is 405.
 //
@@ -19,6 +21,7 @@
 
 #include "server/access_policy.h"
 #include "server/http/metrics.h"
+#include "server/http/preview.h"
 #include "server/registry.h"
 #include "server/storage/store.h"
 #include "server/transparency_log.h"
@@ -51,6 +54,9 @@ class Gateway {
     Metrics* metrics = nullptr;
     std::string data_dir;  // For the storage size in /metrics.
     std::string web_dir;   // The verify page's static files; may be empty.
+    // The trust roots (DSSE envelopes, JSON), oldest first; may be empty.
+    std::vector<std::string> trust_roots;
+    PreviewCache* previews = nullptr;  // May be null: no 3D previews.
   };
   explicit Gateway(Parts parts) : parts_(std::move(parts)) {}
 
@@ -67,7 +73,10 @@ class Gateway {
   [[nodiscard]] Response Metrics() const;
   [[nodiscard]] Response Ready() const;
   [[nodiscard]] Response Static(std::string_view name) const;
-  [[nodiscard]] Response VerifyPage(std::string_view certificate_id) const;
+  [[nodiscard]] Response VerifyPage(std::string_view certificate_id,
+                                    bool print) const;
+  [[nodiscard]] Response Preview(const Principal& who, const std::string& id,
+                                 uint32_t number) const;
 
   Parts parts_;
   std::atomic<bool> draining_{false};

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "base/str_cat.h"
+#include "server/geometry_summary.h"
 #include "server/http/gateway.h"
 
 namespace loupe::server::http {
@@ -133,11 +134,100 @@ constexpr char kStyle[] =
     " #c0392b}.unknown{background:#eee;border:2px solid #888}table{border-"
     "collapse:collapse;width:100%}th{text-align:left;width:11rem;vertical-"
     "align:top}th,td{padding:.3rem .4rem;border-bottom:1px solid #ddd}code{"
-    "word-break:break-all}";
+    "word-break:break-all}#drop{display:block;border:2px dashed #999;"
+    "border-radius:.5rem;padding:1rem;margin:.5rem 0}#drop.over{background:"
+    "#f4f4ff}canvas{max-width:100%;background:#f7f7f7;border-radius:.5rem}"
+    ".small{font-size:.85rem;color:#555}#qr svg{width:10rem;height:10rem}"
+    "@media print{a{display:none}}";
+
+// JSON for a <script type="application/json"> block: no "<" can close it.
+std::string ScriptSafeJson(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '<':
+        out += "\\u003c";
+        break;
+      case '>':
+        out += "\\u003e";
+        break;
+      case '&':
+        out += "\\u0026";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char b[8];
+          std::snprintf(b, sizeof b, "\\u%04x", c);
+          out += b;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+bool HasMesh(const v1::TwinVersion& v) {
+  for (const auto& a : v.assets()) {
+    if (IsMeshAsset(a)) return true;
+  }
+  return false;
+}
+
+// What the browser checks itself (verify.js): the signature, a dropped
+// file's digest; the 3D view; the QR code of the printable view.
+std::string BrowserPart(const v1::Certificate& certificate,
+                        const absl::StatusOr<v1::TwinVersion>& version,
+                        bool print) {
+  const bool mesh = version.ok() && HasMesh(*version);
+  std::string out;
+  if (mesh && !print) {
+    out +=
+        "<h2>The piece</h2><div id=\"view\"><canvas id=\"twin\" "
+        "width=\"640\" height=\"400\" aria-label=\"3D view of the piece "
+        "(a reduced preview, drag to turn)\"></canvas></div>\n";
+  }
+  if (print) {
+    out +=
+        "<div id=\"qr\" aria-label=\"QR code of this page\"></div>"
+        "<p class=\"small\">Scan to verify: <span id=\"qr-url\"></span></p>\n";
+  } else {
+    out +=
+        "<h2>Check it yourself</h2><p id=\"signature-check\" "
+        "data-result=\"pending\">Checking the registry's signature in your "
+        "browser…</p><label id=\"drop\" for=\"file\">Drop a scan, CAD "
+        "file or photo of this piece here, or choose one: its SHA-256 is "
+        "computed on your computer and compared with the certificate (the "
+        "file is not sent anywhere). <input type=\"file\" id=\"file\">"
+        "</label><p id=\"file-check\" data-result=\"none\"></p>\n"
+        "<p><a href=\"?print=1\">Printable certificate with QR code</a></p>\n";
+  }
+  out += StrCat(
+      "<script type=\"application/json\" id=\"loupe-data\">{"
+      "\"certificate_id\":",
+      ScriptSafeJson(certificate.id()),
+      ",\"piece_id\":", ScriptSafeJson(certificate.piece_id()),
+      ",\"version\":", certificate.version(),
+      ",\"has_preview\":", mesh ? "true" : "false",
+      ",\"print\":", print ? "true" : "false",
+      ",\"bundle\":", ScriptSafeJson(certificate.bundle_json()),
+      "}</script>\n<script type=\"module\" src=\"/web/verify.js\"></script>\n");
+  return out;
+}
 
 }  // namespace
 
-Response Gateway::VerifyPage(std::string_view certificate_id) const {
+Response Gateway::VerifyPage(std::string_view certificate_id,
+                             bool print) const {
   const std::string route = "/verify/{id}";
   Principal anonymous;
   v1::GetCertificateRequest cr;
@@ -181,6 +271,7 @@ Response Gateway::VerifyPage(std::string_view certificate_id) const {
   vr.set_number(certificate->version());
   auto version = parts_.registry->GetVersion(anonymous, vr);
   if (piece.ok() && version.ok()) body += Facts(*piece, *version);
+  body += BrowserPart(*certificate, version, print);
   body += StrCat(
       "<h2>Certificate</h2><table>", Row("Certificate", certificate->id()),
       Row("Issued",
