@@ -146,7 +146,7 @@ TEST(CompareTest, MatchingBandMustFitBesideTheSetting) {
 }
 
 TEST(CompareTest, HeatmapIsAReadablePlyWithTheDistances) {
-  const Mesh twin = Band({8.675, 10.175, 4.0, 32});
+  const Mesh twin = Band(testing::PlainBand(8.675, 10.175, 4.0, 32));
   std::vector<double> d(twin.vertices.size(), 0.0);
   d[3] = 0.2;
   const std::string ply = HeatmapPly(twin, d, 0.05);

@@ -41,7 +41,7 @@ TEST(DistanceTest, ClosestPointsOnOneTriangle) {
 }
 
 TEST(DistanceTest, BvhAgreesWithBruteForceAndSignsAreRight) {
-  const BandSpec spec{8.675, 10.175, 4.0, 32};
+  const BandSpec spec = testing::PlainBand(8.675, 10.175, 4.0, 32);
   const Mesh band = Band(spec);
   const MeshDistance d(band);
   std::mt19937 rng(3);
@@ -60,8 +60,12 @@ TEST(DistanceTest, BvhAgreesWithBruteForceAndSignsAreRight) {
     const bool surely_outside = p.z < -0.01 || p.z > spec.width + 0.01 ||
                                 r < apothem_in - 0.01 ||
                                 r > spec.outer_radius + 0.01;
-    if (surely_inside) EXPECT_LT(c.signed_distance, 0) << i;
-    if (surely_outside) EXPECT_GT(c.signed_distance, 0) << i;
+    if (surely_inside) {
+      EXPECT_LT(c.signed_distance, 0) << i;
+    }
+    if (surely_outside) {
+      EXPECT_GT(c.signed_distance, 0) << i;
+    }
   }
 }
 

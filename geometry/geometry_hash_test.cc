@@ -11,7 +11,7 @@ namespace loupe::geometry {
 namespace {
 
 TEST(GeometryHashTest, IndependentOfVertexAndTriangleOrder) {
-  const Mesh band = testing::Band({8.675, 10.175, 4.0, 64});
+  const Mesh band = testing::Band(testing::PlainBand(8.675, 10.175, 4.0, 64));
   Mesh shuffled;
   std::vector<uint32_t> order(band.vertices.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -32,7 +32,7 @@ TEST(GeometryHashTest, IndependentOfVertexAndTriangleOrder) {
 }
 
 TEST(GeometryHashTest, ChangesWhenGeometryMovesMoreThanTheQuantum) {
-  const Mesh band = testing::Band({8.675, 10.175, 4.0, 64});
+  const Mesh band = testing::Band(testing::PlainBand(8.675, 10.175, 4.0, 64));
   const std::string hash = CanonicalGeometryHash(band);
   Mesh moved = band;
   moved.vertices[7].x += 2 * kGeometryQuantumMm;

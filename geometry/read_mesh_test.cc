@@ -13,7 +13,7 @@ namespace {
 
 using testing::Band;
 
-Mesh Small() { return Band({8.675, 10.175, 4.0, 16}); }
+Mesh Small() { return Band(testing::PlainBand(8.675, 10.175, 4.0, 16)); }
 
 TEST(ReadMeshTest, EveryFormatReadsTheSameSurface) {
   const Mesh band = Small();
@@ -73,8 +73,9 @@ TEST(ReadMeshTest, HostileStlIsRefusedWithTheReason) {
   ExpectRefused("solid x\nfacet normal 0 0 0\nouter loop\nvertex 1 2\n",
                 "a.stl", "vertex needs three numbers");
   ExpectRefused("solid x\nvertex 1 inf 3\n", "a.stl", "outside a facet");
-  ExpectRefused(testing::WriteStlBinary(Band({8, 10, 4, 256})), "big.stl",
-                "limit is 1000", absl::StatusCode::kResourceExhausted);
+  ExpectRefused(
+      testing::WriteStlBinary(Band(testing::PlainBand(8, 10, 4, 256))),
+      "big.stl", "limit is 1000", absl::StatusCode::kResourceExhausted);
 }
 
 TEST(ReadMeshTest, HostileObjAndPlyAreRefusedWithTheReason) {

@@ -43,6 +43,18 @@ struct BandSpec {
   Arc notch_arc;
 };
 
+// A plain band's spec: radii, width (mm) and facets around.
+[[nodiscard]] inline BandSpec PlainBand(double inner_radius,
+                                        double outer_radius, double width,
+                                        int segments) {
+  BandSpec spec;
+  spec.inner_radius = inner_radius;
+  spec.outer_radius = outer_radius;
+  spec.width = width;
+  spec.segments = segments;
+  return spec;
+}
+
 // A plain band with a rectangular profile, axis along z from z = 0 to
 // `width`, outward-oriented; vertices lie on the circles.
 [[nodiscard]] Mesh Band(const BandSpec& spec);

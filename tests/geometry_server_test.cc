@@ -74,8 +74,9 @@ TEST_F(GeometryServerTest, VersionsCarryTheMeasuredGeometry) {
 }
 
 TEST_F(GeometryServerTest, AMalformedMeshIsRefusedNamingTheAsset) {
-  const std::string stl = geometry::testing::WriteStlBinary(
-      geometry::testing::Band({8.675, 10.175, 4.0, 16}));
+  const std::string stl =
+      geometry::testing::WriteStlBinary(geometry::testing::Band(
+          geometry::testing::PlainBand(8.675, 10.175, 4.0, 16)));
   const std::string cut = stl.substr(0, stl.size() - 20);
   auto request = PieceRequest("aurum", "GEO-2");
   request.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);

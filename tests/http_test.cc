@@ -12,6 +12,7 @@
 #include <string>
 
 #include "crypto/merkle.h"
+#include "crypto/sha256.h"
 #include "tests/log_util.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
@@ -132,6 +133,36 @@ TEST_F(HttpTest, CertificatesAndTheVerifyPageTellTheTruth) {
   HttpReply status =
       Get(port_, "/api/v1/pieces/" + cert.piece_id() + "/status");
   EXPECT_EQ(status.status, 200) << status.body;
+}
+
+TEST_F(HttpTest, AssetBytesNeedATokenWithReadAccess) {
+  const std::string bytes = TestBytes(200000, 7);
+  ASSERT_TRUE(aurum_->UploadBytes(HeaderFor(bytes), bytes).ok());
+  auto request = PieceRequest("aurum", "ASSET-1");
+  request.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);
+  *request.mutable_first_version()->add_assets() = CadAsset(bytes);
+  auto piece = aurum_->CreatePiece(request);
+  ASSERT_TRUE(piece.ok()) << piece.status();
+  const std::string target = "/api/v1/assets/" + crypto::Sha256::HexOf(bytes) +
+                             "?piece_id=" + piece->id();
+  HttpReply anonymous = Get(port_, target);
+  EXPECT_EQ(anonymous.status, 401) << anonymous.body;
+  EXPECT_NE(anonymous.head.find("WWW-Authenticate: Bearer"), std::string::npos);
+  HttpReply insurer =
+      Get(port_, target,
+          std::string("Authorization: Bearer ") + kInsurerToken + "\r\n");
+  EXPECT_EQ(insurer.status, 403) << insurer.body;
+  HttpReply bench =
+      Get(port_, target,
+          std::string("Authorization: Bearer ") + kBenchToken + "\r\n");
+  ASSERT_EQ(bench.status, 200) << bench.body;
+  EXPECT_EQ(bench.body, bytes);
+  EXPECT_NE(bench.head.find("no-store"), std::string::npos);
+  // Facts are public, files are not: the version lists the digest only.
+  HttpReply version =
+      Get(port_, "/api/v1/pieces/" + piece->id() + "/versions/1");
+  EXPECT_EQ(version.status, 200);
+  EXPECT_EQ(version.body.find(bytes.substr(0, 64)), std::string::npos);
 }
 
 TEST_F(HttpTest, TheLogAsTilesMatchesTheSignedCheckpoint) {

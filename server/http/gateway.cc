@@ -383,6 +383,10 @@ Response Gateway::Api(const Request& request, std::string_view path,
       return JsonOr(registry.ListOwners(*who, r), "/api/v1/pieces/{id}/owners");
     }
   }
+  if (s.size() == 2 && s[0] == "assets") {
+    return Asset(*who, std::string(s[1]),
+                 std::string(QueryValue(query, "piece_id")));
+  }
   if (s.size() == 1 && s[0] == "trust-root") {
     std::string body = "{\"roots\":[";
     for (size_t i = 0; i < parts_.trust_roots.size(); ++i) {
@@ -446,6 +450,41 @@ Response Gateway::Api(const Request& request, std::string_view path,
   }
   return Error(absl::NotFoundError(StrCat("no such API: /api/v1/", path)),
                "/api/v1/(not found)");
+}
+
+Response Gateway::Asset(const Principal& who, const std::string& sha256,
+                        const std::string& piece_id) const {
+  const std::string route = "/api/v1/assets/{sha256}";
+  if (who.id.empty()) {
+    return Error(absl::UnauthenticatedError(
+                     "authorization: asset bytes need a token (Authorization: "
+                     "Bearer ...)"),
+                 route);
+  }
+  v1::DownloadAssetRequest request;
+  request.set_sha256(sha256);
+  request.set_piece_id(piece_id);
+  auto reader = parts_.registry->OpenDownload(who, request);
+  if (!reader.ok()) return Error(reader.status(), route);
+  if ((*reader)->size_bytes() > kMaxHttpAssetBytes) {
+    return Error(absl::ResourceExhaustedError(
+                     StrCat("sha256: the asset has ", (*reader)->size_bytes(),
+                            " bytes; over HTTP at most ", kMaxHttpAssetBytes,
+                            " (use loupe asset get, which streams)")),
+                 route);
+  }
+  std::string body;
+  body.reserve((*reader)->size_bytes());
+  while (true) {
+    auto chunk = (*reader)->NextChunk();
+    if (!chunk.ok()) return Error(chunk.status(), route);
+    if (!chunk->has_value()) break;
+    body += **chunk;
+  }
+  Response out = Text(200, std::move(body), route);
+  out.content_type = "application/octet-stream";
+  out.headers.push_back({"Cache-Control", "private, no-store"});
+  return out;
 }
 
 Response Gateway::Preview(const Principal& who, const std::string& id,

@@ -7,8 +7,10 @@
 //   GET /checkpoint, /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>]
 //   GET /api/v1/...   read-only JSON (protobuf's JSON mapping) mirroring
 //                     the gRPC reads, with the same access rules; and
-//                     /api/v1/trust-root, /api/v1/pieces/{id}/versions/
-//                     {n}/preview (a decimated mesh, preview.h)
+//                     /api/v1/assets/{sha256}?piece_id= (a token with
+//                     read access), /api/v1/trust-root,
+//                     /api/v1/pieces/{id}/versions/ {n}/preview (a decimated
+//                     mesh, preview.h)
 //   GET /verify/<certificate id>, /web/<file>   the verify page
 // HEAD is answered like GET without the body; anything else is 405.
 //
@@ -41,6 +43,10 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string route;  // The route's pattern, for metrics ("/tile/{L}/{N}").
 };
+
+// Largest asset served whole over HTTP; larger ones go through the
+// streaming gRPC DownloadAsset (loupe asset get).
+inline constexpr uint64_t kMaxHttpAssetBytes = 64 << 20;
 
 class Gateway {
  public:
@@ -77,6 +83,8 @@ class Gateway {
                                     bool print) const;
   [[nodiscard]] Response Preview(const Principal& who, const std::string& id,
                                  uint32_t number) const;
+  [[nodiscard]] Response Asset(const Principal& who, const std::string& sha256,
+                               const std::string& piece_id) const;
 
   Parts parts_;
   std::atomic<bool> draining_{false};

@@ -6,8 +6,10 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "base/str_cat.h"
+#include "geometry/jewelry_tables.h"
 #include "server/geometry_summary.h"
 #include "server/http/gateway.h"
 
@@ -80,6 +82,34 @@ Verdict VerdictFor(const absl::StatusOr<v1::Piece>& piece) {
   }
 }
 
+// The assay's alloy as the density table names it ("18k rose gold" or
+// "18k-rose"), if it is there.
+std::optional<geometry::Alloy> AlloyOf(const v1::TwinVersion& v) {
+  if (!v.has_assay()) return std::nullopt;
+  std::string alloy = v.assay().alloy();
+  for (char& c : alloy) c = static_cast<char>(std::tolower(c));
+  for (const auto& a : geometry::Alloys()) {
+    if (alloy == a.name || alloy == a.label) return a;
+  }
+  return std::nullopt;
+}
+
+std::string History(const v1::ListVersionsResponse& versions,
+                    uint32_t certified) {
+  std::string t =
+      "<h2>History</h2><table class=\"history\"><tr><th>Version</th><th>"
+      "Why</th><th>When</th><th>Note</th></tr>\n";
+  for (const auto& v : versions.versions()) {
+    t += StrCat(
+        "<tr", v.number() == certified ? " class=\"certified\"" : "", "><td>",
+        v.number(), "</td><td>", Escape(v1::VersionReason_Name(v.reason())),
+        "</td><td>",
+        Escape(google::protobuf::util::TimeUtil::ToString(v.created_at())),
+        "</td><td>", Escape(v.note()), "</td></tr>\n");
+  }
+  return t + "</table>\n";
+}
+
 std::string Facts(const v1::Piece& piece, const v1::TwinVersion& v) {
   std::string t = "<table class=\"facts\">\n";
   t += Row("Studio", piece.studio_id());
@@ -88,10 +118,17 @@ std::string Facts(const v1::Piece& piece, const v1::TwinVersion& v) {
   t += Row("Version", StrCat(v.number(), " of ", piece.current_version(), " (",
                              v1::VersionReason_Name(v.reason()), ")"));
   if (v.has_assay()) {
-    t +=
-        Row("Assay",
-            StrCat(v.assay().alloy(), ", ", v.assay().fineness_per_mille(),
-                   " ‰, ", v.assay().laboratory(), " ", v.assay().report_id()));
+    std::string assay = v.assay().alloy();
+    if (v.assay().fineness_per_mille() > 0) {
+      assay += StrCat(", ", v.assay().fineness_per_mille(), " ‰");
+    }
+    const std::string lab = StrCat(
+        v.assay().laboratory(),
+        v.assay().laboratory().empty() || v.assay().report_id().empty() ? ""
+                                                                        : " ",
+        v.assay().report_id());
+    if (!lab.empty()) assay += StrCat(" (", lab, ")");
+    t += Row("Assay", assay);
   }
   for (const auto& h : v.hallmarks()) {
     t += Row("Hallmark", StrCat(h.sponsor_mark(), " · ", h.fineness_mark(),
@@ -115,7 +152,14 @@ std::string Facts(const v1::Piece& piece, const v1::TwinVersion& v) {
                     v1::RingSizeSystem_Name(v.ring_size().system()), ", ",
                     Number(v.ring_size().inner_diameter_mm()), " mm)"));
   }
+  const std::optional<geometry::Alloy> alloy = AlloyOf(v);
   for (const auto& g : v.geometry()) {
+    if (alloy.has_value() && g.volume_mm3() > 0) {
+      t += Row("Weight (estimated)",
+               StrCat(Number(geometry::WeightGrams(g.volume_mm3(), *alloy)),
+                      " g of ", alloy->label, " (",
+                      Number(alloy->density_g_cm3), " g/cm³ × volume)"));
+    }
     t += Row("Geometry",
              StrCat("volume ", Number(g.volume_mm3()), " mm³",
                     g.inner_diameter_mm() > 0
@@ -137,7 +181,8 @@ constexpr char kStyle[] =
     "word-break:break-all}#drop{display:block;border:2px dashed #999;"
     "border-radius:.5rem;padding:1rem;margin:.5rem 0}#drop.over{background:"
     "#f4f4ff}canvas{max-width:100%;background:#f7f7f7;border-radius:.5rem}"
-    ".small{font-size:.85rem;color:#555}#qr svg{width:10rem;height:10rem}"
+    ".small{font-size:.85rem;color:#555}tr.certified{font-weight:bold}#qr "
+    "svg{width:10rem;height:10rem}"
     "@media print{a{display:none}}";
 
 // JSON for a <script type="application/json"> block: no "<" can close it.
@@ -271,6 +316,13 @@ Response Gateway::VerifyPage(std::string_view certificate_id,
   vr.set_number(certificate->version());
   auto version = parts_.registry->GetVersion(anonymous, vr);
   if (piece.ok() && version.ok()) body += Facts(*piece, *version);
+  v1::ListVersionsRequest lr;
+  lr.set_piece_id(certificate->piece_id());
+  lr.set_page_size(1000);
+  if (auto versions = parts_.registry->ListVersions(anonymous, lr);
+      versions.ok() && !print) {
+    body += History(*versions, certificate->version());
+  }
   body += BrowserPart(*certificate, version, print);
   body += StrCat(
       "<h2>Certificate</h2><table>", Row("Certificate", certificate->id()),

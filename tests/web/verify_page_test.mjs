@@ -63,6 +63,11 @@ try {
                                     '--reference', 'WEB-1', '--kind', 'ring',
                                     '--title', 'Web test solitaire', '--cad', 'ring.stl']));
   const piece = created.piece_id;
+  // Version 2: the assay, so the page can estimate the weight.
+  fs.writeFileSync(path.join(work, 'facts.json'), JSON.stringify(
+      {assay: {alloy: '18k rose gold', fineness_per_mille: 750}}));
+  loupe(['version', 'add', piece, '--reason', 'repair', '--note', 'prongs retipped',
+         '--from', 'facts.json', '--cad', 'ring.stl']);
   loupe(['cert', 'issue', piece, '-o', 'cert.json']);
   const certificate = JSON.parse(loupe(['--json', 'cert', 'list', piece]).split('\n')[0]).id;
   const url = `http://127.0.0.1:${http}/verify/${certificate}`;
@@ -75,6 +80,12 @@ try {
   page.on('console', (m) => console.log(`  [browser] ${m.text()}`));
   await page.goto(url);
   check(await page.textContent('#verdict h1') === 'Authentic', 'verdict: Authentic');
+  const body = await page.textContent('body');
+  check(/Weight \(estimated\)\s*[0-9.]+ g of 18k rose gold/.test(body),
+        'the weight estimated from the volume and the assay');
+  check((await page.locator('table.history tr').count()) === 3 &&
+            body.includes('prongs retipped'),
+        'the version history, with the repair');
   await page.waitForSelector('#signature-check:not([data-result="pending"])');
   check(await page.getAttribute('#signature-check', 'data-result') === 'valid',
         `signature checked in the browser: ${await page.textContent('#signature-check')}`);
