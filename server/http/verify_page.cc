@@ -249,7 +249,8 @@ std::string BrowserPart(const v1::Certificate& certificate,
     out +=
         "<h2>Check it yourself</h2><p id=\"signature-check\" "
         "data-result=\"pending\">Checking the registry's signature in your "
-        "browser…</p><label id=\"drop\" for=\"file\">Drop a scan, CAD "
+        "browser…</p><p id=\"log-check\" data-result=\"pending\"></p>"
+        "<label id=\"drop\" for=\"file\">Drop a scan, CAD "
         "file or photo of this piece here, or choose one: its SHA-256 is "
         "computed on your computer and compared with the certificate (the "
         "file is not sent anywhere). <input type=\"file\" id=\"file\">"

@@ -89,6 +89,9 @@ try {
   await page.waitForSelector('#signature-check:not([data-result="pending"])');
   check(await page.getAttribute('#signature-check', 'data-result') === 'valid',
         `signature checked in the browser: ${await page.textContent('#signature-check')}`);
+  await page.waitForSelector('#log-check:not([data-result="pending"])');
+  check(await page.getAttribute('#log-check', 'data-result') === 'valid',
+        `log inclusion checked in the browser: ${await page.textContent('#log-check')}`);
   await page.waitForSelector('#twin[data-result]', {timeout: 30000});
   check(await page.getAttribute('#twin', 'data-result') === 'drawn', '3D view drawn');
   await page.waitForTimeout(500);
@@ -128,6 +131,26 @@ try {
   check(await drop('other.stl', Buffer.from('not the ring')) === 'nomatch',
         'a file not in the certificate matches nothing');
   await page.screenshot({path: path.join(artifacts, 'verify-file-dropped.png'), fullPage: true});
+
+  // A page handed other keys than the ones that signed: the browser's
+  // check fails (so the check above is not a formality).
+  const forged = await browser.newPage();
+  await forged.route('**/api/v1/trust-root', async (route) => {
+    const real = await (await route.fetch()).json();
+    for (const root of real.roots) {
+      const body = JSON.parse(Buffer.from(root.payload, 'base64').toString());
+      for (const k of body.keys) {
+        k.public_key = (k.public_key[0] === 'a' ? 'b' : 'a') + k.public_key.slice(1);
+      }
+      root.payload = Buffer.from(JSON.stringify(body)).toString('base64');
+    }
+    await route.fulfill({json: real});
+  });
+  await forged.goto(url);
+  await forged.waitForSelector('#signature-check:not([data-result="pending"])');
+  check(await forged.getAttribute('#signature-check', 'data-result') === 'invalid',
+        `with other keys: ${await forged.textContent('#signature-check')}`);
+  await forged.close();
 
   // The printable view has a QR code linking back to the page.
   await page.goto(`${url}?print=1`);

@@ -38,6 +38,75 @@ function pae(type, body) {
 
 let statement = null;  // Set once the signature verified.
 
+const sha256 = async (bytes) =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+// RFC 9162 2.1.3.2: the root an inclusion proof leads to.
+async function rootFromProof(leaf, index, size, proof) {
+  let fn = index, sn = size - 1, r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return null;
+    if (fn % 2 === 1 || fn === sn) {
+      r = await sha256(concat(Uint8Array.of(1), p, r));
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      r = await sha256(concat(Uint8Array.of(1), r, p));
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 ? r : null;
+}
+
+// The certificate's log entry (docs/transparency-log.md), its inclusion
+// proof, and the checkpoint's signature by a checkpoint key of the trust
+// root (a C2SP signed note).
+async function checkLog(envelope, payload, keys, origin) {
+  const out = document.getElementById('log-check');
+  const log = JSON.parse(data.bundle).log;
+  if (!out) return;
+  if (!log) {
+    out.textContent = 'This bundle carries no transparency-log proof.';
+    out.dataset.result = 'none';
+    return;
+  }
+  const entry = JSON.stringify({
+    certificate_id: data.certificate_id, piece_id: statement.predicate.piece_id,
+    statement_sha256: toHex(await sha256(payload)), type: 'certificate',
+    version: statement.predicate.version,
+  });
+  const leaf = await sha256(concat(Uint8Array.of(0), text.encode(entry)));
+  const root = await rootFromProof(leaf, Number(log.index), Number(log.tree_size),
+                                   log.inclusion_proof.map(fromBase64));
+  const [body, signatures] = log.checkpoint.split('\n\n');
+  const [noteOrigin, size, rootB64] = body.split('\n');
+  let signed = false;
+  for (const line of (signatures || '').split('\n')) {
+    const m = line.match(/^\u2014 (\S+) (\S+)$/);
+    if (!m || m[1] !== origin) continue;
+    const raw = fromBase64(m[2]);
+    for (const key of keys) {
+      const id = (await sha256(concat(text.encode(`${origin}\n`), Uint8Array.of(1),
+                                      fromHex(key)))).slice(0, 4);
+      if (equal(id, raw.slice(0, 4)) &&
+          await ed.verifyAsync(raw.slice(4), text.encode(`${body}\n`), fromHex(key))) {
+        signed = true;
+      }
+    }
+  }
+  const ok = root && signed && noteOrigin === origin &&
+      Number(size) === Number(log.tree_size) && equal(root, fromBase64(rootB64));
+  out.textContent = ok
+      ? `Logged: entry ${log.index} of ${log.tree_size}, its inclusion proof ` +
+        `checked in your browser against the registry's signed checkpoint.`
+      : 'The transparency-log proof does NOT check out.';
+  out.dataset.result = ok ? 'valid' : 'invalid';
+}
+
 async function checkSignature() {
   const out = document.getElementById('signature-check');
   if (!out) return;
@@ -45,10 +114,14 @@ async function checkSignature() {
     const envelope = JSON.parse(data.bundle).certificate;
     const roots = (await (await fetch('/api/v1/trust-root')).json()).roots;
     const keys = new Map();
+    const checkpointKeys = [];
+    let origin = '';
     for (const root of roots) {
       const body = JSON.parse(new TextDecoder().decode(fromBase64(root.payload)));
+      origin = body.origin;
       for (const k of body.keys) {
         if (k.roles.includes('certificate')) keys.set(k.keyid, k.public_key);
+        if (k.roles.includes('checkpoint')) checkpointKeys.push(k.public_key);
       }
     }
     const payload = fromBase64(envelope.payload);
@@ -65,6 +138,7 @@ async function checkSignature() {
       out.textContent = `Signature checked in your browser: valid, by the ` +
           `registry's certificate key ${valid.slice(0, 16)}….`;
       out.dataset.result = 'valid';
+      await checkLog(envelope, payload, checkpointKeys, origin);
     } else {
       out.textContent = 'Signature checked in your browser: NOT VALID for ' +
           'any certificate key of the registry.';
