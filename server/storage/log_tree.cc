@@ -57,9 +57,9 @@ absl::StatusOr<std::vector<crypto::Hash>> LogTree::NodeHashes(
           ? levels_[level].size()
           : 0;
   if (first > have || count > have - first) {
-    return absl::NotFoundError(
-        StrCat("the log has ", have, " complete subtrees at level ", level,
-               ", not ", first, " + ", count));
+    return absl::NotFoundError(StrCat("the log has ", have,
+                                      " complete subtrees at level ", level,
+                                      ", not ", first, " + ", count));
   }
   return std::vector<crypto::Hash>(levels_[level].begin() + first,
                                    levels_[level].begin() + first + count);

@@ -383,6 +383,63 @@ absl::StatusOr<uint64_t> StoredAssetSize(RocksDb& db,
   return record->size;
 }
 
+absl::Status ScrubAssets(RocksDb& db, const rocksdb::ReadOptions& read,
+                         ScrubReport* report) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db.db->NewIterator(read, db.asset_meta));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ++report->assets;
+    crypto::Sha256Digest sha{};
+    const auto key = it->key().ToStringView();
+    if (key.size() != sha.size()) {
+      report->problems.push_back(
+          StrCat("asset record with a malformed key (", key.size(), " bytes)"));
+      continue;
+    }
+    std::memcpy(sha.data(), key.data(), sha.size());
+    const std::string name = StrCat("asset ", crypto::ToHex(sha));
+    auto record = DecodeRecord(it->value().ToStringView());
+    if (!record.ok()) {
+      report->problems.push_back(StrCat(name, ": ", record.status().message()));
+      continue;
+    }
+    crypto::Sha256 whole;
+    uint64_t size = 0;
+    const size_t n = record->chunk_digests.size();
+    bool chunks_ok = true;
+    for (uint32_t i = 0; i < n; ++i) {
+      std::string chunk;
+      auto s = db.db->Get(read, db.chunks, keys::Chunk(record->content_id, i),
+                          &chunk);
+      if (!s.ok()) {
+        report->problems.push_back(
+            StrCat(name, ": chunk ", i, " of ", n, " ",
+                   s.IsNotFound() ? "is missing" : s.ToString()));
+        chunks_ok = false;
+        continue;
+      }
+      if (crypto::Sha256::Of(chunk) != record->chunk_digests[i]) {
+        report->problems.push_back(
+            StrCat(name, ": chunk ", i, " of ", n,
+                   " fails its stored digest (its bytes changed)"));
+        chunks_ok = false;
+      }
+      whole.Update(chunk);
+      size += chunk.size();
+    }
+    report->asset_bytes += size;
+    if (size != record->size) {
+      report->problems.push_back(StrCat(
+          name, ": ", size, " bytes stored, the record says ", record->size));
+    } else if (chunks_ok && whole.Finish() != sha) {
+      report->problems.push_back(
+          StrCat(name, ": the bytes do not hash to the asset's SHA-256"));
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scrubbing assets");
+  return absl::OkStatus();
+}
+
 absl::Status SweepAbandonedUploads(RocksDb& db) {
   std::error_code ec;
   std::filesystem::remove_all(db.staging_dir, ec);

@@ -83,6 +83,12 @@ absl::StatusOr<Message> ParseStored(const std::string& bytes,
 // The stored size of an asset; NOT_FOUND if absent.
 [[nodiscard]] absl::StatusOr<uint64_t> StoredAssetSize(
     RocksDb& db, const crypto::Sha256Digest& sha256);
+// Scrub (rocks_scrub.cc, and the asset part in rocks_assets.cc): reads
+// through `read` (a snapshot, no block cache).
+[[nodiscard]] absl::Status ScrubAssets(RocksDb& db,
+                                       const rocksdb::ReadOptions& read,
+                                       ScrubReport* report);
+[[nodiscard]] absl::StatusOr<ScrubReport> ScrubRocks(RocksDb& db);
 // Deletes staging files left by uploads that never committed (a crash).
 [[nodiscard]] absl::Status SweepAbandonedUploads(RocksDb& db);
 

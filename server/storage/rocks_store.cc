@@ -293,6 +293,7 @@ class RocksStore final : public Store {
   }
 
   absl::Status LogHealth() override { return log_health_; }
+  absl::StatusOr<ScrubReport> Scrub() override { return ScrubRocks(*db_); }
   absl::StatusOr<uint64_t> LogSize() override {
     if (!log_health_.ok()) return log_health_;
     return tree_->size();

@@ -83,6 +83,17 @@ struct VersionPage {
 // ABORTED (a version's parent is no longer current; re-read and retry),
 // FAILED_PRECONDITION (an asset the studio has not uploaded), DATA_LOSS
 // (stored bytes failed verification), INTERNAL (storage failure).
+// What Store::Scrub found: how much it read, and each problem, naming the
+// record ("asset <sha256>: chunk 3 of 7 fails its stored digest", "log
+// entry 17: ...", "piece pc_...: version 2 ...").
+struct ScrubReport {
+  uint64_t pieces = 0, versions = 0, certificates = 0;
+  uint64_t assets = 0, asset_bytes = 0, log_entries = 0;
+  uint64_t checkpoint_size = 0;  // Of the newest checkpoint, 0 if none.
+  std::vector<std::string> problems;
+  [[nodiscard]] bool clean() const { return problems.empty(); }
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -180,6 +191,17 @@ class Store {
     std::string note;  // Signed.
   };
   [[nodiscard]] virtual absl::Status LogHealth() = 0;
+
+  // Re-verifies everything stored, from one consistent snapshot, changing
+  // nothing: every asset chunk against its digest and every asset against
+  // its SHA-256; every log entry against its leaf hash, and the root of the
+  // stored leaves against the newest signed checkpoint; every piece's
+  // version chain (1..current, parents, the piece id, referenced assets
+  // present); every certificate and its index. Problems go in the report;
+  // the status is not OK only when storage cannot be read at all. Safe to
+  // run while the store serves (it reads a snapshot). Slow: it reads every
+  // byte.
+  [[nodiscard]] virtual absl::StatusOr<ScrubReport> Scrub() = 0;
   [[nodiscard]] virtual absl::StatusOr<uint64_t> LogSize() = 0;
   [[nodiscard]] virtual absl::StatusOr<crypto::Hash> LogRoot(uint64_t size) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<crypto::Hash>>
@@ -187,8 +209,8 @@ class Store {
   [[nodiscard]] virtual absl::StatusOr<std::vector<crypto::Hash>>
   LogConsistencyProof(uint64_t old_size, uint64_t new_size) = 0;
   // LogTree::NodeHashes: complete subtree roots, for tiles.
-  [[nodiscard]] virtual absl::StatusOr<std::vector<crypto::Hash>>
-  LogNodeHashes(int level, uint64_t first, uint64_t count) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<crypto::Hash>> LogNodeHashes(
+      int level, uint64_t first, uint64_t count) = 0;
   // Entries [start, start + count) that exist, each re-checked against its
   // hash in the tree (DATA_LOSS naming the index if rewritten).
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::string>> LogEntries(
