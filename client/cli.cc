@@ -471,6 +471,7 @@ int RunCli(int argc, char** argv) {
   AddStatusCommands(app, g, run);
   AddOwnerCommands(app, g, run);
   AddLogCommands(app, g, run);
+  AddAdminCommands(app, g, run);
   AddGeometryCommands(app, g, run);
 
   try {

@@ -42,6 +42,7 @@ using RunSlot = std::function<int()>;
 void AddStatusCommands(CLI::App& app, Globals& g, RunSlot& run);
 void AddOwnerCommands(CLI::App& app, Globals& g, RunSlot& run);
 void AddLogCommands(CLI::App& app, Globals& g, RunSlot& run);
+void AddAdminCommands(CLI::App& app, Globals& g, RunSlot& run);
 // `loupe cert` (cli_cert.cc).
 void AddCertCommands(CLI::App& app, Globals& g, RunSlot& run);
 // `loupe geometry` (cli_geometry.cc).

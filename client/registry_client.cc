@@ -88,6 +88,7 @@ RegistryClient::RegistryClient(std::shared_ptr<grpc::Channel> channel,
     : channel_(std::move(channel)),
       stub_(v1::RegistryService::NewStub(channel_)),
       log_stub_(v1::TransparencyLogService::NewStub(channel_)),
+      admin_stub_(v1::AdminService::NewStub(channel_)),
       token_(std::move(token)) {}
 
 void RegistryClient::Prepare(grpc::ClientContext* ctx,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "loupe/v1/admin.grpc.pb.h"
 #include "loupe/v1/log.grpc.pb.h"
 #include "loupe/v1/registry.grpc.pb.h"
 
@@ -70,14 +71,17 @@ class RegistryClient {
 
   v1::RegistryService::Stub& stub() { return *stub_; }
   v1::TransparencyLogService::Stub& log_stub() { return *log_stub_; }
+  v1::AdminService::Stub& admin_stub() { return *admin_stub_; }
 
   // One unary call, `method(context, request, response)` (e.g. a lambda
-  // calling a stub method), with the token and a 30 s deadline.
+  // calling a stub method), with the token and a deadline (30 s unless
+  // said otherwise).
   template <typename Response, typename Request, typename Method>
   [[nodiscard]] absl::StatusOr<Response> Call(const Request& request,
-                                              Method method) const {
+                                              Method method,
+                                              int deadline_seconds = 30) const {
     grpc::ClientContext ctx;
-    Prepare(&ctx, 30);
+    Prepare(&ctx, deadline_seconds);
     Response response;
     grpc::Status s = method(&ctx, request, &response);
     if (!s.ok()) {
@@ -93,6 +97,7 @@ class RegistryClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RegistryService::Stub> stub_;
   std::unique_ptr<v1::TransparencyLogService::Stub> log_stub_;
+  std::unique_ptr<v1::AdminService::Stub> admin_stub_;
   std::string token_;
 };
 

@@ -10,6 +10,7 @@
 #include "server/config.h"
 #include "server/dev_setup.h"
 #include "server/keys_command.h"
+#include "server/restore.h"
 #include "server/server.h"
 
 namespace {
@@ -147,7 +148,32 @@ int main(int argc, char** argv) {
                           "read the passphrase from this file (else "
                           "$LOUPE_KEY_PASSPHRASE, else a prompt)");
 
+  auto* scrub = app.add_subcommand(
+      "scrub",
+      "re-verify a stopped store (every asset digest, log entry and the log "
+      "root against the signed checkpoint, version chains, certificates); "
+      "changes nothing; exit 0 clean, 1 problems found (each named)");
+  std::string scrub_dir;
+  scrub->add_option("--data-dir", scrub_dir, "the data directory")->required();
+  auto* restore = app.add_subcommand(
+      "restore",
+      "restore a backup (loupe admin backup) into a new data directory, then "
+      "verify it as scrub does; exit 0 clean, 1 problems found");
+  std::string backup_dir, restore_dir;
+  restore->add_option("backup", backup_dir, "the backup directory")->required();
+  restore
+      ->add_option("--data-dir", restore_dir,
+                   "the new data directory (must not hold a store)")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (*scrub || *restore) {
+    auto s = *scrub ? loupe::server::ScrubDataDir(scrub_dir, std::cout)
+                    : loupe::server::RestoreBackup(backup_dir, restore_dir,
+                                                   std::cout);
+    if (!s.ok()) std::cerr << "loupe-server: " << s.message() << "\n";
+    return s.ok() ? 0 : 1;
+  }
   if (*keys_rotate) {
     return ExitCode(loupe::server::RotateSigningKey(rotate_options, std::cout));
   }

@@ -132,6 +132,8 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   builder.RegisterService(s->service_.get());
   s->log_service_ = std::make_unique<LogService>(s->log_.get());
   builder.RegisterService(s->log_service_.get());
+  s->admin_ = std::make_unique<AdminService>(s->store_.get(), s->policy_.get());
+  builder.RegisterService(s->admin_.get());
   s->grpc_ = builder.BuildAndStart();
   if (s->grpc_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(
@@ -171,7 +173,8 @@ void RegistryServer::Shutdown() {
   if (gateway_ != nullptr) gateway_->SetDraining();
   if (http_ != nullptr) http_->Shutdown();
   grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  pool_.reset();  // Runs queued work, then joins.
+  pool_.reset();       // Runs queued work, then joins.
+  admin_->WaitIdle();  // A scrub or backup in progress finishes.
   store_.reset();
   stopped_ = true;
   stopped_cv_.notify_all();

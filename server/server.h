@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "loupe/v1/config.pb.h"
 #include "server/access_policy.h"
+#include "server/admin_service.h"
 #include "server/http/gateway.h"
 #include "server/http/http_server.h"
 #include "server/http/metrics.h"
@@ -59,6 +60,7 @@ class RegistryServer {
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<RegistryService> service_;
   std::unique_ptr<LogService> log_service_;
+  std::unique_ptr<AdminService> admin_;
   std::unique_ptr<http::Metrics> metrics_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<http::PreviewCache> previews_;

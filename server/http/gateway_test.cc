@@ -29,9 +29,15 @@ class GatewayTest : public storage::StoreFixture {
     policy_ = *std::move(policy);
     registry_ = std::make_unique<Registry>(store_.get(), policy_.get(),
                                            v1::LimitsConfig());
-    gateway_ = std::make_unique<Gateway>(
-        Gateway::Parts{registry_.get(), nullptr, store_.get(), policy_.get(),
-                       &metrics_, dir_.string(), ""});
+    gateway_ = std::make_unique<Gateway>(Gateway::Parts{registry_.get(),
+                                                        nullptr,
+                                                        store_.get(),
+                                                        policy_.get(),
+                                                        &metrics_,
+                                                        dir_.string(),
+                                                        "",
+                                                        {},
+                                                        nullptr});
     v1::Piece piece;
     piece.set_id(kPiece);
     piece.set_studio_id("aurum");

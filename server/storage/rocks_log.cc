@@ -104,10 +104,9 @@ absl::StatusOr<std::vector<std::string>> ReadLogEntries(RocksDb& db,
 }
 
 absl::StatusOr<std::optional<Store::CheckpointRecord>> ReadCheckpoint(
-    RocksDb& db) {
+    RocksDb& db, const rocksdb::ReadOptions& read) {
   std::string value;
-  auto s =
-      db.db->Get(rocksdb::ReadOptions(), db.log, keys::kLogCheckpoint, &value);
+  auto s = db.db->Get(read, db.log, keys::kLogCheckpoint, &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocks(s, "reading the newest checkpoint");
   if (value.size() < 8 + kHashSize) {

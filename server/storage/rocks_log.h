@@ -29,8 +29,10 @@ namespace loupe::storage {
 [[nodiscard]] absl::StatusOr<std::vector<std::string>> ReadLogEntries(
     RocksDb& db, const LogTree& tree, uint64_t start, size_t count);
 
+// `read` may name a snapshot (Scrub reads the checkpoint of its snapshot).
 [[nodiscard]] absl::StatusOr<std::optional<Store::CheckpointRecord>>
-ReadCheckpoint(RocksDb& db);
+ReadCheckpoint(RocksDb& db,
+               const rocksdb::ReadOptions& read = rocksdb::ReadOptions());
 // Stores `record` (synced) unless the stored one is at least as large.
 [[nodiscard]] absl::Status WriteCheckpoint(
     RocksDb& db, const Store::CheckpointRecord& record);

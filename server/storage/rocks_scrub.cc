@@ -48,7 +48,7 @@ absl::Status ScrubLog(RocksDb& db, const rocksdb::ReadOptions& read,
     leaves.push_back(stored);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scrubbing the log");
-  auto checkpoint = ReadCheckpoint(db);
+  auto checkpoint = ReadCheckpoint(db, read);
   if (!checkpoint.ok()) {
     report->problems.push_back(
         StrCat("log checkpoint: ", checkpoint.status().message()));

@@ -1,5 +1,6 @@
 // The RocksDB implementation of Store: pieces, versions and indexes.
 #include <rocksdb/options.h>
+#include <rocksdb/utilities/checkpoint.h>
 
 #include <filesystem>
 #include <memory>
@@ -294,6 +295,15 @@ class RocksStore final : public Store {
 
   absl::Status LogHealth() override { return log_health_; }
   absl::StatusOr<ScrubReport> Scrub() override { return ScrubRocks(*db_); }
+  absl::Status CopyTo(const std::string& data_dir) override {
+    rocksdb::Checkpoint* raw = nullptr;
+    auto s = rocksdb::Checkpoint::Create(db_->db, &raw);
+    if (!s.ok()) return FromRocks(s, "starting a backup");
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    s = checkpoint->CreateCheckpoint(data_dir + "/rocksdb");
+    if (!s.ok()) return FromRocks(s, "writing the backup");
+    return absl::OkStatus();
+  }
   absl::StatusOr<uint64_t> LogSize() override {
     if (!log_health_.ok()) return log_health_;
     return tree_->size();

@@ -202,6 +202,12 @@ class Store {
   // run while the store serves (it reads a snapshot). Slow: it reads every
   // byte.
   [[nodiscard]] virtual absl::StatusOr<ScrubReport> Scrub() = 0;
+
+  // Writes a consistent, openable copy of the store (everything
+  // acknowledged before the call) to `data_dir`/rocksdb, which must not
+  // exist: hard links where the file system allows, copies otherwise. Safe
+  // while the store serves.
+  [[nodiscard]] virtual absl::Status CopyTo(const std::string& data_dir) = 0;
   [[nodiscard]] virtual absl::StatusOr<uint64_t> LogSize() = 0;
   [[nodiscard]] virtual absl::StatusOr<crypto::Hash> LogRoot(uint64_t size) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<crypto::Hash>>
