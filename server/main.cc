@@ -148,6 +148,14 @@ int main(int argc, char** argv) {
                           "read the passphrase from this file (else "
                           "$LOUPE_KEY_PASSPHRASE, else a prompt)");
 
+  auto* check_config = app.add_subcommand(
+      "check-config",
+      "parse a configuration file and apply its defaults, without starting; "
+      "exit 0 valid (prints it with every default), 2 invalid (names the "
+      "option)");
+  std::string check_path;
+  check_config->add_option("file", check_path, "the configuration file")
+      ->required();
   auto* scrub = app.add_subcommand(
       "scrub",
       "re-verify a stopped store (every asset digest, log entry and the log "
@@ -167,6 +175,17 @@ int main(int argc, char** argv) {
       ->required();
 
   CLI11_PARSE(app, argc, argv);
+  if (*check_config) {
+    auto config = loupe::server::LoadConfigFile(check_path);
+    absl::Status s = config.status();
+    if (s.ok()) s = loupe::server::FinishConfig(&*config);
+    if (!s.ok()) {
+      std::cerr << "loupe-server: " << s.message() << "\n";
+      return 2;
+    }
+    std::cout << config->DebugString();
+    return 0;
+  }
   if (*scrub || *restore) {
     auto s = *scrub ? loupe::server::ScrubDataDir(scrub_dir, std::cout)
                     : loupe::server::RestoreBackup(backup_dir, restore_dir,
