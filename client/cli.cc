@@ -346,6 +346,21 @@ int RunCli(int argc, char** argv) {
   app.add_option("--token", g.token, "bearer token (env LOUPE_TOKEN)")
       ->envname("LOUPE_TOKEN");
   app.add_flag("--json", g.json, "print JSON (one object per line)");
+  // TLS: the registry's CA, and for mutual TLS a client certificate. They
+  // reach the channel through the environment (registry_client.cc).
+  std::string ca, cert, key;
+  app.add_option("--tls-ca", ca,
+                 "speak TLS, trusting this CA (PEM) (env LOUPE_CA; "
+                 "tools/run.sh: data/dev/tls/ca.pem)");
+  app.add_option("--tls-cert", cert,
+                 "client certificate for mutual TLS (PEM) (env LOUPE_CERT)");
+  app.add_option("--tls-key", key,
+                 "the client certificate's key (PEM) (env LOUPE_KEY)");
+  app.parse_complete_callback([&ca, &cert, &key] {
+    if (!ca.empty()) setenv("LOUPE_CA", ca.c_str(), 1);
+    if (!cert.empty()) setenv("LOUPE_CERT", cert.c_str(), 1);
+    if (!key.empty()) setenv("LOUPE_KEY", key.c_str(), 1);
+  });
   RunSlot run;
 
   auto* piece = app.add_subcommand("piece", "register and read pieces");

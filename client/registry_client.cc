@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "absl/strings/ascii.h"
+#include "base/file.h"
 #include "base/str_cat.h"
 #include "crypto/sha256.h"
 
@@ -76,8 +77,25 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(8 << 20);
   args.SetMaxSendMessageSize(8 << 20);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
-                                   args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  // TLS when a CA is named: LOUPE_CA (PEM); with LOUPE_CERT and LOUPE_KEY
+  // also a client certificate (mutual TLS). Unreadable files leave the
+  // options empty, and the handshake then fails with gRPC's message.
+  auto read = [](const char* env) -> std::string {
+    const char* path = std::getenv(env);
+    if (path == nullptr || *path == '\0') return "";
+    auto text = ReadFileToString(path);
+    return text.ok() ? *text : "";
+  };
+  if (const char* ca = std::getenv("LOUPE_CA"); ca != nullptr && *ca) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = read("LOUPE_CA");
+    options.pem_cert_chain = read("LOUPE_CERT");
+    options.pem_private_key = read("LOUPE_KEY");
+    credentials = grpc::SslCredentials(options);
+  }
+  return grpc::CreateCustomChannel(target, credentials, args);
 }
 
 RegistryClient::RegistryClient(const std::string& target, std::string token)

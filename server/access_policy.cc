@@ -47,6 +47,16 @@ absl::StatusOr<std::unique_ptr<AccessPolicy>> AccessPolicy::FromConfig(
             StrCat(where, ".token_sha256: token used twice"));
       }
     }
+    for (const auto& name : p.client_certificate_names()) {
+      if (name.empty() ||
+          !policy->by_certificate_name_
+               .emplace(name, Principal{p.id(), p.role(), p.studio_id()})
+               .second) {
+        return absl::InvalidArgumentError(
+            StrCat(where, ".client_certificate_names: \"", name,
+                   "\" is empty or names another principal too"));
+      }
+    }
     if (p.role() == v1::ROLE_STUDIO) {
       auto& readers = policy->studio_readers_[p.studio_id()];
       readers.insert(readers.end(), p.asset_readers().begin(),
@@ -75,6 +85,17 @@ absl::StatusOr<Principal> AccessPolicy::Authenticate(
   auto it = by_token_hash_.find(crypto::Sha256::HexOf(token));
   if (it == by_token_hash_.end()) {
     return absl::UnauthenticatedError("authorization: unknown token");
+  }
+  return it->second;
+}
+
+absl::StatusOr<Principal> AccessPolicy::AuthenticateCertificate(
+    std::string_view common_name) const {
+  auto it = by_certificate_name_.find(std::string(common_name));
+  if (it == by_certificate_name_.end()) {
+    return absl::UnauthenticatedError(
+        StrCat("client certificate: \"", common_name,
+               "\" names no principal (principals.client_certificate_names)"));
   }
   return it->second;
 }

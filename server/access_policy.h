@@ -25,7 +25,8 @@ struct Principal {
 // configuration; immutable and thread-safe afterwards.
 //
 // Rules:
-//  - Every call needs a known bearer token (UNAUTHENTICATED otherwise).
+//  - Callers are identified by a bearer token, or over mutual TLS by a
+//    verified client certificate's common name; a token that is sent wins.
 //  - Metadata (pieces, versions) is readable by every authenticated principal:
 //    it is what verification needs.
 //  - Only a studio creates pieces, for itself, and adds versions to its own
@@ -44,6 +45,11 @@ class AccessPolicy {
   [[nodiscard]] absl::StatusOr<Principal> Authenticate(
       std::string_view authorization) const;
 
+  // The principal a verified client certificate with this subject common
+  // name identifies (mutual TLS); UNAUTHENTICATED if none.
+  [[nodiscard]] absl::StatusOr<Principal> AuthenticateCertificate(
+      std::string_view common_name) const;
+
   [[nodiscard]] absl::Status CheckCreatePiece(const Principal& who,
                                               std::string_view studio_id) const;
   [[nodiscard]] absl::Status CheckWritePiece(const Principal& who,
@@ -57,6 +63,8 @@ class AccessPolicy {
 
   // sha256(token) hex -> principal.
   std::unordered_map<std::string, Principal> by_token_hash_;
+  // Client certificate common name -> principal.
+  std::unordered_map<std::string, Principal> by_certificate_name_;
   // studio id -> principals the studio lets read all of its assets.
   std::unordered_map<std::string, std::vector<std::string>> studio_readers_;
 };

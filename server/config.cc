@@ -77,6 +77,21 @@ absl::Status FinishConfig(v1::ServerConfig* config) {
   if (config->worker_threads() == 0) {
     config->set_worker_threads(kDefaultWorkerThreads);
   }
+  const auto& tls = config->tls();
+  if (!config->allow_plaintext() &&
+      (tls.cert_file().empty() || tls.key_file().empty())) {
+    return absl::InvalidArgumentError(
+        "tls: cert_file and key_file are required (or allow_plaintext: true, "
+        "for development or behind a TLS proxy)");
+  }
+  if (tls.cert_file().empty() != tls.key_file().empty()) {
+    return absl::InvalidArgumentError(
+        "tls: cert_file and key_file go together");
+  }
+  if (tls.require_client_certificate() && tls.client_ca_file().empty()) {
+    return absl::InvalidArgumentError(
+        "tls.require_client_certificate: needs tls.client_ca_file");
+  }
   auto* http = config->mutable_http();
   if (http->threads() == 0) http->set_threads(2);
   if (http->read_timeout_ms() == 0) http->set_read_timeout_ms(10000);

@@ -11,12 +11,34 @@ namespace loupe::server {
 namespace {
 
 TEST(ConfigTest, ParsesAndFillsDefaults) {
-  auto config = ParseConfig("data_dir: '/tmp/x'\n");
+  auto config = ParseConfig("data_dir: '/tmp/x'\nallow_plaintext: true\n");
   ASSERT_TRUE(config.ok());
   ASSERT_TRUE(FinishConfig(&*config).ok());
   EXPECT_EQ(config->listen_address(), kDefaultListenAddress);
   EXPECT_EQ(config->limits().max_asset_bytes(), kDefaultMaxAssetBytes);
   EXPECT_EQ(config->worker_threads(), kDefaultWorkerThreads);
+}
+
+// TLS is the default: plain text only when the config says so.
+TEST(ConfigTest, TlsIsRequiredUnlessPlainTextIsAskedFor) {
+  auto bare = ParseConfig("data_dir: '/tmp/x'\n");
+  auto s = FinishConfig(&*bare);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("tls: cert_file and key_file are required"),
+            std::string::npos)
+      << s;
+  auto half = ParseConfig(
+      "data_dir: '/tmp/x' allow_plaintext: true tls { cert_file: 'c.pem' }");
+  EXPECT_NE(FinishConfig(&*half).message().find("go together"),
+            std::string::npos);
+  auto mtls = ParseConfig(
+      "data_dir: '/tmp/x' tls { cert_file: 'c' key_file: 'k' "
+      "require_client_certificate: true }");
+  EXPECT_NE(FinishConfig(&*mtls).message().find("client_ca_file"),
+            std::string::npos);
+  auto tls =
+      ParseConfig("data_dir: '/tmp/x' tls { cert_file: 'c' key_file: 'k' }");
+  EXPECT_TRUE(FinishConfig(&*tls).ok());
 }
 
 TEST(ConfigTest, SyntaxErrorsGiveLineAndColumn) {
@@ -31,7 +53,8 @@ TEST(ConfigTest, MissingDataDirAndBadLimitsAreNamed) {
   v1::ServerConfig empty;
   auto s = FinishConfig(&empty);
   EXPECT_NE(s.message().find("data_dir"), std::string::npos);
-  auto small = ParseConfig("data_dir: 'x' limits { max_message_bytes: 1000 }");
+  auto small = ParseConfig(
+      "data_dir: 'x' allow_plaintext: true limits { max_message_bytes: 1000 }");
   EXPECT_NE(FinishConfig(&*small).message().find("limits.max_message_bytes"),
             std::string::npos);
 }

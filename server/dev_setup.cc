@@ -36,7 +36,7 @@ void PrintNewToken(std::ostream& out) {
 
 absl::Status InitDevDataDir(const std::string& dir,
                             const std::string& listen_address,
-                            std::ostream& out) {
+                            const std::string& tls_dir, std::ostream& out) {
   namespace fs = std::filesystem;
   const fs::path config_path = fs::path(dir) / "loupe.conf";
   if (fs::exists(config_path)) {
@@ -61,6 +61,16 @@ absl::Status InitDevDataDir(const std::string& dir,
       "# Tokens are in dev-tokens.env beside this file; only hashes here.\n",
       "data_dir: \"", fs::absolute(fs::path(dir) / "db").string(), "\"\n",
       "listen_address: \"", listen_address, "\"\n");
+  if (tls_dir.empty()) {
+    absl::StrAppend(&config,
+                    "# Plain text: no TLS directory was given to init-dev.\n"
+                    "allow_plaintext: true\n");
+  } else {
+    const std::string t = fs::absolute(tls_dir).string();
+    absl::StrAppend(&config, "tls {\n  cert_file: \"", t,
+                    "/server.pem\"\n  key_file: \"", t,
+                    "/server.key\"\n  client_ca_file: \"", t, "/ca.pem\"\n}\n");
+  }
   std::string env = "# Development tokens (keep private).\n";
   for (auto& p : principals) {
     p.token = crypto::NewBearerToken();
@@ -70,6 +80,9 @@ absl::Status InitDevDataDir(const std::string& dir,
       absl::StrAppend(&config, "  studio_id: \"", p.studio, "\"\n");
     absl::StrAppend(&config, "  token_sha256: \"",
                     crypto::Sha256::HexOf(p.token), "\"\n");
+    if (!tls_dir.empty()) {
+      absl::StrAppend(&config, "  client_certificate_names: \"", p.id, "\"\n");
+    }
     if (*p.readers) {
       absl::StrAppend(&config, "  asset_readers: \"", p.readers, "\"\n");
     }

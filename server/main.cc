@@ -120,6 +120,11 @@ int main(int argc, char** argv) {
   std::string dev_listen = loupe::server::kDefaultListenAddress;
   init_dev->add_option("dir", dev_dir, "directory to create")->required();
   init_dev->add_option("--listen", dev_listen, "listen address for the config");
+  std::string dev_tls;
+  init_dev->add_option(
+      "--tls-dir", dev_tls,
+      "TLS files from tools/dev_tls.sh (ca.pem, server.pem, server.key); "
+      "without it the config allows plain text");
 
   auto* keys = app.add_subcommand("keys", "manage the registry's signing keys");
   keys->require_subcommand(1);
@@ -204,7 +209,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*init_dev) {
-    auto s = loupe::server::InitDevDataDir(dev_dir, dev_listen, std::cout);
+    auto s =
+        loupe::server::InitDevDataDir(dev_dir, dev_listen, dev_tls, std::cout);
     if (absl::IsAlreadyExists(s)) {
       std::cout << "loupe-server: " << s.message() << "\n";
       return 0;

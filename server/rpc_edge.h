@@ -25,6 +25,9 @@ inline grpc::Status ToGrpc(const absl::Status& s) {
 // (empty id). A token that is present must still be valid.
 enum class Auth { kRequired, kOptional };
 
+// The bearer token if one is sent; else, over mutual TLS, the verified
+// client certificate's common name; else anonymous (kOptional) or
+// UNAUTHENTICATED.
 inline absl::StatusOr<Principal> Authenticate(const AccessPolicy& policy,
                                               grpc::CallbackServerContext* ctx,
                                               Auth auth = Auth::kRequired) {
@@ -32,7 +35,17 @@ inline absl::StatusOr<Principal> Authenticate(const AccessPolicy& policy,
   auto it = metadata.find("authorization");
   std::string_view value;
   if (it != metadata.end()) value = {it->second.data(), it->second.size()};
-  if (value.empty() && auth == Auth::kOptional) return Principal{};
+  if (value.empty()) {
+    const auto context = ctx->auth_context();
+    if (context != nullptr && context->IsPeerAuthenticated()) {
+      const auto names = context->FindPropertyValues("x509_common_name");
+      if (!names.empty()) {
+        return policy.AuthenticateCertificate(
+            std::string_view(names.front().data(), names.front().size()));
+      }
+    }
+    if (auth == Auth::kOptional) return Principal{};
+  }
   return policy.Authenticate(value);
 }
 

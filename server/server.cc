@@ -60,6 +60,37 @@ std::string WebDir(const v1::HttpConfig& http) {
   return LOUPE_SOURCE_WEB_DIR;
 }
 
+// TLS (mutual when a client CA is configured) or, when the configuration
+// allows it, plain text with a warning.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials(
+    const v1::ServerConfig& config) {
+  const v1::TlsConfig& tls = config.tls();
+  if (tls.cert_file().empty()) {
+    std::cerr << "loupe-server: WARNING: listening without TLS "
+                 "(allow_plaintext); tokens and files travel in clear\n";
+    return grpc::InsecureServerCredentials();
+  }
+  auto cert = ReadFileToString(tls.cert_file());
+  if (!cert.ok()) return cert.status();
+  auto key = ReadFileToString(tls.key_file());
+  if (!key.ok()) return key.status();
+  grpc_ssl_client_certificate_request_type request =
+      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+  std::string client_ca;
+  if (!tls.client_ca_file().empty()) {
+    auto ca = ReadFileToString(tls.client_ca_file());
+    if (!ca.ok()) return ca.status();
+    client_ca = *std::move(ca);
+    request = tls.require_client_certificate()
+                  ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                  : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  grpc::SslServerCredentialsOptions options(request);
+  options.pem_root_certs = client_ca;
+  options.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
+  return grpc::SslServerCredentials(options);
+}
+
 class MetricsInterceptorFactory
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
@@ -116,8 +147,9 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address(),
-                           grpc::InsecureServerCredentials(), &s->port_);
+  auto credentials = GrpcCredentials(config);
+  if (!credentials.ok()) return credentials.status();
+  builder.AddListeningPort(config.listen_address(), *credentials, &s->port_);
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(config.limits().max_message_bytes()));
   builder.SetMaxSendMessageSize(
@@ -153,8 +185,8 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
         s->registry_.get(), s->signer_ != nullptr ? s->log_.get() : nullptr,
         s->store_.get(), s->policy_.get(), s->metrics_.get(), config.data_dir(),
         WebDir(config.http()), std::move(roots), s->previews_.get()});
-    auto gateway = http::HttpServer::Start(config.http(), s->gateway_.get(),
-                                           s->metrics_.get());
+    auto gateway = http::HttpServer::Start(
+        config.http(), config.tls(), s->gateway_.get(), s->metrics_.get());
     if (!gateway.ok()) return gateway.status();
     s->http_ = *std::move(gateway);
   }

@@ -33,7 +33,7 @@ start_registry() {
   done
   PORT=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$WORK/run.log")
   [ -n "$PORT" ] || fail "the registry did not start"
-  export LOUPE_SERVER=127.0.0.1:$PORT
+  export LOUPE_SERVER=127.0.0.1:$PORT LOUPE_CA="$WORK/data/tls/ca.pem"
   HTTP_PORT=$(sed -n 's/.*HTTP gateway on port \([0-9]*\).*/\1/p' "$WORK/run.log")
   [ -n "$HTTP_PORT" ] || fail "the HTTP gateway did not start"
 }
@@ -78,8 +78,9 @@ cmp bench.stl ring.stl || fail "granted jeweler's copy differs"
 # A certificate of version 2, verified offline with the files.
 "$LOUPE" cert issue "$ID" -o cert.json > /dev/null
 CERT_ID=$(json 'd["id"]' < <("$LOUPE" --json cert list "$ID" | head -1))
-page() { python3 -c "import sys,urllib.request as u
-try: print(u.urlopen('http://127.0.0.1:$HTTP_PORT/verify/'+sys.argv[1]).read().decode())
+page() { python3 -c "import ssl,sys,urllib.request as u
+c=ssl.create_default_context(cafile='$LOUPE_CA')
+try: print(u.urlopen('https://127.0.0.1:$HTTP_PORT/verify/'+sys.argv[1],context=c).read().decode())
 except Exception as e: print(e.read().decode())" "$1"; }
 page "$CERT_ID" > page.html; grep -q "<h1>Authentic</h1>" page.html || fail "verify page: $(cat page.html)"
 "$LOUPE" verify cert.json --root "$WORK/data/keys/root.json" --file ring-size8.stl \
@@ -92,6 +93,13 @@ set +e
 LOUPE_TOKEN=$LOUPE_TOKEN_INSURER "$LOUPE" asset get "$SHA" --piece "$ID" -o x.stl 2> err.txt
 [ $? -eq 1 ] && grep -q PERMISSION_DENIED err.txt || fail "insurer read the design"
 [ ! -e x.stl ] || fail "a refused download left a file"
+# TLS by default: a plain-text client gets nowhere; over mutual TLS bench's
+# client certificate stands in for its token.
+LOUPE_CA= "$LOUPE" piece show "$ID" 2> err.txt
+[ $? -eq 1 ] && grep -q UNAVAILABLE err.txt || fail "a plain-text client got through: $(cat err.txt)"
+LOUPE_TOKEN= LOUPE_CERT="$WORK/data/tls/client-bench.pem" LOUPE_KEY="$WORK/data/tls/client-bench.key" \
+  "$LOUPE" asset get "$SHA" --piece "$ID" -o via-mtls.stl || fail "bench over mutual TLS"
+cmp via-mtls.stl ring.stl || fail "mutual TLS download differs"
 # A piece's facts are public; its files are not.
 LOUPE_TOKEN= "$LOUPE" piece show "$ID" > shown.txt || fail "public facts refused"
 grep -q "E2E solitaire" shown.txt || fail "piece show without a token: $(cat shown.txt)"

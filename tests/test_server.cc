@@ -26,6 +26,7 @@ std::string Principal(const char* id, const char* role, const char* studio,
   out << "principals { id: '" << id << "' role: " << role;
   if (*studio) out << " studio_id: '" << studio << "'";
   out << " token_sha256: '" << crypto::Sha256::HexOf(token) << "'";
+  out << " client_certificate_names: '" << id << "'";
   if (*readers) out << " asset_readers: '" << readers << "'";
   out << " }\n";
   return out.str();
@@ -41,6 +42,7 @@ TestServer::TestServer() {
   config << "data_dir: '" << data_dir() << "'\n"
          << "listen_address: '127.0.0.1:0'\n"
          << "http { listen_address: '127.0.0.1:0' read_timeout_ms: 2000 }\n"
+         << "allow_plaintext: true\n"
          << "limits { max_asset_bytes: 268435456 }\n"
          << Principal("studio-aurum", "ROLE_STUDIO", "aurum", kAurumToken,
                       "bench")
@@ -54,6 +56,15 @@ TestServer::~TestServer() {
   if (running()) Kill();
   std::error_code ec;
   fs::remove_all(dir_, ec);
+}
+
+void TestServer::EnableTls(const std::string& dir,
+                           bool require_client_certificate) {
+  std::ofstream(dir_ + "/loupe.conf", std::ios::app)
+      << "tls { cert_file: '" << dir << "/server.pem' key_file: '" << dir
+      << "/server.key' client_ca_file: '" << dir
+      << "/ca.pem' require_client_certificate: "
+      << (require_client_certificate ? "true" : "false") << " }\n";
 }
 
 std::string TestServer::EnableSigning(const std::string& passphrase) {

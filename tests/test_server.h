@@ -31,6 +31,13 @@ class TestServer {
   // Returns the path of root.json.
   std::string EnableSigning(const std::string& passphrase = "test passphrase");
 
+  // Before Start(): TLS on gRPC and HTTP with the files tools/dev_tls.sh
+  // made in `dir`, its ca.pem also the client CA (principals are named by
+  // their ids in client certificates); `require_client_certificate` makes
+  // mutual TLS mandatory. Clients then need LOUPE_CA (and LOUPE_CERT,
+  // LOUPE_KEY) in the environment.
+  void EnableTls(const std::string& dir, bool require_client_certificate);
+
   // Starts the server and waits until it listens; an error (with the
   // server's log) if it exits or does not listen within 30 s.
   [[nodiscard]] absl::Status Start();

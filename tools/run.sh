@@ -27,14 +27,17 @@ fi
 SERVER="$BUILD/server/loupe-server"
 LOUPE="$BUILD/client/loupe"
 
-"$SERVER" init-dev "$DATA" --listen "$LISTEN"
+# A development CA and certificates, so that the registry speaks TLS.
+"$ROOT/tools/dev_tls.sh" "$DATA/tls" studio-aurum bench admin
+"$SERVER" init-dev "$DATA" --listen "$LISTEN" --tls-dir "$DATA/tls"
 
 PORT=${LISTEN##*:}
 cat <<NEXT
 
 Loupe registry starting on $LISTEN (data in $DATA). In another terminal:
 
-  export PATH="$BUILD/client:\$PATH" LOUPE_SERVER=${LISTEN%:*}:$PORT
+  export PATH="$BUILD/client:\$PATH" LOUPE_SERVER=localhost:$PORT
+  export LOUPE_CA="$DATA/tls/ca.pem"   # TLS: the development CA
   set -a; . "$DATA/dev-tokens.env"; set +a
   export LOUPE_TOKEN=\$LOUPE_TOKEN_STUDIO_AURUM
   python3 "$ROOT/tools/gen/ring_stl.py" ring.stl
@@ -49,9 +52,12 @@ Loupe registry starting on $LISTEN (data in $DATA). In another terminal:
   LOUPE_KEY_PASSPHRASE=secret loupe owner keygen -o owner.key
   loupe owner set PIECE_ID owner.key.pub && loupe status show PIECE_ID
 
-  In a browser: http://$HTTP_LISTEN/verify/CERTIFICATE_ID (the verify page),
-  http://$HTTP_LISTEN/api/v1/certificates/CERTIFICATE_ID (JSON),
-  http://$HTTP_LISTEN/checkpoint and /metrics.
+  In a browser (trust $DATA/tls/ca.pem, or accept the warning):
+  https://localhost:${HTTP_LISTEN##*:}/verify/CERTIFICATE_ID (the verify page),
+  https://localhost:${HTTP_LISTEN##*:}/api/v1/certificates/CERTIFICATE_ID (JSON),
+  /checkpoint and /metrics; curl --cacert "$DATA/tls/ca.pem" https://localhost:${HTTP_LISTEN##*:}/healthz.
+  Mutual TLS instead of a token: LOUPE_CERT=$DATA/tls/client-bench.pem
+  LOUPE_KEY=$DATA/tls/client-bench.key (the bench principal).
 
   (PIECE_ID and SHA256 are printed by the commands above; add --json for
   scripts; every command has --help.) Stop the registry with Ctrl-C.

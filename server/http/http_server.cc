@@ -4,6 +4,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -29,32 +30,53 @@ struct Shared {
   std::atomic<int> busy{0};  // Requests read and not yet fully answered.
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection. `Stream` is beast::tcp_stream or an ssl_stream over one.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, Shared* shared)
-      : stream_(std::move(socket)), shared_(shared) {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <typename... Tls>
+  Session(Shared* shared, tcp::socket&& socket, Tls&... tls)
+      : stream_(std::move(socket), tls...), shared_(shared) {
     ++shared_->sessions;
   }
   ~Session() { --shared_->sessions; }
 
   void Run() {
-    net::dispatch(
-        stream_.get_executor(),
-        beast::bind_front_handler(&Session::Read, shared_from_this()));
+    net::dispatch(Lowest().get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->Lowest().expires_after(
+            std::chrono::milliseconds(self->shared_->config.read_timeout_ms()));
+        self->stream_.async_handshake(
+            net::ssl::stream_base::server, [self](beast::error_code ec) {
+              if (ec) {  // Not TLS, or a bad client: count it and close.
+                self->shared_->metrics->Record("http", "(tls handshake)",
+                                               "failed", 0);
+                return;
+              }
+              self->Read();
+            });
+      } else {
+        self->Read();
+      }
+    });
   }
 
  private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
   void Read() {
     parser_.emplace();
     parser_->header_limit(shared_->config.max_header_bytes());
     parser_->body_limit(shared_->config.max_body_bytes());
     // One deadline for the whole request: trickling bytes does not extend
     // it. It is also how long an idle keep-alive connection stays open.
-    stream_.expires_after(
+    Lowest().expires_after(
         std::chrono::milliseconds(shared_->config.read_timeout_ms()));
     bhttp::async_read(
         stream_, buffer_, *parser_,
-        beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+        beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, size_t) {
@@ -69,7 +91,8 @@ class Session : public std::enable_shared_from_this<Session> {
                            shared_->config.max_body_bytes(), " bytes\n"));
     }
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-        ec == net::error::operation_aborted) {
+        ec == net::error::operation_aborted ||
+        ec == net::ssl::error::stream_truncated) {
       return Close();
     }
     if (ec) {  // A malformed request.
@@ -118,23 +141,31 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Write(std::shared_ptr<bhttp::response<bhttp::string_body>> res,
              bool close) {
-    stream_.expires_after(
+    Lowest().expires_after(
         std::chrono::milliseconds(shared_->config.read_timeout_ms()));
-    bhttp::async_write(
-        stream_, *res,
-        [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
-          --self->shared_->busy;
-          if (ec || close || self->shared_->stopping) return self->Close();
-          self->Read();
-        });
+    bhttp::async_write(stream_, *res,
+                       [self = this->shared_from_this(), res, close](
+                           beast::error_code ec, size_t) {
+                         --self->shared_->busy;
+                         if (ec || close || self->shared_->stopping)
+                           return self->Close();
+                         self->Read();
+                       });
   }
 
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (kTls) {
+      // A TLS close_notify, bounded by the timeout; then the socket goes.
+      Lowest().expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Shared* shared_;
@@ -144,6 +175,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
 struct HttpServer::Impl {
   Shared shared;
+  std::optional<net::ssl::context> tls;
   net::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
@@ -155,8 +187,14 @@ struct HttpServer::Impl {
                                                          tcp::socket socket) {
       if (ec) {
         if (ec == net::error::operation_aborted) return;
+      } else if (!shared.stopping && tls) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+            &shared, std::move(socket), *tls)
+            ->Run();
       } else if (!shared.stopping) {
-        std::make_shared<Session>(std::move(socket), &shared)->Run();
+        std::make_shared<Session<beast::tcp_stream>>(&shared,
+                                                     std::move(socket))
+            ->Run();
       }
       if (!shared.stopping) Accept();
     });
@@ -166,8 +204,27 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
-    const v1::HttpConfig& config, Gateway* gateway, Metrics* metrics) {
+    const v1::HttpConfig& config, const v1::TlsConfig& tls, Gateway* gateway,
+    Metrics* metrics) {
   auto impl = std::make_unique<Impl>();
+  if (!tls.cert_file().empty()) {
+    impl->tls.emplace(net::ssl::context::tls_server);
+    impl->tls->set_options(
+        net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+        net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+        net::ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    impl->tls->use_certificate_chain_file(tls.cert_file(), ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          StrCat("tls.cert_file: ", tls.cert_file(), ": ", ec.message()));
+    }
+    impl->tls->use_private_key_file(tls.key_file(), net::ssl::context::pem, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          StrCat("tls.key_file: ", tls.key_file(), ": ", ec.message()));
+    }
+  }
   impl->shared.config = config;
   impl->shared.gateway = gateway;
   impl->shared.metrics = metrics;

@@ -2,11 +2,11 @@
 
 // The HTTP gateway's transport (Boost.Beast, after its advanced_server
 // example): an acceptor and one session per connection, each on its own
-// strand; a request's head and body must arrive within read_timeout_ms
-// (so a client trickling bytes is cut off) and within the header and body
-// limits (431, 413); keep-alive; every request answered by
-// Gateway::Handle. Shutdown stops accepting, lets requests in flight
-// finish (up to 5 s) and joins the threads.
+// strand, over TLS (a handshake within the read timeout) or plain TCP; a
+// request's head and body must arrive within read_timeout_ms (so a client
+// trickling bytes is cut off) and within the header and body limits (431, 413);
+// keep-alive; every request answered by Gateway::Handle. Shutdown stops
+// accepting, lets requests in flight finish (up to 5 s) and joins the threads.
 //
 // Thread-safe: Shutdown() may be called from any thread.
 
@@ -22,11 +22,14 @@ namespace loupe::server::http {
 
 class HttpServer {
  public:
-  // Listens on config.listen_address() (port 0 picks one). `gateway` and
-  // `metrics` must outlive the server. UNAVAILABLE naming
-  // http.listen_address if it cannot listen.
+  // Listens on config.listen_address() (port 0 picks one), speaking HTTPS
+  // with tls.cert_file and tls.key_file when they are set (plain HTTP
+  // otherwise). `gateway` and `metrics` must outlive the server.
+  // UNAVAILABLE naming http.listen_address if it cannot listen;
+  // INVALID_ARGUMENT naming tls.* if the certificate or key do not load.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
-      const v1::HttpConfig& config, Gateway* gateway, Metrics* metrics);
+      const v1::HttpConfig& config, const v1::TlsConfig& tls, Gateway* gateway,
+      Metrics* metrics);
   ~HttpServer();
 
   int port() const;

@@ -76,8 +76,9 @@ def kubernetes(server):
     for kind, path_ in (("livenessProbe", "/healthz"),
                         ("readinessProbe", "/readyz")):
         probe = container.get(kind, {}).get("httpGet", {})
-        check(probe.get("path") == path_ and probe.get("port") in ports,
-              "%s on %s of a named port" % (kind, path_))
+        check(probe.get("path") == path_ and probe.get("port") in ports and
+              probe.get("scheme") == "HTTPS",
+              "%s on %s of a named port, over HTTPS" % (kind, path_))
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     check(all(n in volumes or n in claims for n in mounts.values()),
           "every volumeMount names a volume or a claim")
@@ -91,6 +92,8 @@ def kubernetes(server):
           "runs as non-root")
     config = kinds[("Secret", "loupe-config")]["stringData"]["loupe.conf"]
     check("/var/lib/loupe" in config, "the config's data_dir is the volume")
+    check("tls {" in config and "allow_plaintext" not in config,
+          "the config speaks TLS")
     check_config(server, config, "the Kubernetes config")
 
 

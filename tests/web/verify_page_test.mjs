@@ -56,7 +56,8 @@ try {
   const loupe = (args, token = tokens.LOUPE_TOKEN_STUDIO_AURUM) =>
       execFileSync(path.join(build, 'client/loupe'), args, {
         cwd: work, encoding: 'utf8',
-        env: {...process.env, LOUPE_SERVER: `127.0.0.1:${grpc}`, LOUPE_TOKEN: token},
+        env: {...process.env, LOUPE_SERVER: `127.0.0.1:${grpc}`, LOUPE_TOKEN: token,
+              LOUPE_CA: path.join(work, 'data/tls/ca.pem')},
       });
   execFileSync('python3', [path.join(root, 'tools/gen/ring_stl.py'), 'ring.stl'], {cwd: work});
   const created = JSON.parse(loupe(['--json', 'piece', 'create', '--studio', 'aurum',
@@ -70,13 +71,16 @@ try {
          '--from', 'facts.json', '--cad', 'ring.stl']);
   loupe(['cert', 'issue', piece, '-o', 'cert.json']);
   const certificate = JSON.parse(loupe(['--json', 'cert', 'list', piece]).split('\n')[0]).id;
-  const url = `http://127.0.0.1:${http}/verify/${certificate}`;
+  // The gateway speaks TLS with the development CA (tools/dev_tls.sh).
+  const url = `https://localhost:${http}/verify/${certificate}`;
 
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
   });
-  const page = await browser.newPage({viewport: {width: 900, height: 1400}});
+  const context = await browser.newContext(
+      {viewport: {width: 900, height: 1400}, ignoreHTTPSErrors: true});
+  const page = await context.newPage();
   page.on('console', (m) => console.log(`  [browser] ${m.text()}`));
   await page.goto(url);
   check(await page.textContent('#verdict h1') === 'Authentic', 'verdict: Authentic');
@@ -134,7 +138,7 @@ try {
 
   // A page handed other keys than the ones that signed: the browser's
   // check fails (so the check above is not a formality).
-  const forged = await browser.newPage();
+  const forged = await context.newPage();
   await forged.route('**/api/v1/trust-root', async (route) => {
     const real = await (await route.fetch()).json();
     for (const root of real.roots) {
