@@ -63,6 +63,16 @@ absl::StatusOr<std::unique_ptr<AccessPolicy>> AccessPolicy::FromConfig(
                      p.asset_readers().end());
     }
   }
+  // Zero (a config that did not pass FinishConfig, e.g. in unit tests):
+  // no limit.
+  if (config.limits().requests_per_second() > 0) {
+    policy->principal_rate_ =
+        std::make_unique<RateLimiter>(config.limits().requests_per_second());
+  }
+  if (config.limits().anonymous_requests_per_second() > 0) {
+    policy->anonymous_rate_ = std::make_unique<RateLimiter>(
+        config.limits().anonymous_requests_per_second());
+  }
   return policy;
 }
 
@@ -87,6 +97,18 @@ absl::StatusOr<Principal> AccessPolicy::Authenticate(
     return absl::UnauthenticatedError("authorization: unknown token");
   }
   return it->second;
+}
+
+absl::Status AccessPolicy::Admit(const Principal& who,
+                                 std::string_view peer) const {
+  if (!who.id.empty()) {
+    if (principal_rate_ == nullptr) return absl::OkStatus();
+    return principal_rate_->Admit(who.id, StrCat("principal ", who.id));
+  }
+  if (anonymous_rate_ == nullptr) return absl::OkStatus();
+  // "ipv4:127.0.0.1:5000" or "ipv6:[::1]:5000": the address, not the port.
+  std::string address(peer.substr(0, peer.rfind(':')));
+  return anonymous_rate_->Admit(address, StrCat("anonymous caller ", address));
 }
 
 absl::StatusOr<Principal> AccessPolicy::AuthenticateCertificate(

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "loupe/v1/config.pb.h"
 #include "loupe/v1/twin.pb.h"
+#include "server/rate_limiter.h"
 
 namespace loupe::server {
 
@@ -50,6 +51,12 @@ class AccessPolicy {
   [[nodiscard]] absl::StatusOr<Principal> AuthenticateCertificate(
       std::string_view common_name) const;
 
+  // Spends one request of `who`'s rate (limits.requests_per_second), or,
+  // for an anonymous caller, of its address `peer`'s
+  // (limits.anonymous_requests_per_second). RESOURCE_EXHAUSTED beyond it.
+  [[nodiscard]] absl::Status Admit(const Principal& who,
+                                   std::string_view peer) const;
+
   [[nodiscard]] absl::Status CheckCreatePiece(const Principal& who,
                                               std::string_view studio_id) const;
   [[nodiscard]] absl::Status CheckWritePiece(const Principal& who,
@@ -61,6 +68,7 @@ class AccessPolicy {
  private:
   AccessPolicy() = default;
 
+  std::unique_ptr<RateLimiter> principal_rate_, anonymous_rate_;
   // sha256(token) hex -> principal.
   std::unordered_map<std::string, Principal> by_token_hash_;
   // Client certificate common name -> principal.

@@ -70,6 +70,16 @@ absl::Status FinishConfig(v1::ServerConfig* config) {
   if (limits->max_message_bytes() == 0) {
     limits->set_max_message_bytes(kDefaultMaxMessageBytes);
   }
+  if (limits->requests_per_second() == 0) limits->set_requests_per_second(1000);
+  if (limits->anonymous_requests_per_second() == 0) {
+    limits->set_anonymous_requests_per_second(200);
+  }
+  if (limits->max_concurrent_streams() == 0) {
+    limits->set_max_concurrent_streams(100);
+  }
+  if (limits->max_mesh_triangles() == 0) {
+    limits->set_max_mesh_triangles(20'000'000);
+  }
   if (limits->max_message_bytes() < (2u << 20)) {
     return absl::InvalidArgumentError(
         "limits.max_message_bytes: must be at least 2 MiB (chunks are 1 MiB)");

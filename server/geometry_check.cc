@@ -6,6 +6,7 @@
 #include "crypto/sha256.h"
 #include "geometry/compare.h"
 #include "geometry/read_mesh.h"
+#include "server/geometry_summary.h"
 #include "server/validate.h"
 
 namespace loupe::server {
@@ -66,18 +67,23 @@ absl::Status CheckGeometryHeader(storage::Store& store,
 absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
     storage::Store& store, const CertificateSigner* signer,
     const Principal& who, const v1::CheckGeometryHeader& header,
-    const std::string& file) {
+    const std::string& file, uint64_t max_triangles) {
   auto version = store.GetVersion(header.piece_id(), header.version());
   if (!version.ok()) return version.status();
   auto twin_file = TwinMesh(store, *version, header.twin_asset_sha256());
   if (!twin_file.ok()) return twin_file.status();
-  auto mesh = geometry::ParseMesh(file, header.file_name());
+  auto mesh = ReadLimitedMesh(file, header.file_name(), max_triangles);
+  if (absl::IsResourceExhausted(mesh.status())) {
+    return absl::ResourceExhaustedError(
+        StrCat("file: ", header.file_name(), ": ", mesh.status().message()));
+  }
   if (!mesh.ok()) {
     return absl::InvalidArgumentError(
         StrCat("file: ", header.file_name(),
                " is not a readable mesh: ", mesh.status().message()));
   }
-  auto twin = geometry::ParseMesh(twin_file->second, twin_file->first);
+  auto twin =
+      ReadLimitedMesh(twin_file->second, twin_file->first, max_triangles);
   if (!twin.ok()) return absl::DataLossError("the twin's mesh no longer reads");
   geometry::CompareOptions options;
   options.purpose = *geometry::ParsePurpose(header.purpose());

@@ -31,6 +31,6 @@ inline constexpr char kGeometryCheckPayloadType[] =
 [[nodiscard]] absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
     storage::Store& store, const CertificateSigner* signer,
     const Principal& who, const v1::CheckGeometryHeader& header,
-    const std::string& file);
+    const std::string& file, uint64_t max_triangles);
 
 }  // namespace loupe::server

@@ -44,10 +44,26 @@ void Set(v1::Vector3* out, const geometry::Vec3& v) {
 
 }  // namespace
 
+absl::StatusOr<geometry::ReadMeshResult> ReadLimitedMesh(
+    std::string_view bytes, std::string_view file_name,
+    uint64_t max_triangles) {
+  geometry::ReadLimits limits;
+  limits.max_triangles = max_triangles;
+  limits.max_vertices = 3 * max_triangles;
+  auto mesh = geometry::ParseMesh(bytes, std::string(file_name), limits);
+  if (absl::IsResourceExhausted(mesh.status())) {
+    return absl::ResourceExhaustedError(
+        StrCat(mesh.status().message(),
+               " (limits.max_mesh_triangles: ", max_triangles, ")"));
+  }
+  return mesh;
+}
+
 absl::Status AddGeometrySummaries(storage::Store& store,
                                   std::string_view studio_id,
                                   v1::TwinVersion* version,
-                                  std::string_view field) {
+                                  std::string_view field,
+                                  uint64_t max_triangles) {
   version->clear_geometry();  // Output only: measured here.
   for (int i = 0; i < version->assets_size(); ++i) {
     const v1::AssetRef& asset = version->assets(i);
@@ -61,7 +77,12 @@ absl::Status AddGeometrySummaries(storage::Store& store,
     if (!*uploaded) continue;  // The store refuses the version.
     auto bytes = storage::ReadAssetBytes(store, *sha);
     if (!bytes.ok()) return bytes.status();
-    auto mesh = geometry::ParseMesh(*bytes, asset.file_name());
+    auto mesh = ReadLimitedMesh(*bytes, asset.file_name(), max_triangles);
+    if (absl::IsResourceExhausted(mesh.status())) {
+      return absl::ResourceExhaustedError(StrCat(field, ".assets[", i,
+                                                 "]: ", asset.file_name(), ": ",
+                                                 mesh.status().message()));
+    }
     if (!mesh.ok()) {
       return absl::InvalidArgumentError(
           StrCat(field, ".assets[", i, "]: ", asset.file_name(),

@@ -128,8 +128,9 @@ void Registry::CreatePiece(const Principal& who,
     first->set_number(0);
     first->set_author(who.id);
     *first->mutable_created_at() = piece.created_at();
-    if (auto s = AddGeometrySummaries(*store_, request.studio_id(), &*first,
-                                      "first_version");
+    if (auto s =
+            AddGeometrySummaries(*store_, request.studio_id(), &*first,
+                                 "first_version", limits_.max_mesh_triangles());
         !s.ok()) {
       return done(s);
     }
@@ -165,7 +166,7 @@ void Registry::AddVersion(const Principal& who,
   version.set_number(0);
   version.set_author(who.id);
   if (auto s = AddGeometrySummaries(*store_, piece->studio_id(), &version,
-                                    "version");
+                                    "version", limits_.max_mesh_triangles());
       !s.ok()) {
     return done(s);
   }

@@ -339,7 +339,8 @@ absl::Status Registry::BeginGeometryCheck(
 absl::StatusOr<v1::GeometryCheck> Registry::FinishGeometryCheck(
     const Principal& who, const v1::CheckGeometryHeader& header,
     const std::string& file) {
-  return RunGeometryCheck(*store_, signer_, who, header, file);
+  return RunGeometryCheck(*store_, signer_, who, header, file,
+                          limits_.max_mesh_triangles());
 }
 
 absl::StatusOr<v1::Certificate> Registry::WithLogProof(

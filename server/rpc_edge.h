@@ -28,9 +28,9 @@ enum class Auth { kRequired, kOptional };
 // The bearer token if one is sent; else, over mutual TLS, the verified
 // client certificate's common name; else anonymous (kOptional) or
 // UNAUTHENTICATED.
-inline absl::StatusOr<Principal> Authenticate(const AccessPolicy& policy,
-                                              grpc::CallbackServerContext* ctx,
-                                              Auth auth = Auth::kRequired) {
+inline absl::StatusOr<Principal> Identify(const AccessPolicy& policy,
+                                          grpc::CallbackServerContext* ctx,
+                                          Auth auth) {
   const auto& metadata = ctx->client_metadata();
   auto it = metadata.find("authorization");
   std::string_view value;
@@ -47,6 +47,17 @@ inline absl::StatusOr<Principal> Authenticate(const AccessPolicy& policy,
     if (auth == Auth::kOptional) return Principal{};
   }
   return policy.Authenticate(value);
+}
+
+// Identify, then spend one request of the caller's rate
+// (RESOURCE_EXHAUSTED beyond it).
+inline absl::StatusOr<Principal> Authenticate(const AccessPolicy& policy,
+                                              grpc::CallbackServerContext* ctx,
+                                              Auth auth = Auth::kRequired) {
+  auto who = Identify(policy, ctx, auth);
+  if (!who.ok()) return who;
+  if (auto s = policy.Admit(*who, ctx->peer()); !s.ok()) return s;
+  return who;
 }
 
 // Authenticates, then finishes the call with `op(principal)`, run inline:

@@ -150,6 +150,9 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   auto credentials = GrpcCredentials(config);
   if (!credentials.ok()) return credentials.status();
   builder.AddListeningPort(config.listen_address(), *credentials, &s->port_);
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONCURRENT_STREAMS,
+      static_cast<int>(config.limits().max_concurrent_streams()));
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(config.limits().max_message_bytes()));
   builder.SetMaxSendMessageSize(
@@ -180,7 +183,8 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
       while (!text->empty() && std::isspace(text->back())) text->pop_back();
       roots.push_back(*std::move(text));
     }
-    s->previews_ = std::make_unique<http::PreviewCache>(s->store_.get());
+    s->previews_ = std::make_unique<http::PreviewCache>(
+        s->store_.get(), config.limits().max_mesh_triangles());
     s->gateway_ = std::make_unique<http::Gateway>(http::Gateway::Parts{
         s->registry_.get(), s->signer_ != nullptr ? s->log_.get() : nullptr,
         s->store_.get(), s->policy_.get(), s->metrics_.get(), config.data_dir(),

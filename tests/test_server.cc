@@ -43,7 +43,9 @@ TestServer::TestServer() {
          << "listen_address: '127.0.0.1:0'\n"
          << "http { listen_address: '127.0.0.1:0' read_timeout_ms: 2000 }\n"
          << "allow_plaintext: true\n"
-         << "limits { max_asset_bytes: 268435456 }\n"
+         << "limits { max_asset_bytes: 268435456 "
+         << "requests_per_second: 1000000 "
+         << "anonymous_requests_per_second: 1000000 }\n"
          << Principal("studio-aurum", "ROLE_STUDIO", "aurum", kAurumToken,
                       "bench")
          << Principal("studio-bellini", "ROLE_STUDIO", "bellini", kBelliniToken)
@@ -65,6 +67,18 @@ void TestServer::EnableTls(const std::string& dir,
       << "/server.key' client_ca_file: '" << dir
       << "/ca.pem' require_client_certificate: "
       << (require_client_certificate ? "true" : "false") << " }\n";
+}
+
+void TestServer::SetLimits(const std::string& limits) {
+  const std::string path = dir_ + "/loupe.conf";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string config = text.str();
+  const size_t start = config.find("limits {");
+  const size_t end = config.find("}\n", start);
+  config.replace(start, end + 2 - start, "limits { " + limits + " }\n");
+  std::ofstream(path, std::ios::trunc) << config;
 }
 
 std::string TestServer::EnableSigning(const std::string& passphrase) {

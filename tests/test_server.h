@@ -38,6 +38,10 @@ class TestServer {
   // LOUPE_KEY) in the environment.
   void EnableTls(const std::string& dir, bool require_client_certificate);
 
+  // Before Start(): replaces the limits (by default: 256 MiB assets and no
+  // practical rate limit), e.g. "requests_per_second: 5".
+  void SetLimits(const std::string& limits);
+
   // Starts the server and waits until it listens; an error (with the
   // server's log) if it exits or does not listen within 30 s.
   [[nodiscard]] absl::Status Start();

@@ -60,6 +60,7 @@ Response Error(const absl::Status& s, std::string route) {
       "{\"error\":{\"code\":", JsonString(absl::StatusCodeToString(s.code())),
       ",\"message\":", JsonString(std::string(s.message())), "}}\n");
   if (r.status == 401) r.headers.push_back({"WWW-Authenticate", "Bearer"});
+  if (r.status == 429) r.headers.push_back({"Retry-After", "1"});
   return r;
 }
 
@@ -238,6 +239,9 @@ Response Gateway::Route(const Request& request) const {
   if (path.starts_with("/tile/")) return Tile(path.substr(6));
   if (path.starts_with("/api/v1/")) return Api(request, path.substr(8), query);
   if (path.starts_with("/verify/")) {
+    if (auto s = parts_.policy->Admit(Principal{}, request.peer); !s.ok()) {
+      return Error(s, "/verify/(rate)");
+    }
     return VerifyPage(path.substr(8), QueryValue(query, "print") == "1");
   }
   if (path.starts_with("/web/")) return Static(path.substr(5));
@@ -326,6 +330,9 @@ Response Gateway::Api(const Request& request, std::string_view path,
   auto who = parts_.policy->Authenticate(request.authorization);
   if (request.authorization.empty()) who = Principal{};
   if (!who.ok()) return Error(who.status(), "/api/v1/(auth)");
+  if (auto s = parts_.policy->Admit(*who, request.peer); !s.ok()) {
+    return Error(s, "/api/v1/(rate)");
+  }
   Registry& registry = *parts_.registry;
   if (s.size() >= 2 && s[0] == "pieces") {
     const std::string id(s[1]);

@@ -34,6 +34,7 @@ struct Request {
   std::string method;         // "GET", "HEAD", ...
   std::string target;         // Path and query, as sent.
   std::string authorization;  // The Authorization header, if any.
+  std::string peer;  // The client's address ("ipv4:1.2.3.4:5"), for rates.
 };
 
 struct Response {

@@ -102,8 +102,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     ++shared_->busy;
     const auto start = Clock::now();
     const auto& req = parser_->get();
+    beast::error_code peer_error;
+    const auto peer = Lowest().socket().remote_endpoint(peer_error);
     Request request{std::string(req.method_string()), std::string(req.target()),
-                    std::string(req[bhttp::field::authorization])};
+                    std::string(req[bhttp::field::authorization]),
+                    peer_error ? std::string("unknown:0")
+                               : StrCat("ip:", peer.address().to_string(), ":",
+                                        peer.port())};
     Response response = shared_->gateway->Handle(request);
     const double seconds =
         std::chrono::duration<double>(Clock::now() - start).count();
@@ -192,8 +197,7 @@ struct HttpServer::Impl {
             &shared, std::move(socket), *tls)
             ->Run();
       } else if (!shared.stopping) {
-        std::make_shared<Session<beast::tcp_stream>>(&shared,
-                                                     std::move(socket))
+        std::make_shared<Session<beast::tcp_stream>>(&shared, std::move(socket))
             ->Run();
       }
       if (!shared.stopping) Accept();

@@ -58,7 +58,8 @@ absl::StatusOr<std::shared_ptr<const std::string>> PreviewCache::For(
   if (!sha.ok()) return sha.status();
   auto bytes = storage::ReadAssetBytes(*store_, *sha);
   if (!bytes.ok()) return bytes.status();
-  auto mesh = geometry::ParseMesh(*bytes, asset->file_name());
+  auto mesh = ReadLimitedMesh(*bytes, asset->file_name(), max_triangles_);
+  if (absl::IsResourceExhausted(mesh.status())) return mesh.status();
   if (!mesh.ok()) {
     return absl::InvalidArgumentError(
         StrCat(asset->file_name(),

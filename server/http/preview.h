@@ -22,7 +22,10 @@ inline constexpr size_t kPreviewTriangles = 50000;
 
 class PreviewCache {
  public:
-  explicit PreviewCache(storage::Store* store) : store_(store) {}
+  // Meshes over `max_triangles` (limits.max_mesh_triangles) get no preview
+  // (RESOURCE_EXHAUSTED).
+  PreviewCache(storage::Store* store, uint64_t max_triangles)
+      : store_(store), max_triangles_(max_triangles) {}
   // NOT_FOUND if the version has no mesh asset; INVALID_ARGUMENT if it
   // cannot be read as one.
   [[nodiscard]] absl::StatusOr<std::shared_ptr<const std::string>> For(
@@ -30,6 +33,7 @@ class PreviewCache {
 
  private:
   storage::Store* store_;
+  const uint64_t max_triangles_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const std::string>> cache_;
 };

@@ -1,0 +1,119 @@
+// Limits from the configuration, on a real server: a principal over its
+// request rate gets RESOURCE_EXHAUSTED naming it (others are unaffected,
+// and it recovers); anonymous HTTP callers over theirs get 429 with
+// Retry-After; a mesh over limits.max_mesh_triangles is refused naming the
+// asset and the limit. The server stays up through all of it.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "geometry/test_meshes.h"
+#include "tests/test_server.h"
+#include "tests/test_util.h"
+
+namespace loupe::testing {
+namespace {
+
+std::string HttpGet(int port, const std::string& target) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string request =
+      "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  (void)!write(fd, request.data(), request.size());
+  std::string out;
+  char buffer[16384];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) out.append(buffer, n);
+  close(fd);
+  return out;
+}
+
+TEST(LimitsTest, RatesPerPrincipalAndPerAddress) {
+  TestServer server;
+  server.SetLimits(
+      "max_asset_bytes: 268435456 requests_per_second: 5 "
+      "anonymous_requests_per_second: 3");
+  ASSERT_OK(server.Start());
+  auto aurum = server.Client(kAurumToken);
+  int ok = 0, limited = 0;
+  std::string message;
+  for (int i = 0; i < 30; ++i) {
+    auto r = aurum->ListPieces({});
+    if (r.ok()) {
+      ++ok;
+    } else if (r.status().code() == absl::StatusCode::kResourceExhausted) {
+      ++limited;
+      message = std::string(r.status().message());
+    }
+  }
+  // A burst of twice the rate, then refusals.
+  EXPECT_GE(ok, 10);
+  EXPECT_LE(ok, 12);
+  EXPECT_EQ(ok + limited, 30);
+  EXPECT_NE(message.find("rate: principal studio-aurum is over 5 requests"),
+            std::string::npos)
+      << message;
+  // Another principal has its own rate; aurum recovers with time.
+  EXPECT_TRUE(server.Client(kBenchToken)->ListPieces({}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_TRUE(aurum->ListPieces({}).ok());
+
+  // Anonymous HTTP callers, by address: 429 with Retry-After.
+  int too_many = 0;
+  std::string refused;
+  for (int i = 0; i < 15; ++i) {
+    const std::string reply =
+        HttpGet(server.http_port(), "/api/v1/log/checkpoint");
+    if (reply.starts_with("HTTP/1.1 429")) {
+      ++too_many;
+      refused = reply;
+    }
+  }
+  EXPECT_GE(too_many, 8);
+  EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("RESOURCE_EXHAUSTED"), std::string::npos);
+  // Health is never rate-limited.
+  EXPECT_TRUE(
+      HttpGet(server.http_port(), "/healthz").starts_with("HTTP/1.1 200"));
+}
+
+TEST(LimitsTest, MeshesOverTheTriangleLimitAreRefusedNamingIt) {
+  TestServer server;
+  server.SetLimits(
+      "max_asset_bytes: 268435456 requests_per_second: 1000000 "
+      "anonymous_requests_per_second: 1000000 max_mesh_triangles: 500");
+  ASSERT_OK(server.Start());
+  auto aurum = server.Client(kAurumToken);
+  // 1,024 triangles.
+  const std::string stl =
+      geometry::testing::WriteStlBinary(geometry::testing::Band({}));
+  auto header = HeaderFor(stl);
+  header.set_file_name("ring.stl");
+  ASSERT_TRUE(aurum->UploadBytes(header, stl).ok());
+  auto request = PieceRequest("aurum", "BIG-1");
+  request.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);
+  v1::AssetRef asset = CadAsset(stl);
+  asset.set_file_name("ring.stl");
+  *request.mutable_first_version()->add_assets() = asset;
+  auto piece = aurum->CreatePiece(request);
+  EXPECT_STATUS(piece.status(), kResourceExhausted,
+                "first_version.assets[0]: ring.stl");
+  EXPECT_NE(piece.status().message().find("limits.max_mesh_triangles: 500"),
+            std::string::npos)
+      << piece.status();
+  EXPECT_TRUE(aurum->ListPieces({})->pieces().empty());
+}
+
+}  // namespace
+}  // namespace loupe::testing
