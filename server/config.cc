@@ -77,6 +77,7 @@ absl::Status FinishConfig(v1::ServerConfig* config) {
   if (limits->max_concurrent_streams() == 0) {
     limits->set_max_concurrent_streams(100);
   }
+  if (limits->max_call_seconds() == 0) limits->set_max_call_seconds(3600);
   if (limits->max_mesh_triangles() == 0) {
     limits->set_max_mesh_triangles(20'000'000);
   }

@@ -113,6 +113,8 @@ class Registry {
       const Principal& who, const v1::CheckGeometryHeader& header,
       const std::string& file);
 
+  [[nodiscard]] const v1::LimitsConfig& limits() const { return limits_; }
+
   [[nodiscard]] absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(
       const Principal& who, const v1::UploadAssetHeader& header);
   [[nodiscard]] absl::StatusOr<std::unique_ptr<storage::AssetReader>>

@@ -1,5 +1,6 @@
 #include "server/registry_service.h"
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -11,6 +12,26 @@
 namespace loupe::server {
 namespace {
 
+// A streamed call's time limit (limits.max_call_seconds), checked as each
+// message arrives, so that a client trickling its bytes is cut off.
+class CallClock {
+ public:
+  explicit CallClock(const v1::LimitsConfig& limits)
+      : seconds_(limits.max_call_seconds()),
+        deadline_(std::chrono::steady_clock::now() +
+                  std::chrono::seconds(seconds_ > 0 ? seconds_ : 1u << 30)) {}
+  [[nodiscard]] absl::Status Check(std::string_view what) const {
+    if (std::chrono::steady_clock::now() <= deadline_) return absl::OkStatus();
+    return absl::DeadlineExceededError(
+        StrCat("limits.max_call_seconds: the ", what, " took longer than ",
+               seconds_, " s; nothing was kept"));
+  }
+
+ private:
+  uint32_t seconds_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
 // Receives an upload: header first, then chunks, staged as they arrive; the
 // durable commit runs on the worker pool. Any error discards the staging.
 class UploadReactor final
@@ -19,7 +40,10 @@ class UploadReactor final
   UploadReactor(Registry* registry, WorkerPool* pool,
                 absl::StatusOr<Principal> who,
                 v1::UploadAssetResponse* response)
-      : registry_(registry), pool_(pool), response_(response) {
+      : registry_(registry),
+        pool_(pool),
+        response_(response),
+        clock_(registry->limits()) {
     if (!who.ok()) {
       Finish(ToGrpc(who.status()));
       return;
@@ -33,7 +57,8 @@ class UploadReactor final
       EndOfStream();
       return;
     }
-    absl::Status status = upload_ ? ReceiveChunk() : ReceiveHeader();
+    absl::Status status = clock_.Check("upload");
+    if (status.ok()) status = upload_ ? ReceiveChunk() : ReceiveHeader();
     if (!status.ok()) {
       upload_.reset();  // Discards what was staged.
       Finish(ToGrpc(status));
@@ -83,6 +108,7 @@ class UploadReactor final
   Registry* registry_;
   WorkerPool* pool_;
   v1::UploadAssetResponse* response_;
+  CallClock clock_;
   Principal who_;
   v1::UploadAssetRequest request_;
   std::unique_ptr<Upload> upload_;
@@ -95,7 +121,10 @@ class CheckReactor final
  public:
   CheckReactor(Registry* registry, WorkerPool* pool,
                absl::StatusOr<Principal> who, v1::GeometryCheck* response)
-      : registry_(registry), pool_(pool), response_(response) {
+      : registry_(registry),
+        pool_(pool),
+        response_(response),
+        clock_(registry->limits()) {
     if (!who.ok()) {
       Finish(ToGrpc(who.status()));
       return;
@@ -109,7 +138,9 @@ class CheckReactor final
       EndOfStream();
       return;
     }
-    absl::Status status = Receive();
+    absl::Status status = clock_.Check("geometry check");
+    if (status.ok()) status = Receive();
+    if (!status.ok()) std::string().swap(file_);
     if (!status.ok()) {
       Finish(ToGrpc(status));
       return;
@@ -170,6 +201,7 @@ class CheckReactor final
   Registry* registry_;
   WorkerPool* pool_;
   v1::GeometryCheck* response_;
+  CallClock clock_;
   Principal who_;
   v1::CheckGeometryRequest request_;
   v1::CheckGeometryHeader header_;

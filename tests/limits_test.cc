@@ -115,5 +115,42 @@ TEST(LimitsTest, MeshesOverTheTriangleLimitAreRefusedNamingIt) {
   EXPECT_TRUE(aurum->ListPieces({})->pieces().empty());
 }
 
+// An upload that trickles its chunks past limits.max_call_seconds is cut
+// off with DEADLINE_EXCEEDED naming the limit, and nothing is stored.
+TEST(LimitsTest, AStreamedCallOverTheTimeLimitIsCutOff) {
+  TestServer server;
+  server.SetLimits(
+      "max_asset_bytes: 268435456 requests_per_second: 1000000 "
+      "anonymous_requests_per_second: 1000000 max_call_seconds: 1");
+  ASSERT_OK(server.Start());
+  auto aurum = server.Client(kAurumToken);
+  const std::string bytes = TestBytes(4000, 9);
+  grpc::ClientContext ctx;
+  aurum->Prepare(&ctx, 30);
+  v1::UploadAssetResponse response;
+  auto writer = aurum->stub().UploadAsset(&ctx, &response);
+  v1::UploadAssetRequest message;
+  *message.mutable_header() = HeaderFor(bytes);
+  ASSERT_TRUE(writer->Write(message));
+  for (int i = 0; i < 4; ++i) {  // 1,000 bytes every 0.5 s.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    message.Clear();
+    message.set_chunk(bytes.substr(i * 1000, 1000));
+    if (!writer->Write(message)) break;
+  }
+  writer->WritesDone();
+  const grpc::Status s = writer->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("limits.max_call_seconds"),
+            std::string::npos)
+      << s.error_message();
+  v1::DownloadAssetRequest d;
+  d.set_sha256(HeaderFor(bytes).sha256());
+  EXPECT_FALSE(aurum->DownloadBytes(d).ok());
+  // A prompt upload still goes through.
+  EXPECT_TRUE(aurum->UploadBytes(HeaderFor(bytes), bytes).ok());
+}
+
 }  // namespace
 }  // namespace loupe::testing
