@@ -3,8 +3,11 @@
 # integration against a real loupe-server, the SIGKILL crash test and the
 # CLI end-to-end test through tools/run.sh). Exit status is ctest's.
 #
-# Then a short fuzz run of every mesh reader (clang, libFuzzer, ASan/UBSan;
-# LOUPE_FUZZ_SECONDS each, default 20; 0 skips it).
+# Then every unit and integration test again, built with AddressSanitizer
+# and UndefinedBehaviorSanitizer (LeakSanitizer on; any report fails the
+# test; LOUPE_SANITIZE=0 skips it), and a short fuzz run of every mesh
+# reader (clang, libFuzzer, ASan/UBSan; LOUPE_FUZZ_SECONDS each, default
+# 20; 0 skips it).
 #
 # Environment: LOUPE_BUILD_DIR (default <repo>/build), LOUPE_BUILD_TYPE
 # (default RelWithDebInfo), CTEST_PARALLEL_LEVEL (default 2).
@@ -17,6 +20,18 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja \
   -DCMAKE_BUILD_TYPE="${LOUPE_BUILD_TYPE:-RelWithDebInfo}" -DLOUPE_BUILD_TESTS=ON
 ninja -C "$BUILD"
 (cd "$BUILD" && ctest --output-on-failure -j "${CTEST_PARALLEL_LEVEL:-2}")
+
+if [ "${LOUPE_SANITIZE:-1}" != 0 ]; then
+  SAN_BUILD=${LOUPE_SANITIZE_BUILD_DIR:-$ROOT/build-asan}
+  cmake -S "$ROOT" -B "$SAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DLOUPE_BUILD_TESTS=ON -DLOUPE_SANITIZE=ON > /dev/null
+  ninja -C "$SAN_BUILD"
+  echo "sanitizers: every test under ASan, UBSan and LeakSanitizer"
+  (cd "$SAN_BUILD" && \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 LOUPE_LOAD_SECONDS=10 \
+    ctest --output-on-failure --timeout 900 -j "${CTEST_PARALLEL_LEVEL:-2}")
+fi
 
 FUZZ_SECONDS=${LOUPE_FUZZ_SECONDS:-20}
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
