@@ -126,6 +126,12 @@ TEST_F(HttpTest, CertificatesAndTheVerifyPageTellTheTruth) {
   ASSERT_TRUE(changed.ok()) << changed.status();
   page = Get(port_, "/verify/" + cert.id());
   EXPECT_NE(page.body.find("data-verdict=\"bad\""), std::string::npos);
+  // The report grew the log: the certificate's JSON (kept per log size)
+  // now carries a proof against the newer checkpoint.
+  HttpReply again = Get(port_, "/api/v1/certificates/" + cert.id());
+  EXPECT_EQ(again.status, 200);
+  EXPECT_NE(again.body, json.body);
+  EXPECT_EQ(Get(port_, "/api/v1/certificates/" + cert.id()).body, again.body);
   EXPECT_NE(page.body.find("<h1>Reported stolen</h1>"), std::string::npos);
   // What came from a caller is escaped, never markup.
   EXPECT_EQ(page.body.find("<script>"), std::string::npos);

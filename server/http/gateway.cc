@@ -408,8 +408,7 @@ Response Gateway::Api(const Request& request, std::string_view path,
     v1::GetCertificateRequest r;
     r.set_certificate_id(std::string(s[1]));
     r.set_staple_status(QueryValue(query, "staple_status") == "true");
-    return JsonOr(registry.GetCertificate(*who, r),
-                  "/api/v1/certificates/{id}");
+    return Certificate(*who, r);
   }
   if (s.size() >= 2 && s[0] == "log") {
     const std::string route = StrCat("/api/v1/log/", s.back());
@@ -491,6 +490,35 @@ Response Gateway::Asset(const Principal& who, const std::string& sha256,
   Response out = Text(200, std::move(body), route);
   out.content_type = "application/octet-stream";
   out.headers.push_back({"Cache-Control", "private, no-store"});
+  return out;
+}
+
+Response Gateway::Certificate(const Principal& who,
+                              const v1::GetCertificateRequest& r) const {
+  const std::string route = "/api/v1/certificates/{id}";
+  // A certificate's JSON changes only when the log grows (its proof is
+  // against the newest checkpoint), so it is kept per log size. Stapled
+  // status statements are fresh every time.
+  const auto size = parts_.store->LogSize();
+  if (!r.staple_status() && size.ok()) {
+    std::lock_guard lock(certificate_mu_);
+    auto it = certificate_json_.find(r.certificate_id());
+    if (it != certificate_json_.end() && it->second.first == *size) {
+      Response cached;
+      cached.content_type = kJson;
+      cached.route = route;
+      cached.body = *it->second.second;
+      cached.headers.push_back({"Cache-Control", "no-cache"});
+      return cached;
+    }
+  }
+  Response out = JsonOr(parts_.registry->GetCertificate(who, r), route);
+  if (out.status == 200 && !r.staple_status() && size.ok()) {
+    std::lock_guard lock(certificate_mu_);
+    if (certificate_json_.size() >= 10000) certificate_json_.clear();
+    certificate_json_[r.certificate_id()] = {
+        *size, std::make_shared<const std::string>(out.body)};
+  }
   return out;
 }
 

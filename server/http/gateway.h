@@ -17,7 +17,10 @@
 // Thread-safe: Handle() may run on many threads at once.
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -86,9 +89,16 @@ class Gateway {
                                  uint32_t number) const;
   [[nodiscard]] Response Asset(const Principal& who, const std::string& sha256,
                                const std::string& piece_id) const;
+  [[nodiscard]] Response Certificate(const Principal& who,
+                                     const v1::GetCertificateRequest& r) const;
 
   Parts parts_;
   std::atomic<bool> draining_{false};
+  // Certificate JSON by id, with the log size it was made at.
+  mutable std::mutex certificate_mu_;
+  mutable std::unordered_map<
+      std::string, std::pair<uint64_t, std::shared_ptr<const std::string>>>
+      certificate_json_;
 };
 
 // The HTTP status for an absl status code (what the caller should do next:
