@@ -3,8 +3,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/file.h"
 #include "base/str_cat.h"
 #include "server/rpc_edge.h"
 
@@ -12,29 +14,6 @@ namespace loupe::server {
 namespace {
 
 namespace fs = std::filesystem;
-
-uint64_t DirectoryBytes(const fs::path& dir) {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (auto it = fs::recursive_directory_iterator(dir, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
-}
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -101,10 +80,12 @@ absl::StatusOr<v1::BackupResponse> BackUp(storage::Store& store,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count());
   std::ofstream(dir / "backup.json")
-      << "{\"format\":\"loupe-backup-v1\",\"log_entries_at_least\":"
-      << out.log_entries() << ",\"checkpoint_size\":" << out.checkpoint_size()
-      << ",\"checkpoint_note\":\"" << JsonEscape(out.checkpoint_note())
-      << "\"}\n";
+      << nlohmann::json{{"format", "loupe-backup-v1"},
+                        {"log_entries_at_least", out.log_entries()},
+                        {"checkpoint_size", out.checkpoint_size()},
+                        {"checkpoint_note", out.checkpoint_note()}}
+             .dump()
+      << "\n";
   return out;
 }
 

@@ -2,17 +2,14 @@
 // the verify page's verdicts, the log as C2SP tiles (checked against the
 // signed checkpoint's root), health and metrics; and every kind of bad
 // request, after which the server still answers.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <string>
 
 #include "crypto/merkle.h"
 #include "crypto/sha256.h"
+#include "tests/http_util.h"
 #include "tests/log_util.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
@@ -21,53 +18,6 @@ namespace loupe::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Sends `raw` in pieces (`pause_ms` apart) and reads until the server
-// closes or `timeout_s` passes; returns what came back.
-std::string Exchange(int port, const std::string& raw, int pause_ms = 0,
-                     size_t piece = SIZE_MAX, int timeout_s = 10) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return "";
-  }
-  timeval tv{timeout_s, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  for (size_t at = 0; at < raw.size(); at += piece) {
-    const std::string part = raw.substr(at, piece);
-    if (send(fd, part.data(), part.size(), MSG_NOSIGNAL) < 0) break;
-    if (pause_ms > 0) usleep(pause_ms * 1000);
-  }
-  std::string out;
-  char buffer[65536];
-  ssize_t n;
-  while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) out.append(buffer, n);
-  close(fd);
-  return out;
-}
-
-struct HttpReply {
-  int status = 0;
-  std::string head, body;
-};
-
-HttpReply Get(int port, const std::string& target,
-              const std::string& extra_headers = "") {
-  const std::string raw = Exchange(
-      port, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
-                extra_headers + "\r\n");
-  HttpReply r;
-  const size_t end = raw.find("\r\n\r\n");
-  if (raw.size() < 12 || end == std::string::npos) return r;
-  r.status = std::stoi(raw.substr(9, 3));
-  r.head = raw.substr(0, end);
-  r.body = raw.substr(end + 4);
-  return r;
-}
 
 class HttpTest : public ::testing::Test {
  protected:
@@ -102,12 +52,12 @@ class HttpTest : public ::testing::Test {
 
 TEST_F(HttpTest, CertificatesAndTheVerifyPageTellTheTruth) {
   const v1::Certificate cert = Certified("H-1");
-  HttpReply json = Get(port_, "/api/v1/certificates/" + cert.id());
+  HttpReply json = HttpGet(port_, "/api/v1/certificates/" + cert.id());
   ASSERT_EQ(json.status, 200) << json.head << json.body;
   EXPECT_NE(json.head.find("application/json"), std::string::npos);
   EXPECT_NE(json.body.find("\"id\":\"" + cert.id() + "\""), std::string::npos);
   EXPECT_NE(json.body.find("\"bundle_json\""), std::string::npos);
-  HttpReply page = Get(port_, "/verify/" + cert.id());
+  HttpReply page = HttpGet(port_, "/verify/" + cert.id());
   ASSERT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("data-verdict=\"ok\""), std::string::npos);
   EXPECT_NE(page.body.find("<h1>Authentic</h1>"), std::string::npos);
@@ -124,20 +74,21 @@ TEST_F(HttpTest, CertificatesAndTheVerifyPageTellTheTruth) {
         return insurer->stub().ChangeStatus(ctx, rq, rs);
       });
   ASSERT_TRUE(changed.ok()) << changed.status();
-  page = Get(port_, "/verify/" + cert.id());
+  page = HttpGet(port_, "/verify/" + cert.id());
   EXPECT_NE(page.body.find("data-verdict=\"bad\""), std::string::npos);
   // The report grew the log: the certificate's JSON (kept per log size)
   // now carries a proof against the newer checkpoint.
-  HttpReply again = Get(port_, "/api/v1/certificates/" + cert.id());
+  HttpReply again = HttpGet(port_, "/api/v1/certificates/" + cert.id());
   EXPECT_EQ(again.status, 200);
   EXPECT_NE(again.body, json.body);
-  EXPECT_EQ(Get(port_, "/api/v1/certificates/" + cert.id()).body, again.body);
+  EXPECT_EQ(HttpGet(port_, "/api/v1/certificates/" + cert.id()).body,
+            again.body);
   EXPECT_NE(page.body.find("<h1>Reported stolen</h1>"), std::string::npos);
   // What came from a caller is escaped, never markup.
   EXPECT_EQ(page.body.find("<script>"), std::string::npos);
   EXPECT_NE(page.body.find("&lt;script&gt;"), std::string::npos);
   HttpReply status =
-      Get(port_, "/api/v1/pieces/" + cert.piece_id() + "/status");
+      HttpGet(port_, "/api/v1/pieces/" + cert.piece_id() + "/status");
   EXPECT_EQ(status.status, 200) << status.body;
 }
 
@@ -151,22 +102,22 @@ TEST_F(HttpTest, AssetBytesNeedATokenWithReadAccess) {
   ASSERT_TRUE(piece.ok()) << piece.status();
   const std::string target = "/api/v1/assets/" + crypto::Sha256::HexOf(bytes) +
                              "?piece_id=" + piece->id();
-  HttpReply anonymous = Get(port_, target);
+  HttpReply anonymous = HttpGet(port_, target);
   EXPECT_EQ(anonymous.status, 401) << anonymous.body;
   EXPECT_NE(anonymous.head.find("WWW-Authenticate: Bearer"), std::string::npos);
   HttpReply insurer =
-      Get(port_, target,
-          std::string("Authorization: Bearer ") + kInsurerToken + "\r\n");
+      HttpGet(port_, target,
+              std::string("Authorization: Bearer ") + kInsurerToken + "\r\n");
   EXPECT_EQ(insurer.status, 403) << insurer.body;
   HttpReply bench =
-      Get(port_, target,
-          std::string("Authorization: Bearer ") + kBenchToken + "\r\n");
+      HttpGet(port_, target,
+              std::string("Authorization: Bearer ") + kBenchToken + "\r\n");
   ASSERT_EQ(bench.status, 200) << bench.body;
   EXPECT_EQ(bench.body, bytes);
   EXPECT_NE(bench.head.find("no-store"), std::string::npos);
   // Facts are public, files are not: the version lists the digest only.
   HttpReply version =
-      Get(port_, "/api/v1/pieces/" + piece->id() + "/versions/1");
+      HttpGet(port_, "/api/v1/pieces/" + piece->id() + "/versions/1");
   EXPECT_EQ(version.status, 200);
   EXPECT_EQ(version.body.find(bytes.substr(0, 64)), std::string::npos);
 }
@@ -178,7 +129,7 @@ TEST_F(HttpTest, TheLogAsTilesMatchesTheSignedCheckpoint) {
     request.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);
     ASSERT_TRUE(aurum_->CreatePiece(request).ok());
   }
-  HttpReply note = Get(port_, "/checkpoint");
+  HttpReply note = HttpGet(port_, "/checkpoint");
   ASSERT_EQ(note.status, 200) << note.body;
   // The note's body: origin, size, base64 root.
   const size_t a = note.body.find('\n'), b = note.body.find('\n', a + 1);
@@ -188,18 +139,18 @@ TEST_F(HttpTest, TheLogAsTilesMatchesTheSignedCheckpoint) {
   ASSERT_TRUE(checkpoint.ok());
   EXPECT_EQ(checkpoint->note(), note.body);
 
-  HttpReply full = Get(port_, "/tile/0/000");
+  HttpReply full = HttpGet(port_, "/tile/0/000");
   ASSERT_EQ(full.status, 200) << full.body;
   EXPECT_EQ(full.body.size(), 256u * 32);
   EXPECT_NE(full.head.find("immutable"), std::string::npos);
-  HttpReply partial = Get(port_, "/tile/0/001.p/44");
+  HttpReply partial = HttpGet(port_, "/tile/0/001.p/44");
   ASSERT_EQ(partial.status, 200);
   EXPECT_EQ(partial.body.size(), 44u * 32);
   EXPECT_EQ(partial.head.find("immutable"), std::string::npos);
-  EXPECT_EQ(Get(port_, "/tile/0/001.p/45").status, 404);
-  EXPECT_EQ(Get(port_, "/tile/0/001").status, 404);
+  EXPECT_EQ(HttpGet(port_, "/tile/0/001.p/45").status, 404);
+  EXPECT_EQ(HttpGet(port_, "/tile/0/001").status, 404);
   // Level 1: one hash per 256 leaves.
-  HttpReply upper = Get(port_, "/tile/1/000.p/1");
+  HttpReply upper = HttpGet(port_, "/tile/1/000.p/1");
   ASSERT_EQ(upper.status, 200);
 
   std::vector<crypto::Hash> leaves;
@@ -214,7 +165,7 @@ TEST_F(HttpTest, TheLogAsTilesMatchesTheSignedCheckpoint) {
             crypto::ToHex(crypto::HashFromBytes(checkpoint->root_hash())));
 
   // Entry bundles: each entry hashes to its leaf.
-  HttpReply bundle = Get(port_, "/tile/entries/001.p/44");
+  HttpReply bundle = HttpGet(port_, "/tile/entries/001.p/44");
   ASSERT_EQ(bundle.status, 200);
   size_t at = 0, n = 0;
   while (at + 2 <= bundle.body.size()) {
@@ -233,38 +184,39 @@ TEST_F(HttpTest, TheLogAsTilesMatchesTheSignedCheckpoint) {
 TEST_F(HttpTest, BadRequestsAreRefusedAndTheServerStaysUp) {
   // A head larger than the limit (8 KiB).
   std::string raw =
-      Exchange(port_, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
-                          std::string(20000, 'a') + "\r\n\r\n");
+      HttpExchange(port_, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                              std::string(20000, 'a') + "\r\n\r\n");
   EXPECT_EQ(raw.substr(0, 12), "HTTP/1.1 431") << raw.substr(0, 100);
   // A body larger than the limit (64 KiB).
-  raw = Exchange(port_,
-                 "POST /api/v1/pieces HTTP/1.1\r\nHost: x\r\nContent-Length: "
-                 "1000000\r\n\r\n" +
-                     std::string(100000, 'b'));
+  raw =
+      HttpExchange(port_,
+                   "POST /api/v1/pieces HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                   "1000000\r\n\r\n" +
+                       std::string(100000, 'b'));
   EXPECT_EQ(raw.substr(0, 12), "HTTP/1.1 413") << raw.substr(0, 100);
   // Not HTTP at all.
-  raw = Exchange(port_, "HELLO\r\n\r\n");
+  raw = HttpExchange(port_, "HELLO\r\n\r\n");
   EXPECT_EQ(raw.substr(0, 12), "HTTP/1.1 400") << raw.substr(0, 100);
   // Traversal and malformed ids.
-  EXPECT_EQ(Get(port_, "/web/../../../etc/passwd").status, 400);
-  EXPECT_EQ(Get(port_, "/web/%2e%2e%2fetc%2fpasswd").status, 400);
-  EXPECT_EQ(Get(port_, "/api/v1/pieces/x;rm").status, 400);
-  EXPECT_EQ(Get(port_, "/verify/nonsense").status, 400);
+  EXPECT_EQ(HttpGet(port_, "/web/../../../etc/passwd").status, 400);
+  EXPECT_EQ(HttpGet(port_, "/web/%2e%2e%2fetc%2fpasswd").status, 400);
+  EXPECT_EQ(HttpGet(port_, "/api/v1/pieces/x;rm").status, 400);
+  EXPECT_EQ(HttpGet(port_, "/verify/nonsense").status, 400);
   // A client trickling its request, a byte every 100 ms: cut off when the
   // read timeout (2 s here) runs out, long before it finishes.
   const auto start = Clock::now();
-  raw = Exchange(port_,
-                 "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " +
-                     std::string(100, 's') + "\r\n\r\n",
-                 100, 1, 20);
+  raw = HttpExchange(port_,
+                     "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " +
+                         std::string(100, 's') + "\r\n\r\n",
+                     100, 1, 20);
   const double seconds =
       std::chrono::duration<double>(Clock::now() - start).count();
   EXPECT_EQ(raw.find("200 OK"), std::string::npos) << raw;
   EXPECT_LT(seconds, 9.0);
   // Still up, and it counted what it refused (and the gRPC calls).
   EXPECT_TRUE(aurum_->ListPieces({}).ok());
-  EXPECT_EQ(Get(port_, "/healthz").status, 200);
-  HttpReply metrics = Get(port_, "/metrics");
+  EXPECT_EQ(HttpGet(port_, "/healthz").status, 200);
+  HttpReply metrics = HttpGet(port_, "/metrics");
   EXPECT_NE(metrics.body.find("name=\"(refused)\",code=\"431\""),
             std::string::npos)
       << metrics.body;
@@ -273,14 +225,14 @@ TEST_F(HttpTest, BadRequestsAreRefusedAndTheServerStaysUp) {
                               "\"OK\"} 1"),
             std::string::npos);
   EXPECT_NE(metrics.body.find("loupe_log_entries"), std::string::npos);
-  EXPECT_EQ(Get(port_, "/readyz").status, 200);
+  EXPECT_EQ(HttpGet(port_, "/readyz").status, 200);
 }
 
 TEST_F(HttpTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   const std::string one = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
   const std::string last =
       "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  const std::string raw = Exchange(port_, one + one + last);
+  const std::string raw = HttpExchange(port_, one + one + last);
   size_t count = 0;
   for (size_t at = raw.find("HTTP/1.1 200"); at != std::string::npos;
        at = raw.find("HTTP/1.1 200", at + 1)) {

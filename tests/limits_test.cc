@@ -3,41 +3,17 @@
 // and it recovers); anonymous HTTP callers over theirs get 429 with
 // Retry-After; a mesh over limits.max_mesh_triangles is refused naming the
 // asset and the limit. The server stays up through all of it.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 
 #include "geometry/test_meshes.h"
+#include "tests/http_util.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
 
 namespace loupe::testing {
 namespace {
-
-std::string HttpGet(int port, const std::string& target) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string request =
-      "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, request.data(), request.size());
-  std::string out;
-  char buffer[16384];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof buffer)) > 0) out.append(buffer, n);
-  close(fd);
-  return out;
-}
 
 TEST(LimitsTest, RatesPerPrincipalAndPerAddress) {
   TestServer server;
@@ -73,19 +49,18 @@ TEST(LimitsTest, RatesPerPrincipalAndPerAddress) {
   int too_many = 0;
   std::string refused;
   for (int i = 0; i < 15; ++i) {
-    const std::string reply =
+    const HttpReply reply =
         HttpGet(server.http_port(), "/api/v1/log/checkpoint");
-    if (reply.starts_with("HTTP/1.1 429")) {
+    if (reply.status == 429) {
       ++too_many;
-      refused = reply;
+      refused = reply.head + reply.body;
     }
   }
   EXPECT_GE(too_many, 8);
   EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
   EXPECT_NE(refused.find("RESOURCE_EXHAUSTED"), std::string::npos);
   // Health is never rate-limited.
-  EXPECT_TRUE(
-      HttpGet(server.http_port(), "/healthz").starts_with("HTTP/1.1 200"));
+  EXPECT_EQ(HttpGet(server.http_port(), "/healthz").status, 200);
 }
 
 TEST(LimitsTest, MeshesOverTheTriangleLimitAreRefusedNamingIt) {

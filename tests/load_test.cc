@@ -4,10 +4,7 @@
 // GETs of the verify page and tiles — while an online backup runs half way.
 // Zero errors, the server's RSS stays bounded, and afterwards every
 // acknowledged write is there (pieces, versions, asset bytes by digest).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,6 +19,7 @@
 #include "crypto/certificate.h"
 #include "crypto/sha256.h"
 #include "crypto/trust_root.h"
+#include "tests/http_util.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
 
@@ -30,27 +28,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-int HttpStatus(int port, const std::string& target) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return 0;
-  }
-  const std::string request =
-      "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, request.data(), request.size());
-  std::string out;
-  char buffer[16384];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof buffer)) > 0) out.append(buffer, n);
-  close(fd);
-  return out.size() > 12 ? std::atoi(out.c_str() + 9) : 0;
-}
 
 uint64_t RssKiB(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -155,9 +132,9 @@ TEST(LoadTest, MixedLoadDuringABackupLosesNothing) {
           }
         } else if (kind == 4) {  // HTTP: JSON, tiles, health.
           const int port = server.http_port();
-          if (HttpStatus(port, "/api/v1/pieces/" + last_piece) != 200 ||
-              HttpStatus(port, "/checkpoint") != 200 ||
-              HttpStatus(port, "/readyz") != 200) {
+          if (HttpGet(port, "/api/v1/pieces/" + last_piece).status != 200 ||
+              HttpGet(port, "/checkpoint").status != 200 ||
+              HttpGet(port, "/readyz").status != 200) {
             fail("HTTP read failed");
             continue;
           }
@@ -168,7 +145,7 @@ TEST(LoadTest, MixedLoadDuringABackupLosesNothing) {
             if (!acked.certificates.empty()) id = acked.certificates.back();
           }
           if (!id.empty() &&
-              HttpStatus(server.http_port(), "/verify/" + id) != 200) {
+              HttpGet(server.http_port(), "/verify/" + id).status != 200) {
             fail("verify page failed");
             continue;
           }

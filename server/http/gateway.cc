@@ -5,8 +5,10 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/file.h"
 #include "base/str_cat.h"
 #include "server/http/tiles.h"
 
@@ -26,29 +28,8 @@ Response Text(int status, std::string body, std::string route = "") {
 }
 
 std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          out += b;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Response Error(const absl::Status& s, std::string route) {
@@ -127,6 +108,18 @@ absl::StatusOr<uint64_t> QueryNumber(std::string_view query,
   return n;
 }
 
+// A version number in a path: a whole number, 0 for the current one.
+absl::StatusOr<uint32_t> VersionNumber(std::string_view segment) {
+  uint32_t number = 0;
+  const auto [end, ec] =
+      std::from_chars(segment.data(), segment.data() + segment.size(), number);
+  if (ec != std::errc() || end != segment.data() + segment.size()) {
+    return absl::InvalidArgumentError(
+        "number: a version is a whole number (0 = current)");
+  }
+  return number;
+}
+
 // Ids travel in paths: letters, digits, '_', '-', '.', at most 128, and
 // never "." or "..".
 bool PlainSegment(std::string_view s) {
@@ -138,17 +131,6 @@ bool PlainSegment(std::string_view s) {
     }
   }
   return true;
-}
-
-uint64_t DirectoryBytes(const std::string& dir) {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
 }
 
 }  // namespace
@@ -356,28 +338,21 @@ Response Gateway::Api(const Request& request, std::string_view path,
     if (s.size() == 4 && s[2] == "versions") {
       v1::GetVersionRequest r;
       r.set_piece_id(id);
-      uint32_t number = 0;
-      const auto [end, ec] =
-          std::from_chars(s[3].data(), s[3].data() + s[3].size(), number);
-      if (ec != std::errc() || end != s[3].data() + s[3].size()) {
-        return Error(absl::InvalidArgumentError(
-                         "number: a version is a whole number (0 = current)"),
-                     "/api/v1/pieces/{id}/versions/{n}");
+      auto number = VersionNumber(s[3]);
+      if (!number.ok()) {
+        return Error(number.status(), "/api/v1/pieces/{id}/versions/{n}");
       }
-      r.set_number(number);
+      r.set_number(*number);
       return JsonOr(registry.GetVersion(*who, r),
                     "/api/v1/pieces/{id}/versions/{n}");
     }
     if (s.size() == 5 && s[2] == "versions" && s[4] == "preview") {
-      uint32_t number = 0;
-      const auto [end, ec] =
-          std::from_chars(s[3].data(), s[3].data() + s[3].size(), number);
-      if (ec != std::errc() || end != s[3].data() + s[3].size()) {
-        return Error(absl::InvalidArgumentError(
-                         "number: a version is a whole number (0 = current)"),
+      auto number = VersionNumber(s[3]);
+      if (!number.ok()) {
+        return Error(number.status(),
                      "/api/v1/pieces/{id}/versions/{n}/preview");
       }
-      return Preview(*who, id, number);
+      return Preview(*who, id, *number);
     }
     if (s.size() == 3 && s[2] == "status") {
       v1::GetStatusRequest r;

@@ -6,6 +6,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "base/str_cat.h"
@@ -187,38 +188,22 @@ constexpr char kStyle[] =
 
 // JSON for a <script type="application/json"> block: no "<" can close it.
 std::string ScriptSafeJson(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '<':
-        out += "\\u003c";
-        break;
-      case '>':
-        out += "\\u003e";
-        break;
-      case '&':
-        out += "\\u0026";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          out += b;
-        } else {
-          out += c;
-        }
+  const std::string json =
+      nlohmann::json(std::string(s))
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  for (char c : json) {
+    if (c == '<') {
+      out += "\\u003c";
+    } else if (c == '>') {
+      out += "\\u003e";
+    } else if (c == '&') {
+      out += "\\u0026";
+    } else {
+      out += c;
     }
   }
-  return out + "\"";
+  return out;
 }
 
 bool HasMesh(const v1::TwinVersion& v) {
