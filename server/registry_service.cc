@@ -22,7 +22,7 @@ class CallClock {
                   std::chrono::seconds(seconds_ > 0 ? seconds_ : 1u << 30)) {}
   [[nodiscard]] absl::Status Check(std::string_view what) const {
     if (std::chrono::steady_clock::now() <= deadline_) return absl::OkStatus();
-    return absl::DeadlineExceededError(
+    return absl::ResourceExhaustedError(
         StrCat("limits.max_call_seconds: the ", what, " took longer than ",
                seconds_, " s; nothing was kept"));
   }

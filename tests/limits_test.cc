@@ -91,7 +91,7 @@ TEST(LimitsTest, MeshesOverTheTriangleLimitAreRefusedNamingIt) {
 }
 
 // An upload that trickles its chunks past limits.max_call_seconds is cut
-// off with DEADLINE_EXCEEDED naming the limit, and nothing is stored.
+// off with RESOURCE_EXHAUSTED naming the limit, and nothing is stored.
 TEST(LimitsTest, AStreamedCallOverTheTimeLimitIsCutOff) {
   TestServer server;
   server.SetLimits(
@@ -115,7 +115,7 @@ TEST(LimitsTest, AStreamedCallOverTheTimeLimitIsCutOff) {
   }
   writer->WritesDone();
   const grpc::Status s = writer->Finish();
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << s.error_message();
   EXPECT_NE(s.error_message().find("limits.max_call_seconds"),
             std::string::npos)
