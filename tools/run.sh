@@ -30,6 +30,13 @@ LOUPE="$BUILD/client/loupe"
 # A development CA and certificates, so that the registry speaks TLS.
 "$ROOT/tools/dev_tls.sh" "$DATA/tls" studio-aurum bench admin
 "$SERVER" init-dev "$DATA" --listen "$LISTEN" --tls-dir "$DATA/tls"
+# A data directory made before TLS was the default: give it the certificates.
+if ! grep -qE '^(tls \{|allow_plaintext)' "$DATA/loupe.conf"; then
+  printf 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  client_ca_file: "%s"\n}\n' \
+    "$DATA/tls/server.pem" "$DATA/tls/server.key" "$DATA/tls/ca.pem" \
+    >> "$DATA/loupe.conf"
+  echo "run.sh: $DATA/loupe.conf predates TLS; added the development certificates"
+fi
 
 PORT=${LISTEN##*:}
 cat <<NEXT
