@@ -35,14 +35,9 @@ class HttpTest : public ::testing::Test {
     request.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);
     auto piece = aurum_->CreatePiece(request);
     EXPECT_TRUE(piece.ok()) << piece.status();
-    grpc::ClientContext ctx;
-    aurum_->Prepare(&ctx, 30);
-    v1::IssueCertificateRequest issue;
-    issue.set_piece_id(piece->id());
-    v1::Certificate certificate;
-    EXPECT_TRUE(
-        aurum_->stub().IssueCertificate(&ctx, issue, &certificate).ok());
-    return certificate;
+    auto certificate = aurum_->IssueCertificate(piece->id(), 0);
+    EXPECT_TRUE(certificate.ok()) << certificate.status();
+    return certificate.value_or(v1::Certificate());
   }
 
   TestServer server_;

@@ -15,6 +15,11 @@
 namespace loupe::testing {
 namespace {
 
+// The limits a test does not exercise: as in every TestServer.
+constexpr char kUnlimited[] =
+    "max_asset_bytes: 268435456 requests_per_second: 1000000 "
+    "anonymous_requests_per_second: 1000000 ";
+
 TEST(LimitsTest, RatesPerPrincipalAndPerAddress) {
   TestServer server;
   server.SetLimits(
@@ -65,9 +70,7 @@ TEST(LimitsTest, RatesPerPrincipalAndPerAddress) {
 
 TEST(LimitsTest, MeshesOverTheTriangleLimitAreRefusedNamingIt) {
   TestServer server;
-  server.SetLimits(
-      "max_asset_bytes: 268435456 requests_per_second: 1000000 "
-      "anonymous_requests_per_second: 1000000 max_mesh_triangles: 500");
+  server.SetLimits(std::string(kUnlimited) + "max_mesh_triangles: 500");
   ASSERT_OK(server.Start());
   auto aurum = server.Client(kAurumToken);
   // 1,024 triangles.
@@ -94,9 +97,7 @@ TEST(LimitsTest, MeshesOverTheTriangleLimitAreRefusedNamingIt) {
 // off with RESOURCE_EXHAUSTED naming the limit, and nothing is stored.
 TEST(LimitsTest, AStreamedCallOverTheTimeLimitIsCutOff) {
   TestServer server;
-  server.SetLimits(
-      "max_asset_bytes: 268435456 requests_per_second: 1000000 "
-      "anonymous_requests_per_second: 1000000 max_call_seconds: 1");
+  server.SetLimits(std::string(kUnlimited) + "max_call_seconds: 1");
   ASSERT_OK(server.Start());
   auto aurum = server.Client(kAurumToken);
   const std::string bytes = TestBytes(4000, 9);

@@ -83,15 +83,12 @@ int Run(int seconds) {
     }
     piece_id = piece->id();
   }
-  grpc::ClientContext ctx;
-  aurum->Prepare(&ctx, 30);
-  v1::IssueCertificateRequest issue;
-  issue.set_piece_id(piece_id);
-  v1::Certificate certificate;
-  if (!aurum->stub().IssueCertificate(&ctx, issue, &certificate).ok()) {
-    std::cerr << "cannot issue a certificate\n";
+  auto issued = aurum->IssueCertificate(piece_id, 0);
+  if (!issued.ok()) {
+    std::cerr << "cannot issue a certificate: " << issued.status() << "\n";
     return 1;
   }
+  const v1::Certificate& certificate = *issued;
   const int http = server.http_port();
   const std::string cert_path = "/api/v1/certificates/" + certificate.id();
   const std::string tile_path = "/tile/0/000";
