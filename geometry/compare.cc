@@ -31,10 +31,8 @@ void DeviationRules(const Mesh& mesh, const Mesh& twin, const CompareOptions& o,
       MeasureDeviation(r->aligned, twin_distance, o.tolerance_mm, o.threads);
   // Coverage: the twin's area within 3 tolerances of the mesh (a region
   // the scan missed, or material that is gone, is not covered).
-  const MeshDistance mesh_distance(r->aligned, /*signs=*/false);
-  const Deviation back =
-      MeasureDeviation(twin, mesh_distance, 3 * o.tolerance_mm, o.threads);
-  r->coverage = back.stats.within_tolerance;
+  r->coverage =
+      Coverage(twin, r->aligned, *r->to_twin, 3 * o.tolerance_mm, o.threads);
   const DeviationStats& s = r->to_twin->stats;
   const double t = o.tolerance_mm;
   r->pass = true;

@@ -1,10 +1,26 @@
 #include "geometry/deviation.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <thread>
 
 namespace loupe::geometry {
+namespace {
+
+// Runs f(begin, end) on `threads` threads over consecutive runs of [0, n).
+template <typename F>
+void InRuns(size_t n, int threads, F&& f) {
+  threads = std::max(1, threads);
+  std::vector<std::thread> workers;
+  for (int w = 1; w < threads; ++w) {
+    workers.emplace_back([&, w] { f(n * w / threads, n * (w + 1) / threads); });
+  }
+  f(0, n / threads);
+  for (auto& t : workers) t.join();
+}
+
+}  // namespace
 
 std::vector<double> VertexAreas(const Mesh& mesh) {
   std::vector<double> areas(mesh.vertices.size(), 0.0);
@@ -16,36 +32,81 @@ std::vector<double> VertexAreas(const Mesh& mesh) {
   return areas;
 }
 
+std::vector<double> WeightedQuantiles(const std::vector<double>& values,
+                                      const std::vector<double>& weights,
+                                      const std::vector<double>& q) {
+  // A histogram finds the bin each quantile falls in; only that bin's
+  // values are sorted.
+  constexpr int kBins = 4096;
+  double lo = INFINITY, hi = -INFINITY, total = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (weights[i] <= 0) continue;
+    lo = std::min(lo, values[i]);
+    hi = std::max(hi, values[i]);
+    total += weights[i];
+  }
+  std::vector<double> out(q.size(), 0.0);
+  if (total <= 0) return out;
+  const double scale = hi > lo ? kBins / (hi - lo) : 0;
+  auto bin = [&](double v) {
+    return std::min(kBins - 1, static_cast<int>((v - lo) * scale));
+  };
+  std::vector<double> mass(kBins, 0.0);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (weights[i] > 0) mass[bin(values[i])] += weights[i];
+  }
+  for (size_t j = 0; j < q.size(); ++j) {
+    const double target = q[j] * total;
+    double below = 0;
+    int b = 0;
+    while (b < kBins - 1 && below + mass[b] < target) below += mass[b++];
+    std::vector<std::pair<double, double>> in_bin;
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (weights[i] > 0 && bin(values[i]) == b) {
+        in_bin.push_back({values[i], weights[i]});
+      }
+    }
+    std::sort(in_bin.begin(), in_bin.end());
+    out[j] = in_bin.empty() ? hi : in_bin.back().first;
+    for (const auto& [v, w] : in_bin) {
+      below += w;
+      if (below >= target) {
+        out[j] = v;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
-                           double tolerance, int threads) {
+                           double tolerance, int threads,
+                           const std::vector<double>* given_areas) {
   Deviation out;
   const size_t n = mesh.vertices.size();
   out.per_vertex.resize(n);
-  threads = std::max(1, threads);
-  std::vector<std::thread> workers;
-  for (int w = 0; w < threads; ++w) {
-    // Each worker takes a run of vertices: consecutive vertices of a mesh
-    // are mostly neighbours, so each answer is a good start for the next.
-    workers.emplace_back([&, w] {
-      const size_t begin = n * w / threads, end = n * (w + 1) / threads;
-      uint32_t hint = 0;
-      for (size_t i = begin; i < end; ++i) {
-        const ClosestPoint c = reference.ClosestNear(mesh.vertices[i], hint);
-        out.per_vertex[i] = c.signed_distance;
-        hint = c.triangle;
-      }
-    });
-  }
-  for (auto& t : workers) t.join();
+  out.closest_triangle.resize(n);
+  // Each worker takes a run of vertices: consecutive vertices of a mesh
+  // are mostly neighbours, so each answer is a good start for the next.
+  InRuns(n, threads, [&](size_t begin, size_t end) {
+    uint32_t hint = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const ClosestPoint c = reference.ClosestNear(mesh.vertices[i], hint);
+      out.per_vertex[i] = c.signed_distance;
+      out.closest_triangle[i] = hint = c.triangle;
+    }
+  });
 
-  const std::vector<double> areas = VertexAreas(mesh);
-  std::vector<std::pair<double, double>> by_size;  // (|d|, area)
-  by_size.reserve(n);
+  std::vector<double> own_areas;
+  if (given_areas == nullptr) own_areas = VertexAreas(mesh);
+  const std::vector<double>& areas = given_areas ? *given_areas : own_areas;
+  std::vector<double> magnitude(n);
   double total = 0, sum = 0, sum_abs = 0, sum2 = 0, within = 0;
   DeviationStats& s = out.stats;
   for (size_t i = 0; i < n; ++i) {
-    if (areas[i] <= 0) continue;
     const double d = out.per_vertex[i], w = areas[i];
+    magnitude[i] = std::abs(d);
+    if (w <= 0) continue;
     ++s.samples;
     total += w;
     sum += w * d;
@@ -58,29 +119,59 @@ Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
     }
     s.max_outside = std::max(s.max_outside, d);
     s.max_inside = std::min(s.max_inside, d);
-    by_size.push_back({std::abs(d), w});
   }
   if (total <= 0) return out;
   s.mean_signed = sum / total;
   s.mean_abs = sum_abs / total;
   s.rms = std::sqrt(sum2 / total);
   s.within_tolerance = within / total;
-  std::sort(by_size.begin(), by_size.end());
-  double seen = 0;
-  bool p95 = false;
-  for (const auto& [d, w] : by_size) {
-    seen += w;
-    if (!p95 && seen >= 0.95 * total) {
-      s.p95_abs = d;
-      p95 = true;
-    }
-    if (seen >= 0.99 * total) {
-      s.p99_abs = d;
-      break;
+  const std::vector<double> p =
+      WeightedQuantiles(magnitude, areas, {0.95, 0.99});
+  s.p95_abs = p[0];
+  s.p99_abs = p[1];
+  return out;
+}
+
+double Coverage(const Mesh& reference, const Mesh& mesh,
+                const Deviation& mesh_to_reference, double radius,
+                int threads) {
+  const double r2 = radius * radius;
+  std::vector<uint8_t> on_surface(mesh.vertices.size(), 0);
+  for (const Triangle& t : mesh.triangles) {
+    on_surface[t[0]] = on_surface[t[1]] = on_surface[t[2]] = 1;
+  }
+  std::vector<uint8_t> covered(reference.vertices.size(), 0);
+  for (size_t i = 0; i < mesh.vertices.size(); ++i) {
+    if (!on_surface[i]) continue;
+    const Triangle& t =
+        reference.triangles[mesh_to_reference.closest_triangle[i]];
+    for (uint32_t v : t) {
+      const Vec3 d = reference.vertices[v] - mesh.vertices[i];
+      if (Dot(d, d) <= r2) covered[v] = 1;
     }
   }
-  if (s.p99_abs == 0) s.p99_abs = by_size.back().first;
-  return out;
+  const std::vector<double> areas = VertexAreas(reference);
+  std::vector<uint32_t> open;
+  for (uint32_t v = 0; v < reference.vertices.size(); ++v) {
+    if (!covered[v] && areas[v] > 0) open.push_back(v);
+  }
+  if (!open.empty()) {
+    const MeshDistance surface(mesh, /*signs=*/false);
+    InRuns(open.size(), threads, [&](size_t begin, size_t end) {
+      ClosestPoint c;
+      for (size_t i = begin; i < end; ++i) {
+        if (surface.ClosestWithin(reference.vertices[open[i]], radius, &c)) {
+          covered[open[i]] = 1;
+        }
+      }
+    });
+  }
+  double total = 0, within = 0;
+  for (size_t v = 0; v < areas.size(); ++v) {
+    total += areas[v];
+    if (covered[v]) within += areas[v];
+  }
+  return total > 0 ? within / total : 0;
 }
 
 }  // namespace loupe::geometry

@@ -29,6 +29,8 @@ struct DeviationStats {
 
 struct Deviation {
   std::vector<double> per_vertex;  // Signed, mm, one per vertex of `mesh`.
+  // The reference's triangle nearest each vertex of `mesh`.
+  std::vector<uint32_t> closest_triangle;
   DeviationStats stats;
 };
 
@@ -38,8 +40,27 @@ struct Deviation {
 // Signed distances of `mesh`'s vertices to `reference` (positive outside
 // the reference), and their statistics at `tolerance_mm`. Unreferenced
 // vertices have no area and do not count. Uses `threads` threads.
-[[nodiscard]] Deviation MeasureDeviation(const Mesh& mesh,
-                                         const MeshDistance& reference,
-                                         double tolerance_mm, int threads = 1);
+// `areas`, if given, are VertexAreas(mesh).
+[[nodiscard]] Deviation MeasureDeviation(
+    const Mesh& mesh, const MeshDistance& reference, double tolerance_mm,
+    int threads = 1, const std::vector<double>* areas = nullptr);
+
+// The share of `reference`'s area (vertex areas) within `radius_mm` of
+// `mesh`'s surface, exactly, given `mesh_to_reference` =
+// MeasureDeviation(mesh, reference...): a reference vertex is within reach
+// when a vertex of `mesh` whose nearest reference triangle it is a corner
+// of lies within the radius of it (the surface is at least that close);
+// only the vertices this leaves open (a region the scan missed, or a
+// reference much coarser than the mesh) are searched for in `mesh`.
+[[nodiscard]] double Coverage(const Mesh& reference, const Mesh& mesh,
+                              const Deviation& mesh_to_reference,
+                              double radius_mm, int threads = 1);
+
+// The area-weighted quantiles `q` (each in [0, 1]) of `values`, exactly:
+// the smallest value v such that the weights of values <= v reach q of
+// the total. Values with zero weight are ignored; 0 if none has weight.
+[[nodiscard]] std::vector<double> WeightedQuantiles(
+    const std::vector<double>& values, const std::vector<double>& weights,
+    const std::vector<double>& q);
 
 }  // namespace loupe::geometry

@@ -4,11 +4,17 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <thread>
+
+#include "geometry/radix_sort.h"
+#include "geometry/topology.h"
 
 namespace loupe::geometry {
 namespace {
 
 constexpr uint32_t kLeafSize = 4;
+// A near query looks in at most this many grid cells, else in the tree.
+constexpr int kMaxGridCells = 8;
 
 Vec3 Min(const Vec3& a, const Vec3& b) {
   return {std::min(a.x, b.x), std::min(a.y, b.y), std::min(a.z, b.z)};
@@ -67,9 +73,16 @@ MeshDistance::MeshDistance(const Mesh& mesh, bool signs)
     face_normals_[t] = Normalized(Cross(mesh.Corner(t, 1) - mesh.Corner(t, 0),
                                         mesh.Corner(t, 2) - mesh.Corner(t, 0)));
   }
-  if (signs) ComputePseudonormals(mesh);
-  // Triangles in Morton order of their centroids; the hierarchy halves
-  // that order recursively, so building is one sort and one pass.
+  // The pseudonormals beside the hierarchy and the grid.
+  std::thread normals;
+  if (signs && n >= 4096) {
+    normals = std::thread([this, &mesh] { ComputePseudonormals(mesh); });
+  } else if (signs) {
+    ComputePseudonormals(mesh);
+  }
+  // Triangles in Morton order of their centroids (10 bits an axis); the
+  // hierarchy halves that order recursively, so building is one radix
+  // sort and one pass.
   constexpr double kInf = std::numeric_limits<double>::infinity();
   Vec3 lo{kInf, kInf, kInf}, hi{-kInf, -kInf, -kInf};
   for (const auto& v : vertices_) {
@@ -78,34 +91,35 @@ MeshDistance::MeshDistance(const Mesh& mesh, bool signs)
   }
   const Vec3 extent = hi - lo;
   const double size = std::max({extent.x, extent.y, extent.z, 1e-12});
-  std::vector<std::pair<uint64_t, uint32_t>> keyed(n);
+  constexpr int kBits = 10;
+  std::vector<uint64_t> keyed(n);
   for (uint32_t t = 0; t < n; ++t) {
     const Vec3 c =
         (mesh.Corner(t, 0) + mesh.Corner(t, 1) + mesh.Corner(t, 2)) / 3;
-    const Vec3 u = (c - lo) / size * 2097151.0;
-    keyed[t] = {Spread(static_cast<uint64_t>(u.x)) |
-                    Spread(static_cast<uint64_t>(u.y)) << 1 |
-                    Spread(static_cast<uint64_t>(u.z)) << 2,
-                t};
+    const Vec3 u = (c - lo) / size * ((1 << kBits) - 1);
+    const uint64_t code = Spread(static_cast<uint64_t>(u.x)) |
+                          Spread(static_cast<uint64_t>(u.y)) << 1 |
+                          Spread(static_cast<uint64_t>(u.z)) << 2;
+    keyed[t] = code << 32 | t;
   }
-  std::sort(keyed.begin(), keyed.end());
+  RadixSort(&keyed, 32, 32 + 3 * kBits);
   order_.resize(n);
   std::vector<uint64_t> codes(n);
   for (uint32_t i = 0; i < n; ++i) {
-    order_[i] = keyed[i].second;
-    codes[i] = keyed[i].first;
+    order_[i] = static_cast<uint32_t>(keyed[i]);
+    codes[i] = keyed[i] >> 32;
   }
   nodes_.reserve(2 * n / kLeafSize + 2);
   nodes_.emplace_back();
   if (n > 0) Build(0, static_cast<uint32_t>(n), codes);
+  grid_ = TriangleGrid(vertices_, triangles_, order_);
+  if (normals.joinable()) normals.join();
 }
 
 void MeshDistance::ComputePseudonormals(const Mesh& mesh) {
   const size_t n = triangles_.size();
   vertex_normals_.assign(vertices_.size(), Vec3{});
   edge_normals_.assign(n, {});
-  std::vector<std::pair<uint64_t, uint32_t>> sides;  // (edge key, 3t + k)
-  sides.reserve(3 * n);
   for (uint32_t t = 0; t < n; ++t) {
     const Vec3 corners[3] = {mesh.Corner(t, 0), mesh.Corner(t, 1),
                              mesh.Corner(t, 2)};
@@ -114,23 +128,17 @@ void MeshDistance::ComputePseudonormals(const Mesh& mesh) {
       const double angle =
           Angle(corners[(k + 1) % 3] - p, corners[(k + 2) % 3] - p);
       vertex_normals_[triangles_[t][k]] += face_normals_[t] * angle;
-      const uint32_t u = triangles_[t][k], v = triangles_[t][(k + 1) % 3];
-      sides.push_back(
-          {(uint64_t{std::min(u, v)} << 32) | std::max(u, v), 3 * t + k});
     }
   }
-  std::sort(sides.begin(), sides.end());
-  for (size_t i = 0; i < sides.size();) {
-    size_t j = i;
+  const EdgeSides edges = GroupSidesByEdge(mesh);
+  for (size_t e = 0; e < edges.edge_count(); ++e) {
     Vec3 sum;
-    while (j < sides.size() && sides[j].first == sides[i].first) {
-      sum += face_normals_[sides[j].second / 3];
-      ++j;
+    for (uint32_t i = edges.starts[e]; i < edges.starts[e + 1]; ++i) {
+      sum += face_normals_[edges.sides[i] / 3];
     }
-    for (size_t k = i; k < j; ++k) {
-      edge_normals_[sides[k].second / 3][sides[k].second % 3] = sum;
+    for (uint32_t i = edges.starts[e]; i < edges.starts[e + 1]; ++i) {
+      edge_normals_[edges.sides[i] / 3][edges.sides[i] % 3] = sum;
     }
-    i = j;
   }
 }
 
@@ -254,8 +262,46 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
   out.point = ClosestOnTriangle(p, vertices_[triangles_[hint][0]],
                                 vertices_[triangles_[hint][1]],
                                 vertices_[triangles_[hint][2]], &feature);
-  const Vec3 d = p - out.point;
-  (void)Search(p, Dot(d, d), true, feature, &out);
+  Vec3 d = p - out.point;
+  double best2 = Dot(d, d);
+  // Every triangle nearer than the hint has a point in the box of that
+  // radius about p, so it is listed in a cell the box overlaps.
+  const double margin =
+      (std::max({std::abs(p.x), std::abs(p.y), std::abs(p.z)}) + 1) * 1e-6;
+  double r = std::sqrt(best2) + margin;
+  float lo[3], hi[3];
+  auto set_box = [&] {
+    lo[0] = Down(p.x - r), lo[1] = Down(p.y - r), lo[2] = Down(p.z - r);
+    hi[0] = Up(p.x + r), hi[1] = Up(p.y + r), hi[2] = Up(p.z + r);
+  };
+  set_box();
+  const Vec3 reach{r, r, r};
+  const bool near = grid_.ForEachNear(
+      p - reach, p + reach, kMaxGridCells, [&](const TriangleGrid::Entry& e) {
+        if (e.lo[0] > hi[0] || e.hi[0] < lo[0] || e.lo[1] > hi[1] ||
+            e.hi[1] < lo[1] || e.lo[2] > hi[2] || e.hi[2] < lo[2]) {
+          return;
+        }
+        const Triangle& tri = triangles_[e.triangle];
+        Feature f;
+        const Vec3 q = ClosestOnTriangle(
+            p, vertices_[tri[0]], vertices_[tri[1]], vertices_[tri[2]], &f);
+        const Vec3 dq = p - q;
+        const double d2 = Dot(dq, dq);
+        if (d2 < best2) {
+          best2 = d2;
+          feature = f;
+          out.point = q;
+          out.triangle = e.triangle;
+          r = std::sqrt(best2) + margin;
+          set_box();
+        }
+      });
+  if (near) {
+    Finish(p, best2, feature, &out);
+  } else {
+    (void)Search(p, best2, true, feature, &out);
+  }
   return out;
 }
 
@@ -318,15 +364,19 @@ bool MeshDistance::Search(const Vec3& p, double best2, bool found,
     }
   }
   if (!found) return false;
+  Finish(p, best2, best_feature, out);
+  return true;
+}
+
+void MeshDistance::Finish(const Vec3& p, double best2, Feature feature,
+                          ClosestPoint* out) const {
   out->distance = std::sqrt(best2);
   if (!signs_) {
     out->signed_distance = out->distance;
-    return true;
+    return;
   }
-  const double side =
-      Dot(p - out->point, Pseudonormal(out->triangle, best_feature));
+  const double side = Dot(p - out->point, Pseudonormal(out->triangle, feature));
   out->signed_distance = side < 0 ? -out->distance : out->distance;
-  return true;
 }
 
 ClosestPoint MeshDistance::Closest(const Vec3& p) const {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "geometry/mesh.h"
+#include "geometry/triangle_grid.h"
 
 namespace loupe::geometry {
 
@@ -39,7 +40,9 @@ class MeshDistance {
                                    ClosestPoint* out) const;
   // As Closest, starting from triangle `hint` (any valid index): much
   // faster when it is near the answer, e.g. the answer for the previous
-  // point of a scan, whose points come in surface order.
+  // point of a scan, whose points come in surface order. Then the few grid
+  // cells within the hint's distance hold every triangle that can be
+  // nearer (TriangleGrid); otherwise the hierarchy is searched.
   [[nodiscard]] ClosestPoint ClosestNear(const Vec3& p, uint32_t hint) const;
   [[nodiscard]] size_t triangle_count() const { return triangles_.size(); }
 
@@ -63,6 +66,9 @@ class MeshDistance {
   // already set when there is one).
   bool Search(const Vec3& p, double best2, bool found, Feature feature,
               ClosestPoint* out) const;
+  // Fills in out's distances, `best2` away through `feature`.
+  void Finish(const Vec3& p, double best2, Feature feature,
+              ClosestPoint* out) const;
   Vec3 Pseudonormal(uint32_t t, Feature feature) const;
   void ComputePseudonormals(const Mesh& mesh);
 
@@ -74,6 +80,7 @@ class MeshDistance {
   std::vector<std::array<Vec3, 3>> edge_normals_;  // Per triangle side.
   std::vector<uint32_t> order_;
   std::vector<Node> nodes_;  // nodes_[0] is the root.
+  TriangleGrid grid_;
 };
 
 }  // namespace loupe::geometry

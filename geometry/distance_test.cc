@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "geometry/deviation.h"
+#include "geometry/radix_sort.h"
 #include "geometry/test_meshes.h"
 
 namespace loupe::geometry {
@@ -94,6 +96,118 @@ TEST(DistanceTest, ADentIsFoundWhereItWasPutAndSignedAsMissingMaterial) {
   const Deviation same = MeasureDeviation(twin, reference, 0.001);
   EXPECT_NEAR(same.stats.max_abs, 0, 1e-9);
   EXPECT_EQ(same.stats.within_tolerance, 1.0);
+}
+
+TEST(DistanceTest, NearQueriesThroughTheGridEqualTheTreeForAnyHint) {
+  BandSpec spec;
+  spec.segments = 256;
+  spec.height_segments = 16;
+  const Mesh band = Band(spec);
+  const MeshDistance d(band);
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<uint32_t> any(
+      0, static_cast<uint32_t>(band.triangles.size() - 1));
+  std::uniform_real_distribution<double> noise(-0.05, 0.05);
+  uint32_t hint = 0;
+  for (size_t i = 0; i < band.vertices.size(); ++i) {
+    // Points on and near the surface in surface order, the previous
+    // answer as hint (the grid's case), then a random, far hint (the
+    // tree's case); and points well away from the piece.
+    const Vec3 p = band.vertices[i] + Vec3{noise(rng), noise(rng), noise(rng)};
+    const ClosestPoint exact = d.Closest(p);
+    const ClosestPoint near = d.ClosestNear(p, hint);
+    ASSERT_EQ(near.distance, exact.distance) << i;
+    ASSERT_EQ(near.signed_distance, exact.signed_distance) << i;
+    hint = near.triangle;
+    ASSERT_EQ(d.ClosestNear(p, any(rng)).distance, exact.distance) << i;
+    const Vec3 far = p * 1.7;
+    ASSERT_EQ(d.ClosestNear(far, hint).distance, d.Closest(far).distance);
+  }
+}
+
+TEST(DistanceTest, CoverageEqualsSearchingEveryTwinVertex) {
+  BandSpec spec;
+  spec.segments = 128;
+  spec.height_segments = 8;
+  const Mesh twin = Band(spec);
+  // The scan: finer, and without the triangles on one side (x > 6 mm), as
+  // if the scanner missed them.
+  BandSpec fine = spec;
+  fine.segments = 300;
+  fine.height_segments = 20;
+  Mesh scan = Band(fine);
+  std::vector<Triangle> kept;
+  for (const Triangle& t : scan.triangles) {
+    if (scan.vertices[t[0]].x < 6) kept.push_back(t);
+  }
+  scan.triangles = kept;
+  const MeshDistance reference(twin);
+  const Deviation to_twin = MeasureDeviation(scan, reference, 0.05, 2);
+  const MeshDistance scan_surface(scan, false);
+  const std::vector<double> areas = VertexAreas(twin);
+  for (double radius : {0.01, 0.05, 0.15, 1.0}) {
+    double total = 0, within = 0;
+    for (size_t v = 0; v < twin.vertices.size(); ++v) {
+      total += areas[v];
+      if (scan_surface.Closest(twin.vertices[v]).distance <= radius) {
+        within += areas[v];
+      }
+    }
+    const double coverage = Coverage(twin, scan, to_twin, radius, 2);
+    EXPECT_NEAR(coverage, within / total, 1e-12) << radius;
+    EXPECT_LT(coverage, 0.9) << radius;
+  }
+  EXPECT_EQ(
+      Coverage(twin, twin, MeasureDeviation(twin, reference, 0.05), 0.001),
+      1.0);
+}
+
+TEST(DistanceTest, WeightedQuantilesEqualSortingEverything) {
+  std::mt19937 rng(5);
+  std::exponential_distribution<double> value(50);
+  std::uniform_real_distribution<double> weight(0, 1);
+  std::vector<double> values(20000), weights(20000);
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = value(rng);
+    weights[i] = i % 10 == 0 ? 0 : weight(rng);
+  }
+  std::vector<std::pair<double, double>> sorted;
+  double total = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (weights[i] > 0) sorted.push_back({values[i], weights[i]});
+    total += weights[i];
+  }
+  std::sort(sorted.begin(), sorted.end());
+  const std::vector<double> q = {0, 0.5, 0.95, 0.99, 1};
+  const std::vector<double> got = WeightedQuantiles(values, weights, q);
+  for (size_t j = 0; j < q.size(); ++j) {
+    double seen = 0, expected = sorted.back().first;
+    for (const auto& [v, w] : sorted) {
+      seen += w;
+      if (seen >= q[j] * total) {
+        expected = v;
+        break;
+      }
+    }
+    EXPECT_EQ(got[j], expected) << q[j];
+  }
+  EXPECT_EQ(WeightedQuantiles({1, 2}, {0, 0}, {0.5})[0], 0);
+}
+
+TEST(DistanceTest, RadixSortSortsOnTheGivenBits) {
+  std::mt19937_64 rng(9);
+  std::vector<uint64_t> keys(100000);
+  for (auto& k : keys) k = rng();
+  std::vector<uint64_t> all = keys;
+  RadixSort(&all, 0, 64);
+  EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
+  // On the high 30 bits only: sorted by them, stable below.
+  std::vector<uint64_t> high = keys;
+  RadixSort(&high, 34, 64);
+  std::vector<uint64_t> expected = keys;
+  std::stable_sort(expected.begin(), expected.end(),
+                   [](uint64_t a, uint64_t b) { return a >> 34 < b >> 34; });
+  EXPECT_EQ(high, expected);
 }
 
 }  // namespace

@@ -1,0 +1,144 @@
+#include "geometry/triangle_grid.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace loupe::geometry {
+namespace {
+
+constexpr double kCellsPerEdge = 2.0;  // Cell size in mean edge lengths.
+constexpr size_t kMaxEntriesPerTriangle = 6;
+
+float Down(double v) {
+  const float f = static_cast<float>(v);
+  return f > v ? std::nextafter(f, -INFINITY) : f;
+}
+float Up(double v) {
+  const float f = static_cast<float>(v);
+  return f < v ? std::nextafter(f, INFINITY) : f;
+}
+
+struct Box {
+  Vec3 lo, hi;
+};
+
+Box BoxOf(const std::vector<Vec3>& vertices, const Triangle& t) {
+  const Vec3 &a = vertices[t[0]], &b = vertices[t[1]], &c = vertices[t[2]];
+  return {{std::min({a.x, b.x, c.x}), std::min({a.y, b.y, c.y}),
+           std::min({a.z, b.z, c.z})},
+          {std::max({a.x, b.x, c.x}), std::max({a.y, b.y, c.y}),
+           std::max({a.z, b.z, c.z})}};
+}
+
+}  // namespace
+
+TriangleGrid::TriangleGrid(const std::vector<Vec3>& vertices,
+                           const std::vector<Triangle>& triangles,
+                           const std::vector<uint32_t>& order) {
+  if (triangles.empty()) return;
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  Vec3 lo{kInf, kInf, kInf}, hi{-kInf, -kInf, -kInf};
+  for (const Vec3& v : vertices) {
+    lo = {std::min(lo.x, v.x), std::min(lo.y, v.y), std::min(lo.z, v.z)};
+    hi = {std::max(hi.x, v.x), std::max(hi.y, v.y), std::max(hi.z, v.z)};
+  }
+  double edges = 0;
+  for (const Triangle& t : triangles) {
+    const Vec3 &a = vertices[t[0]], &b = vertices[t[1]], &c = vertices[t[2]];
+    edges += Norm(b - a) + Norm(c - b) + Norm(a - c);
+  }
+  const double extent = std::max({hi.x - lo.x, hi.y - lo.y, hi.z - lo.z});
+  origin_[0] = lo.x;
+  origin_[1] = lo.y;
+  origin_[2] = lo.z;
+  // At least 2^20 cells across, whatever the triangles.
+  double cell = std::max(kCellsPerEdge * edges / (3.0 * triangles.size()),
+                         extent / double(kAxisCells / 2));
+  if (!(cell > 0) || !std::isfinite(cell)) return;
+  for (int attempt = 0; attempt < 4; ++attempt, cell *= 2) {
+    if (Fill(vertices, triangles, order, cell)) return;
+  }
+  slots_.clear();
+  entries_.clear();
+}
+
+bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
+                        const std::vector<Triangle>& triangles,
+                        const std::vector<uint32_t>& order, double cell) {
+  cell_ = cell;
+  inverse_ = 1 / cell;
+  struct Range {
+    int64_t lo[3], hi[3];
+  };
+  auto range_of = [&](const Triangle& t) {
+    const Box b = BoxOf(vertices, t);
+    return Range{{CellOf(b.lo.x, 0), CellOf(b.lo.y, 1), CellOf(b.lo.z, 2)},
+                 {CellOf(b.hi.x, 0), CellOf(b.hi.y, 1), CellOf(b.hi.z, 2)}};
+  };
+  auto for_each_cell = [](const Range& r, auto&& f) {
+    for (int64_t x = r.lo[0]; x <= r.hi[0]; ++x) {
+      for (int64_t y = r.lo[1]; y <= r.hi[1]; ++y) {
+        for (int64_t z = r.lo[2]; z <= r.hi[2]; ++z) f(Key(x, y, z));
+      }
+    }
+  };
+  size_t total = 0;
+  for (const Triangle& t : triangles) {
+    const Range r = range_of(t);
+    total += (r.hi[0] - r.lo[0] + 1) * (r.hi[1] - r.lo[1] + 1) *
+             (r.hi[2] - r.lo[2] + 1);
+  }
+  if (total > kMaxEntriesPerTriangle * triangles.size() ||
+      total >= std::numeric_limits<uint32_t>::max()) {
+    return false;
+  }
+  // Count the entries per cell in a table grown to stay at most half full.
+  slots_.assign(1024, Slot{});
+  shift_ = 64 - 10;
+  size_t used = 0;
+  auto slot_for = [&](uint64_t key) -> Slot& {
+    for (size_t i = Home(key);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i].key == key) return slots_[i];
+      if (slots_[i].key == kEmpty) {
+        slots_[i].key = key;
+        ++used;
+        return slots_[i];
+      }
+    }
+  };
+  for (const Triangle& t : triangles) {
+    for_each_cell(range_of(t), [&](uint64_t key) {
+      ++slot_for(key).count;
+      if (2 * used <= slots_.size()) return;
+      std::vector<Slot> old;
+      old.swap(slots_);
+      slots_.assign(old.size() * 2, Slot{});
+      --shift_;
+      used = 0;
+      for (const Slot& s : old) {
+        if (s.key != kEmpty) slot_for(s.key).count = s.count;
+      }
+    });
+  }
+  uint32_t begin = 0;
+  for (Slot& s : slots_) {
+    s.begin = begin;
+    begin += s.count;
+    s.count = 0;
+  }
+  entries_.resize(total);
+  for (uint32_t i : order) {
+    const Triangle& t = triangles[i];
+    const Box b = BoxOf(vertices, t);
+    const Entry e{{Down(b.lo.x), Down(b.lo.y), Down(b.lo.z)},
+                  {Up(b.hi.x), Up(b.hi.y), Up(b.hi.z)},
+                  i};
+    for_each_cell(range_of(t), [&](uint64_t key) {
+      Slot& s = slot_for(key);
+      entries_[s.begin + s.count++] = e;
+    });
+  }
+  return true;
+}
+
+}  // namespace loupe::geometry

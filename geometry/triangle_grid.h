@@ -1,0 +1,112 @@
+#pragma once
+
+// A spatial hash of a mesh's triangles by the cubic cells their bounding
+// boxes overlap. For closest-point queries whose answer is already known
+// to be near (a scan point next to the twin's surface, with the previous
+// point's triangle as a first guess): the few cells a small query box
+// covers list every triangle that can come closer than the guess, so the
+// exact answer needs a handful of triangle tests and no descent from the
+// root of a hierarchy (MeshDistance::ClosestNear).
+//
+// Built once, then immutable: lookups are thread-safe.
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "geometry/mesh.h"
+
+namespace loupe::geometry {
+
+class TriangleGrid {
+ public:
+  // A triangle in a cell, with its bounds (float, rounded outwards) to
+  // reject it without touching its vertices.
+  struct Entry {
+    float lo[3], hi[3];
+    uint32_t triangle;
+  };
+
+  // An empty grid: every lookup declines.
+  TriangleGrid() = default;
+  // Cells of about three mean edge lengths, doubled while the triangles'
+  // boxes would make more than six entries per triangle (a mesh of very
+  // uneven triangles); empty if that does not settle. `order` is the order
+  // triangles are listed in within a cell (a spatial order keeps them
+  // close in memory).
+  TriangleGrid(const std::vector<Vec3>& vertices,
+               const std::vector<Triangle>& triangles,
+               const std::vector<uint32_t>& order);
+
+  [[nodiscard]] bool empty() const { return slots_.empty(); }
+  [[nodiscard]] double cell_size() const { return cell_; }
+
+  // Calls `visit(const Entry&)` for every entry of every cell that the
+  // box [lo, hi] overlaps (a triangle may come more than once) and
+  // returns true; returns false, visiting nothing, when the grid is empty
+  // or the box covers more than `max_cells` cells.
+  template <typename Visit>
+  bool ForEachNear(const Vec3& lo, const Vec3& hi, int max_cells,
+                   Visit&& visit) const;
+
+ private:
+  struct Slot {
+    uint64_t key = kEmpty;
+    uint32_t begin = 0, count = 0;
+  };
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  static constexpr int kAxisBits = 21;
+  static constexpr int64_t kAxisCells = int64_t{1} << kAxisBits;
+
+  bool Fill(const std::vector<Vec3>& vertices,
+            const std::vector<Triangle>& triangles,
+            const std::vector<uint32_t>& order, double cell);
+  int64_t CellOf(double v, int axis) const {
+    const double c = std::floor((v - origin_[axis]) * inverse_);
+    return c < 0 ? 0 : c >= kAxisCells ? kAxisCells - 1 : int64_t(c);
+  }
+  static uint64_t Key(int64_t x, int64_t y, int64_t z) {
+    return uint64_t(x) << (2 * kAxisBits) | uint64_t(y) << kAxisBits |
+           uint64_t(z);
+  }
+  size_t Home(uint64_t key) const {
+    return (key * 0x9E3779B97F4A7C15ull) >> shift_;
+  }
+  const Slot* Find(uint64_t key) const {
+    for (size_t i = Home(key);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& s = slots_[i];
+      if (s.key == key) return &s;
+      if (s.key == kEmpty) return nullptr;
+    }
+  }
+
+  double origin_[3] = {0, 0, 0};
+  double cell_ = 0, inverse_ = 0;
+  int shift_ = 64;
+  std::vector<Slot> slots_;  // Open addressing, a power of two.
+  std::vector<Entry> entries_;
+};
+
+template <typename Visit>
+bool TriangleGrid::ForEachNear(const Vec3& lo, const Vec3& hi, int max_cells,
+                               Visit&& visit) const {
+  if (slots_.empty()) return false;
+  const int64_t x0 = CellOf(lo.x, 0), x1 = CellOf(hi.x, 0);
+  const int64_t y0 = CellOf(lo.y, 1), y1 = CellOf(hi.y, 1);
+  const int64_t z0 = CellOf(lo.z, 2), z1 = CellOf(hi.z, 2);
+  if ((x1 - x0 + 1) * (y1 - y0 + 1) * (z1 - z0 + 1) > max_cells) return false;
+  for (int64_t x = x0; x <= x1; ++x) {
+    for (int64_t y = y0; y <= y1; ++y) {
+      for (int64_t z = z0; z <= z1; ++z) {
+        const Slot* s = Find(Key(x, y, z));
+        if (s == nullptr) continue;
+        for (uint32_t i = s->begin; i < s->begin + s->count; ++i) {
+          visit(entries_[i]);
+        }
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace loupe::geometry
