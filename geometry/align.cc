@@ -84,26 +84,39 @@ bool Solve(std::array<std::array<double, N>, N> a, std::array<double, N> b,
   return true;
 }
 
-// Area-weighted samples of the mesh's vertices (at most `max`).
-std::vector<Vec3> Samples(const Mesh& mesh, size_t max) {
+// Area-weighted samples of the mesh's vertices (at most `max`), given
+// their areas.
+std::vector<Vec3> Samples(const Mesh& mesh, const std::vector<double>& areas,
+                          size_t max) {
   if (mesh.vertices.size() <= max) return mesh.vertices;
-  const std::vector<double> areas = VertexAreas(mesh);
   std::discrete_distribution<size_t> pick(areas.begin(), areas.end());
   std::mt19937_64 rng(20261123);
+  std::vector<size_t> picked(max);
+  for (auto& i : picked) i = pick(rng);
+  // In the file's order, which is mostly the surface's: each sample's
+  // search starts from its predecessor's answer.
+  std::sort(picked.begin(), picked.end());
   std::vector<Vec3> out(max);
-  for (auto& p : out) p = mesh.vertices[pick(rng)];
+  for (size_t i = 0; i < max; ++i) out[i] = mesh.vertices[picked[i]];
   return out;
 }
 
-// RMS distance of `points` under `pose` to the reference (a quick score).
+// RMS distance of `points` under `pose` to the reference (a quick score),
+// or infinity as soon as it is sure to exceed `give_up`.
 double Score(const std::vector<Vec3>& points, const Pose& pose,
-             const MeshDistance& reference) {
+             const MeshDistance& reference, double give_up = INFINITY) {
+  const double n = static_cast<double>(std::max<size_t>(1, points.size()));
+  const double budget = give_up * give_up * n;
   double sum = 0;
+  ClosestPoint c;
   for (const auto& p : points) {
-    const double d = reference.Closest(pose.Apply(p)).distance;
-    sum += d * d;
+    // Nothing beyond what is left of the budget need be found.
+    if (!reference.ClosestWithin(pose.Apply(p), std::sqrt(budget - sum), &c)) {
+      return INFINITY;
+    }
+    sum += c.distance * c.distance;
   }
-  return std::sqrt(sum / std::max<size_t>(1, points.size()));
+  return std::sqrt(sum / n);
 }
 
 // Also gives the reference's candidate symmetry axis (its principal axis
@@ -138,7 +151,7 @@ Pose Coarse(const Measurements& a, const Measurements& b,
       Pose centred;
       centred.rotation = pose.rotation;
       centred.translation = b.center_of_mass - pose.Apply(a.center_of_mass);
-      const double score = Score(probe, centred, distance);
+      const double score = Score(probe, centred, distance, best_score);
       if (score < best_score) {
         best_score = score;
         best = centred;
@@ -183,12 +196,16 @@ Mesh Transformed(const Mesh& mesh, const Pose& pose) {
 AlignResult Align(const Mesh& moving, const Mesh& reference,
                   const MeshDistance& distance, const AlignOptions& o) {
   AlignResult result;
-  const std::vector<Vec3> samples = Samples(moving, o.max_samples);
-  const std::vector<Vec3> probe = Samples(moving, 500);
+  const std::vector<double> areas = VertexAreas(moving);
+  const std::vector<Vec3> samples = Samples(moving, areas, o.max_samples);
+  const std::vector<Vec3> probe = Samples(moving, areas, 500);
   const Measurements ref = Measure(reference);
   Vec3 axis;
   Pose pose = Coarse(Measure(moving), ref, probe, distance, &axis);
   std::vector<Correspondence> pairs(samples.size());
+  // Each sample's last nearest triangle: the next iteration moves it
+  // little, so that is where its search starts.
+  std::vector<uint32_t> hints(samples.size());
   constexpr int N = 7;
   for (int it = 0; it < o.max_iterations; ++it) {
     result.iterations = it + 1;
@@ -196,9 +213,15 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
     std::vector<std::thread> workers;
     for (int w = 0; w < threads; ++w) {
       workers.emplace_back([&, w] {
-        for (size_t i = w; i < samples.size(); i += threads) {
+        const size_t begin = samples.size() * w / threads;
+        const size_t end = samples.size() * (w + 1) / threads;
+        for (size_t i = begin; i < end; ++i) {
           const Vec3 p = pose.Apply(samples[i]);
-          const ClosestPoint c = distance.Closest(p);
+          const uint32_t hint = it > 0      ? hints[i]
+                                : i > begin ? hints[i - 1]
+                                            : 0;
+          const ClosestPoint c = distance.ClosestNear(p, hint);
+          hints[i] = c.triangle;
           pairs[i] = {p, c.point, distance.face_normals()[c.triangle],
                       c.distance};
         }

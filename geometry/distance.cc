@@ -120,6 +120,7 @@ void MeshDistance::ComputePseudonormals(const Mesh& mesh) {
   const size_t n = triangles_.size();
   vertex_normals_.assign(vertices_.size(), Vec3{});
   edge_normals_.assign(n, {});
+  neighbours_.assign(n, {kNoNeighbour, kNoNeighbour, kNoNeighbour});
   for (uint32_t t = 0; t < n; ++t) {
     const Vec3 corners[3] = {mesh.Corner(t, 0), mesh.Corner(t, 1),
                              mesh.Corner(t, 2)};
@@ -138,6 +139,12 @@ void MeshDistance::ComputePseudonormals(const Mesh& mesh) {
     }
     for (uint32_t i = edges.starts[e]; i < edges.starts[e + 1]; ++i) {
       edge_normals_[edges.sides[i] / 3][edges.sides[i] % 3] = sum;
+    }
+    if (edges.starts[e + 1] - edges.starts[e] == 2) {
+      const uint32_t a = edges.sides[edges.starts[e]];
+      const uint32_t b = edges.sides[edges.starts[e] + 1];
+      neighbours_[a / 3][a % 3] = b / 3;
+      neighbours_[b / 3][b % 3] = a / 3;
     }
   }
 }
@@ -264,25 +271,50 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
                                 vertices_[triangles_[hint][2]], &feature);
   Vec3 d = p - out.point;
   double best2 = Dot(d, d);
+  // Across the edge or corner the answer lies on, while a neighbour is
+  // nearer: then the grid search below has a small box.
+  for (int step = 0;
+       step < 8 && feature != Feature::kFace && !neighbours_.empty(); ++step) {
+    // Sides at the feature: edge k is side k; corner k joins sides k and
+    // k + 2 (mod 3).
+    const int f = static_cast<int>(feature);
+    const int sides[2] = {f <= 3 ? f - 1 : f - 4, f <= 3 ? -1 : (f - 2) % 3};
+    bool moved = false;
+    for (int side : sides) {
+      if (side < 0) continue;
+      const uint32_t next = neighbours_[out.triangle][side];
+      if (next == kNoNeighbour) continue;
+      Feature next_feature;
+      const Vec3 q = ClosestOnTriangle(
+          p, vertices_[triangles_[next][0]], vertices_[triangles_[next][1]],
+          vertices_[triangles_[next][2]], &next_feature);
+      const Vec3 dq = p - q;
+      if (Dot(dq, dq) < best2) {
+        best2 = Dot(dq, dq);
+        out.point = q;
+        out.triangle = next;
+        feature = next_feature;
+        moved = true;
+        break;
+      }
+    }
+    if (!moved) break;
+  }
   // Every triangle nearer than the hint has a point in the box of that
   // radius about p, so it is listed in a cell the box overlaps.
   const double margin =
       (std::max({std::abs(p.x), std::abs(p.y), std::abs(p.z)}) + 1) * 1e-6;
   double r = std::sqrt(best2) + margin;
-  float lo[3], hi[3];
+  TriangleGrid::FloatBox box;
   auto set_box = [&] {
-    lo[0] = Down(p.x - r), lo[1] = Down(p.y - r), lo[2] = Down(p.z - r);
-    hi[0] = Up(p.x + r), hi[1] = Up(p.y + r), hi[2] = Up(p.z + r);
+    box = {{Down(p.x - r), Down(p.y - r), Down(p.z - r)},
+           {Up(p.x + r), Up(p.y + r), Up(p.z + r)}};
   };
   set_box();
   const Vec3 reach{r, r, r};
   const bool near = grid_.ForEachNear(
-      p - reach, p + reach, kMaxGridCells, [&](const TriangleGrid::Entry& e) {
-        if (e.lo[0] > hi[0] || e.hi[0] < lo[0] || e.lo[1] > hi[1] ||
-            e.hi[1] < lo[1] || e.lo[2] > hi[2] || e.hi[2] < lo[2]) {
-          return;
-        }
-        const Triangle& tri = triangles_[e.triangle];
+      p - reach, p + reach, kMaxGridCells, &box, [&](uint32_t t) {
+        const Triangle& tri = triangles_[t];
         Feature f;
         const Vec3 q = ClosestOnTriangle(
             p, vertices_[tri[0]], vertices_[tri[1]], vertices_[tri[2]], &f);
@@ -292,7 +324,7 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
           best2 = d2;
           feature = f;
           out.point = q;
-          out.triangle = e.triangle;
+          out.triangle = t;
           r = std::sqrt(best2) + margin;
           set_box();
         }

@@ -78,6 +78,10 @@ class MeshDistance {
   std::vector<Vec3> face_normals_;    // Unit.
   std::vector<Vec3> vertex_normals_;  // Angle-weighted, unnormalized.
   std::vector<std::array<Vec3, 3>> edge_normals_;  // Per triangle side.
+  // The triangle across each side (kNoNeighbour on a boundary or a
+  // non-manifold edge); with the pseudonormals.
+  static constexpr uint32_t kNoNeighbour = ~uint32_t{0};
+  std::vector<std::array<uint32_t, 3>> neighbours_;
   std::vector<uint32_t> order_;
   std::vector<Node> nodes_;  // nodes_[0] is the root.
   TriangleGrid grid_;

@@ -59,7 +59,7 @@ TriangleGrid::TriangleGrid(const std::vector<Vec3>& vertices,
     if (Fill(vertices, triangles, order, cell)) return;
   }
   slots_.clear();
-  entries_.clear();
+  blocks_.clear();
 }
 
 bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
@@ -120,24 +120,40 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
       }
     });
   }
+  // Each cell's triangles in whole blocks of four.
   uint32_t begin = 0;
   for (Slot& s : slots_) {
     s.begin = begin;
-    begin += s.count;
+    begin += (s.count + 3) / 4;
     s.count = 0;
   }
-  entries_.resize(total);
+  Block empty;
+  for (int k = 0; k < 3; ++k) {
+    for (int j = 0; j < 4; ++j) {
+      empty.lo[k][j] = INFINITY;
+      empty.hi[k][j] = -INFINITY;
+      empty.triangle[j] = 0;
+    }
+  }
+  blocks_.assign(begin, empty);
   for (uint32_t i : order) {
     const Triangle& t = triangles[i];
     const Box b = BoxOf(vertices, t);
-    const Entry e{{Down(b.lo.x), Down(b.lo.y), Down(b.lo.z)},
-                  {Up(b.hi.x), Up(b.hi.y), Up(b.hi.z)},
-                  i};
+    const float lo[3] = {Down(b.lo.x), Down(b.lo.y), Down(b.lo.z)};
+    const float hi[3] = {Up(b.hi.x), Up(b.hi.y), Up(b.hi.z)};
     for_each_cell(range_of(t), [&](uint64_t key) {
       Slot& s = slot_for(key);
-      entries_[s.begin + s.count++] = e;
+      Block& block = blocks_[s.begin + s.count / 4];
+      const uint32_t lane = s.count++ % 4;
+      for (int k = 0; k < 3; ++k) {
+        block.lo[k][lane] = lo[k];
+        block.hi[k][lane] = hi[k];
+      }
+      block.triangle[lane] = i;
     });
   }
+  // From entries to blocks.
+  for (Slot& s : slots_) s.count = (s.count + 3) / 4;
   return true;
 }
 

@@ -10,9 +10,14 @@
 //
 // Built once, then immutable: lookups are thread-safe.
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "geometry/mesh.h"
 
@@ -20,11 +25,10 @@ namespace loupe::geometry {
 
 class TriangleGrid {
  public:
-  // A triangle in a cell, with its bounds (float, rounded outwards) to
-  // reject it without touching its vertices.
-  struct Entry {
+  // A box in float, rounded outwards; a query's box may shrink as nearer
+  // triangles are found.
+  struct FloatBox {
     float lo[3], hi[3];
-    uint32_t triangle;
   };
 
   // An empty grid: every lookup declines.
@@ -41,18 +45,25 @@ class TriangleGrid {
   [[nodiscard]] bool empty() const { return slots_.empty(); }
   [[nodiscard]] double cell_size() const { return cell_; }
 
-  // Calls `visit(const Entry&)` for every entry of every cell that the
-  // box [lo, hi] overlaps (a triangle may come more than once) and
-  // returns true; returns false, visiting nothing, when the grid is empty
-  // or the box covers more than `max_cells` cells.
+  // Calls `visit(triangle)` for every triangle listed in a cell that the
+  // box [lo, hi] overlaps whose bounds overlap `*box` (which `visit` may
+  // shrink; a triangle may come more than once) and returns true; returns
+  // false, visiting nothing, when the grid is empty or [lo, hi] covers
+  // more than `max_cells` cells.
   template <typename Visit>
   bool ForEachNear(const Vec3& lo, const Vec3& hi, int max_cells,
-                   Visit&& visit) const;
+                   const FloatBox* box, Visit&& visit) const;
 
  private:
+  // Four triangles' bounds, tested at once; unused lanes hold an empty
+  // box (lo = +inf, hi = -inf).
+  struct alignas(16) Block {
+    float lo[3][4], hi[3][4];
+    uint32_t triangle[4];
+  };
   struct Slot {
     uint64_t key = kEmpty;
-    uint32_t begin = 0, count = 0;
+    uint32_t begin = 0, count = 0;  // Entries while filling, then blocks.
   };
   static constexpr uint64_t kEmpty = ~uint64_t{0};
   static constexpr int kAxisBits = 21;
@@ -84,12 +95,12 @@ class TriangleGrid {
   double cell_ = 0, inverse_ = 0;
   int shift_ = 64;
   std::vector<Slot> slots_;  // Open addressing, a power of two.
-  std::vector<Entry> entries_;
+  std::vector<Block> blocks_;
 };
 
 template <typename Visit>
 bool TriangleGrid::ForEachNear(const Vec3& lo, const Vec3& hi, int max_cells,
-                               Visit&& visit) const {
+                               const FloatBox* box, Visit&& visit) const {
   if (slots_.empty()) return false;
   const int64_t x0 = CellOf(lo.x, 0), x1 = CellOf(hi.x, 0);
   const int64_t y0 = CellOf(lo.y, 1), y1 = CellOf(hi.y, 1);
@@ -101,7 +112,28 @@ bool TriangleGrid::ForEachNear(const Vec3& lo, const Vec3& hi, int max_cells,
         const Slot* s = Find(Key(x, y, z));
         if (s == nullptr) continue;
         for (uint32_t i = s->begin; i < s->begin + s->count; ++i) {
-          visit(entries_[i]);
+          const Block& b = blocks_[i];
+#if defined(__SSE2__)
+          __m128 in = _mm_set1_ps(-1.0f);  // All lanes set.
+          for (int k = 0; k < 3; ++k) {
+            in = _mm_and_ps(in, _mm_cmple_ps(_mm_load_ps(b.lo[k]),
+                                             _mm_set1_ps(box->hi[k])));
+            in = _mm_and_ps(in, _mm_cmpge_ps(_mm_load_ps(b.hi[k]),
+                                             _mm_set1_ps(box->lo[k])));
+          }
+          for (unsigned bits = _mm_movemask_ps(in); bits != 0;
+               bits &= bits - 1) {
+            visit(b.triangle[std::countr_zero(bits)]);
+          }
+#else
+          for (int j = 0; j < 4; ++j) {
+            bool in = true;
+            for (int k = 0; k < 3; ++k) {
+              in = in && b.lo[k][j] <= box->hi[k] && b.hi[k][j] >= box->lo[k];
+            }
+            if (in) visit(b.triangle[j]);
+          }
+#endif
         }
       }
     }
