@@ -19,6 +19,19 @@ namespace loupe {
     const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(path + ": cannot read");
+  // One read of the whole file when its size is known (a regular file);
+  // else (a pipe) through a stream.
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && std::filesystem::is_regular_file(path, ec)) {
+    std::string bytes(size, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(size));
+    bytes.resize(static_cast<size_t>(in.gcount()));
+    if (in.peek() == std::ifstream::traits_type::eof()) return bytes;
+    std::stringstream rest;  // The file grew while being read.
+    rest << in.rdbuf();
+    return bytes + rest.str();
+  }
   std::stringstream text;
   text << in.rdbuf();
   return text.str();

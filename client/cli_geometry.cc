@@ -187,9 +187,12 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
   if (!(o.tolerance > 0 && o.tolerance < 10)) {
     return Usage("--tolerance: millimetres, above 0 and below 10");
   }
+  // Both files at once.
+  auto twin_read =
+      std::async(std::launch::async, [&o] { return g::ReadMeshFile(o.twin); });
   auto mesh = g::ReadMeshFile(o.path);
+  auto twin = twin_read.get();
   if (!mesh.ok()) return Fail(mesh.status());
-  auto twin = g::ReadMeshFile(o.twin);
   if (!twin.ok()) return Fail(twin.status());
   g::CompareOptions options;
   options.purpose = *purpose;

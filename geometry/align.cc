@@ -194,14 +194,20 @@ Mesh Transformed(const Mesh& mesh, const Pose& pose) {
 }
 
 AlignResult Align(const Mesh& moving, const Mesh& reference,
-                  const MeshDistance& distance, const AlignOptions& o) {
+                  const MeshDistance& distance, const AlignOptions& o,
+                  const AlignInputs& known) {
   AlignResult result;
-  const std::vector<double> areas = VertexAreas(moving);
+  std::vector<double> own_areas;
+  if (known.moving_areas == nullptr) own_areas = VertexAreas(moving);
+  const std::vector<double>& areas =
+      known.moving_areas ? *known.moving_areas : own_areas;
   const std::vector<Vec3> samples = Samples(moving, areas, o.max_samples);
   const std::vector<Vec3> probe = Samples(moving, areas, 500);
-  const Measurements ref = Measure(reference);
+  const Measurements ref =
+      known.reference ? *known.reference : Measure(reference);
   Vec3 axis;
-  Pose pose = Coarse(Measure(moving), ref, probe, distance, &axis);
+  Pose pose = Coarse(known.moving ? *known.moving : Measure(moving), ref, probe,
+                     distance, &axis);
   std::vector<Correspondence> pairs(samples.size());
   // Each sample's last nearest triangle: the next iteration moves it
   // little, so that is where its search starts.

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "geometry/distance.h"
+#include "geometry/measure.h"
 #include "geometry/mesh.h"
 
 namespace loupe::geometry {
@@ -48,8 +49,18 @@ struct AlignResult {
   std::string note;  // Why the pose is not determined, if it is not.
 };
 
+// What Align would compute of its inputs first, when the caller has it
+// already (each may be null): Measure(moving), Measure(reference) and
+// VertexAreas(moving).
+struct AlignInputs {
+  const Measurements* moving = nullptr;
+  const Measurements* reference = nullptr;
+  const std::vector<double>* moving_areas = nullptr;
+};
+
 [[nodiscard]] AlignResult Align(const Mesh& moving, const Mesh& reference,
                                 const MeshDistance& reference_distance,
-                                const AlignOptions& options = {});
+                                const AlignOptions& options = {},
+                                const AlignInputs& known = {});
 
 }  // namespace loupe::geometry

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <future>
+#include <memory>
 
 #include "base/str_cat.h"
 
@@ -21,14 +23,23 @@ void Rule(CompareReport* r, bool ok, std::string text) {
 
 void DeviationRules(const Mesh& mesh, const Mesh& twin, const CompareOptions& o,
                     CompareReport* r) {
-  const MeshDistance twin_distance(twin);
+  // The twin's distance field and measurements on one thread, the mesh's
+  // areas and measurements on this one.
+  auto twin_side = std::async(std::launch::async, [&twin] {
+    return std::make_pair(std::make_unique<MeshDistance>(twin), Measure(twin));
+  });
+  const std::vector<double> areas = VertexAreas(mesh);
+  const Measurements measured = Measure(mesh);
+  const auto [twin_distance, twin_measured] = twin_side.get();
   AlignOptions align;
   align.allow_scale = o.purpose == Purpose::kReorder && o.allow_scale;
   align.threads = o.threads;
-  r->alignment = Align(mesh, twin, twin_distance, align);
+  r->alignment = Align(mesh, twin, *twin_distance, align,
+                       {&measured, &twin_measured, &areas});
   r->aligned = Transformed(mesh, r->alignment.pose);
-  r->to_twin =
-      MeasureDeviation(r->aligned, twin_distance, o.tolerance_mm, o.threads);
+  // Rigid or uniformly scaled: the areas' proportions are the same.
+  r->to_twin = MeasureDeviation(r->aligned, *twin_distance, o.tolerance_mm,
+                                o.threads, &areas);
   // Coverage: the twin's area within 3 tolerances of the mesh (a region
   // the scan missed, or material that is gone, is not covered).
   r->coverage =

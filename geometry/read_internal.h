@@ -8,7 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "geometry/read_mesh.h"
@@ -82,31 +82,48 @@ inline bool Finite(const Vec3& v) {
 // of every triangle).
 class Welder {
  public:
-  explicit Welder(Mesh* mesh) : mesh_(mesh) {}
+  // `expected` vertices: a size hint (a closed mesh has about half as many
+  // vertices as triangles).
+  explicit Welder(Mesh* mesh, size_t expected = 0) : mesh_(mesh) {
+    size_t capacity = 1024;
+    while (capacity < 2 * expected) capacity *= 2;
+    slots_.assign(capacity, 0);
+    mesh_->vertices.reserve(expected);
+  }
   uint32_t Index(const Vec3& v) {
-    Key key;
-    std::memcpy(key.bits, &v, sizeof key.bits);
-    auto [it, inserted] =
-        index_.try_emplace(key, static_cast<uint32_t>(mesh_->vertices.size()));
-    if (inserted) mesh_->vertices.push_back(v);
-    return it->second;
+    uint64_t bits[3];
+    std::memcpy(bits, &v, sizeof bits);
+    const uint64_t hash = (bits[0] * 0x9E3779B97F4A7C15ull) ^
+                          (bits[1] * 0xC2B2AE3D27D4EB4Full) ^
+                          ((bits[2] + 0x165667B1) * 0xFF51AFD7ED558CCDull);
+    for (size_t i = (hash ^ hash >> 29) & (slots_.size() - 1);;
+         i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i] == 0) {
+        const auto index = static_cast<uint32_t>(mesh_->vertices.size());
+        mesh_->vertices.push_back(v);
+        slots_[i] = index + 1;
+        if (2 * mesh_->vertices.size() > slots_.size()) Grow();
+        return index;
+      }
+      if (std::memcmp(&mesh_->vertices[slots_[i] - 1], bits, sizeof bits) ==
+          0) {
+        return slots_[i] - 1;
+      }
+    }
   }
 
  private:
-  struct Key {
-    uint64_t bits[3];
-    bool operator==(const Key& o) const {
-      return std::memcmp(bits, o.bits, sizeof bits) == 0;
-    }
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const {
-      return (k.bits[0] * 0x9E3779B97F4A7C15ull) ^
-             (k.bits[1] * 0xC2B2AE3D27D4EB4Full) ^ (k.bits[2] + 0x165667B1);
-    }
-  };
+  // Doubles the table: every vertex is placed again.
+  void Grow() {
+    std::vector<Vec3> vertices;
+    vertices.swap(mesh_->vertices);
+    slots_.assign(slots_.size() * 2, 0);
+    mesh_->vertices.reserve(vertices.size() * 2);
+    for (const Vec3& v : vertices) (void)Index(v);
+  }
+
   Mesh* mesh_;
-  std::unordered_map<Key, uint32_t, KeyHash> index_;
+  std::vector<uint32_t> slots_;  // Vertex index + 1; 0 is empty.
 };
 
 absl::StatusOr<ReadMeshResult> ParseStl(std::string_view bytes,

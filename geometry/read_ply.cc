@@ -170,6 +170,17 @@ class BodyReader {
     return true;
   }
   [[nodiscard]] size_t remaining() const { return body_.size() - pos_; }
+  // Binary little-endian on a little-endian machine: values can be read
+  // where they lie (ReadInPlace).
+  [[nodiscard]] bool in_place() const {
+    return format_ == MeshFormat::kPlyBinaryLittleEndian &&
+           std::endian::native == std::endian::little;
+  }
+  [[nodiscard]] const char* here() const { return body_.data() + pos_; }
+  void Skip(size_t n) { pos_ += n; }
+  static double ReadInPlace(Type type, const char* at) {
+    return Decode(type, reinterpret_cast<const unsigned char*>(at));
+  }
 
  private:
   bool ReadToken(double* out) {
@@ -252,6 +263,74 @@ absl::Status CheckCounts(const Header& header, size_t body_size,
   return absl::OkStatus();
 }
 
+bool IsIndexList(const Property& p) {
+  return p.is_list && (p.name == "vertex_indices" || p.name == "vertex_index");
+}
+
+// Items of an element without lists, read where they lie: all that are
+// whole and (vertices) finite; `*done` items.
+void ReadRecordsInPlace(const Element& e, bool is_vertex, BodyReader* reader,
+                        Mesh* mesh, uint64_t* done) {
+  size_t size = 0;
+  int at[3] = {-1, -1, -1};  // Offsets of x, y, z.
+  Type type[3] = {Type::kFloat32, Type::kFloat32, Type::kFloat32};
+  for (const auto& p : e.properties) {
+    if (p.is_list) return;
+    for (int k = 0; k < 3; ++k) {
+      if (p.name == std::string_view("xyz" + k, 1)) {
+        at[k] = static_cast<int>(size);
+        type[k] = p.type;
+      }
+    }
+    size += SizeOf(p.type);
+  }
+  uint64_t i = 0;
+  const uint64_t whole = size == 0 ? e.count : reader->remaining() / size;
+  for (; i < std::min<uint64_t>(e.count, whole); ++i) {
+    if (is_vertex) {
+      const char* record = reader->here();
+      double c[3] = {0, 0, 0};
+      for (int k = 0; k < 3; ++k) {
+        if (at[k] >= 0) c[k] = BodyReader::ReadInPlace(type[k], record + at[k]);
+      }
+      const Vec3 v{c[0], c[1], c[2]};
+      if (!Finite(v)) break;
+      mesh->vertices.push_back(v);
+    }
+    reader->Skip(size);
+  }
+  *done = i;
+}
+
+// Faces whose only property is their index list, read where they lie: all
+// that are whole, triangles, and in range; `*done` items.
+void ReadFacesInPlace(const Element& e, BodyReader* reader, Mesh* mesh,
+                      uint64_t* done) {
+  if (e.properties.size() != 1 || !IsIndexList(e.properties[0])) return;
+  const Type count_type = e.properties[0].count_type;
+  const Type index_type = e.properties[0].type;
+  const size_t count_size = SizeOf(count_type), index_size = SizeOf(index_type);
+  const double vertices = static_cast<double>(mesh->vertices.size());
+  uint64_t i = 0;
+  for (; i < e.count; ++i) {
+    if (reader->remaining() < count_size + 3 * index_size) break;
+    const char* item = reader->here();
+    if (BodyReader::ReadInPlace(count_type, item) != 3) break;
+    Triangle t;
+    bool ok = true;
+    for (int k = 0; k < 3; ++k) {
+      const double v = BodyReader::ReadInPlace(
+          index_type, item + count_size + k * index_size);
+      ok = ok && v >= 0 && v < vertices && v == std::floor(v);
+      t[k] = ok ? static_cast<uint32_t>(v) : 0;
+    }
+    if (!ok) break;
+    mesh->triangles.push_back(t);
+    reader->Skip(count_size + 3 * index_size);
+  }
+  *done = i;
+}
+
 }  // namespace
 
 absl::StatusOr<ReadMeshResult> ParsePly(std::string_view bytes,
@@ -265,6 +344,7 @@ absl::StatusOr<ReadMeshResult> ParsePly(std::string_view bytes,
   Mesh& mesh = result.mesh;
   BodyReader reader(body, header->format);
   bool has_vertices = false;
+  std::vector<uint32_t> polygon;
   for (const auto& e : header->elements) {
     const bool is_vertex = e.name == "vertex";
     const bool is_face = e.name == "face";
@@ -272,9 +352,18 @@ absl::StatusOr<ReadMeshResult> ParsePly(std::string_view bytes,
       mesh.vertices.reserve(e.count);
       has_vertices = true;
     }
-    for (uint64_t i = 0; i < e.count; ++i) {
+    if (is_face) mesh.triangles.reserve(e.count);
+    // The common layouts read fast where they lie; the general reader
+    // takes over from the first item they cannot (and names the problem).
+    uint64_t i = 0;
+    if (reader.in_place() && is_face) {
+      ReadFacesInPlace(e, &reader, &mesh, &i);
+    } else if (reader.in_place()) {
+      ReadRecordsInPlace(e, is_vertex, &reader, &mesh, &i);
+    }
+    for (; i < e.count; ++i) {
       Vec3 v;
-      std::vector<uint32_t> polygon;
+      polygon.clear();
       for (const auto& p : e.properties) {
         auto truncated = [&] {
           return absl::InvalidArgumentError(
@@ -288,8 +377,7 @@ absl::StatusOr<ReadMeshResult> ParsePly(std::string_view bytes,
             return absl::InvalidArgumentError(StrCat(
                 "PLY ", e.name, " ", i, ": a list of ", count, " items"));
           }
-          const bool indices = is_face && (p.name == "vertex_indices" ||
-                                           p.name == "vertex_index");
+          const bool indices = is_face && IsIndexList(p);
           for (int k = 0; k < static_cast<int>(count); ++k) {
             double value;
             if (!reader.Read(p.type, &value)) return truncated();

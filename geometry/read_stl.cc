@@ -46,7 +46,7 @@ absl::StatusOr<ReadMeshResult> ParseBinary(std::string_view bytes,
   result.format = MeshFormat::kStlBinary;
   Mesh& mesh = result.mesh;
   mesh.triangles.reserve(count);
-  Welder welder(&mesh);
+  Welder welder(&mesh, count / 2 + 16);
   for (uint32_t t = 0; t < count; ++t) {
     const char* record = bytes.data() + kHeader + size_t{t} * kRecord;
     Triangle tri;
