@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -20,41 +21,128 @@ Point Quantize(const Vec3& v) {
           std::llround(v.z / kGeometryQuantumMm)};
 }
 
-}  // namespace
-
-std::string CanonicalGeometryHash(const Mesh& mesh) {
-  std::vector<Corners> triangles;
-  triangles.reserve(mesh.triangles.size());
-  for (size_t t = 0; t < mesh.triangles.size(); ++t) {
-    Corners c = {Quantize(mesh.Corner(t, 0)), Quantize(mesh.Corner(t, 1)),
-                 Quantize(mesh.Corner(t, 2))};
-    if (c[0] == c[1] || c[1] == c[2] || c[0] == c[2]) continue;
-    const int first =
-        static_cast<int>(std::min_element(c.begin(), c.end()) - c.begin());
-    std::rotate(c.begin(), c.begin() + first, c.end());
-    triangles.push_back(c);
+// Each triangle's quantized corners, rotated to start at the smallest;
+// degenerate ones (two corners on one grid point) dropped.
+template <typename F>
+void ForEachCanonicalTriangle(const Mesh& mesh, const std::vector<Point>& q,
+                              F&& f) {
+  for (const Triangle& t : mesh.triangles) {
+    const Point &a = q[t[0]], &b = q[t[1]], &c = q[t[2]];
+    if (a == b || b == c || a == c) continue;
+    if (a < b && a < c) {
+      f(a, b, c);
+    } else if (b < c) {
+      f(b, c, a);
+    } else {
+      f(c, a, b);
+    }
   }
-  std::sort(triangles.begin(), triangles.end());
+}
+
+// SHA-256 of the domain line and the triangles, each as nine
+// little-endian int64s, from `next(Corners*)` until it returns false.
+template <typename Next>
+std::string HashTriangles(Next&& next) {
   crypto::Sha256 hasher;
   static constexpr char kDomain[] = "loupe-geometry-v1 quantum_um=1\n";
   hasher.Update(kDomain, sizeof kDomain - 1);
-  std::vector<unsigned char> buffer;
-  buffer.reserve(72 * 4096);
-  for (const auto& c : triangles) {
-    for (const auto& p : c) {
-      for (int64_t v : p) {
-        for (int b = 0; b < 8; ++b) {
-          buffer.push_back(static_cast<unsigned char>(uint64_t(v) >> (8 * b)));
+  static_assert(sizeof(Corners) == 72);
+  constexpr size_t kBatch = 4096;
+  std::vector<Corners> batch(kBatch);
+  std::vector<unsigned char> bytes;
+  for (bool more = true; more;) {
+    size_t n = 0;
+    while (n < kBatch && (more = next(&batch[n]))) ++n;
+    if constexpr (std::endian::native == std::endian::little) {
+      hasher.Update(batch.data(), 72 * n);
+    } else {
+      bytes.clear();
+      for (size_t j = 0; j < n; ++j) {
+        for (const Point& p : batch[j]) {
+          for (int64_t v : p) {
+            for (int b = 0; b < 8; ++b) bytes.push_back(uint64_t(v) >> (8 * b));
+          }
         }
       }
-    }
-    if (buffer.size() >= 72 * 4096) {
-      hasher.Update(buffer.data(), buffer.size());
-      buffer.clear();
+      hasher.Update(bytes.data(), bytes.size());
     }
   }
-  hasher.Update(buffer.data(), buffer.size());
   return crypto::ToHex(hasher.Finish());
+}
+
+}  // namespace
+
+std::string CanonicalGeometryHash(const Mesh& mesh) {
+  std::vector<Point> q(mesh.vertices.size());
+  Point lo = {0, 0, 0}, hi = {0, 0, 0};
+  for (size_t v = 0; v < q.size(); ++v) {
+    q[v] = Quantize(mesh.vertices[v]);
+    for (int k = 0; k < 3; ++k) {
+      lo[k] = v == 0 ? q[v][k] : std::min(lo[k], q[v][k]);
+      hi[k] = v == 0 ? q[v][k] : std::max(hi[k], q[v][k]);
+    }
+  }
+  // When every coordinate lies within 2^21 um (2 m) of the smallest on its
+  // axis, a corner packs into one 63-bit key whose numeric order is the
+  // corners' order: a bucket pass on the leading bits and small sorts
+  // replace one large sort of 72-byte records.
+  constexpr int kAxisBits = 21;
+  int bits = 1;
+  for (int k = 0; k < 3; ++k) {
+    const uint64_t range = static_cast<uint64_t>(hi[k]) - lo[k];
+    while (bits <= kAxisBits && (range >> bits) != 0) ++bits;
+  }
+  if (bits > kAxisBits) {
+    std::vector<Corners> triangles;
+    ForEachCanonicalTriangle(
+        mesh, q, [&](const Point& a, const Point& b, const Point& c) {
+          triangles.push_back({a, b, c});
+        });
+    std::sort(triangles.begin(), triangles.end());
+    size_t i = 0;
+    return HashTriangles([&](Corners* out) {
+      if (i == triangles.size()) return false;
+      *out = triangles[i++];
+      return true;
+    });
+  }
+  using Packed = std::array<uint64_t, 3>;
+  auto pack = [&](const Point& p) {
+    return static_cast<uint64_t>(p[0] - lo[0]) << (2 * kAxisBits) |
+           static_cast<uint64_t>(p[1] - lo[1]) << kAxisBits |
+           static_cast<uint64_t>(p[2] - lo[2]);
+  };
+  // Buckets on the top 16 bits of the first corner's key.
+  const int top = std::max(0, 2 * kAxisBits + bits - 16);
+  std::vector<uint32_t> start((size_t{1} << 16) + 1, 0);
+  ForEachCanonicalTriangle(mesh, q,
+                           [&](const Point& a, const Point&, const Point&) {
+                             ++start[(pack(a) >> top) + 1];
+                           });
+  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+  std::vector<Packed> sorted(start.back());
+  std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+  ForEachCanonicalTriangle(
+      mesh, q, [&](const Point& a, const Point& b, const Point& c) {
+        const uint64_t first = pack(a);
+        sorted[fill[first >> top]++] = {first, pack(b), pack(c)};
+      });
+  for (size_t b = 0; b + 1 < start.size(); ++b) {
+    std::sort(sorted.begin() + start[b], sorted.begin() + start[b + 1]);
+  }
+  constexpr uint64_t kMask = (uint64_t{1} << kAxisBits) - 1;
+  size_t i = 0;
+  return HashTriangles([&](Corners* out) {
+    if (i == sorted.size()) return false;
+    for (int k = 0; k < 3; ++k) {
+      const uint64_t key = sorted[i][k];
+      (*out)[k] = {lo[0] + static_cast<int64_t>(key >> (2 * kAxisBits)),
+                   lo[1] + static_cast<int64_t>((key >> kAxisBits) & kMask),
+                   lo[2] + static_cast<int64_t>(key & kMask)};
+    }
+    ++i;
+    return true;
+  });
 }
 
 }  // namespace loupe::geometry

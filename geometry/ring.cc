@@ -82,12 +82,14 @@ std::array<double, 3> FitCircleTrimmed(const Loop& loop) {
   return circle;
 }
 
-double DistanceToSegment(const Point2& p, const Point2& a, const Point2& b) {
+double SquaredDistanceToSegment(const Point2& p, const Point2& a,
+                                const Point2& b) {
   const double du = b.u - a.u, dv = b.v - a.v;
   const double len2 = du * du + dv * dv;
   double t = len2 > 0 ? ((p.u - a.u) * du + (p.v - a.v) * dv) / len2 : 0;
   t = std::clamp(t, 0.0, 1.0);
-  return std::hypot(p.u - (a.u + t * du), p.v - (a.v + t * dv));
+  const double eu = p.u - (a.u + t * du), ev = p.v - (a.v + t * dv);
+  return eu * eu + ev * ev;
 }
 
 // Slices `mesh` with the plane through `origin` normal to `axis`: chains
@@ -250,16 +252,17 @@ absl::StatusOr<RingMeasurements> MeasureRing(const Mesh& mesh,
   const Loop& outer = slice->back();
   // At most 1440 outer points (every quarter degree): the estimate does not
   // need more, and the inner contour of a scan can have many thousands.
-  double wall = INFINITY;
+  double wall2 = INFINITY;
   const size_t stride = std::max<size_t>(1, outer.size() / 1440);
   for (size_t o = 0; o < outer.size(); o += stride) {
     const Point2& p = outer[o];
-    for (size_t i = 0; i < inner.size(); ++i) {
-      wall = std::min(
-          wall, DistanceToSegment(p, inner[i], inner[(i + 1) % inner.size()]));
+    for (size_t i = 0, previous = inner.size() - 1; i < inner.size();
+         previous = i++) {
+      wall2 = std::min(wall2,
+                       SquaredDistanceToSegment(p, inner[previous], inner[i]));
     }
   }
-  ring.min_wall_mm = wall;
+  ring.min_wall_mm = std::sqrt(wall2);
   return ring;
 }
 
