@@ -198,7 +198,7 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
   options.purpose = *purpose;
   options.tolerance_mm = o.tolerance;
   options.allow_scale = o.allow_scale;
-  auto report = g::Compare(mesh->mesh, twin->mesh, options);
+  auto report = g::Compare(std::move(mesh->mesh), twin->mesh, options);
   if (!report.ok()) return Fail(report.status());
   Json j = {{"file", o.path},       {"twin", o.twin},
             {"purpose", o.purpose}, {"tolerance_mm", o.tolerance},

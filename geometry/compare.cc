@@ -21,7 +21,7 @@ void Rule(CompareReport* r, bool ok, std::string text) {
   r->pass = r->pass && ok;
 }
 
-void DeviationRules(const Mesh& mesh, const Mesh& twin, const CompareOptions& o,
+void DeviationRules(Mesh mesh, const Mesh& twin, const CompareOptions& o,
                     CompareReport* r) {
   // The twin's distance field and measurements on one thread, the mesh's
   // areas and measurements on this one.
@@ -36,7 +36,8 @@ void DeviationRules(const Mesh& mesh, const Mesh& twin, const CompareOptions& o,
   align.threads = o.threads;
   r->alignment = Align(mesh, twin, *twin_distance, align,
                        {&measured, &twin_measured, &areas});
-  r->aligned = Transformed(mesh, r->alignment.pose);
+  r->aligned = std::move(mesh);
+  for (Vec3& v : r->aligned.vertices) v = r->alignment.pose.Apply(v);
   // Rigid or uniformly scaled: the areas' proportions are the same.
   r->to_twin = MeasureDeviation(r->aligned, *twin_distance, o.tolerance_mm,
                                 o.threads, &areas);
@@ -69,8 +70,8 @@ void DeviationRules(const Mesh& mesh, const Mesh& twin, const CompareOptions& o,
   }
 }
 
-absl::Status RingRules(const Mesh& mesh, const Mesh& twin,
-                       const CompareOptions& o, CompareReport* r) {
+absl::Status RingRules(Mesh mesh, const Mesh& twin, const CompareOptions& o,
+                       CompareReport* r) {
   auto ring = MeasureRing(mesh);
   if (!ring.ok()) return ring.status();
   auto twin_ring = MeasureRing(twin);
@@ -109,7 +110,7 @@ absl::Status RingRules(const Mesh& mesh, const Mesh& twin,
                 std::lround(fit->turn_deg * 10) / 10.0, " deg, max gap ",
                 Mm(fit->gap_max_mm), ")"));
   }
-  r->aligned = mesh;
+  r->aligned = std::move(mesh);
   return absl::OkStatus();
 }
 
@@ -137,15 +138,15 @@ const char* PurposeName(Purpose p) {
   return "?";
 }
 
-absl::StatusOr<CompareReport> Compare(const Mesh& mesh, const Mesh& twin,
+absl::StatusOr<CompareReport> Compare(Mesh mesh, const Mesh& twin,
                                       const CompareOptions& o) {
   if (mesh.triangles.empty() || twin.triangles.empty()) {
     return absl::InvalidArgumentError("mesh: no triangles to compare");
   }
   CompareReport report;
   if (o.purpose == Purpose::kRepair || o.purpose == Purpose::kReorder) {
-    DeviationRules(mesh, twin, o, &report);
-  } else if (auto s = RingRules(mesh, twin, o, &report); !s.ok()) {
+    DeviationRules(std::move(mesh), twin, o, &report);
+  } else if (auto s = RingRules(std::move(mesh), twin, o, &report); !s.ok()) {
     return s;
   }
   return report;

@@ -53,7 +53,9 @@ struct CompareReport {
 };
 
 // FAILED_PRECONDITION when a ring purpose meets a mesh that is not a ring.
+// `mesh` is taken by value: it becomes the report's aligned mesh (move it
+// in to save a copy).
 [[nodiscard]] absl::StatusOr<CompareReport> Compare(
-    const Mesh& mesh, const Mesh& twin, const CompareOptions& options);
+    Mesh mesh, const Mesh& twin, const CompareOptions& options);
 
 }  // namespace loupe::geometry

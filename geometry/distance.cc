@@ -314,6 +314,7 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
   const Vec3 reach{r, r, r};
   const bool near = grid_.ForEachNear(
       p - reach, p + reach, kMaxGridCells, &box, [&](uint32_t t) {
+        if (t == out.triangle) return;
         const Triangle& tri = triangles_[t];
         Feature f;
         const Vec3 q = ClosestOnTriangle(

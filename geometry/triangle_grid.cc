@@ -96,8 +96,14 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
   slots_.assign(1024, Slot{});
   shift_ = 64 - 10;
   size_t used = 0;
+  // Triangles come in spatial order: most look up the cell just used.
+  uint64_t last_key = kEmpty;
+  size_t last_slot = 0;
   auto slot_for = [&](uint64_t key) -> Slot& {
+    if (key == last_key) return slots_[last_slot];
     for (size_t i = Home(key);; i = (i + 1) & (slots_.size() - 1)) {
+      last_key = key;
+      last_slot = i;
       if (slots_[i].key == key) return slots_[i];
       if (slots_[i].key == kEmpty) {
         slots_[i].key = key;
@@ -112,6 +118,7 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
       if (2 * used <= slots_.size()) return;
       std::vector<Slot> old;
       old.swap(slots_);
+      last_key = kEmpty;
       slots_.assign(old.size() * 2, Slot{});
       --shift_;
       used = 0;

@@ -89,7 +89,7 @@ absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
   options.purpose = *geometry::ParsePurpose(header.purpose());
   options.tolerance_mm = header.tolerance_mm();
   options.allow_scale = header.allow_scale();
-  auto report = geometry::Compare(mesh->mesh, twin->mesh, options);
+  auto report = geometry::Compare(std::move(mesh->mesh), twin->mesh, options);
   if (!report.ok()) return report.status();
   v1::GeometryCheck out;
   out.set_pass(report->pass);
