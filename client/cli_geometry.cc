@@ -1,5 +1,6 @@
 // `loupe geometry inspect`: read a mesh file, check it and measure it,
 // offline.
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <future>
@@ -35,6 +36,7 @@ struct CompareOptions {
   std::string path, twin, purpose = "repair", heatmap, picture;
   double tolerance = 0.05;
   bool allow_scale = false;
+  bool timings = false;
 };
 
 std::string Fixed(double v, int digits = 3) {
@@ -187,6 +189,16 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
   if (!(o.tolerance > 0 && o.tolerance < 10)) {
     return Usage("--tolerance: millimetres, above 0 and below 10");
   }
+  // --timings: each stage's wall time on stderr.
+  const auto started = std::chrono::steady_clock::now();
+  auto last = started;
+  auto stage = [&](std::string_view name) {
+    if (!o.timings) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "%-10s %7.3f s\n", std::string(name).c_str(),
+                 std::chrono::duration<double>(now - last).count());
+    last = now;
+  };
   // Both files at once.
   auto twin_read =
       std::async(std::launch::async, [&o] { return g::ReadMeshFile(o.twin); });
@@ -194,10 +206,12 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
   auto twin = twin_read.get();
   if (!mesh.ok()) return Fail(mesh.status());
   if (!twin.ok()) return Fail(twin.status());
+  stage("read");
   g::CompareOptions options;
   options.purpose = *purpose;
   options.tolerance_mm = o.tolerance;
   options.allow_scale = o.allow_scale;
+  options.on_stage = stage;
   auto report = g::Compare(std::move(mesh->mesh), twin->mesh, options);
   if (!report.ok()) return Fail(report.status());
   Json j = {{"file", o.path},       {"twin", o.twin},
@@ -240,6 +254,11 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
         << g::HeatmapPng(report->aligned, report->to_twin->per_vertex,
                          o.tolerance);
     j["picture"] = o.picture;
+  }
+  stage("report");
+  if (o.timings) {
+    std::fprintf(stderr, "%-10s %7.3f s\n", "total",
+                 std::chrono::duration<double>(last - started).count());
   }
   if (g.json) {
     std::cout << j.dump() << "\n";
@@ -345,6 +364,9 @@ void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
   compare->add_option("--picture", c->picture,
                       "write a PNG of the heat map (three views, colour "
                       "scale, histogram) here");
+  compare->add_flag("--timings", c->timings,
+                    "print each stage's time (read, prepare, align, "
+                    "deviation, coverage, report) on stderr");
   compare->callback(
       [&g, &run, c] { run = [&g, c] { return CompareFiles(g, *c); }; });
 

@@ -16,6 +16,10 @@ std::string Mm(double v) {
   return b;
 }
 
+void Stage(const CompareOptions& o, std::string_view stage) {
+  if (o.on_stage) o.on_stage(stage);
+}
+
 void Rule(CompareReport* r, bool ok, std::string text) {
   r->reasons.push_back(StrCat(ok ? "ok: " : "FAIL: ", text));
   r->pass = r->pass && ok;
@@ -31,6 +35,7 @@ void DeviationRules(Mesh mesh, const Mesh& twin, const CompareOptions& o,
   const std::vector<double> areas = VertexAreas(mesh);
   const Measurements measured = Measure(mesh);
   const auto [twin_distance, twin_measured] = twin_side.get();
+  Stage(o, "prepare");
   AlignOptions align;
   align.allow_scale = o.purpose == Purpose::kReorder && o.allow_scale;
   align.threads = o.threads;
@@ -38,13 +43,16 @@ void DeviationRules(Mesh mesh, const Mesh& twin, const CompareOptions& o,
                        {&measured, &twin_measured, &areas});
   r->aligned = std::move(mesh);
   for (Vec3& v : r->aligned.vertices) v = r->alignment.pose.Apply(v);
+  Stage(o, "align");
   // Rigid or uniformly scaled: the areas' proportions are the same.
   r->to_twin = MeasureDeviation(r->aligned, *twin_distance, o.tolerance_mm,
                                 o.threads, &areas);
   // Coverage: the twin's area within 3 tolerances of the mesh (a region
   // the scan missed, or material that is gone, is not covered).
+  Stage(o, "deviation");
   r->coverage =
       Coverage(twin, r->aligned, *r->to_twin, 3 * o.tolerance_mm, o.threads);
+  Stage(o, "coverage");
   const DeviationStats& s = r->to_twin->stats;
   const double t = o.tolerance_mm;
   r->pass = true;

@@ -15,8 +15,10 @@
 //                   touches, at its best turn, 90 % of its facing side
 //                   within tolerance of the ring (band_fit.h).
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -39,6 +41,9 @@ struct CompareOptions {
   bool allow_scale = false;        // REORDER only: a casting scale.
   double max_scale_change = 0.03;  // Refused beyond 3 %.
   int threads = 2;
+  // Called as each stage ends ("prepare", "align", "deviation",
+  // "coverage"), e.g. to time them; may be empty.
+  std::function<void(std::string_view stage)> on_stage;
 };
 
 struct CompareReport {
