@@ -67,35 +67,45 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
                         const std::vector<uint32_t>& order, double cell) {
   cell_ = cell;
   inverse_ = 1 / cell;
+  // Each triangle's bounds and cells, once, in `order`.
   struct Range {
-    int64_t lo[3], hi[3];
+    float lo[3], hi[3];
+    int32_t cell_lo[3], cell_hi[3];
   };
-  auto range_of = [&](const Triangle& t) {
-    const Box b = BoxOf(vertices, t);
-    return Range{{CellOf(b.lo.x, 0), CellOf(b.lo.y, 1), CellOf(b.lo.z, 2)},
-                 {CellOf(b.hi.x, 0), CellOf(b.hi.y, 1), CellOf(b.hi.z, 2)}};
-  };
+  std::vector<Range> ranges(order.size());
+  size_t total = 0;
+  const size_t limit = std::min<size_t>(kMaxEntriesPerTriangle * order.size(),
+                                        std::numeric_limits<uint32_t>::max());
+  for (size_t j = 0; j < order.size(); ++j) {
+    const Box b = BoxOf(vertices, triangles[order[j]]);
+    Range& r = ranges[j];
+    const double lo[3] = {b.lo.x, b.lo.y, b.lo.z};
+    const double hi[3] = {b.hi.x, b.hi.y, b.hi.z};
+    size_t cells = 1;
+    for (int k = 0; k < 3; ++k) {
+      r.lo[k] = Down(lo[k]);
+      r.hi[k] = Up(hi[k]);
+      r.cell_lo[k] = static_cast<int32_t>(CellOf(lo[k], k));
+      r.cell_hi[k] = static_cast<int32_t>(CellOf(hi[k], k));
+      cells *= r.cell_hi[k] - r.cell_lo[k] + 1;
+    }
+    total += cells;
+    if (total > limit) return false;
+  }
   auto for_each_cell = [](const Range& r, auto&& f) {
-    for (int64_t x = r.lo[0]; x <= r.hi[0]; ++x) {
-      for (int64_t y = r.lo[1]; y <= r.hi[1]; ++y) {
-        for (int64_t z = r.lo[2]; z <= r.hi[2]; ++z) f(Key(x, y, z));
+    for (int64_t x = r.cell_lo[0]; x <= r.cell_hi[0]; ++x) {
+      for (int64_t y = r.cell_lo[1]; y <= r.cell_hi[1]; ++y) {
+        for (int64_t z = r.cell_lo[2]; z <= r.cell_hi[2]; ++z) {
+          f(Key(x, y, z));
+        }
       }
     }
   };
-  size_t total = 0;
-  for (const Triangle& t : triangles) {
-    const Range r = range_of(t);
-    total += (r.hi[0] - r.lo[0] + 1) * (r.hi[1] - r.lo[1] + 1) *
-             (r.hi[2] - r.lo[2] + 1);
-  }
-  if (total > kMaxEntriesPerTriangle * triangles.size() ||
-      total >= std::numeric_limits<uint32_t>::max()) {
-    return false;
-  }
   // Count the entries per cell in a table grown to stay at most half full.
   slots_.assign(1024, Slot{});
   shift_ = 64 - 10;
   size_t used = 0;
+  std::vector<uint64_t> first_seen;  // Cells in the order met.
   // Triangles come in spatial order: most look up the cell just used.
   uint64_t last_key = kEmpty;
   size_t last_slot = 0;
@@ -108,12 +118,13 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
       if (slots_[i].key == kEmpty) {
         slots_[i].key = key;
         ++used;
+        first_seen.push_back(key);
         return slots_[i];
       }
     }
   };
-  for (const Triangle& t : triangles) {
-    for_each_cell(range_of(t), [&](uint64_t key) {
+  for (const Range& r : ranges) {
+    for_each_cell(r, [&](uint64_t key) {
       ++slot_for(key).count;
       if (2 * used <= slots_.size()) return;
       std::vector<Slot> old;
@@ -122,14 +133,18 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
       slots_.assign(old.size() * 2, Slot{});
       --shift_;
       used = 0;
+      const size_t seen = first_seen.size();
       for (const Slot& s : old) {
         if (s.key != kEmpty) slot_for(s.key).count = s.count;
       }
+      first_seen.resize(seen);
     });
   }
-  // Each cell's triangles in whole blocks of four.
+  // Each cell's triangles in whole blocks of four, cells in the order the
+  // triangles met them (neighbours near each other in memory).
   uint32_t begin = 0;
-  for (Slot& s : slots_) {
+  for (uint64_t key : first_seen) {
+    Slot& s = slot_for(key);
     s.begin = begin;
     begin += (s.count + 3) / 4;
     s.count = 0;
@@ -143,20 +158,18 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
     }
   }
   blocks_.assign(begin, empty);
-  for (uint32_t i : order) {
-    const Triangle& t = triangles[i];
-    const Box b = BoxOf(vertices, t);
-    const float lo[3] = {Down(b.lo.x), Down(b.lo.y), Down(b.lo.z)};
-    const float hi[3] = {Up(b.hi.x), Up(b.hi.y), Up(b.hi.z)};
-    for_each_cell(range_of(t), [&](uint64_t key) {
+  last_key = kEmpty;
+  for (size_t j = 0; j < order.size(); ++j) {
+    const Range& r = ranges[j];
+    for_each_cell(r, [&](uint64_t key) {
       Slot& s = slot_for(key);
       Block& block = blocks_[s.begin + s.count / 4];
       const uint32_t lane = s.count++ % 4;
       for (int k = 0; k < 3; ++k) {
-        block.lo[k][lane] = lo[k];
-        block.hi[k][lane] = hi[k];
+        block.lo[k][lane] = r.lo[k];
+        block.hi[k][lane] = r.hi[k];
       }
-      block.triangle[lane] = i;
+      block.triangle[lane] = order[j];
     });
   }
   // From entries to blocks.
