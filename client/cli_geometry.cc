@@ -50,17 +50,22 @@ Json Vec(const g::Vec3& v) { return Json::array({v.x, v.y, v.z}); }
 Json Report(const std::string& path, const std::string& bytes,
             const g::ReadMeshResult& read,
             const std::optional<g::Alloy>& alloy) {
-  // The hash and the topology check sort every triangle: run them beside
-  // the measurements.
-  auto hash = std::async(std::launch::async,
-                         [&] { return g::CanonicalGeometryHash(read.mesh); });
-  const g::MeshReport check = g::CheckMesh(read.mesh);
+  // Three independent passes over the mesh at once: the hashes, the
+  // topology check, the measurements.
+  auto hashes = std::async(std::launch::async, [&] {
+    return std::make_pair(crypto::Sha256::HexOf(bytes),
+                          g::CanonicalGeometryHash(read.mesh));
+  });
+  auto checked =
+      std::async(std::launch::async, [&] { return g::CheckMesh(read.mesh); });
   const g::Measurements m = g::Measure(read.mesh);
   auto ring = g::MeasureRing(read.mesh, m);
+  const g::MeshReport check = checked.get();
+  const auto [sha256, geometry_hash] = hashes.get();
   Json j = {{"file", path},
             {"format", g::MeshFormatName(read.format)},
-            {"sha256", crypto::Sha256::HexOf(bytes)},
-            {"geometry_hash", hash.get()},
+            {"sha256", sha256},
+            {"geometry_hash", geometry_hash},
             {"vertices", check.vertices},
             {"triangles", check.triangles},
             {"watertight", check.watertight()},

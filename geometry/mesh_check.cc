@@ -11,18 +11,18 @@ MeshReport CheckMesh(const Mesh& mesh) {
   MeshReport report;
   report.vertices = mesh.vertices.size();
   report.triangles = mesh.triangles.size();
-  std::vector<bool> used(mesh.vertices.size(), false);
+  std::vector<uint8_t> used(mesh.vertices.size(), 0);
   for (size_t t = 0; t < mesh.triangles.size(); ++t) {
     const Triangle& tri = mesh.triangles[t];
     const Vec3 n = Cross(mesh.Corner(t, 1) - mesh.Corner(t, 0),
                          mesh.Corner(t, 2) - mesh.Corner(t, 0));
     if (tri[0] == tri[1] || tri[1] == tri[2] || tri[0] == tri[2] ||
-        Norm(n) < 2e-12) {
+        Dot(n, n) < 4e-24) {  // |n| < 2e-12
       ++report.degenerate_triangles;
     }
-    for (int k = 0; k < 3; ++k) used[tri[k]] = true;
+    for (int k = 0; k < 3; ++k) used[tri[k]] = 1;
   }
-  report.unused_vertices = std::count(used.begin(), used.end(), false);
+  report.unused_vertices = std::count(used.begin(), used.end(), 0);
   const EdgeSides edges = GroupSidesByEdge(mesh);
   for (size_t e = 0; e < edges.edge_count(); ++e) {
     const uint32_t begin = edges.starts[e], end = edges.starts[e + 1];

@@ -82,15 +82,23 @@ std::array<double, 3> FitCircleTrimmed(const Loop& loop) {
   return circle;
 }
 
-double SquaredDistanceToSegment(const Point2& p, const Point2& a,
-                                const Point2& b) {
-  const double du = b.u - a.u, dv = b.v - a.v;
-  const double len2 = du * du + dv * dv;
-  double t = len2 > 0 ? ((p.u - a.u) * du + (p.v - a.v) * dv) / len2 : 0;
-  t = std::clamp(t, 0.0, 1.0);
-  const double eu = p.u - (a.u + t * du), ev = p.v - (a.v + t * dv);
-  return eu * eu + ev * ev;
-}
+// A segment prepared for many distance queries.
+struct Segment {
+  Point2 a;
+  double du, dv, inverse_length2;  // 0 for a point.
+
+  Segment(const Point2& from, const Point2& to)
+      : a(from), du(to.u - from.u), dv(to.v - from.v) {
+    const double length2 = du * du + dv * dv;
+    inverse_length2 = length2 > 0 ? 1 / length2 : 0;
+  }
+  [[nodiscard]] double SquaredDistance(const Point2& p) const {
+    const double t = std::clamp(
+        ((p.u - a.u) * du + (p.v - a.v) * dv) * inverse_length2, 0.0, 1.0);
+    const double eu = p.u - (a.u + t * du), ev = p.v - (a.v + t * dv);
+    return eu * eu + ev * ev;
+  }
+};
 
 // Slices `mesh` with the plane through `origin` normal to `axis`: chains
 // the segments into closed loops (segment ends are identified by the mesh
@@ -202,22 +210,27 @@ Vec3 BoreAxis(const Mesh& mesh, const RingMeasurements& ring) {
   const double mid_wall = (ring.inner_diameter_mm + ring.outer_diameter_mm) / 4;
   std::array<std::array<double, 3>, 3> moment{};
   double area = 0;
-  for (size_t t = 0; t < mesh.triangles.size(); ++t) {
+  // A quarter of a million facets spread over the piece fix the axis as
+  // well as all of a large scan's.
+  const size_t stride = std::max<size_t>(1, mesh.triangles.size() / 250000);
+  for (size_t t = 0; t < mesh.triangles.size(); t += stride) {
     const Vec3 a = mesh.Corner(t, 0), b = mesh.Corner(t, 1),
                c = mesh.Corner(t, 2);
-    const Vec3 n2 = Cross(b - a, c - a);  // Twice the area, along the normal.
-    const double twice = Norm(n2);
-    if (twice == 0) continue;
-    const Vec3 n = n2 / twice;
     const Vec3 w = (a + b + c) / 3 - ring.center;
     const Vec3 radial = w - ring.axis * Dot(w, ring.axis);
-    const double r = Norm(radial);
-    if (r > mid_wall || r == 0 || Dot(n, radial) > -0.8 * r) {
+    const double r2 = Dot(radial, radial);
+    if (r2 > mid_wall * mid_wall || r2 == 0) continue;
+    const Vec3 n2 = Cross(b - a, c - a);  // Twice the area, along the normal.
+    const double twice = Norm(n2);
+    // Facing the axis: the unit normal's radial part below -0.8.
+    if (twice == 0 || Dot(n2, radial) > -0.8 * std::sqrt(r2) * twice) {
       continue;
     }
-    const double nv[3] = {n.x, n.y, n.z};
+    // Area times n n^T = n2 n2^T / (2 |n2|).
+    const double nv[3] = {n2.x, n2.y, n2.z};
+    const double weight = 1 / (2 * twice);
     for (int i = 0; i < 3; ++i) {
-      for (int j = 0; j < 3; ++j) moment[i][j] += twice / 2 * nv[i] * nv[j];
+      for (int j = 0; j < 3; ++j) moment[i][j] += weight * nv[i] * nv[j];
     }
     area += twice / 2;
   }
@@ -252,14 +265,17 @@ absl::StatusOr<RingMeasurements> MeasureRing(const Mesh& mesh,
   const Loop& outer = slice->back();
   // At most 1440 outer points (every quarter degree): the estimate does not
   // need more, and the inner contour of a scan can have many thousands.
+  std::vector<Segment> segments;
+  segments.reserve(inner.size());
+  for (size_t i = 0, previous = inner.size() - 1; i < inner.size();
+       previous = i++) {
+    segments.emplace_back(inner[previous], inner[i]);
+  }
   double wall2 = INFINITY;
   const size_t stride = std::max<size_t>(1, outer.size() / 1440);
   for (size_t o = 0; o < outer.size(); o += stride) {
-    const Point2& p = outer[o];
-    for (size_t i = 0, previous = inner.size() - 1; i < inner.size();
-         previous = i++) {
-      wall2 = std::min(wall2,
-                       SquaredDistanceToSegment(p, inner[previous], inner[i]));
+    for (const Segment& segment : segments) {
+      wall2 = std::min(wall2, segment.SquaredDistance(outer[o]));
     }
   }
   ring.min_wall_mm = std::sqrt(wall2);

@@ -37,7 +37,13 @@ EdgeSides GroupSidesByEdge(const Mesh& mesh) {
   for (size_t v = 0; v + 1 < bucket_start.size(); ++v) {
     const auto begin = entries.begin() + bucket_start[v];
     const auto end = entries.begin() + bucket_start[v + 1];
-    std::sort(begin, end);
+    // Insertion sort: a bucket holds a handful of sides.
+    for (auto it = begin + (begin != end); it < end; ++it) {
+      const uint64_t entry = *it;
+      auto hole = it;
+      for (; hole > begin && *(hole - 1) > entry; --hole) *hole = *(hole - 1);
+      *hole = entry;
+    }
     for (auto it = begin; it != end; ++it) {
       if (it == begin || (*it >> 32) != (*(it - 1) >> 32)) {
         out.starts.push_back(static_cast<uint32_t>(out.sides.size()));
