@@ -32,8 +32,8 @@ void DeviationRules(Mesh mesh, const Mesh& twin, const CompareOptions& o,
   auto twin_side = std::async(std::launch::async, [&twin] {
     return std::make_pair(std::make_unique<MeshDistance>(twin), Measure(twin));
   });
-  const std::vector<double> areas = VertexAreas(mesh);
-  const Measurements measured = Measure(mesh);
+  std::vector<double> areas;
+  const Measurements measured = Measure(mesh, &areas);
   const auto [twin_distance, twin_measured] = twin_side.get();
   Stage(o, "prepare");
   AlignOptions align;

@@ -82,8 +82,9 @@ void SymmetricEigen(const Matrix& input, std::array<double, 3>* values,
   }
 }
 
-Measurements Measure(const Mesh& mesh) {
+Measurements Measure(const Mesh& mesh, std::vector<double>* vertex_areas) {
   Measurements m;
+  if (vertex_areas != nullptr) vertex_areas->assign(mesh.vertices.size(), 0.0);
   constexpr double kInf = std::numeric_limits<double>::infinity();
   m.bbox_min = {kInf, kInf, kInf};
   m.bbox_max = {-kInf, -kInf, -kInf};
@@ -104,7 +105,11 @@ Measurements Measure(const Mesh& mesh) {
     const Vec3 a = mesh.Corner(t, 0) - o, b = mesh.Corner(t, 1) - o,
                c = mesh.Corner(t, 2) - o;
     const Vec3 n = Cross(b - a, c - a);
-    m.area_mm2 += 0.5 * Norm(n);
+    const double area = 0.5 * Norm(n);
+    m.area_mm2 += area;
+    if (vertex_areas != nullptr) {
+      for (uint32_t k : mesh.triangles[t]) (*vertex_areas)[k] += area / 3;
+    }
     const double v = Dot(a, Cross(b, c)) / 6;  // Tetrahedron (o, a, b, c).
     volume += v;
     const Vec3 sum = a + b + c;

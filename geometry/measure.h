@@ -9,6 +9,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "geometry/mesh.h"
 
@@ -29,7 +30,10 @@ struct Measurements {
   std::optional<std::string> unit_warning;
 };
 
-[[nodiscard]] Measurements Measure(const Mesh& mesh);
+// With `vertex_areas`, also fills in VertexAreas(mesh) (geometry/deviation.h)
+// in the same pass.
+[[nodiscard]] Measurements Measure(const Mesh& mesh,
+                                   std::vector<double>* vertex_areas = nullptr);
 
 // Eigenvalues (increasing) and unit eigenvectors of a symmetric 3x3 matrix
 // (Jacobi rotations).
