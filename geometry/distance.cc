@@ -109,10 +109,18 @@ MeshDistance::MeshDistance(const Mesh& mesh, bool signs)
     order_[i] = static_cast<uint32_t>(keyed[i]);
     codes[i] = keyed[i] >> 32;
   }
+  // The grid beside the tree (both read order_, neither changes it).
+  std::thread grid;
+  if (n >= 4096) {
+    grid = std::thread(
+        [this] { grid_ = TriangleGrid(vertices_, triangles_, order_); });
+  } else {
+    grid_ = TriangleGrid(vertices_, triangles_, order_);
+  }
   nodes_.reserve(2 * n / kLeafSize + 2);
   nodes_.emplace_back();
   if (n > 0) Build(0, static_cast<uint32_t>(n), codes);
-  grid_ = TriangleGrid(vertices_, triangles_, order_);
+  if (grid.joinable()) grid.join();
   if (normals.joinable()) normals.join();
 }
 
