@@ -313,15 +313,17 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
   const double margin =
       (std::max({std::abs(p.x), std::abs(p.y), std::abs(p.z)}) + 1) * 1e-6;
   double r = std::sqrt(best2) + margin;
-  TriangleGrid::FloatBox box;
-  auto set_box = [&] {
-    box = {{Down(p.x - r), Down(p.y - r), Down(p.z - r)},
-           {Up(p.x + r), Up(p.y + r), Up(p.z + r)}};
-  };
+  // The centre rounded to float moves by less than the margin; the empty
+  // boxes of unused lanes are infinitely far.
+  TriangleGrid::FloatBall ball = {
+      {static_cast<float>(p.x), static_cast<float>(p.y),
+       static_cast<float>(p.z)},
+      0};
+  auto set_box = [&] { ball.radius2 = Up(r * r * (1 + 1e-6)); };
   set_box();
   const Vec3 reach{r, r, r};
   const bool near = grid_.ForEachNear(
-      p - reach, p + reach, kMaxGridCells, &box, [&](uint32_t t) {
+      p - reach, p + reach, kMaxGridCells, &ball, [&](uint32_t t) {
         if (t == out.triangle) return;
         const Triangle& tri = triangles_[t];
         Feature f;

@@ -6,7 +6,7 @@
 namespace loupe::geometry {
 namespace {
 
-constexpr double kCellsPerEdge = 2.0;  // Cell size in mean edge lengths.
+constexpr double kCellsPerEdge = 3.0;  // Cell size in mean edge lengths.
 constexpr size_t kMaxEntriesPerTriangle = 6;
 
 float Down(double v) {

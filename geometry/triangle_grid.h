@@ -25,10 +25,12 @@ namespace loupe::geometry {
 
 class TriangleGrid {
  public:
-  // A box in float, rounded outwards; a query's box may shrink as nearer
-  // triangles are found.
-  struct FloatBox {
-    float lo[3], hi[3];
+  // A query's ball in float: its centre, and its squared radius rounded
+  // up (callers add a margin for the centre's rounding); it may shrink as
+  // nearer triangles are found.
+  struct FloatBall {
+    float center[3];
+    float radius2;
   };
 
   // An empty grid: every lookup declines.
@@ -46,13 +48,13 @@ class TriangleGrid {
   [[nodiscard]] double cell_size() const { return cell_; }
 
   // Calls `visit(triangle)` for every triangle listed in a cell that the
-  // box [lo, hi] overlaps whose bounds overlap `*box` (which `visit` may
+  // box [lo, hi] overlaps whose bounds meet `*ball` (which `visit` may
   // shrink; a triangle may come more than once) and returns true; returns
   // false, visiting nothing, when the grid is empty or [lo, hi] covers
   // more than `max_cells` cells.
   template <typename Visit>
   bool ForEachNear(const Vec3& lo, const Vec3& hi, int max_cells,
-                   const FloatBox* box, Visit&& visit) const;
+                   const FloatBall* ball, Visit&& visit) const;
 
  private:
   // Four triangles' bounds, tested at once; unused lanes hold an empty
@@ -100,7 +102,7 @@ class TriangleGrid {
 
 template <typename Visit>
 bool TriangleGrid::ForEachNear(const Vec3& lo, const Vec3& hi, int max_cells,
-                               const FloatBox* box, Visit&& visit) const {
+                               const FloatBall* ball, Visit&& visit) const {
   if (slots_.empty()) return false;
   const int64_t x0 = CellOf(lo.x, 0), x1 = CellOf(hi.x, 0);
   const int64_t y0 = CellOf(lo.y, 1), y1 = CellOf(hi.y, 1);
@@ -114,24 +116,31 @@ bool TriangleGrid::ForEachNear(const Vec3& lo, const Vec3& hi, int max_cells,
         for (uint32_t i = s->begin; i < s->begin + s->count; ++i) {
           const Block& b = blocks_[i];
 #if defined(__SSE2__)
-          __m128 in = _mm_set1_ps(-1.0f);  // All lanes set.
+          // Squared distance from the centre to each box, four at once.
+          __m128 d2 = _mm_setzero_ps();
           for (int k = 0; k < 3; ++k) {
-            in = _mm_and_ps(in, _mm_cmple_ps(_mm_load_ps(b.lo[k]),
-                                             _mm_set1_ps(box->hi[k])));
-            in = _mm_and_ps(in, _mm_cmpge_ps(_mm_load_ps(b.hi[k]),
-                                             _mm_set1_ps(box->lo[k])));
+            const __m128 c = _mm_set1_ps(ball->center[k]);
+            const __m128 d =
+                _mm_max_ps(_mm_max_ps(_mm_sub_ps(_mm_load_ps(b.lo[k]), c),
+                                      _mm_sub_ps(c, _mm_load_ps(b.hi[k]))),
+                           _mm_setzero_ps());
+            d2 = _mm_add_ps(d2, _mm_mul_ps(d, d));
           }
+          const __m128 in = _mm_cmple_ps(d2, _mm_set1_ps(ball->radius2));
           for (unsigned bits = _mm_movemask_ps(in); bits != 0;
                bits &= bits - 1) {
             visit(b.triangle[std::countr_zero(bits)]);
           }
 #else
           for (int j = 0; j < 4; ++j) {
-            bool in = true;
+            float d2 = 0;
             for (int k = 0; k < 3; ++k) {
-              in = in && b.lo[k][j] <= box->hi[k] && b.hi[k][j] >= box->lo[k];
+              const float d = std::max(std::max(b.lo[k][j] - ball->center[k],
+                                                ball->center[k] - b.hi[k][j]),
+                                       0.0f);
+              d2 += d * d;
             }
-            if (in) visit(b.triangle[j]);
+            if (d2 <= ball->radius2) visit(b.triangle[j]);
           }
 #endif
         }
