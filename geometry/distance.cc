@@ -423,6 +423,10 @@ void MeshDistance::Finish(const Vec3& p, double best2, Feature feature,
 }
 
 ClosestPoint MeshDistance::Closest(const Vec3& p) const {
+  // Near the surface the grid has a first guess.
+  if (const uint32_t t = grid_.AnyTriangleAt(p); t != TriangleGrid::kNone) {
+    return ClosestNear(p, t);
+  }
   ClosestPoint out;
   (void)ClosestWithin(p, std::numeric_limits<double>::infinity(), &out);
   return out;

@@ -52,6 +52,15 @@ class TriangleGrid {
   // shrink; a triangle may come more than once) and returns true; returns
   // false, visiting nothing, when the grid is empty or [lo, hi] covers
   // more than `max_cells` cells.
+  // A triangle listed in the cell holding `p` (a good first guess for a
+  // search from `p`), or kNone when there is none.
+  static constexpr uint32_t kNone = ~uint32_t{0};
+  [[nodiscard]] uint32_t AnyTriangleAt(const Vec3& p) const {
+    if (slots_.empty()) return kNone;
+    const Slot* s = Find(Key(CellOf(p.x, 0), CellOf(p.y, 1), CellOf(p.z, 2)));
+    return s == nullptr ? kNone : blocks_[s->begin].triangle[0];
+  }
+
   template <typename Visit>
   bool ForEachNear(const Vec3& lo, const Vec3& hi, int max_cells,
                    const FloatBall* ball, Visit&& visit) const;
