@@ -84,20 +84,34 @@ bool Solve(std::array<std::array<double, N>, N> a, std::array<double, N> b,
   return true;
 }
 
-// Area-weighted samples of the mesh's vertices (at most `max`), given
-// their areas.
+// Area-weighted random samples of the mesh's vertices (at most `max`),
+// given their areas: uniform marks along the running sum of the areas,
+// sorted, so one pass finds them all and the samples come in the file's
+// order, which is mostly the surface's: each sample's search starts from
+// its predecessor's answer.
 std::vector<Vec3> Samples(const Mesh& mesh, const std::vector<double>& areas,
                           size_t max) {
   if (mesh.vertices.size() <= max) return mesh.vertices;
-  std::discrete_distribution<size_t> pick(areas.begin(), areas.end());
+  double total = 0;
+  for (double a : areas) total += a;
+  if (!(total > 0)) {  // No area at all: the first vertices.
+    return {mesh.vertices.begin(), mesh.vertices.begin() + max};
+  }
   std::mt19937_64 rng(20261123);
-  std::vector<size_t> picked(max);
-  for (auto& i : picked) i = pick(rng);
-  // In the file's order, which is mostly the surface's: each sample's
-  // search starts from its predecessor's answer.
-  std::sort(picked.begin(), picked.end());
-  std::vector<Vec3> out(max);
-  for (size_t i = 0; i < max; ++i) out[i] = mesh.vertices[picked[i]];
+  std::uniform_real_distribution<double> uniform(0, total);
+  std::vector<double> marks(max);
+  for (double& m : marks) m = uniform(rng);
+  std::sort(marks.begin(), marks.end());
+  std::vector<Vec3> out;
+  out.reserve(max);
+  double sum = 0;
+  size_t next = 0;
+  for (size_t i = 0; i < areas.size() && next < max; ++i) {
+    sum += areas[i];
+    for (; next < max && marks[next] < sum; ++next) {
+      out.push_back(mesh.vertices[i]);
+    }
+  }
   return out;
 }
 
