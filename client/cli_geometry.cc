@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/mapped_file.h"
 #include "base/str_cat.h"
 #include "client/cli_common.h"
 #include "client/registry_client.h"
@@ -47,7 +48,7 @@ std::string Fixed(double v, int digits = 3) {
 
 Json Vec(const g::Vec3& v) { return Json::array({v.x, v.y, v.z}); }
 
-Json Report(const std::string& path, const std::string& bytes,
+Json Report(const std::string& path, std::string_view bytes,
             const g::ReadMeshResult& read,
             const std::optional<g::Alloy>& alloy) {
   // Three independent passes over the mesh at once: the hashes, the
@@ -157,14 +158,14 @@ int Inspect(const Globals& g, const InspectOptions& o) {
       return Usage(StrCat("--alloy: one of", names));
     }
   }
-  auto bytes = ReadFileToString(o.path);
-  if (!bytes.ok()) return Usage(std::string(bytes.status().message()));
-  auto read = g::ParseMesh(*bytes, o.path);
+  auto file = MappedFile::Open(o.path);
+  if (!file.ok()) return Usage(std::string(file.status().message()));
+  auto read = g::ParseMesh(file->bytes(), o.path);
   if (!read.ok()) {
     return Fail(absl::Status(read.status().code(),
                              StrCat(o.path, ": ", read.status().message())));
   }
-  const Json report = Report(o.path, *bytes, *read, alloy);
+  const Json report = Report(o.path, file->bytes(), *read, alloy);
   if (g.json) {
     std::cout << report.dump() << "\n";
   } else {

@@ -1,6 +1,7 @@
 #include "geometry/read_mesh.h"
 
 #include "base/file.h"
+#include "base/mapped_file.h"
 #include "base/str_cat.h"
 #include "geometry/read_internal.h"
 
@@ -65,9 +66,9 @@ absl::StatusOr<ReadMeshResult> ParseMesh(std::string_view bytes,
 
 absl::StatusOr<ReadMeshResult> ReadMeshFile(const std::string& path,
                                             const ReadLimits& limits) {
-  auto bytes = ReadFileToString(path);
-  if (!bytes.ok()) return bytes.status();
-  auto mesh = ParseMesh(*bytes, path, limits);
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) return file.status();
+  auto mesh = ParseMesh(file->bytes(), path, limits);
   if (!mesh.ok()) {
     return absl::Status(mesh.status().code(),
                         StrCat(path, ": ", mesh.status().message()));
