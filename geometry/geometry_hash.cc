@@ -107,26 +107,34 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
     });
   }
   using Packed = std::array<uint64_t, 3>;
-  auto pack = [&](const Point& p) {
-    return static_cast<uint64_t>(p[0] - lo[0]) << (2 * kAxisBits) |
-           static_cast<uint64_t>(p[1] - lo[1]) << kAxisBits |
-           static_cast<uint64_t>(p[2] - lo[2]);
+  std::vector<uint64_t> key(q.size());
+  for (size_t v = 0; v < q.size(); ++v) {
+    key[v] = static_cast<uint64_t>(q[v][0] - lo[0]) << (2 * kAxisBits) |
+             static_cast<uint64_t>(q[v][1] - lo[1]) << kAxisBits |
+             static_cast<uint64_t>(q[v][2] - lo[2]);
+  }
+  // Each triangle's keys from its smallest, as ForEachCanonicalTriangle.
+  auto for_each_packed = [&](auto&& f) {
+    for (const Triangle& t : mesh.triangles) {
+      const uint64_t a = key[t[0]], b = key[t[1]], c = key[t[2]];
+      if (a == b || b == c || a == c) continue;
+      if (a < b && a < c) {
+        f(Packed{a, b, c});
+      } else if (b < c) {
+        f(Packed{b, c, a});
+      } else {
+        f(Packed{c, a, b});
+      }
+    }
   };
   // Buckets on the top 16 bits of the first corner's key.
   const int top = std::max(0, 2 * kAxisBits + bits - 16);
   std::vector<uint32_t> start((size_t{1} << 16) + 1, 0);
-  ForEachCanonicalTriangle(mesh, q,
-                           [&](const Point& a, const Point&, const Point&) {
-                             ++start[(pack(a) >> top) + 1];
-                           });
+  for_each_packed([&](const Packed& p) { ++start[(p[0] >> top) + 1]; });
   for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
   std::vector<Packed> sorted(start.back());
   std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-  ForEachCanonicalTriangle(
-      mesh, q, [&](const Point& a, const Point& b, const Point& c) {
-        const uint64_t first = pack(a);
-        sorted[fill[first >> top]++] = {first, pack(b), pack(c)};
-      });
+  for_each_packed([&](const Packed& p) { sorted[fill[p[0] >> top]++] = p; });
   for (size_t b = 0; b + 1 < start.size(); ++b) {
     std::sort(sorted.begin() + start[b], sorted.begin() + start[b + 1]);
   }

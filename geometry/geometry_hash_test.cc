@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "crypto/sha256.h"
 #include "geometry/test_meshes.h"
 
 namespace loupe::geometry {
@@ -43,6 +44,58 @@ TEST(GeometryHashTest, ChangesWhenGeometryMovesMoreThanTheQuantum) {
   Mesh nudged = band;  // Far below the quantum, away from grid lines.
   for (auto& v : nudged.vertices) v.z += 1e-7;
   EXPECT_EQ(CanonicalGeometryHash(nudged), hash);
+}
+
+// The definition in docs/geometry.md, written out plainly: the fast
+// implementation must give the same bytes to hash.
+std::string DefinitionHash(const Mesh& mesh) {
+  using Point = std::array<int64_t, 3>;
+  std::vector<std::array<Point, 3>> triangles;
+  for (size_t t = 0; t < mesh.triangles.size(); ++t) {
+    std::array<Point, 3> c;
+    for (int k = 0; k < 3; ++k) {
+      const Vec3 v = mesh.Corner(t, k);
+      c[k] = {std::llround(v.x / 0.001), std::llround(v.y / 0.001),
+              std::llround(v.z / 0.001)};
+    }
+    if (c[0] == c[1] || c[1] == c[2] || c[0] == c[2]) continue;
+    std::rotate(c.begin(), std::min_element(c.begin(), c.end()), c.end());
+    triangles.push_back(c);
+  }
+  std::sort(triangles.begin(), triangles.end());
+  std::string bytes = "loupe-geometry-v1 quantum_um=1\n";
+  for (const auto& c : triangles) {
+    for (const Point& p : c) {
+      for (int64_t v : p) {
+        for (int b = 0; b < 8; ++b)
+          bytes.push_back(char(uint64_t(v) >> (8 * b)));
+      }
+    }
+  }
+  return crypto::Sha256::HexOf(bytes);
+}
+
+TEST(GeometryHashTest, EqualsItsDefinitionForSmallAndHugeCoordinates) {
+  testing::BandSpec spec;
+  spec.segments = 200;
+  spec.height_segments = 12;
+  Mesh band = testing::Band(spec);
+  // Some triangles degenerate at the quantum, some corners shared.
+  band.vertices[5] = band.vertices[6] + Vec3{1e-4, 0, 0};
+  EXPECT_EQ(CanonicalGeometryHash(band), DefinitionHash(band));
+  // Coordinates spanning more than 2 m (the packed sort's range): the
+  // general path, same definition.
+  Mesh far = band;
+  far.vertices.push_back({2500, -3000, 1});
+  far.vertices.push_back({2501, -3000, 1});
+  far.vertices.push_back({2500, -2999, 1});
+  const auto n = static_cast<uint32_t>(far.vertices.size());
+  far.triangles.push_back({n - 3, n - 2, n - 1});
+  EXPECT_EQ(CanonicalGeometryHash(far), DefinitionHash(far));
+  EXPECT_NE(CanonicalGeometryHash(far), CanonicalGeometryHash(band));
+  // Negative coordinates.
+  Mesh below = testing::Moved(band, {0, 0, 1}, 0.3, {-40, -7.5, -1000});
+  EXPECT_EQ(CanonicalGeometryHash(below), DefinitionHash(below));
 }
 
 }  // namespace
