@@ -1,9 +1,14 @@
 #include "geometry/read_mesh.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
+#include <thread>
 
 #include "geometry/geometry_hash.h"
 #include "geometry/test_meshes.h"
@@ -110,6 +115,36 @@ TEST(ReadMeshTest, HostileObjAndPlyAreRefusedWithTheReason) {
                 "needs a vertex and a face element");
   ExpectRefused("", "a.stl", "shorter");
   ExpectRefused("hello", "a.txt", "not STL, OBJ or PLY");
+}
+
+TEST(ReadMeshTest, ReadsFilesMappedAndFromPipes) {
+  const Mesh band = Band(testing::PlainBand(8.675, 10.175, 4.0, 48));
+  const std::string ply = testing::WritePly(band, "binary_little_endian");
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("loupe_read_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "band.ply").string();
+  std::ofstream(file, std::ios::binary) << ply;
+  auto mapped = ReadMeshFile(file);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_EQ(CanonicalGeometryHash(mapped->mesh), CanonicalGeometryHash(band));
+  // A pipe cannot be mapped: read through a stream, same mesh.
+  const std::string fifo = (dir / "band.fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << ply; });
+  auto piped = ReadMeshFile(fifo);
+  writer.join();
+  ASSERT_TRUE(piped.ok()) << piped.status();
+  EXPECT_EQ(piped->mesh.triangles, mapped->mesh.triangles);
+  // Empty and missing files: errors naming the file.
+  const std::string empty = (dir / "empty.stl").string();
+  std::ofstream(empty).flush();
+  auto nothing = ReadMeshFile(empty);
+  ASSERT_FALSE(nothing.ok());
+  EXPECT_NE(nothing.status().message().find("empty.stl"), std::string::npos);
+  auto missing = ReadMeshFile((dir / "missing.stl").string());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
