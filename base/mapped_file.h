@@ -8,6 +8,7 @@
 // move while another thread reads the bytes; reading from several threads
 // is.
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -18,7 +19,6 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "base/file.h"
 
 namespace loupe {
 
@@ -29,24 +29,32 @@ class MappedFile {
       const std::string& path) {
     MappedFile file;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return absl::NotFoundError(path + ": cannot read");
     struct stat st;
-    if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_size > 0) {
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
       void* at = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ,
                         MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      ::close(fd);
       if (at != MAP_FAILED) {
+        ::close(fd);
         file.mapped_ = at;
         file.bytes_ = {static_cast<const char*>(at),
                        static_cast<size_t>(st.st_size)};
         return file;
       }
-    } else if (fd >= 0) {
-      ::close(fd);
     }
-    auto bytes = ReadFileToString(path);
-    if (!bytes.ok()) return bytes.status();
-    file.owned_ = std::move(*bytes);
+    // Not mappable (a pipe, an empty file): read from the same descriptor.
+    char buffer[1 << 16];
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n > 0) {
+        file.owned_.append(buffer, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        const bool failed = n < 0;
+        ::close(fd);
+        if (failed) return absl::DataLossError(path + ": read failed");
+        break;
+      }
+    }
     file.bytes_ = file.owned_;
     return file;
   }
