@@ -319,8 +319,8 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
       {static_cast<float>(p.x), static_cast<float>(p.y),
        static_cast<float>(p.z)},
       0};
-  auto set_box = [&] { ball.radius2 = Up(r * r * (1 + 1e-6)); };
-  set_box();
+  auto set_ball = [&] { ball.radius2 = Up(r * r * (1 + 1e-6)); };
+  set_ball();
   const Vec3 reach{r, r, r};
   const bool near = grid_.ForEachNear(
       p - reach, p + reach, kMaxGridCells, &ball, [&](uint32_t t) {
@@ -337,7 +337,7 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
           out.point = q;
           out.triangle = t;
           r = std::sqrt(best2) + margin;
-          set_box();
+          set_ball();
         }
       });
   if (near) {
