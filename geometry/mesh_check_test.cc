@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+
 #include "geometry/test_meshes.h"
 
 namespace loupe::geometry {
@@ -42,6 +45,49 @@ TEST(MeshCheckTest, HolesFlipsFinsAndDegenerateTrianglesAreCounted) {
   r = CheckMesh(degenerate);
   EXPECT_EQ(r.degenerate_triangles, 1u);
   EXPECT_EQ(r.unused_vertices, 1u);
+}
+
+TEST(MeshCheckTest, EdgeCountsEqualCountingEveryEdgeInAMap) {
+  testing::BandSpec spec;
+  spec.segments = 96;
+  spec.height_segments = 6;
+  Mesh mesh = testing::Band(spec);
+  std::mt19937 rng(17);
+  // Holes, flipped faces, doubled faces and collapsed ones.
+  std::vector<Triangle> triangles;
+  for (Triangle t : mesh.triangles) {
+    const int roll = static_cast<int>(rng() % 40);
+    if (roll == 0) continue;
+    if (roll == 1) std::swap(t[1], t[2]);
+    if (roll == 2) triangles.push_back(t);
+    if (roll == 3) t[2] = t[1];
+    triangles.push_back(t);
+  }
+  mesh.triangles = triangles;
+  std::map<std::pair<uint32_t, uint32_t>, std::pair<int, int>> edges;
+  for (const Triangle& t : mesh.triangles) {
+    for (int k = 0; k < 3; ++k) {
+      const uint32_t a = t[k], b = t[(k + 1) % 3];
+      if (a == b) continue;
+      auto& [uses, forward] = edges[{std::min(a, b), std::max(a, b)}];
+      ++uses;
+      forward += a < b ? 1 : 0;
+    }
+  }
+  uint64_t boundary = 0, non_manifold = 0, misoriented = 0;
+  for (const auto& [edge, counts] : edges) {
+    boundary += counts.first == 1;
+    non_manifold += counts.first > 2;
+    misoriented += counts.first == 2 && counts.second != 1;
+  }
+  const MeshReport report = CheckMesh(mesh);
+  EXPECT_GT(boundary, 0u);
+  EXPECT_GT(non_manifold, 0u);
+  EXPECT_GT(misoriented, 0u);
+  EXPECT_EQ(report.boundary_edges, boundary);
+  EXPECT_EQ(report.non_manifold_edges, non_manifold);
+  EXPECT_EQ(report.misoriented_edges, misoriented);
+  EXPECT_GT(report.degenerate_triangles, 0u);
 }
 
 }  // namespace
