@@ -93,9 +93,34 @@ class Welder {
   uint32_t Index(const Vec3& v) {
     uint64_t bits[3];
     std::memcpy(bits, &v, sizeof bits);
-    const uint64_t hash = (bits[0] * 0x9E3779B97F4A7C15ull) ^
-                          (bits[1] * 0xC2B2AE3D27D4EB4Full) ^
-                          ((bits[2] + 0x165667B1) * 0xFF51AFD7ED558CCDull);
+    const uint64_t hash = Hash(bits);
+    // Neighbouring triangles share corners: a small cache of recent ones
+    // answers most lookups without touching the large table.
+    Recent& recent = recent_[(hash >> 40) & (kRecent - 1)];
+    if (recent.index != 0 && std::memcmp(recent.bits, bits, sizeof bits) == 0) {
+      return recent.index - 1;
+    }
+    const uint32_t index = Insert(v, bits, hash);
+    std::memcpy(recent.bits, bits, sizeof bits);
+    recent.index = index + 1;
+    return index;
+  }
+
+ private:
+  static constexpr size_t kRecent = 256;
+  struct Recent {
+    uint64_t bits[3];
+    uint32_t index = 0;  // Vertex index + 1; 0 is empty.
+  };
+
+  static uint64_t Hash(const uint64_t (&bits)[3]) {
+    return (bits[0] * 0x9E3779B97F4A7C15ull) ^
+           (bits[1] * 0xC2B2AE3D27D4EB4Full) ^
+           ((bits[2] + 0x165667B1) * 0xFF51AFD7ED558CCDull);
+  }
+
+  // The vertex's index in the table, added if new.
+  uint32_t Insert(const Vec3& v, const uint64_t (&bits)[3], uint64_t hash) {
     for (size_t i = (hash ^ hash >> 29) & (slots_.size() - 1);;
          i = (i + 1) & (slots_.size() - 1)) {
       if (slots_[i] == 0) {
@@ -112,17 +137,21 @@ class Welder {
     }
   }
 
- private:
-  // Doubles the table: every vertex is placed again.
+  // Doubles the table: every vertex is placed again, in the same order.
   void Grow() {
     std::vector<Vec3> vertices;
     vertices.swap(mesh_->vertices);
     slots_.assign(slots_.size() * 2, 0);
     mesh_->vertices.reserve(vertices.size() * 2);
-    for (const Vec3& v : vertices) (void)Index(v);
+    for (const Vec3& v : vertices) {
+      uint64_t bits[3];
+      std::memcpy(bits, &v, sizeof bits);
+      (void)Insert(v, bits, Hash(bits));
+    }
   }
 
   Mesh* mesh_;
+  Recent recent_[kRecent] = {};
   std::vector<uint32_t> slots_;  // Vertex index + 1; 0 is empty.
 };
 

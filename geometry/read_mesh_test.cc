@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <thread>
 
 #include "geometry/geometry_hash.h"
@@ -149,6 +150,33 @@ TEST(ReadMeshTest, ReadsFilesMappedAndFromPipes) {
   auto missing = ReadMeshFile((dir / "missing.stl").string());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   std::filesystem::remove_all(dir);
+}
+
+TEST(ReadMeshTest, StlCornersAreWeldedExactlyWhateverTheirNumber) {
+  // 3000 separate triangles (9000 corners, far above the size hint of
+  // half the triangle count) sharing nothing, and a band sharing
+  // everything: each corner keeps its coordinates, shared ones one index.
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-10, 10);
+  Mesh loose;
+  for (uint32_t t = 0; t < 3000; ++t) {
+    for (int k = 0; k < 3; ++k)
+      loose.vertices.push_back({u(rng), u(rng), u(rng)});
+    loose.triangles.push_back({3 * t, 3 * t + 1, 3 * t + 2});
+  }
+  auto read = ParseMesh(testing::WriteStlBinary(loose), "loose.stl");
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->mesh.vertices.size(), 9000u);
+  for (size_t t = 0; t < loose.triangles.size(); ++t) {
+    for (int k = 0; k < 3; ++k) {
+      ASSERT_EQ(read->mesh.Corner(t, k), loose.Corner(t, k)) << t;
+    }
+  }
+  const Mesh band = Band(testing::PlainBand(8.675, 10.175, 4.0, 300));
+  auto welded = ParseMesh(testing::WriteStlBinary(band), "band.stl");
+  ASSERT_TRUE(welded.ok());
+  EXPECT_EQ(welded->mesh.vertices.size(), band.vertices.size());
+  EXPECT_EQ(welded->mesh.triangles.size(), band.triangles.size());
 }
 
 }  // namespace
