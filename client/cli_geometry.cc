@@ -31,7 +31,14 @@ namespace g = loupe::geometry;
 struct InspectOptions {
   std::string path;
   std::string alloy;
+  bool timings = false;
 };
+
+// Seconds since `start`.
+double Since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
 
 struct CompareOptions {
   std::string path, twin, purpose = "repair", heatmap, picture;
@@ -48,21 +55,32 @@ std::string Fixed(double v, int digits = 3) {
 
 Json Vec(const g::Vec3& v) { return Json::array({v.x, v.y, v.z}); }
 
-Json Report(const std::string& path, std::string_view bytes,
-            const g::ReadMeshResult& read,
-            const std::optional<g::Alloy>& alloy) {
-  // Three independent passes over the mesh at once: the hashes, the
-  // topology check, the measurements.
-  auto hashes = std::async(std::launch::async, [&] {
-    return std::make_pair(crypto::Sha256::HexOf(bytes),
-                          g::CanonicalGeometryHash(read.mesh));
+// Inspects `read` (of `bytes`, whose SHA-256 is `sha256`); with `timings`,
+// each pass's time goes to stderr.
+Json Report(const std::string& path, const std::string& sha256,
+            const g::ReadMeshResult& read, const std::optional<g::Alloy>& alloy,
+            bool timings) {
+  // Three independent passes over the mesh at once: the geometry hash,
+  // the topology check, the measurements.
+  auto timed = [timings](const char* name, auto&& f) {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = f();
+    if (timings) std::fprintf(stderr, "%-12s %7.3f s\n", name, Since(start));
+    return result;
+  };
+  auto hashed = std::async(std::launch::async, [&] {
+    return timed("hash", [&] { return g::CanonicalGeometryHash(read.mesh); });
   });
-  auto checked =
-      std::async(std::launch::async, [&] { return g::CheckMesh(read.mesh); });
-  const g::Measurements m = g::Measure(read.mesh);
-  auto ring = g::MeasureRing(read.mesh, m);
+  auto checked = std::async(std::launch::async, [&] {
+    return timed("topology", [&] { return g::CheckMesh(read.mesh); });
+  });
+  const auto [m, ring] = timed("measure", [&] {
+    g::Measurements m = g::Measure(read.mesh);
+    auto ring = g::MeasureRing(read.mesh, m);
+    return std::make_pair(m, ring);
+  });
   const g::MeshReport check = checked.get();
-  const auto [sha256, geometry_hash] = hashes.get();
+  const std::string geometry_hash = hashed.get();
   Json j = {{"file", path},
             {"format", g::MeshFormatName(read.format)},
             {"sha256", sha256},
@@ -158,14 +176,23 @@ int Inspect(const Globals& g, const InspectOptions& o) {
       return Usage(StrCat("--alloy: one of", names));
     }
   }
+  const auto started = std::chrono::steady_clock::now();
   auto file = MappedFile::Open(o.path);
   if (!file.ok()) return Usage(std::string(file.status().message()));
+  // The file's SHA-256 while it is parsed.
+  auto sha256 = std::async(
+      std::launch::async, [&] { return crypto::Sha256::HexOf(file->bytes()); });
   auto read = g::ParseMesh(file->bytes(), o.path);
+  if (o.timings)
+    std::fprintf(stderr, "%-12s %7.3f s\n", "read", Since(started));
   if (!read.ok()) {
     return Fail(absl::Status(read.status().code(),
                              StrCat(o.path, ": ", read.status().message())));
   }
-  const Json report = Report(o.path, file->bytes(), *read, alloy);
+  const Json report = Report(o.path, sha256.get(), *read, alloy, o.timings);
+  if (o.timings) {
+    std::fprintf(stderr, "%-12s %7.3f s\n", "total", Since(started));
+  }
   if (g.json) {
     std::cout << report.dump() << "\n";
   } else {
@@ -348,6 +375,9 @@ void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
   inspect->add_option("--alloy", o->alloy,
                       "estimate the weight in this alloy (e.g. 18k-rose, "
                       "pt950, sterling)");
+  inspect->add_flag("--timings", o->timings,
+                    "print the time of each pass (read, hash, topology, "
+                    "measure) on stderr");
   inspect->callback(
       [&g, &run, o] { run = [&g, o] { return Inspect(g, *o); }; });
 
