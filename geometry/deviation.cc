@@ -1,22 +1,23 @@
 #include "geometry/deviation.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <thread>
 
 namespace loupe::geometry {
 namespace {
 
-// Runs f(begin, end) on `threads` threads over consecutive runs of [0, n).
+// Runs f(run, begin, end) on `threads` threads over consecutive runs of
+// [0, n), run 0 on this thread.
 template <typename F>
 void InRuns(size_t n, int threads, F&& f) {
   threads = std::max(1, threads);
   std::vector<std::thread> workers;
   for (int w = 1; w < threads; ++w) {
-    workers.emplace_back([&, w] { f(n * w / threads, n * (w + 1) / threads); });
+    workers.emplace_back(
+        [&, w] { f(w, n * w / threads, n * (w + 1) / threads); });
   }
-  f(0, n / threads);
+  f(0, 0, n / threads);
   for (auto& t : workers) t.join();
 }
 
@@ -86,45 +87,70 @@ Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
   const size_t n = mesh.vertices.size();
   out.per_vertex.resize(n);
   out.closest_triangle.resize(n);
+  std::vector<double> own_areas;
+  if (given_areas == nullptr) own_areas = VertexAreas(mesh);
+  const std::vector<double>& areas = given_areas ? *given_areas : own_areas;
+  std::vector<double> magnitude(n);
+  // Each worker's sums over its run, added up in run order afterwards.
+  struct Sums {
+    uint64_t samples = 0;
+    double total = 0, sum = 0, sum_abs = 0, sum2 = 0, within = 0;
+    double max_abs = 0, max_outside = 0, max_inside = 0;
+    size_t worst = 0;
+  };
+  std::vector<Sums> sums(std::max(1, threads));
   // Each worker takes a run of vertices: consecutive vertices of a mesh
   // are mostly neighbours, so each answer is a good start for the next.
-  InRuns(n, threads, [&](size_t begin, size_t end) {
+  InRuns(n, threads, [&](int run, size_t begin, size_t end) {
+    Sums& r = sums[run];
     uint32_t hint = 0;
     for (size_t i = begin; i < end; ++i) {
       const ClosestPoint c = reference.ClosestNear(mesh.vertices[i], hint);
       out.per_vertex[i] = c.signed_distance;
       out.closest_triangle[i] = hint = c.triangle;
+      const double d = c.signed_distance, w = areas[i];
+      magnitude[i] = std::abs(d);
+      if (w <= 0) continue;
+      ++r.samples;
+      r.total += w;
+      r.sum += w * d;
+      r.sum_abs += w * std::abs(d);
+      r.sum2 += w * d * d;
+      if (std::abs(d) <= tolerance) r.within += w;
+      if (std::abs(d) > r.max_abs) {
+        r.max_abs = std::abs(d);
+        r.worst = i;
+      }
+      r.max_outside = std::max(r.max_outside, d);
+      r.max_inside = std::min(r.max_inside, d);
     }
   });
-
-  std::vector<double> own_areas;
-  if (given_areas == nullptr) own_areas = VertexAreas(mesh);
-  const std::vector<double>& areas = given_areas ? *given_areas : own_areas;
-  std::vector<double> magnitude(n);
-  double total = 0, sum = 0, sum_abs = 0, sum2 = 0, within = 0;
-  DeviationStats& s = out.stats;
-  for (size_t i = 0; i < n; ++i) {
-    const double d = out.per_vertex[i], w = areas[i];
-    magnitude[i] = std::abs(d);
-    if (w <= 0) continue;
-    ++s.samples;
-    total += w;
-    sum += w * d;
-    sum_abs += w * std::abs(d);
-    sum2 += w * d * d;
-    if (std::abs(d) <= tolerance) within += w;
-    if (std::abs(d) > s.max_abs) {
-      s.max_abs = std::abs(d);
-      s.worst_point = mesh.vertices[i];
+  Sums all;
+  for (const Sums& r : sums) {
+    all.samples += r.samples;
+    all.total += r.total;
+    all.sum += r.sum;
+    all.sum_abs += r.sum_abs;
+    all.sum2 += r.sum2;
+    all.within += r.within;
+    if (r.max_abs > all.max_abs) {
+      all.max_abs = r.max_abs;
+      all.worst = r.worst;
     }
-    s.max_outside = std::max(s.max_outside, d);
-    s.max_inside = std::min(s.max_inside, d);
+    all.max_outside = std::max(all.max_outside, r.max_outside);
+    all.max_inside = std::min(all.max_inside, r.max_inside);
   }
-  if (total <= 0) return out;
-  s.mean_signed = sum / total;
-  s.mean_abs = sum_abs / total;
-  s.rms = std::sqrt(sum2 / total);
-  s.within_tolerance = within / total;
+  DeviationStats& s = out.stats;
+  s.samples = all.samples;
+  if (all.total <= 0) return out;
+  s.max_abs = all.max_abs;
+  s.worst_point = mesh.vertices[all.worst];
+  s.max_outside = all.max_outside;
+  s.max_inside = all.max_inside;
+  s.mean_signed = all.sum / all.total;
+  s.mean_abs = all.sum_abs / all.total;
+  s.rms = std::sqrt(all.sum2 / all.total);
+  s.within_tolerance = all.within / all.total;
   const std::vector<double> p =
       WeightedQuantiles(magnitude, areas, {0.95, 0.99});
   s.p95_abs = p[0];
@@ -157,7 +183,7 @@ double Coverage(const Mesh& reference, const Mesh& mesh,
   }
   if (!open.empty()) {
     const MeshDistance surface(mesh, /*signs=*/false);
-    InRuns(open.size(), threads, [&](size_t begin, size_t end) {
+    InRuns(open.size(), threads, [&](int, size_t begin, size_t end) {
       ClosestPoint c;
       for (size_t i = begin; i < end; ++i) {
         if (surface.ClosestWithin(reference.vertices[open[i]], radius, &c)) {
