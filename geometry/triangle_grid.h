@@ -3,8 +3,8 @@
 // A spatial hash of a mesh's triangles by the cubic cells their bounding
 // boxes overlap. For closest-point queries whose answer is already known
 // to be near (a scan point next to the twin's surface, with the previous
-// point's triangle as a first guess): the few cells a small query box
-// covers list every triangle that can come closer than the guess, so the
+// point's triangle as a first guess): the few cells a small query ball
+// reaches list every triangle that can come closer than the guess, so the
 // exact answer needs a handful of triangle tests and no descent from the
 // root of a hierarchy (MeshDistance::ClosestNear).
 //
@@ -47,11 +47,6 @@ class TriangleGrid {
   [[nodiscard]] bool empty() const { return slots_.empty(); }
   [[nodiscard]] double cell_size() const { return cell_; }
 
-  // Calls `visit(triangle)` for every triangle listed in a cell that the
-  // box [lo, hi] overlaps whose bounds meet `*ball` (which `visit` may
-  // shrink; a triangle may come more than once) and returns true; returns
-  // false, visiting nothing, when the grid is empty or [lo, hi] covers
-  // more than `max_cells` cells.
   // A triangle listed in the cell holding `p` (a good first guess for a
   // search from `p`), or kNone when there is none.
   static constexpr uint32_t kNone = ~uint32_t{0};
@@ -61,6 +56,11 @@ class TriangleGrid {
     return s == nullptr ? kNone : blocks_[s->begin].triangle[0];
   }
 
+  // Calls `visit(triangle)` for every triangle listed in a cell that the
+  // box [lo, hi] overlaps whose bounds meet `*ball` (which `visit` may
+  // shrink; a triangle may come more than once) and returns true; returns
+  // false, visiting nothing, when the grid is empty or [lo, hi] covers
+  // more than `max_cells` cells.
   template <typename Visit>
   bool ForEachNear(const Vec3& lo, const Vec3& hi, int max_cells,
                    const FloatBall* ball, Visit&& visit) const;
