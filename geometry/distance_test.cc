@@ -210,5 +210,39 @@ TEST(DistanceTest, RadixSortSortsOnTheGivenBits) {
   EXPECT_EQ(high, expected);
 }
 
+TEST(DistanceTest, NearQueriesStayExactOnVeryUnevenTriangles) {
+  // A fine band with a few sheets of enormous triangles through it: the
+  // grid's cells grow (or the grid gives up) and the tree answers instead;
+  // either way every answer equals the tree's.
+  BandSpec spec;
+  spec.segments = 200;
+  spec.height_segments = 10;
+  for (const double size : {1.0, 40.0, 4000.0}) {
+    Mesh mesh = Band(spec);
+    for (int k = 0; k < 4; ++k) {
+      const auto n = static_cast<uint32_t>(mesh.vertices.size());
+      const double z = 0.5 + k;
+      mesh.vertices.push_back({-size, -size, z});
+      mesh.vertices.push_back({size, -size, z + 0.1});
+      mesh.vertices.push_back({0, size, z});
+      mesh.triangles.push_back({n, n + 1, n + 2});
+    }
+    const MeshDistance d(mesh);
+    std::mt19937 rng(23);
+    std::uniform_real_distribution<double> noise(-0.2, 0.2);
+    uint32_t hint = 0;
+    for (size_t i = 0; i < mesh.vertices.size(); i += 3) {
+      const Vec3 p =
+          mesh.vertices[i] + Vec3{noise(rng), noise(rng), noise(rng)};
+      const ClosestPoint near = d.ClosestNear(p, hint);
+      ASSERT_EQ(near.distance, d.Closest(p).distance) << size << " " << i;
+      if (i % 90 == 0) {
+        ASSERT_NEAR(near.distance, BruteDistance(mesh, p), 1e-12);
+      }
+      hint = near.triangle;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace loupe::geometry
