@@ -6,6 +6,7 @@
 #include <limits>
 #include <thread>
 
+#include "geometry/float_bounds.h"
 #include "geometry/radix_sort.h"
 #include "geometry/topology.h"
 
@@ -33,15 +34,6 @@ inline float BoxDistance2(const float (&p)[3], const float (&lo)[3],
     d2 += d * d;
   }
   return d2;
-}
-
-float Down(double v) {
-  const float f = static_cast<float>(v);
-  return f > v ? std::nextafter(f, -INFINITY) : f;
-}
-float Up(double v) {
-  const float f = static_cast<float>(v);
-  return f < v ? std::nextafter(f, INFINITY) : f;
 }
 
 double Angle(const Vec3& a, const Vec3& b) {
@@ -172,8 +164,8 @@ uint32_t MeshDistance::Build(uint32_t begin, uint32_t end,
         hi = Max(hi, vertices_[triangles_[order_[i]][k]]);
       }
     }
-    nodes_[index] = {{Down(lo.x), Down(lo.y), Down(lo.z)},
-                     {Up(hi.x), Up(hi.y), Up(hi.z)},
+    nodes_[index] = {{FloatDown(lo.x), FloatDown(lo.y), FloatDown(lo.z)},
+                     {FloatUp(hi.x), FloatUp(hi.y), FloatUp(hi.z)},
                      begin,
                      end - begin};
     return index;
@@ -319,7 +311,7 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
       {static_cast<float>(p.x), static_cast<float>(p.y),
        static_cast<float>(p.z)},
       0};
-  auto set_ball = [&] { ball.radius2 = Up(r * r * (1 + 1e-6)); };
+  auto set_ball = [&] { ball.radius2 = FloatUp(r * r * (1 + 1e-6)); };
   set_ball();
   const Vec3 reach{r, r, r};
   const bool near = grid_.ForEachNear(

@@ -3,20 +3,13 @@
 #include <algorithm>
 #include <limits>
 
+#include "geometry/float_bounds.h"
+
 namespace loupe::geometry {
 namespace {
 
 constexpr double kCellsPerEdge = 3.0;  // Cell size in mean edge lengths.
 constexpr size_t kMaxEntriesPerTriangle = 6;
-
-float Down(double v) {
-  const float f = static_cast<float>(v);
-  return f > v ? std::nextafter(f, -INFINITY) : f;
-}
-float Up(double v) {
-  const float f = static_cast<float>(v);
-  return f < v ? std::nextafter(f, INFINITY) : f;
-}
 
 struct Box {
   Vec3 lo, hi;
@@ -83,8 +76,8 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
     const double hi[3] = {b.hi.x, b.hi.y, b.hi.z};
     size_t cells = 1;
     for (int k = 0; k < 3; ++k) {
-      r.lo[k] = Down(lo[k]);
-      r.hi[k] = Up(hi[k]);
+      r.lo[k] = FloatDown(lo[k]);
+      r.hi[k] = FloatUp(hi[k]);
       r.cell_lo[k] = static_cast<int32_t>(CellOf(lo[k], k));
       r.cell_hi[k] = static_cast<int32_t>(CellOf(hi[k], k));
       cells *= r.cell_hi[k] - r.cell_lo[k] + 1;
