@@ -40,6 +40,11 @@ double Since(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// One line of --timings on stderr.
+void PrintTiming(std::string_view stage, double seconds) {
+  std::fprintf(stderr, "%-12s %7.3f s\n", std::string(stage).c_str(), seconds);
+}
+
 struct CompareOptions {
   std::string path, twin, purpose = "repair", heatmap, picture;
   double tolerance = 0.05;
@@ -65,7 +70,7 @@ Json Report(const std::string& path, const std::string& sha256,
   auto timed = [timings](const char* name, auto&& f) {
     const auto start = std::chrono::steady_clock::now();
     auto result = f();
-    if (timings) std::fprintf(stderr, "%-12s %7.3f s\n", name, Since(start));
+    if (timings) PrintTiming(name, Since(start));
     return result;
   };
   auto hashed = std::async(std::launch::async, [&] {
@@ -183,15 +188,14 @@ int Inspect(const Globals& g, const InspectOptions& o) {
   auto sha256 = std::async(
       std::launch::async, [&] { return crypto::Sha256::HexOf(file->bytes()); });
   auto read = g::ParseMesh(file->bytes(), o.path);
-  if (o.timings)
-    std::fprintf(stderr, "%-12s %7.3f s\n", "read", Since(started));
+  if (o.timings) PrintTiming("read", Since(started));
   if (!read.ok()) {
     return Fail(absl::Status(read.status().code(),
                              StrCat(o.path, ": ", read.status().message())));
   }
   const Json report = Report(o.path, sha256.get(), *read, alloy, o.timings);
   if (o.timings) {
-    std::fprintf(stderr, "%-12s %7.3f s\n", "total", Since(started));
+    PrintTiming("total", Since(started));
   }
   if (g.json) {
     std::cout << report.dump() << "\n";
@@ -228,8 +232,7 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
   auto stage = [&](std::string_view name) {
     if (!o.timings) return;
     const auto now = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "%-10s %7.3f s\n", std::string(name).c_str(),
-                 std::chrono::duration<double>(now - last).count());
+    PrintTiming(name, std::chrono::duration<double>(now - last).count());
     last = now;
   };
   // Both files at once.
@@ -290,8 +293,7 @@ int CompareFiles(const Globals& g, const CompareOptions& o) {
   }
   stage("report");
   if (o.timings) {
-    std::fprintf(stderr, "%-10s %7.3f s\n", "total",
-                 std::chrono::duration<double>(last - started).count());
+    PrintTiming("total", std::chrono::duration<double>(last - started).count());
   }
   if (g.json) {
     std::cout << j.dump() << "\n";

@@ -29,8 +29,10 @@ void DeviationRules(Mesh mesh, const Mesh& twin, const CompareOptions& o,
                     CompareReport* r) {
   // The twin's distance field and measurements on one thread, the mesh's
   // areas and measurements on this one.
-  auto twin_side = std::async(std::launch::async, [&twin] {
-    return std::make_pair(std::make_unique<MeshDistance>(twin), Measure(twin));
+  std::vector<double> twin_areas;
+  auto twin_side = std::async(std::launch::async, [&twin, &twin_areas] {
+    return std::make_pair(std::make_unique<MeshDistance>(twin),
+                          Measure(twin, &twin_areas));
   });
   std::vector<double> areas;
   const Measurements measured = Measure(mesh, &areas);
@@ -50,8 +52,8 @@ void DeviationRules(Mesh mesh, const Mesh& twin, const CompareOptions& o,
   // Coverage: the twin's area within 3 tolerances of the mesh (a region
   // the scan missed, or material that is gone, is not covered).
   Stage(o, "deviation");
-  r->coverage =
-      Coverage(twin, r->aligned, *r->to_twin, 3 * o.tolerance_mm, o.threads);
+  r->coverage = Coverage(twin, r->aligned, *r->to_twin, 3 * o.tolerance_mm,
+                         o.threads, &twin_areas);
   Stage(o, "coverage");
   const DeviationStats& s = r->to_twin->stats;
   const double t = o.tolerance_mm;

@@ -159,8 +159,8 @@ Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
 }
 
 double Coverage(const Mesh& reference, const Mesh& mesh,
-                const Deviation& mesh_to_reference, double radius,
-                int threads) {
+                const Deviation& mesh_to_reference, double radius, int threads,
+                const std::vector<double>* reference_areas) {
   const double r2 = radius * radius;
   std::vector<uint8_t> on_surface(mesh.vertices.size(), 0);
   for (const Triangle& t : mesh.triangles) {
@@ -176,7 +176,10 @@ double Coverage(const Mesh& reference, const Mesh& mesh,
       if (Dot(d, d) <= r2) covered[v] = 1;
     }
   }
-  const std::vector<double> areas = VertexAreas(reference);
+  std::vector<double> own_areas;
+  if (reference_areas == nullptr) own_areas = VertexAreas(reference);
+  const std::vector<double>& areas =
+      reference_areas ? *reference_areas : own_areas;
   std::vector<uint32_t> open;
   for (uint32_t v = 0; v < reference.vertices.size(); ++v) {
     if (!covered[v] && areas[v] > 0) open.push_back(v);

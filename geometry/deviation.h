@@ -52,9 +52,11 @@ struct Deviation {
 // of lies within the radius of it (the surface is at least that close);
 // only the vertices this leaves open (a region the scan missed, or a
 // reference much coarser than the mesh) are searched for in `mesh`.
-[[nodiscard]] double Coverage(const Mesh& reference, const Mesh& mesh,
-                              const Deviation& mesh_to_reference,
-                              double radius_mm, int threads = 1);
+// `reference_areas`, if given, are VertexAreas(reference).
+[[nodiscard]] double Coverage(
+    const Mesh& reference, const Mesh& mesh, const Deviation& mesh_to_reference,
+    double radius_mm, int threads = 1,
+    const std::vector<double>* reference_areas = nullptr);
 
 // The area-weighted quantiles `q` (each in [0, 1]) of `values`, exactly:
 // the smallest value v such that the weights of values <= v reach q of

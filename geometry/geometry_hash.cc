@@ -21,13 +21,14 @@ Point Quantize(const Vec3& v) {
           std::llround(v.z / kGeometryQuantumMm)};
 }
 
-// Each triangle's quantized corners, rotated to start at the smallest;
-// degenerate ones (two corners on one grid point) dropped.
-template <typename F>
-void ForEachCanonicalTriangle(const Mesh& mesh, const std::vector<Point>& q,
+// Each triangle's corners as `keys` (quantized points, or keys that order
+// the same way), rotated to start at the smallest; degenerate ones (two
+// corners on one grid point) dropped.
+template <typename Key, typename F>
+void ForEachCanonicalTriangle(const Mesh& mesh, const std::vector<Key>& keys,
                               F&& f) {
   for (const Triangle& t : mesh.triangles) {
-    const Point &a = q[t[0]], &b = q[t[1]], &c = q[t[2]];
+    const Key &a = keys[t[0]], &b = keys[t[1]], &c = keys[t[2]];
     if (a == b || b == c || a == c) continue;
     if (a < b && a < c) {
       f(a, b, c);
@@ -113,28 +114,18 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
              static_cast<uint64_t>(q[v][1] - lo[1]) << kAxisBits |
              static_cast<uint64_t>(q[v][2] - lo[2]);
   }
-  // Each triangle's keys from its smallest, as ForEachCanonicalTriangle.
-  auto for_each_packed = [&](auto&& f) {
-    for (const Triangle& t : mesh.triangles) {
-      const uint64_t a = key[t[0]], b = key[t[1]], c = key[t[2]];
-      if (a == b || b == c || a == c) continue;
-      if (a < b && a < c) {
-        f(Packed{a, b, c});
-      } else if (b < c) {
-        f(Packed{b, c, a});
-      } else {
-        f(Packed{c, a, b});
-      }
-    }
-  };
   // Buckets on the top 16 bits of the first corner's key.
   const int top = std::max(0, 2 * kAxisBits + bits - 16);
   std::vector<uint32_t> start((size_t{1} << 16) + 1, 0);
-  for_each_packed([&](const Packed& p) { ++start[(p[0] >> top) + 1]; });
+  ForEachCanonicalTriangle(mesh, key, [&](uint64_t a, uint64_t, uint64_t) {
+    ++start[(a >> top) + 1];
+  });
   for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
   std::vector<Packed> sorted(start.back());
   std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-  for_each_packed([&](const Packed& p) { sorted[fill[p[0] >> top]++] = p; });
+  ForEachCanonicalTriangle(mesh, key, [&](uint64_t a, uint64_t b, uint64_t c) {
+    sorted[fill[a >> top]++] = {a, b, c};
+  });
   for (size_t b = 0; b + 1 < start.size(); ++b) {
     std::sort(sorted.begin() + start[b], sorted.begin() + start[b + 1]);
   }

@@ -58,7 +58,6 @@ TriangleGrid::TriangleGrid(const std::vector<Vec3>& vertices,
 bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
                         const std::vector<Triangle>& triangles,
                         const std::vector<uint32_t>& order, double cell) {
-  cell_ = cell;
   inverse_ = 1 / cell;
   // Each triangle's bounds and cells, once, in `order`.
   struct Range {

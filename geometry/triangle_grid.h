@@ -45,7 +45,6 @@ class TriangleGrid {
                const std::vector<uint32_t>& order);
 
   [[nodiscard]] bool empty() const { return slots_.empty(); }
-  [[nodiscard]] double cell_size() const { return cell_; }
 
   // A triangle listed in the cell holding `p` (a good first guess for a
   // search from `p`), or kNone when there is none.
@@ -103,7 +102,7 @@ class TriangleGrid {
   }
 
   double origin_[3] = {0, 0, 0};
-  double cell_ = 0, inverse_ = 0;
+  double inverse_ = 0;  // Cells per millimetre.
   int shift_ = 64;
   std::vector<Slot> slots_;  // Open addressing, a power of two.
   std::vector<Block> blocks_;
