@@ -29,6 +29,7 @@ if [ "${LOUPE_SANITIZE:-1}" != 0 ]; then
   echo "sanitizers: every test under ASan, UBSan and LeakSanitizer"
   (cd "$SAN_BUILD" && \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    LSAN_OPTIONS=suppressions="$ROOT/tools/lsan.supp":print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 LOUPE_LOAD_SECONDS=10 \
     ctest --output-on-failure --timeout 900 -j "${CTEST_PARALLEL_LEVEL:-2}")
 fi
