@@ -225,11 +225,12 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
   std::vector<Correspondence> pairs(samples.size());
   // Each sample's last nearest triangle: the next iteration moves it
   // little, so that is where its search starts.
-  std::vector<uint32_t> hints(samples.size());
-  bool fresh = true;  // No hints yet.
+  constexpr uint32_t kNoHint = ~uint32_t{0};
+  std::vector<uint32_t> hints(samples.size(), kNoHint);
   // Coarse to fine: every fourth sample (still in file order) until the
   // steps are small, then every sample until they are tiny.
   size_t stride = samples.size() >= 8000 ? 4 : 1;
+  double level_rms = INFINITY;  // The last fit at this stride.
   constexpr int N = 7;
   for (int it = 0; it < o.max_iterations; ++it) {
     result.iterations = it + 1;
@@ -243,10 +244,9 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
         for (size_t j = begin; j < end; ++j) {
           const size_t i = j * stride;
           const Vec3 p = pose.Apply(samples[i]);
-          const uint32_t hint = !fresh      ? hints[i]
-                                : j > begin ? hints[i - stride]
-                                            : 0;
-          const ClosestPoint c = distance.ClosestNear(p, hint);
+          const ClosestPoint c = hints[i] == kNoHint
+                                     ? distance.Closest(p)
+                                     : distance.ClosestNear(p, hints[i]);
           hints[i] = c.triangle;
           pairs[j] = {p, c.point, distance.face_normals()[c.triangle],
                       c.distance};
@@ -254,7 +254,6 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
       });
     }
     for (auto& t : workers) t.join();
-    fresh = false;
     std::vector<Correspondence> kept(pairs.begin(), pairs.begin() + active);
     const size_t keep =
         std::max<size_t>(6, static_cast<size_t>(kept.size() * (1 - o.trim)));
@@ -284,7 +283,13 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
         b[i] -= row[i] * r;
       }
     }
-    result.rms_mm = std::sqrt(sum2 / kept.size());
+    const double rms = std::sqrt(sum2 / kept.size());
+    // Settled: the fit over all samples improved by less than 1e-5 of
+    // itself since the last step (what is left moves points along the
+    // surface, e.g. turns a band about its axis, and changes no distance).
+    const bool settled = stride == 1 && level_rms - rms < 1e-5 * rms;
+    level_rms = rms;
+    result.rms_mm = rms;
     if (!o.allow_scale) a[6][6] = 1;  // Unused unknown.
     // Damping (Levenberg): directions the geometry does not determine (the
     // spin of a plain band about its axis) get no step instead of a wild
@@ -309,11 +314,9 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
     if (stride > 1 && moved < 1e-3) {
       // Close on a quarter of the samples: now all of them, each starting
       // from the answer of the sample before it.
-      for (size_t i = 0; i < samples.size(); ++i) {
-        if (i % stride != 0) hints[i] = hints[i - i % stride];
-      }
       stride = 1;
-    } else if (stride == 1 && moved < 1e-4) {
+      level_rms = INFINITY;
+    } else if (stride == 1 && (moved < 1e-4 || settled)) {
       break;
     }
   }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <numbers>
 
 #include "base/str_cat.h"
@@ -105,55 +104,89 @@ struct Segment {
 // edge they lie on). Open chains are dropped.
 std::vector<Loop> Slice(const Mesh& mesh, const Vec3& origin, const Vec3& axis,
                         const Vec3& u_dir, const Vec3& v_dir) {
-  std::vector<double> height(mesh.vertices.size());
-  for (size_t i = 0; i < mesh.vertices.size(); ++i) {
-    height[i] = Dot(mesh.vertices[i] - origin, axis);
-    // Vertices exactly on the plane would give zero-length segments.
-    if (height[i] == 0) height[i] = 1e-12;
-  }
-  using EdgeKey = uint64_t;
-  auto key = [](uint32_t a, uint32_t b) {
-    return (uint64_t{std::min(a, b)} << 32) | std::max(a, b);
+  // Vertices exactly on the plane count as above it: no segment has zero
+  // length.
+  auto height = [&](uint32_t i) {
+    return Dot(mesh.vertices[i] - origin, axis);
   };
-  std::map<EdgeKey, Point2> point_of;
-  std::multimap<EdgeKey, EdgeKey> links;
-  for (const auto& tri : mesh.triangles) {
-    EdgeKey ends[2];
+  std::vector<uint8_t> above(mesh.vertices.size());
+  for (size_t i = 0; i < above.size(); ++i) above[i] = height(i) >= 0;
+  // The crossing on each cut edge, from either triangle that has it:
+  // computed from the edge's lower-numbered end, so both agree.
+  struct Crossing {
+    uint64_t edge;
+    Point2 point;
+  };
+  std::vector<Crossing> crossings;
+  std::vector<std::array<uint64_t, 2>> segments;
+  for (const Triangle& tri : mesh.triangles) {
+    const int count = above[tri[0]] + above[tri[1]] + above[tri[2]];
+    if (count == 0 || count == 3) continue;
+    std::array<uint64_t, 2> ends;
     int n = 0;
-    for (int k = 0; k < 3 && n < 2; ++k) {
-      const uint32_t a = tri[k], b = tri[(k + 1) % 3];
-      if ((height[a] > 0) == (height[b] > 0)) continue;
-      const double t = height[a] / (height[a] - height[b]);
-      const Vec3 p =
-          mesh.vertices[a] + (mesh.vertices[b] - mesh.vertices[a]) * t - origin;
-      ends[n] = key(a, b);
-      point_of[ends[n]] = {Dot(p, u_dir), Dot(p, v_dir)};
+    for (int k = 0; k < 3; ++k) {
+      const uint32_t a = std::min(tri[k], tri[(k + 1) % 3]);
+      const uint32_t b = std::max(tri[k], tri[(k + 1) % 3]);
+      if (above[a] == above[b]) continue;
+      const double ha = height(a), hb = height(b);
+      const Vec3 p = mesh.vertices[a] +
+                     (mesh.vertices[b] - mesh.vertices[a]) * (ha / (ha - hb)) -
+                     origin;
+      ends[n] = uint64_t{a} << 32 | b;
+      crossings.push_back({ends[n], {Dot(p, u_dir), Dot(p, v_dir)}});
       ++n;
     }
-    if (n != 2) continue;
-    links.emplace(ends[0], ends[1]);
-    links.emplace(ends[1], ends[0]);
+    segments.push_back(ends);
+  }
+  // Crossings by edge; each segment links two of them.
+  std::sort(
+      crossings.begin(), crossings.end(),
+      [](const Crossing& x, const Crossing& y) { return x.edge < y.edge; });
+  crossings.erase(std::unique(crossings.begin(), crossings.end(),
+                              [](const Crossing& x, const Crossing& y) {
+                                return x.edge == y.edge;
+                              }),
+                  crossings.end());
+  auto index = [&](uint64_t edge) {
+    return static_cast<uint32_t>(
+        std::lower_bound(
+            crossings.begin(), crossings.end(), edge,
+            [](const Crossing& x, uint64_t e) { return x.edge < e; }) -
+        crossings.begin());
+  };
+  const size_t nodes = crossings.size();
+  std::vector<uint32_t> start(nodes + 1, 0), links(2 * segments.size());
+  std::vector<std::array<uint32_t, 2>> pairs(segments.size());
+  for (size_t s = 0; s < segments.size(); ++s) {
+    pairs[s] = {index(segments[s][0]), index(segments[s][1])};
+    ++start[pairs[s][0] + 1];
+    ++start[pairs[s][1] + 1];
+  }
+  for (size_t i = 0; i < nodes; ++i) start[i + 1] += start[i];
+  std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+  for (const auto& [a, b] : pairs) {
+    links[fill[a]++] = b;
+    links[fill[b]++] = a;
   }
   std::vector<Loop> loops;
-  std::map<EdgeKey, bool> visited;
-  for (const auto& [start, unused] : point_of) {
-    if (visited[start]) continue;
+  std::vector<uint8_t> visited(nodes, 0);
+  for (uint32_t first = 0; first < nodes; ++first) {
+    if (visited[first]) continue;
     Loop loop;
-    EdgeKey previous = start, current = start;
+    uint32_t previous = first, current = first;
     bool closed = false;
-    for (size_t steps = 0; steps <= point_of.size(); ++steps) {
-      visited[current] = true;
-      loop.push_back(point_of[current]);
+    for (size_t steps = 0; steps <= nodes; ++steps) {
+      visited[current] = 1;
+      loop.push_back(crossings[current].point);
       // The other end of the segment that did not bring us here.
-      EdgeKey next = current;
-      auto [lo, hi] = links.equal_range(current);
-      for (auto it = lo; it != hi; ++it) {
-        if (it->second != previous) {
-          next = it->second;
+      uint32_t next = current;
+      for (uint32_t l = start[current]; l < start[current + 1]; ++l) {
+        if (links[l] != previous) {
+          next = links[l];
           break;
         }
       }
-      if (next == start) {
+      if (next == first) {
         closed = true;
         break;
       }
@@ -241,6 +274,91 @@ Vec3 BoreAxis(const Mesh& mesh, const RingMeasurements& ring) {
   return Dot(vectors[0], ring.axis) < 0 ? vectors[0] * -1 : vectors[0];
 }
 
+// The smallest distance from the outer contour (at most 1440 of its
+// points, every quarter degree: the estimate needs no more) to the inner
+// one. A bound from 16 points tried against every inner segment sizes a
+// grid of the inner segments; only the cells next to an outer point's can
+// hold a segment nearer than the bound, so each point meets a few cells'
+// segments instead of all of them.
+double MinWall(const Loop& inner, const Loop& outer) {
+  std::vector<Segment> segments;
+  segments.reserve(inner.size());
+  double lo_u = INFINITY, lo_v = INFINITY, hi_u = -INFINITY, hi_v = -INFINITY;
+  for (size_t i = 0, previous = inner.size() - 1; i < inner.size();
+       previous = i++) {
+    segments.emplace_back(inner[previous], inner[i]);
+    lo_u = std::min(lo_u, inner[i].u);
+    lo_v = std::min(lo_v, inner[i].v);
+    hi_u = std::max(hi_u, inner[i].u);
+    hi_v = std::max(hi_v, inner[i].v);
+  }
+  const size_t stride = std::max<size_t>(1, outer.size() / 1440);
+  auto nearest2 = [&](const Point2& p) {
+    double d2 = INFINITY;
+    for (const Segment& s : segments) d2 = std::min(d2, s.SquaredDistance(p));
+    return d2;
+  };
+  double wall2 = INFINITY;
+  for (size_t o = 0; o < outer.size();
+       o += std::max<size_t>(1, outer.size() / 16)) {
+    wall2 = std::min(wall2, nearest2(outer[o]));
+  }
+  // Cells at least the bound wide (and at most 256 across).
+  const double extent = std::max(hi_u - lo_u, hi_v - lo_v);
+  const double cell = std::max(std::sqrt(wall2), extent / 256);
+  if (!(cell > 0) || !std::isfinite(cell)) {
+    for (size_t o = 0; o < outer.size(); o += stride) {
+      wall2 = std::min(wall2, nearest2(outer[o]));
+    }
+    return std::sqrt(wall2);
+  }
+  const int across_u = static_cast<int>((hi_u - lo_u) / cell) + 1;
+  const int across_v = static_cast<int>((hi_v - lo_v) / cell) + 1;
+  auto cell_of = [&](double x, double lo, int across) {
+    return std::clamp(static_cast<int>(std::floor((x - lo) / cell)), 0,
+                      across - 1);
+  };
+  // Segments by the cells their boxes meet (a counting sort).
+  const size_t cells = size_t(across_u) * across_v;
+  std::vector<uint32_t> start(cells + 1, 0), fill, listed;
+  auto for_each_cell = [&](size_t i, auto&& f) {
+    const Point2& a = inner[(i + inner.size() - 1) % inner.size()];
+    const Point2& b = inner[i];
+    const int u1 = cell_of(std::max(a.u, b.u), lo_u, across_u);
+    const int v1 = cell_of(std::max(a.v, b.v), lo_v, across_v);
+    for (int u = cell_of(std::min(a.u, b.u), lo_u, across_u); u <= u1; ++u) {
+      for (int v = cell_of(std::min(a.v, b.v), lo_v, across_v); v <= v1; ++v) {
+        f(size_t(u) * across_v + v);
+      }
+    }
+  };
+  for (size_t i = 0; i < segments.size(); ++i) {
+    for_each_cell(i, [&](size_t c) { ++start[c + 1]; });
+  }
+  for (size_t c = 0; c < cells; ++c) start[c + 1] += start[c];
+  fill.assign(start.begin(), start.end() - 1);
+  listed.resize(start.back());
+  for (size_t i = 0; i < segments.size(); ++i) {
+    for_each_cell(i, [&](size_t c) { listed[fill[c]++] = uint32_t(i); });
+  }
+  for (size_t o = 0; o < outer.size(); o += stride) {
+    const Point2& p = outer[o];
+    const int cu = static_cast<int>(std::floor((p.u - lo_u) / cell));
+    const int cv = static_cast<int>(std::floor((p.v - lo_v) / cell));
+    for (int u = std::max(cu - 1, 0); u <= std::min(cu + 1, across_u - 1);
+         ++u) {
+      for (int v = std::max(cv - 1, 0); v <= std::min(cv + 1, across_v - 1);
+           ++v) {
+        const size_t c = size_t(u) * across_v + v;
+        for (uint32_t j = start[c]; j < start[c + 1]; ++j) {
+          wall2 = std::min(wall2, segments[listed[j]].SquaredDistance(p));
+        }
+      }
+    }
+  }
+  return std::sqrt(wall2);
+}
+
 }  // namespace
 
 absl::StatusOr<RingMeasurements> MeasureRing(const Mesh& mesh) {
@@ -261,24 +379,7 @@ absl::StatusOr<RingMeasurements> MeasureRing(const Mesh& mesh,
     slice = SliceAtMidWidth(mesh, m.center_of_mass, bore, &ring);
     if (!slice.ok()) return slice.status();
   }
-  const Loop& inner = slice->front();
-  const Loop& outer = slice->back();
-  // At most 1440 outer points (every quarter degree): the estimate does not
-  // need more, and the inner contour of a scan can have many thousands.
-  std::vector<Segment> segments;
-  segments.reserve(inner.size());
-  for (size_t i = 0, previous = inner.size() - 1; i < inner.size();
-       previous = i++) {
-    segments.emplace_back(inner[previous], inner[i]);
-  }
-  double wall2 = INFINITY;
-  const size_t stride = std::max<size_t>(1, outer.size() / 1440);
-  for (size_t o = 0; o < outer.size(); o += stride) {
-    for (const Segment& segment : segments) {
-      wall2 = std::min(wall2, segment.SquaredDistance(outer[o]));
-    }
-  }
-  ring.min_wall_mm = std::sqrt(wall2);
+  ring.min_wall_mm = MinWall(slice->front(), slice->back());
   return ring;
 }
 
