@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "crypto/sha256.h"
@@ -126,13 +128,31 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   ForEachCanonicalTriangle(mesh, key, [&](uint64_t a, uint64_t b, uint64_t c) {
     sorted[fill[a >> top]++] = {a, b, c};
   });
-  for (size_t b = 0; b + 1 < start.size(); ++b) {
-    std::sort(sorted.begin() + start[b], sorted.begin() + start[b + 1]);
-  }
+  // The buckets are sorted on a second thread, a chunk at a time, while
+  // this one hashes the chunks already sorted.
+  constexpr size_t kChunk = 1024;  // Buckets.
+  const size_t chunks = (start.size() - 1) / kChunk;
+  std::atomic<size_t> sorted_chunks = 0;
+  std::jthread sorter([&] {
+    for (size_t c = 0; c < chunks; ++c) {
+      for (size_t b = c * kChunk; b < (c + 1) * kChunk; ++b) {
+        std::sort(sorted.begin() + start[b], sorted.begin() + start[b + 1]);
+      }
+      sorted_chunks.store(c + 1, std::memory_order_release);
+      sorted_chunks.notify_one();
+    }
+  });
   constexpr uint64_t kMask = (uint64_t{1} << kAxisBits) - 1;
-  size_t i = 0;
+  size_t i = 0, ready = 0, chunk = 0;
   return HashTriangles([&](Corners* out) {
-    if (i == sorted.size()) return false;
+    while (i == ready) {
+      if (chunk == chunks) return false;
+      for (size_t c;
+           (c = sorted_chunks.load(std::memory_order_acquire)) <= chunk;) {
+        sorted_chunks.wait(c, std::memory_order_acquire);
+      }
+      ready = start[++chunk * kChunk];
+    }
     for (int k = 0; k < 3; ++k) {
       const uint64_t key = sorted[i][k];
       (*out)[k] = {lo[0] + static_cast<int64_t>(key >> (2 * kAxisBits)),
