@@ -286,6 +286,20 @@ void ReadRecordsInPlace(const Element& e, bool is_vertex, BodyReader* reader,
   }
   uint64_t i = 0;
   const uint64_t whole = size == 0 ? e.count : reader->remaining() / size;
+  // The usual layout (float x, y, z first), without a switch per value.
+  if (is_vertex && at[0] == 0 && at[1] == 4 && at[2] == 8 &&
+      type[0] == Type::kFloat32 && type[1] == Type::kFloat32 &&
+      type[2] == Type::kFloat32) {
+    const char* record = reader->here();
+    for (; i < std::min<uint64_t>(e.count, whole); ++i, record += size) {
+      float c[3];
+      std::memcpy(c, record, sizeof c);
+      const Vec3 v{c[0], c[1], c[2]};
+      if (!Finite(v)) break;
+      mesh->vertices.push_back(v);
+    }
+    reader->Skip(i * size);
+  }
   for (; i < std::min<uint64_t>(e.count, whole); ++i) {
     if (is_vertex) {
       const char* record = reader->here();
@@ -312,6 +326,24 @@ void ReadFacesInPlace(const Element& e, BodyReader* reader, Mesh* mesh,
   const size_t count_size = SizeOf(count_type), index_size = SizeOf(index_type);
   const double vertices = static_cast<double>(mesh->vertices.size());
   uint64_t i = 0;
+  // The usual layout (uchar count, int or uint indices), without doubles.
+  if (count_type == Type::kUint8 &&
+      (index_type == Type::kInt32 || index_type == Type::kUint32)) {
+    const uint64_t whole =
+        std::min<uint64_t>(e.count, reader->remaining() / 13);
+    const char* item = reader->here();
+    for (; i < whole; ++i, item += 13) {
+      uint32_t t[3];
+      std::memcpy(t, item + 1, sizeof t);
+      // An int32 below zero is above any vertex count as a uint32.
+      if (item[0] != 3 || t[0] >= vertices || t[1] >= vertices ||
+          t[2] >= vertices) {
+        break;
+      }
+      mesh->triangles.push_back({t[0], t[1], t[2]});
+    }
+    reader->Skip(i * 13);
+  }
   for (; i < e.count; ++i) {
     if (reader->remaining() < count_size + 3 * index_size) break;
     const char* item = reader->here();
