@@ -119,7 +119,6 @@ MeshDistance::MeshDistance(const Mesh& mesh, bool signs)
 void MeshDistance::ComputePseudonormals(const Mesh& mesh) {
   const size_t n = triangles_.size();
   vertex_normals_.assign(vertices_.size(), Vec3{});
-  edge_normals_.assign(n, {});
   neighbours_.assign(n, {kNoNeighbour, kNoNeighbour, kNoNeighbour});
   for (uint32_t t = 0; t < n; ++t) {
     const Vec3 corners[3] = {mesh.Corner(t, 0), mesh.Corner(t, 1),
@@ -133,18 +132,19 @@ void MeshDistance::ComputePseudonormals(const Mesh& mesh) {
   }
   const EdgeSides edges = GroupSidesByEdge(mesh);
   for (size_t e = 0; e < edges.edge_count(); ++e) {
-    Vec3 sum;
-    for (uint32_t i = edges.starts[e]; i < edges.starts[e + 1]; ++i) {
-      sum += face_normals_[edges.sides[i] / 3];
-    }
-    for (uint32_t i = edges.starts[e]; i < edges.starts[e + 1]; ++i) {
-      edge_normals_[edges.sides[i] / 3][edges.sides[i] % 3] = sum;
-    }
-    if (edges.starts[e + 1] - edges.starts[e] == 2) {
-      const uint32_t a = edges.sides[edges.starts[e]];
-      const uint32_t b = edges.sides[edges.starts[e] + 1];
+    const uint32_t first = edges.starts[e], end = edges.starts[e + 1];
+    if (end - first == 2) {
+      const uint32_t a = edges.sides[first], b = edges.sides[first + 1];
       neighbours_[a / 3][a % 3] = b / 3;
       neighbours_[b / 3][b % 3] = a / 3;
+    } else if (end - first > 2) {
+      Vec3 sum;
+      for (uint32_t i = first; i < end; ++i) {
+        sum += face_normals_[edges.sides[i] / 3];
+      }
+      for (uint32_t i = first; i < end; ++i) {
+        shared_edge_normals_[edges.sides[i]] = sum;
+      }
     }
   }
 }
@@ -202,8 +202,17 @@ Vec3 MeshDistance::Pseudonormal(uint32_t t, Feature f) const {
       return face_normals_[t];
     case Feature::kEdge0:
     case Feature::kEdge1:
-    case Feature::kEdge2:
-      return edge_normals_[t][static_cast<int>(f) - 1];
+    case Feature::kEdge2: {
+      // The sum of the normals of the faces at the edge: two on a
+      // manifold edge, one on a boundary.
+      const int side = static_cast<int>(f) - 1;
+      const uint32_t across = neighbours_[t][side];
+      if (across != kNoNeighbour)
+        return face_normals_[t] + face_normals_[across];
+      const auto shared = shared_edge_normals_.find(3 * t + side);
+      return shared == shared_edge_normals_.end() ? face_normals_[t]
+                                                  : shared->second;
+    }
     default:
       return vertex_normals_[triangles_[t][static_cast<int>(f) - 4]];
   }

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "geometry/mesh.h"
@@ -77,7 +78,9 @@ class MeshDistance {
   std::vector<Triangle> triangles_;
   std::vector<Vec3> face_normals_;    // Unit.
   std::vector<Vec3> vertex_normals_;  // Angle-weighted, unnormalized.
-  std::vector<std::array<Vec3, 3>> edge_normals_;  // Per triangle side.
+  // Edge pseudonormals are summed when asked for, except at edges shared
+  // by more than two faces: theirs, by side (3 x triangle + side).
+  std::unordered_map<uint32_t, Vec3> shared_edge_normals_;
   // The triangle across each side (kNoNeighbour on a boundary or a
   // non-manifold edge); with the pseudonormals.
   static constexpr uint32_t kNoNeighbour = ~uint32_t{0};
