@@ -1,12 +1,13 @@
 #include "geometry/align.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numbers>
 #include <random>
-#include <thread>
 
 #include "geometry/deviation.h"
+#include "geometry/in_runs.h"
 #include "geometry/measure.h"
 
 namespace loupe::geometry {
@@ -137,7 +138,7 @@ double Score(const std::vector<Vec3>& points, const Pose& pose,
 // whose variance stands apart).
 Pose Coarse(const Measurements& a, const Measurements& b,
             const std::vector<Vec3>& probe, const MeshDistance& distance,
-            Vec3* axis) {
+            int threads, Vec3* axis) {
   const auto& l = b.principal_moments;
   const double spread = std::max(l[2], 1e-12);
   // A ring: two equal variances; its axis is the third.
@@ -147,8 +148,7 @@ Pose Coarse(const Measurements& a, const Measurements& b,
   *axis = b.principal_axes[axis_index];
   const Matrix3 from = FromColumns(a.principal_axes);
   const Matrix3 to = FromColumns(b.principal_axes);
-  Pose best;
-  double best_score = INFINITY;
+  std::vector<Pose> candidates;
   const int spins = ring_like ? 12 : 1;
   for (int signs = 0; signs < 8; ++signs) {
     // The eigenvectors' signs are arbitrary on both sides: every choice
@@ -162,17 +162,27 @@ Pose Coarse(const Measurements& a, const Measurements& b,
       Pose pose;
       pose.rotation = Multiply(
           RotationOf(*axis * (2 * std::numbers::pi * spin / spins)), base);
-      Pose centred;
-      centred.rotation = pose.rotation;
-      centred.translation = b.center_of_mass - pose.Apply(a.center_of_mass);
-      const double score = Score(probe, centred, distance, best_score);
-      if (score < best_score) {
-        best_score = score;
-        best = centred;
-      }
+      pose.translation = b.center_of_mass - pose.Apply(a.center_of_mass);
+      candidates.push_back(pose);
     }
   }
-  return best;
+  // The first candidate scored alone gives a bound; the rest are split
+  // over `threads`, each giving up once it is sure to lose to the best
+  // score found so far on any thread. The best is the first candidate
+  // with the lowest score, as in one pass.
+  std::vector<double> scores(candidates.size(), INFINITY);
+  scores[0] = Score(probe, candidates[0], distance);
+  std::atomic<double> bound = scores[0];
+  InRuns(candidates.size() - 1, threads, [&](int, size_t begin, size_t end) {
+    for (size_t i = begin + 1; i < end + 1; ++i) {
+      scores[i] = Score(probe, candidates[i], distance, bound.load());
+      for (double b = bound.load(); scores[i] < b;) {
+        if (bound.compare_exchange_weak(b, scores[i])) break;
+      }
+    }
+  });
+  return candidates[std::min_element(scores.begin(), scores.end()) -
+                    scores.begin()];
 }
 
 struct Correspondence {
@@ -221,10 +231,11 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
       known.reference ? *known.reference : Measure(reference);
   Vec3 axis;
   Pose pose = Coarse(known.moving ? *known.moving : Measure(moving), ref, probe,
-                     distance, &axis);
+                     distance, o.threads, &axis);
   std::vector<Correspondence> pairs(samples.size());
   // Each sample's last nearest triangle: the next iteration moves it
-  // little, so that is where its search starts.
+  // little, so a walk from there finds its new nearest point (the first
+  // search for each sample is exact, from the grid).
   constexpr uint32_t kNoHint = ~uint32_t{0};
   std::vector<uint32_t> hints(samples.size(), kNoHint);
   // Coarse to fine: every fourth sample (still in file order) until the
@@ -234,26 +245,19 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
   constexpr int N = 7;
   for (int it = 0; it < o.max_iterations; ++it) {
     result.iterations = it + 1;
-    const int threads = std::max(1, o.threads);
-    std::vector<std::thread> workers;
     const size_t active = (samples.size() + stride - 1) / stride;
-    for (int w = 0; w < threads; ++w) {
-      workers.emplace_back([&, w] {
-        const size_t begin = active * w / threads;
-        const size_t end = active * (w + 1) / threads;
-        for (size_t j = begin; j < end; ++j) {
-          const size_t i = j * stride;
-          const Vec3 p = pose.Apply(samples[i]);
-          const ClosestPoint c = hints[i] == kNoHint
-                                     ? distance.Closest(p)
-                                     : distance.ClosestNear(p, hints[i]);
-          hints[i] = c.triangle;
-          pairs[j] = {p, c.point, distance.face_normals()[c.triangle],
-                      c.distance};
-        }
-      });
-    }
-    for (auto& t : workers) t.join();
+    InRuns(active, o.threads, [&](int, size_t begin, size_t end) {
+      for (size_t j = begin; j < end; ++j) {
+        const size_t i = j * stride;
+        const Vec3 p = pose.Apply(samples[i]);
+        const ClosestPoint c = hints[i] == kNoHint
+                                   ? distance.Closest(p)
+                                   : distance.ClosestByWalking(p, hints[i]);
+        hints[i] = c.triangle;
+        pairs[j] = {p, c.point, distance.face_normals()[c.triangle],
+                    c.distance};
+      }
+    });
     std::vector<Correspondence> kept(pairs.begin(), pairs.begin() + active);
     const size_t keep =
         std::max<size_t>(6, static_cast<size_t>(kept.size() * (1 - o.trim)));

@@ -4,24 +4,9 @@
 #include <cmath>
 #include <thread>
 
+#include "geometry/in_runs.h"
+
 namespace loupe::geometry {
-namespace {
-
-// Runs f(run, begin, end) on `threads` threads over consecutive runs of
-// [0, n), run 0 on this thread.
-template <typename F>
-void InRuns(size_t n, int threads, F&& f) {
-  threads = std::max(1, threads);
-  std::vector<std::thread> workers;
-  for (int w = 1; w < threads; ++w) {
-    workers.emplace_back(
-        [&, w] { f(w, n * w / threads, n * (w + 1) / threads); });
-  }
-  f(0, 0, n / threads);
-  for (auto& t : workers) t.join();
-}
-
-}  // namespace
 
 std::vector<double> VertexAreas(const Mesh& mesh) {
   std::vector<double> areas(mesh.vertices.size(), 0.0);

@@ -267,48 +267,73 @@ Vec3 ClosestOnTriangle(const Vec3& p, const Vec3& a, const Vec3& b,
 bool MeshDistance::ClosestWithin(const Vec3& p, double max_distance,
                                  ClosestPoint* out) const {
   if (triangles_.empty()) return false;
+  // Near the surface the grid has a first guess.
+  if (const uint32_t t = grid_.AnyTriangleAt(p); t != TriangleGrid::kNone) {
+    *out = ClosestNear(p, t);
+    return out->distance <= max_distance;
+  }
   return Search(p, max_distance * max_distance, false, Feature::kFace, out);
 }
 
-ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
-  ClosestPoint out;
-  if (triangles_.empty()) return out;
-  Feature feature;
-  out.triangle = hint;
-  out.point = ClosestOnTriangle(p, vertices_[triangles_[hint][0]],
-                                vertices_[triangles_[hint][1]],
-                                vertices_[triangles_[hint][2]], &feature);
-  Vec3 d = p - out.point;
-  double best2 = Dot(d, d);
+bool MeshDistance::Walk(const Vec3& p, uint32_t hint, ClosestPoint* out,
+                        double* best2, Feature* feature) const {
+  out->triangle = hint;
+  out->point = ClosestOnTriangle(p, vertices_[triangles_[hint][0]],
+                                 vertices_[triangles_[hint][1]],
+                                 vertices_[triangles_[hint][2]], feature);
+  const Vec3 d = p - out->point;
+  *best2 = Dot(d, d);
   // Across the edge or corner the answer lies on, while a neighbour is
-  // nearer: then the grid search below has a small box.
-  for (int step = 0;
-       step < 8 && feature != Feature::kFace && !neighbours_.empty(); ++step) {
+  // nearer.
+  for (int step = 0; step < 8; ++step) {
+    if (*feature == Feature::kFace) return true;
+    if (neighbours_.empty()) return false;
     // Sides at the feature: edge k is side k; corner k joins sides k and
     // k + 2 (mod 3).
-    const int f = static_cast<int>(feature);
+    const int f = static_cast<int>(*feature);
     const int sides[2] = {f <= 3 ? f - 1 : f - 4, f <= 3 ? -1 : (f - 2) % 3};
     bool moved = false;
     for (int side : sides) {
       if (side < 0) continue;
-      const uint32_t next = neighbours_[out.triangle][side];
+      const uint32_t next = neighbours_[out->triangle][side];
       if (next == kNoNeighbour) continue;
       Feature next_feature;
       const Vec3 q = ClosestOnTriangle(
           p, vertices_[triangles_[next][0]], vertices_[triangles_[next][1]],
           vertices_[triangles_[next][2]], &next_feature);
       const Vec3 dq = p - q;
-      if (Dot(dq, dq) < best2) {
-        best2 = Dot(dq, dq);
-        out.point = q;
-        out.triangle = next;
-        feature = next_feature;
+      if (Dot(dq, dq) < *best2) {
+        *best2 = Dot(dq, dq);
+        out->point = q;
+        out->triangle = next;
+        *feature = next_feature;
         moved = true;
         break;
       }
     }
-    if (!moved) break;
+    if (!moved) return true;
   }
+  return false;
+}
+
+ClosestPoint MeshDistance::ClosestByWalking(const Vec3& p,
+                                            uint32_t hint) const {
+  ClosestPoint out;
+  if (triangles_.empty()) return out;
+  double best2;
+  Feature feature;
+  if (!Walk(p, hint, &out, &best2, &feature)) return ClosestNear(p, hint);
+  out.distance = out.signed_distance = std::sqrt(best2);
+  return out;
+}
+
+ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
+  ClosestPoint out;
+  if (triangles_.empty()) return out;
+  // A near first candidate: then the grid search below has a small box.
+  double best2;
+  Feature feature;
+  (void)Walk(p, hint, &out, &best2, &feature);
   // Every triangle nearer than the hint has a point in the box of that
   // radius about p, so it is listed in a cell the box overlaps.
   const double margin =

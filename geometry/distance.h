@@ -45,6 +45,15 @@ class MeshDistance {
   // cells within the hint's distance hold every triangle that can be
   // nearer (TriangleGrid); otherwise the hierarchy is searched.
   [[nodiscard]] ClosestPoint ClosestNear(const Vec3& p, uint32_t hint) const;
+  // A local closest point, for correspondences that need not be exact
+  // (ICP): from `hint`, across the edge or corner the answer lies on while
+  // a neighbour is nearer, to a point no neighbour improves on. That is
+  // ClosestNear's answer unless another part of the surface comes nearer
+  // than the part walked on, as it does not for a point just beside the
+  // triangle it was matched to before. Falls back to ClosestNear when the
+  // walk does not settle within a few steps. Unsigned.
+  [[nodiscard]] ClosestPoint ClosestByWalking(const Vec3& p,
+                                              uint32_t hint) const;
   [[nodiscard]] size_t triangle_count() const { return triangles_.size(); }
 
   [[nodiscard]] const std::vector<Vec3>& face_normals() const {
@@ -67,6 +76,11 @@ class MeshDistance {
   // already set when there is one).
   bool Search(const Vec3& p, double best2, bool found, Feature feature,
               ClosestPoint* out) const;
+  // From `hint` across edges while a neighbour is nearer: sets `out`'s
+  // point and triangle, `best2` and `feature`; false if it did not settle
+  // (no neighbours known, or more than 8 steps).
+  bool Walk(const Vec3& p, uint32_t hint, ClosestPoint* out, double* best2,
+            Feature* feature) const;
   // Fills in out's distances, `best2` away through `feature`.
   void Finish(const Vec3& p, double best2, Feature feature,
               ClosestPoint* out) const;
