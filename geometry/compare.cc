@@ -27,16 +27,15 @@ void Rule(CompareReport* r, bool ok, std::string text) {
 
 void DeviationRules(Mesh mesh, const Mesh& twin, const CompareOptions& o,
                     CompareReport* r) {
-  // The twin's distance field and measurements on one thread, the mesh's
-  // areas and measurements on this one.
-  std::vector<double> twin_areas;
-  auto twin_side = std::async(std::launch::async, [&twin, &twin_areas] {
-    return std::make_pair(std::make_unique<MeshDistance>(twin),
-                          Measure(twin, &twin_areas));
+  // The twin's distance field on one thread (it takes longest), the
+  // areas and measurements of both on this one.
+  auto twin_side = std::async(std::launch::async, [&twin] {
+    return std::make_unique<MeshDistance>(twin);
   });
-  std::vector<double> areas;
+  std::vector<double> areas, twin_areas;
   const Measurements measured = Measure(mesh, &areas);
-  const auto [twin_distance, twin_measured] = twin_side.get();
+  const Measurements twin_measured = Measure(twin, &twin_areas);
+  const std::unique_ptr<MeshDistance> twin_distance = twin_side.get();
   Stage(o, "prepare");
   AlignOptions align;
   align.allow_scale = o.purpose == Purpose::kReorder && o.allow_scale;

@@ -60,17 +60,21 @@ uint64_t Spread(uint64_t v) {
 MeshDistance::MeshDistance(const Mesh& mesh, bool signs)
     : signs_(signs), vertices_(mesh.vertices), triangles_(mesh.triangles) {
   const size_t n = triangles_.size();
-  face_normals_.resize(n);
-  for (uint32_t t = 0; t < n; ++t) {
-    face_normals_[t] = Normalized(Cross(mesh.Corner(t, 1) - mesh.Corner(t, 0),
-                                        mesh.Corner(t, 2) - mesh.Corner(t, 0)));
-  }
-  // The pseudonormals beside the hierarchy and the grid.
+  // The normals beside the hierarchy and the grid.
+  auto compute_normals = [this, &mesh, n, signs] {
+    face_normals_.resize(n);
+    for (uint32_t t = 0; t < n; ++t) {
+      face_normals_[t] =
+          Normalized(Cross(mesh.Corner(t, 1) - mesh.Corner(t, 0),
+                           mesh.Corner(t, 2) - mesh.Corner(t, 0)));
+    }
+    if (signs) ComputePseudonormals(mesh);
+  };
   std::thread normals;
-  if (signs && n >= 4096) {
-    normals = std::thread([this, &mesh] { ComputePseudonormals(mesh); });
-  } else if (signs) {
-    ComputePseudonormals(mesh);
+  if (n >= 4096) {
+    normals = std::thread(compute_normals);
+  } else {
+    compute_normals();
   }
   // Triangles in Morton order of their centroids (10 bits an axis); the
   // hierarchy halves that order recursively, so building is one radix
