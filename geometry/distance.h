@@ -47,11 +47,11 @@ class MeshDistance {
   [[nodiscard]] ClosestPoint ClosestNear(const Vec3& p, uint32_t hint) const;
   // A local closest point, for correspondences that need not be exact
   // (ICP): from `hint`, across the edge or corner the answer lies on while
-  // a neighbour is nearer, to a point no neighbour improves on. That is
-  // ClosestNear's answer unless another part of the surface comes nearer
-  // than the part walked on, as it does not for a point just beside the
-  // triangle it was matched to before. Falls back to ClosestNear when the
-  // walk does not settle within a few steps. Unsigned.
+  // a neighbour there is nearer. From the triangle a point was matched to
+  // before a small move that is mostly ClosestNear's answer; beside a
+  // vertex or a concave edge it can stop at a point a little further (at
+  // most by twice the move). Falls back to ClosestNear when the walk does
+  // not settle within a few steps. Unsigned.
   [[nodiscard]] ClosestPoint ClosestByWalking(const Vec3& p,
                                               uint32_t hint) const;
   [[nodiscard]] size_t triangle_count() const { return triangles_.size(); }

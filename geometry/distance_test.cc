@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
+#include <limits>
 #include <random>
 
 #include "geometry/deviation.h"
+#include "geometry/float_bounds.h"
 #include "geometry/radix_sort.h"
 #include "geometry/test_meshes.h"
 
@@ -15,17 +18,31 @@ namespace {
 using testing::Band;
 using testing::BandSpec;
 
-// Brute force over every triangle: the reference for the BVH.
-// Every triangle on its own: the reference for the hierarchy.
-double BruteDistance(const Mesh& mesh, const Vec3& p) {
-  double best = INFINITY;
-  for (size_t t = 0; t < mesh.triangles.size(); ++t) {
-    Mesh one;
-    one.vertices = {mesh.Corner(t, 0), mesh.Corner(t, 1), mesh.Corner(t, 2)};
-    one.triangles = {{0, 1, 2}};
-    best = std::min(best, MeshDistance(one).Closest(p).distance);
+// Every triangle on its own: the reference for the hierarchy and the grid.
+class BruteForce {
+ public:
+  explicit BruteForce(const Mesh& mesh) {
+    for (size_t t = 0; t < mesh.triangles.size(); ++t) {
+      Mesh one;
+      one.vertices = {mesh.Corner(t, 0), mesh.Corner(t, 1), mesh.Corner(t, 2)};
+      one.triangles = {{0, 1, 2}};
+      each_.emplace_back(one, false);
+    }
   }
-  return best;
+  double Distance(const Vec3& p) const {
+    double best = INFINITY;
+    for (const MeshDistance& one : each_) {
+      best = std::min(best, one.Closest(p).distance);
+    }
+    return best;
+  }
+
+ private:
+  std::vector<MeshDistance> each_;
+};
+
+double BruteDistance(const Mesh& mesh, const Vec3& p) {
+  return BruteForce(mesh).Distance(p);
 }
 
 TEST(DistanceTest, ClosestPointsOnOneTriangle) {
@@ -104,6 +121,8 @@ TEST(DistanceTest, NearQueriesThroughTheGridEqualTheTreeForAnyHint) {
   spec.height_segments = 16;
   const Mesh band = Band(spec);
   const MeshDistance d(band);
+  const BruteForce brute(band);
+  size_t walked_to_closest = 0;
   std::mt19937 rng(11);
   std::uniform_int_distribution<uint32_t> any(
       0, static_cast<uint32_t>(band.triangles.size() - 1));
@@ -118,11 +137,22 @@ TEST(DistanceTest, NearQueriesThroughTheGridEqualTheTreeForAnyHint) {
     const ClosestPoint near = d.ClosestNear(p, hint);
     ASSERT_EQ(near.distance, exact.distance) << i;
     ASSERT_EQ(near.signed_distance, exact.signed_distance) << i;
+    if (i % 16 == 0) ASSERT_EQ(near.distance, brute.Distance(p)) << i;
+    // Moved a little (an ICP step), the walk alone from its last answer
+    // mostly finds the closest point; beside a vertex or a concave edge it
+    // may stop at one further, but never further than the move allows.
+    const Vec3 step{0.002, -0.001, 0.0015};
+    const double walked = d.ClosestByWalking(p + step, exact.triangle).distance;
+    const double closest = d.Closest(p + step).distance;
+    ASSERT_GE(walked, closest) << i;
+    ASSERT_LE(walked, closest + 2 * Norm(step) + 1e-12) << i;
+    walked_to_closest += walked == closest;
     hint = near.triangle;
     ASSERT_EQ(d.ClosestNear(p, any(rng)).distance, exact.distance) << i;
     const Vec3 far = p * 1.7;
     ASSERT_EQ(d.ClosestNear(far, hint).distance, d.Closest(far).distance);
   }
+  EXPECT_GT(walked_to_closest, 0.9 * band.vertices.size());
 }
 
 TEST(DistanceTest, CoverageEqualsSearchingEveryTwinVertex) {
@@ -192,6 +222,34 @@ TEST(DistanceTest, WeightedQuantilesEqualSortingEverything) {
     EXPECT_EQ(got[j], expected) << q[j];
   }
   EXPECT_EQ(WeightedQuantiles({1, 2}, {0, 0}, {0.5})[0], 0);
+}
+
+TEST(DistanceTest, FloatsNextToAFloatAreStdNextafters) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<uint32_t> bits;
+  std::vector<float> values = {0.0f,
+                               -0.0f,
+                               1.0f,
+                               -1.0f,
+                               std::numeric_limits<float>::denorm_min(),
+                               -std::numeric_limits<float>::denorm_min(),
+                               std::numeric_limits<float>::max(),
+                               std::numeric_limits<float>::lowest()};
+  while (values.size() < 10000) {
+    const float f = std::bit_cast<float>(bits(rng));
+    if (std::isfinite(f)) values.push_back(f);
+  }
+  for (float f : values) {
+    ASSERT_EQ(std::bit_cast<uint32_t>(FloatBelow(f)),
+              std::bit_cast<uint32_t>(std::nextafter(f, -INFINITY)))
+        << f;
+    ASSERT_EQ(std::bit_cast<uint32_t>(FloatAbove(f)),
+              std::bit_cast<uint32_t>(std::nextafter(f, INFINITY)))
+        << f;
+    const double v = double(f) + 1e-30;
+    EXPECT_LE(FloatDown(v), v);
+    EXPECT_GE(FloatUp(v), v);
+  }
 }
 
 TEST(DistanceTest, RadixSortSortsOnTheGivenBits) {

@@ -8,7 +8,10 @@
 namespace loupe::geometry {
 namespace {
 
-constexpr double kCellsPerEdge = 3.0;  // Cell size in mean edge lengths.
+// Cell size in sides of a square of twice the mean triangle's area (about
+// an edge for well-shaped triangles, less for long thin ones, whose boxes
+// would otherwise crowd each cell).
+constexpr double kCellsPerSide = 3.0;
 constexpr size_t kMaxEntriesPerTriangle = 6;
 
 struct Box {
@@ -35,18 +38,19 @@ TriangleGrid::TriangleGrid(const std::vector<Vec3>& vertices,
     lo = {std::min(lo.x, v.x), std::min(lo.y, v.y), std::min(lo.z, v.z)};
     hi = {std::max(hi.x, v.x), std::max(hi.y, v.y), std::max(hi.z, v.z)};
   }
-  double edges = 0;
+  double twice_area = 0;
   for (const Triangle& t : triangles) {
     const Vec3 &a = vertices[t[0]], &b = vertices[t[1]], &c = vertices[t[2]];
-    edges += Norm(b - a) + Norm(c - b) + Norm(a - c);
+    twice_area += Norm(Cross(b - a, c - a));
   }
   const double extent = std::max({hi.x - lo.x, hi.y - lo.y, hi.z - lo.z});
   origin_[0] = lo.x;
   origin_[1] = lo.y;
   origin_[2] = lo.z;
   // At least 2^20 cells across, whatever the triangles.
-  double cell = std::max(kCellsPerEdge * edges / (3.0 * triangles.size()),
-                         extent / double(kAxisCells / 2));
+  double cell =
+      std::max(kCellsPerSide * std::sqrt(twice_area / triangles.size()),
+               extent / double(kAxisCells / 2));
   if (!(cell > 0) || !std::isfinite(cell)) return;
   for (int attempt = 0; attempt < 4; ++attempt, cell *= 2) {
     if (Fill(vertices, triangles, order, cell)) return;
@@ -93,53 +97,50 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
       }
     }
   };
-  // Count the entries per cell in a table grown to stay at most half full.
+  // Number the cells in the order met, through a table grown to stay at
+  // most half full (a slot's `begin` holds its cell's number until the
+  // blocks are laid out); each entry's cell number is kept.
   slots_.assign(1024, Slot{});
   shift_ = 64 - 10;
-  size_t used = 0;
-  std::vector<uint64_t> first_seen;  // Cells in the order met.
+  std::vector<uint32_t> entries_in;  // By cell number.
+  std::vector<uint32_t> cell_of_entry;
+  cell_of_entry.reserve(total);
   // Triangles come in spatial order: most look up the cell just used.
   uint64_t last_key = kEmpty;
-  size_t last_slot = 0;
-  auto slot_for = [&](uint64_t key) -> Slot& {
-    if (key == last_key) return slots_[last_slot];
+  uint32_t last_cell = 0;
+  auto number = [&](uint64_t key) -> uint32_t {
+    if (key == last_key) return last_cell;
     for (size_t i = Home(key);; i = (i + 1) & (slots_.size() - 1)) {
-      last_key = key;
-      last_slot = i;
-      if (slots_[i].key == key) return slots_[i];
+      if (slots_[i].key == key) {
+        last_cell = slots_[i].begin;
+        break;
+      }
       if (slots_[i].key == kEmpty) {
-        slots_[i].key = key;
-        ++used;
-        first_seen.push_back(key);
-        return slots_[i];
+        slots_[i] = {key, static_cast<uint32_t>(entries_in.size()), 0};
+        last_cell = slots_[i].begin;
+        entries_in.push_back(0);
+        if (2 * entries_in.size() > slots_.size()) Grow();
+        break;
       }
     }
+    last_key = key;
+    return last_cell;
   };
   for (const Range& r : ranges) {
     for_each_cell(r, [&](uint64_t key) {
-      ++slot_for(key).count;
-      if (2 * used <= slots_.size()) return;
-      std::vector<Slot> old;
-      old.swap(slots_);
-      last_key = kEmpty;
-      slots_.assign(old.size() * 2, Slot{});
-      --shift_;
-      used = 0;
-      const size_t seen = first_seen.size();
-      for (const Slot& s : old) {
-        if (s.key != kEmpty) slot_for(s.key).count = s.count;
-      }
-      first_seen.resize(seen);
+      const uint32_t c = number(key);
+      ++entries_in[c];
+      cell_of_entry.push_back(c);
     });
   }
   // Each cell's triangles in whole blocks of four, cells in the order the
   // triangles met them (neighbours near each other in memory).
+  std::vector<uint32_t> first_block(entries_in.size()),
+      filled(entries_in.size(), 0);
   uint32_t begin = 0;
-  for (uint64_t key : first_seen) {
-    Slot& s = slot_for(key);
-    s.begin = begin;
-    begin += (s.count + 3) / 4;
-    s.count = 0;
+  for (size_t c = 0; c < entries_in.size(); ++c) {
+    first_block[c] = begin;
+    begin += (entries_in[c] + 3) / 4;
   }
   Block empty;
   for (int k = 0; k < 3; ++k) {
@@ -150,23 +151,42 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
     }
   }
   blocks_.assign(begin, empty);
-  last_key = kEmpty;
+  size_t entry = 0;
   for (size_t j = 0; j < order.size(); ++j) {
     const Range& r = ranges[j];
-    for_each_cell(r, [&](uint64_t key) {
-      Slot& s = slot_for(key);
-      Block& block = blocks_[s.begin + s.count / 4];
-      const uint32_t lane = s.count++ % 4;
+    size_t cells = 1;
+    for (int k = 0; k < 3; ++k) cells *= r.cell_hi[k] - r.cell_lo[k] + 1;
+    for (const size_t end = entry + cells; entry < end; ++entry) {
+      const uint32_t c = cell_of_entry[entry];
+      Block& block = blocks_[first_block[c] + filled[c] / 4];
+      const uint32_t lane = filled[c]++ % 4;
       for (int k = 0; k < 3; ++k) {
         block.lo[k][lane] = r.lo[k];
         block.hi[k][lane] = r.hi[k];
       }
       block.triangle[lane] = order[j];
-    });
+    }
   }
-  // From entries to blocks.
-  for (Slot& s : slots_) s.count = (s.count + 3) / 4;
+  for (Slot& s : slots_) {
+    if (s.key == kEmpty) continue;
+    const uint32_t c = s.begin;
+    s.begin = first_block[c];
+    s.count = (entries_in[c] + 3) / 4;
+  }
   return true;
+}
+
+void TriangleGrid::Grow() {
+  std::vector<Slot> old;
+  old.swap(slots_);
+  slots_.assign(old.size() * 2, Slot{});
+  --shift_;
+  for (const Slot& s : old) {
+    if (s.key == kEmpty) continue;
+    size_t i = Home(s.key);
+    while (slots_[i].key != kEmpty) i = (i + 1) & (slots_.size() - 1);
+    slots_[i] = s;
+  }
 }
 
 }  // namespace loupe::geometry

@@ -73,18 +73,23 @@ class TriangleGrid {
   };
   struct Slot {
     uint64_t key = kEmpty;
-    uint32_t begin = 0, count = 0;  // Entries while filling, then blocks.
+    // While filling, `begin` numbers the cell; then its first block and
+    // how many.
+    uint32_t begin = 0, count = 0;
   };
   static constexpr uint64_t kEmpty = ~uint64_t{0};
   static constexpr int kAxisBits = 21;
   static constexpr int64_t kAxisCells = int64_t{1} << kAxisBits;
 
+  // Doubles the table of slots.
+  void Grow();
   bool Fill(const std::vector<Vec3>& vertices,
             const std::vector<Triangle>& triangles,
             const std::vector<uint32_t>& order, double cell);
+  // Clamped to the grid (and 0 for NaN); truncation is the floor above 0.
   int64_t CellOf(double v, int axis) const {
-    const double c = std::floor((v - origin_[axis]) * inverse_);
-    return c < 0 ? 0 : c >= kAxisCells ? kAxisCells - 1 : int64_t(c);
+    const double c = (v - origin_[axis]) * inverse_;
+    return !(c > 0) ? 0 : c >= kAxisCells ? kAxisCells - 1 : int64_t(c);
   }
   static uint64_t Key(int64_t x, int64_t y, int64_t z) {
     return uint64_t(x) << (2 * kAxisBits) | uint64_t(y) << kAxisBits |
