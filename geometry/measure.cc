@@ -114,14 +114,20 @@ Measurements Measure(const Mesh& mesh, std::vector<double>* vertex_areas) {
     volume += v;
     const Vec3 sum = a + b + c;
     first += sum * (v / 4);
+    // Integral of x_i x_j over the tetrahedron with a corner at o; the
+    // matrix is symmetric, so i <= j.
+    const double pa[3] = {a.x, a.y, a.z}, pb[3] = {b.x, b.y, b.z},
+                 pc[3] = {c.x, c.y, c.z}, ps[3] = {sum.x, sum.y, sum.z};
     for (int i = 0; i < 3; ++i) {
-      for (int j = 0; j < 3; ++j) {
-        // Integral of x_i x_j over the tetrahedron with a corner at o.
+      for (int j = i; j < 3; ++j) {
         second[i][j] += v / 20 *
-                        (Get(a, i) * Get(a, j) + Get(b, i) * Get(b, j) +
-                         Get(c, i) * Get(c, j) + Get(sum, i) * Get(sum, j));
+                        (pa[i] * pa[j] + pb[i] * pb[j] + pc[i] * pc[j] +
+                         ps[i] * ps[j]);
       }
     }
+  }
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < i; ++j) second[i][j] = second[j][i];
   }
   m.signed_volume_mm3 = volume;
   m.volume_mm3 = std::abs(volume);
