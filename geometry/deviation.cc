@@ -87,7 +87,7 @@ Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
   // Each worker takes a run of vertices: consecutive vertices of a mesh
   // are mostly neighbours, so each answer is a good start for the next.
   InRuns(n, threads, [&](int run, size_t begin, size_t end) {
-    Sums& r = sums[run];
+    Sums r;  // Here, not in `sums`: the stores below cannot alias it.
     uint32_t hint = 0;
     for (size_t i = begin; i < end; ++i) {
       const ClosestPoint c = reference.ClosestNear(mesh.vertices[i], hint);
@@ -109,6 +109,7 @@ Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
       r.max_outside = std::max(r.max_outside, d);
       r.max_inside = std::min(r.max_inside, d);
     }
+    sums[run] = r;
   });
   Sums all;
   for (const Sums& r : sums) {
