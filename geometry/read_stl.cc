@@ -1,5 +1,7 @@
 // STL, binary and ASCII.
+#include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "base/str_cat.h"
 #include "geometry/read_internal.h"
@@ -21,6 +23,63 @@ bool LooksBinary(std::string_view bytes) {
   std::memcpy(&count, bytes.data() + 80, 4);
   return bytes.size() == kHeader + uint64_t{count} * kRecord;
 }
+
+// Welds a binary STL's float corners: the table's slots hold the corner
+// itself, so a lookup reads one slot, not a slot and a vertex (Welder
+// does that for corners that are doubles). Vertices are numbered in the
+// order first met.
+class FloatWelder {
+ public:
+  FloatWelder(Mesh* mesh, size_t expected) : mesh_(mesh) {
+    size_t capacity = 1024;
+    while (capacity < 2 * expected) capacity *= 2;
+    slots_.assign(capacity, Slot{});
+    mesh_->vertices.reserve(expected);
+  }
+  uint32_t Index(const float (&xyz)[3]) {
+    uint32_t bits[3];
+    std::memcpy(bits, xyz, sizeof bits);
+    const uint64_t hash = (bits[0] * 0x9E3779B97F4A7C15ull) ^
+                          (bits[1] * 0xC2B2AE3D27D4EB4Full) ^
+                          ((bits[2] + 0x165667B1ull) * 0xFF51AFD7ED558CCDull);
+    for (size_t i = (hash ^ hash >> 29) & (slots_.size() - 1);;
+         i = (i + 1) & (slots_.size() - 1)) {
+      Slot& s = slots_[i];
+      if (s.index == 0) {
+        std::memcpy(s.bits, bits, sizeof bits);
+        mesh_->vertices.push_back({xyz[0], xyz[1], xyz[2]});
+        s.index = static_cast<uint32_t>(mesh_->vertices.size());
+        if (2 * mesh_->vertices.size() > slots_.size()) Grow();
+        return static_cast<uint32_t>(mesh_->vertices.size() - 1);
+      }
+      if (std::memcmp(s.bits, bits, sizeof bits) == 0) return s.index - 1;
+    }
+  }
+
+ private:
+  struct Slot {
+    uint32_t bits[3] = {0, 0, 0};
+    uint32_t index = 0;  // Vertex index + 1; 0 is empty.
+  };
+  // Doubles the table, keeping every vertex's number.
+  void Grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    for (const Slot& s : old) {
+      if (s.index == 0) continue;
+      const uint64_t hash =
+          (s.bits[0] * 0x9E3779B97F4A7C15ull) ^
+          (s.bits[1] * 0xC2B2AE3D27D4EB4Full) ^
+          ((s.bits[2] + 0x165667B1ull) * 0xFF51AFD7ED558CCDull);
+      size_t i = (hash ^ hash >> 29) & (slots_.size() - 1);
+      while (slots_[i].index != 0) i = (i + 1) & (slots_.size() - 1);
+      slots_[i] = s;
+    }
+  }
+
+  Mesh* mesh_;
+  std::vector<Slot> slots_;
+};
 
 absl::StatusOr<ReadMeshResult> ParseBinary(std::string_view bytes,
                                            const ReadLimits& limits) {
@@ -46,19 +105,19 @@ absl::StatusOr<ReadMeshResult> ParseBinary(std::string_view bytes,
   result.format = MeshFormat::kStlBinary;
   Mesh& mesh = result.mesh;
   mesh.triangles.reserve(count);
-  Welder welder(&mesh, count / 2 + 16);
+  FloatWelder welder(&mesh, count / 2 + 16);
   for (uint32_t t = 0; t < count; ++t) {
     const char* record = bytes.data() + kHeader + size_t{t} * kRecord;
     Triangle tri;
     for (int k = 0; k < 3; ++k) {
       float xyz[3];
       std::memcpy(xyz, record + 12 + 12 * k, 12);
-      const Vec3 v{xyz[0], xyz[1], xyz[2]};
-      if (!Finite(v)) {
+      if (!std::isfinite(xyz[0]) || !std::isfinite(xyz[1]) ||
+          !std::isfinite(xyz[2])) {
         return absl::InvalidArgumentError(
             StrCat("STL triangle ", t, ": a coordinate is not finite"));
       }
-      tri[k] = welder.Index(v);
+      tri[k] = welder.Index(xyz);
     }
     mesh.triangles.push_back(tri);
   }
