@@ -122,16 +122,23 @@ MeshDistance::MeshDistance(const Mesh& mesh, bool signs)
 
 void MeshDistance::ComputePseudonormals(const Mesh& mesh) {
   const size_t n = triangles_.size();
-  vertex_normals_.assign(vertices_.size(), Vec3{});
   neighbours_.assign(n, {kNoNeighbour, kNoNeighbour, kNoNeighbour});
-  for (uint32_t t = 0; t < n; ++t) {
-    const Vec3 corners[3] = {mesh.Corner(t, 0), mesh.Corner(t, 1),
-                             mesh.Corner(t, 2)};
-    for (int k = 0; k < 3; ++k) {
-      const Vec3& p = corners[k];
-      const double angle =
-          Angle(corners[(k + 1) % 3] - p, corners[(k + 2) % 3] - p);
-      vertex_normals_[triangles_[t][k]] += face_normals_[t] * angle;
+  // Each vertex's corners, in triangle order (a counting sort).
+  corners_start_.assign(vertices_.size() + 1, 0);
+  for (const Triangle& t : triangles_) {
+    for (uint32_t v : t) ++corners_start_[v + 1];
+  }
+  for (size_t v = 0; v < vertices_.size(); ++v) {
+    corners_start_[v + 1] += corners_start_[v];
+  }
+  corners_.resize(corners_start_.back());
+  {
+    std::vector<uint32_t> fill(corners_start_.begin(),
+                               corners_start_.end() - 1);
+    for (uint32_t t = 0; t < n; ++t) {
+      for (uint32_t k = 0; k < 3; ++k) {
+        corners_[fill[triangles_[t][k]]++] = 3 * t + k;
+      }
     }
   }
   const EdgeSides edges = GroupSidesByEdge(mesh);
@@ -218,8 +225,21 @@ Vec3 MeshDistance::Pseudonormal(uint32_t t, Feature f) const {
                                                   : shared->second;
     }
     default:
-      return vertex_normals_[triangles_[t][static_cast<int>(f) - 4]];
+      return VertexPseudonormal(triangles_[t][static_cast<int>(f) - 4]);
   }
+}
+
+Vec3 MeshDistance::VertexPseudonormal(uint32_t v) const {
+  // The faces' normals at the vertex, each weighted by its angle there.
+  Vec3 sum;
+  for (uint32_t i = corners_start_[v]; i < corners_start_[v + 1]; ++i) {
+    const uint32_t t = corners_[i] / 3, k = corners_[i] % 3;
+    const Vec3& p = vertices_[triangles_[t][k]];
+    const double angle = Angle(vertices_[triangles_[t][(k + 1) % 3]] - p,
+                               vertices_[triangles_[t][(k + 2) % 3]] - p);
+    sum += face_normals_[t] * angle;
+  }
+  return sum;
 }
 
 namespace {

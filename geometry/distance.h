@@ -85,13 +85,17 @@ class MeshDistance {
   void Finish(const Vec3& p, double best2, Feature feature,
               ClosestPoint* out) const;
   Vec3 Pseudonormal(uint32_t t, Feature feature) const;
+  // Angle-weighted, unnormalized.
+  Vec3 VertexPseudonormal(uint32_t v) const;
   void ComputePseudonormals(const Mesh& mesh);
 
   bool signs_;
   std::vector<Vec3> vertices_;
   std::vector<Triangle> triangles_;
-  std::vector<Vec3> face_normals_;    // Unit.
-  std::vector<Vec3> vertex_normals_;  // Angle-weighted, unnormalized.
+  std::vector<Vec3> face_normals_;  // Unit.
+  // Each vertex's corners (3 x triangle + corner), from corners_start_[v]
+  // to corners_start_[v + 1]: its pseudonormal is summed when asked for.
+  std::vector<uint32_t> corners_start_, corners_;
   // Edge pseudonormals are summed when asked for, except at edges shared
   // by more than two faces: theirs, by side (3 x triangle + side).
   std::unordered_map<uint32_t, Vec3> shared_edge_normals_;
