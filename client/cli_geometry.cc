@@ -65,8 +65,10 @@ Json Vec(const g::Vec3& v) { return Json::array({v.x, v.y, v.z}); }
 Json Report(const std::string& path, const std::string& sha256,
             const g::ReadMeshResult& read, const std::optional<g::Alloy>& alloy,
             bool timings) {
-  // Three independent passes over the mesh at once: the geometry hash,
-  // the topology check, the measurements.
+  // Independent passes over the mesh: the geometry hash (two threads of
+  // its own, the longest chain) beside the topology check and the
+  // measurements, one after the other on this thread: more threads would
+  // only slow the hash's chain down on two cores.
   auto timed = [timings](const char* name, auto&& f) {
     const auto start = std::chrono::steady_clock::now();
     auto result = f();
@@ -76,15 +78,13 @@ Json Report(const std::string& path, const std::string& sha256,
   auto hashed = std::async(std::launch::async, [&] {
     return timed("hash", [&] { return g::CanonicalGeometryHash(read.mesh); });
   });
-  auto checked = std::async(std::launch::async, [&] {
-    return timed("topology", [&] { return g::CheckMesh(read.mesh); });
-  });
+  const g::MeshReport check =
+      timed("topology", [&] { return g::CheckMesh(read.mesh); });
   const auto [m, ring] = timed("measure", [&] {
     g::Measurements m = g::Measure(read.mesh);
     auto ring = g::MeasureRing(read.mesh, m);
     return std::make_pair(m, ring);
   });
-  const g::MeshReport check = checked.get();
   const std::string geometry_hash = hashed.get();
   Json j = {{"file", path},
             {"format", g::MeshFormatName(read.format)},

@@ -17,10 +17,23 @@ namespace {
 using Point = std::array<int64_t, 3>;
 using Corners = std::array<Point, 3>;
 
+// std::llround, inline below 2^62: the integer part by truncation, then
+// the fraction (exact in double) rounds half away from zero.
+int64_t Round(double x) {
+  if (!(std::abs(x) < 0x1p62)) return std::llround(x);
+  int64_t t = static_cast<int64_t>(x);
+  const double fraction = x - static_cast<double>(t);
+  if (fraction >= 0.5) {
+    ++t;
+  } else if (fraction <= -0.5) {
+    --t;
+  }
+  return t;
+}
+
 Point Quantize(const Vec3& v) {
-  return {std::llround(v.x / kGeometryQuantumMm),
-          std::llround(v.y / kGeometryQuantumMm),
-          std::llround(v.z / kGeometryQuantumMm)};
+  return {Round(v.x / kGeometryQuantumMm), Round(v.y / kGeometryQuantumMm),
+          Round(v.z / kGeometryQuantumMm)};
 }
 
 // Each triangle's corners as `keys` (quantized points, or keys that order

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "crypto/sha256.h"
@@ -96,6 +97,17 @@ TEST(GeometryHashTest, EqualsItsDefinitionForSmallAndHugeCoordinates) {
   // Negative coordinates.
   Mesh below = testing::Moved(band, {0, 0, 1}, 0.3, {-40, -7.5, -1000});
   EXPECT_EQ(CanonicalGeometryHash(below), DefinitionHash(below));
+  // Corners on and next to half a quantum, either side of zero, and too
+  // far out for the fast rounding: each rounds as std::llround does.
+  for (const double half : {0.0005, 0.0015, 2.5e-4 * 6, 1e15, 1e17}) {
+    for (const double x :
+         {half, -half, std::nextafter(half, 0.0), -std::nextafter(half, 0.0),
+          std::nextafter(half, 1.0), -std::nextafter(half, 1.0)}) {
+      Mesh m = band;
+      m.vertices[7] = {x, -x, x * 3};
+      EXPECT_EQ(CanonicalGeometryHash(m), DefinitionHash(m)) << x;
+    }
+  }
 }
 
 }  // namespace
