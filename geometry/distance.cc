@@ -300,7 +300,8 @@ bool MeshDistance::ClosestWithin(const Vec3& p, double max_distance,
 }
 
 bool MeshDistance::Walk(const Vec3& p, uint32_t hint, ClosestPoint* out,
-                        double* best2, Feature* feature) const {
+                        double* best2, Feature* feature, Tested* tested) const {
+  if (tested != nullptr) tested->Add(hint);
   out->triangle = hint;
   out->point = ClosestOnTriangle(p, vertices_[triangles_[hint][0]],
                                  vertices_[triangles_[hint][1]],
@@ -321,6 +322,7 @@ bool MeshDistance::Walk(const Vec3& p, uint32_t hint, ClosestPoint* out,
       if (side < 0) continue;
       const uint32_t next = neighbours_[out->triangle][side];
       if (next == kNoNeighbour) continue;
+      if (tested != nullptr) tested->Add(next);
       Feature next_feature;
       const Vec3 q = ClosestOnTriangle(
           p, vertices_[triangles_[next][0]], vertices_[triangles_[next][1]],
@@ -346,7 +348,9 @@ ClosestPoint MeshDistance::ClosestByWalking(const Vec3& p,
   if (triangles_.empty()) return out;
   double best2;
   Feature feature;
-  if (!Walk(p, hint, &out, &best2, &feature)) return ClosestNear(p, hint);
+  if (!Walk(p, hint, &out, &best2, &feature, nullptr)) {
+    return ClosestNear(p, hint);
+  }
   out.distance = out.signed_distance = std::sqrt(best2);
   return out;
 }
@@ -357,7 +361,8 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
   // A near first candidate: then the grid search below has a small box.
   double best2;
   Feature feature;
-  (void)Walk(p, hint, &out, &best2, &feature);
+  Tested tested;
+  (void)Walk(p, hint, &out, &best2, &feature, &tested);
   // Every triangle nearer than the hint has a point in the box of that
   // radius about p, so it is listed in a cell the box overlaps.
   const double margin =
@@ -374,7 +379,7 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
   const Vec3 reach{r, r, r};
   const bool near = grid_.ForEachNear(
       p - reach, p + reach, kMaxGridCells, &ball, [&](uint32_t t) {
-        if (t == out.triangle) return;
+        if (tested.Has(t)) return;
         const Triangle& tri = triangles_[t];
         // No point of the triangle is nearer than its plane (the factor
         // keeps near ties for the exact test).

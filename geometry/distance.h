@@ -76,11 +76,24 @@ class MeshDistance {
   // already set when there is one).
   bool Search(const Vec3& p, double best2, bool found, Feature feature,
               ClosestPoint* out) const;
+  // The triangles a walk measured (at most 1 + 8 x 2).
+  struct Tested {
+    uint32_t ids[17];
+    int n = 0;
+    void Add(uint32_t t) { ids[n++] = t; }
+    [[nodiscard]] bool Has(uint32_t t) const {
+      for (int i = 0; i < n; ++i) {
+        if (ids[i] == t) return true;
+      }
+      return false;
+    }
+  };
   // From `hint` across edges while a neighbour is nearer: sets `out`'s
-  // point and triangle, `best2` and `feature`; false if it did not settle
-  // (no neighbours known, or more than 8 steps).
+  // point and triangle, `best2` and `feature`, and adds each triangle
+  // measured to `tested` (if given); false if it did not settle (no
+  // neighbours known, or more than 8 steps).
   bool Walk(const Vec3& p, uint32_t hint, ClosestPoint* out, double* best2,
-            Feature* feature) const;
+            Feature* feature, Tested* tested) const;
   // Fills in out's distances, `best2` away through `feature`.
   void Finish(const Vec3& p, double best2, Feature feature,
               ClosestPoint* out) const;
