@@ -1,6 +1,7 @@
 #include "geometry/deviation.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <thread>
 
@@ -148,20 +149,29 @@ double Coverage(const Mesh& reference, const Mesh& mesh,
                 const Deviation& mesh_to_reference, double radius, int threads,
                 const std::vector<double>* reference_areas) {
   const double r2 = radius * radius;
+  // Flags set by several threads at once: relaxed atomic stores (plain
+  // byte stores on common hardware).
+  auto set = [](uint8_t& flag) {
+    std::atomic_ref<uint8_t>(flag).store(1, std::memory_order_relaxed);
+  };
   std::vector<uint8_t> on_surface(mesh.vertices.size(), 0);
-  for (const Triangle& t : mesh.triangles) {
-    on_surface[t[0]] = on_surface[t[1]] = on_surface[t[2]] = 1;
-  }
-  std::vector<uint8_t> covered(reference.vertices.size(), 0);
-  for (size_t i = 0; i < mesh.vertices.size(); ++i) {
-    if (!on_surface[i]) continue;
-    const Triangle& t =
-        reference.triangles[mesh_to_reference.closest_triangle[i]];
-    for (uint32_t v : t) {
-      const Vec3 d = reference.vertices[v] - mesh.vertices[i];
-      if (Dot(d, d) <= r2) covered[v] = 1;
+  InRuns(mesh.triangles.size(), threads, [&](int, size_t begin, size_t end) {
+    for (size_t t = begin; t < end; ++t) {
+      for (uint32_t v : mesh.triangles[t]) set(on_surface[v]);
     }
-  }
+  });
+  std::vector<uint8_t> covered(reference.vertices.size(), 0);
+  InRuns(mesh.vertices.size(), threads, [&](int, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      if (!on_surface[i]) continue;
+      const Triangle& t =
+          reference.triangles[mesh_to_reference.closest_triangle[i]];
+      for (uint32_t v : t) {
+        const Vec3 d = reference.vertices[v] - mesh.vertices[i];
+        if (Dot(d, d) <= r2) set(covered[v]);
+      }
+    }
+  });
   std::vector<double> own_areas;
   if (reference_areas == nullptr) own_areas = VertexAreas(reference);
   const std::vector<double>& areas =

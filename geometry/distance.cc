@@ -379,12 +379,11 @@ ClosestPoint MeshDistance::ClosestNear(const Vec3& p, uint32_t hint) const {
   const Vec3 reach{r, r, r};
   const bool near = grid_.ForEachNear(
       p - reach, p + reach, kMaxGridCells, &ball, [&](uint32_t t) {
-        if (tested.Has(t)) return;
         const Triangle& tri = triangles_[t];
         // No point of the triangle is nearer than its plane (the factor
         // keeps near ties for the exact test).
         const double h = Dot(p - vertices_[tri[0]], face_normals_[t]);
-        if (h * h > best2 * (1 + 1e-9)) return;
+        if (h * h > best2 * (1 + 1e-9) || tested.Has(t)) return;
         Feature f;
         const Vec3 q = ClosestOnTriangle(
             p, vertices_[tri[0]], vertices_[tri[1]], vertices_[tri[2]], &f);
