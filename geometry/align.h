@@ -37,7 +37,7 @@ struct AlignOptions {
   bool allow_scale = false;
   int max_iterations = 60;
   double trim = 0.1;
-  size_t max_samples = 20000;
+  size_t max_samples = 10000;
   int threads = 2;
 };
 

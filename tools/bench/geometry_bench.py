@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import geometry_mesh  # noqa: E402
 
 NOISE = 0.005  # mm, uniform per coordinate
-SAMPLES = 20000  # ICP samples, as loupe uses
+SAMPLES = 10000  # ICP samples, as loupe uses
 
 
 def make_files(work):
