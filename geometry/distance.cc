@@ -76,6 +76,19 @@ MeshDistance::MeshDistance(const Mesh& mesh, bool signs)
   } else {
     compute_normals();
   }
+  // The grid beside everything else, from the start: triangles listed in
+  // file order (mostly surface order too), not waiting for the Morton sort.
+  std::thread grid;
+  auto build_grid = [this, n] {
+    std::vector<uint32_t> order(n);
+    for (uint32_t t = 0; t < n; ++t) order[t] = t;
+    grid_ = TriangleGrid(vertices_, triangles_, order);
+  };
+  if (n >= 4096) {
+    grid = std::thread(build_grid);
+  } else {
+    build_grid();
+  }
   // Triangles in Morton order of their centroids (10 bits an axis); the
   // hierarchy halves that order recursively, so building is one radix
   // sort and one pass.
@@ -104,14 +117,6 @@ MeshDistance::MeshDistance(const Mesh& mesh, bool signs)
   for (uint32_t i = 0; i < n; ++i) {
     order_[i] = static_cast<uint32_t>(keyed[i]);
     codes[i] = keyed[i] >> 32;
-  }
-  // The grid beside the tree (both read order_, neither changes it).
-  std::thread grid;
-  if (n >= 4096) {
-    grid = std::thread(
-        [this] { grid_ = TriangleGrid(vertices_, triangles_, order_); });
-  } else {
-    grid_ = TriangleGrid(vertices_, triangles_, order_);
   }
   nodes_.reserve(2 * n / kLeafSize + 2);
   nodes_.emplace_back();
