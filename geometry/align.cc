@@ -226,7 +226,13 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
   const std::vector<double>& areas =
       known.moving_areas ? *known.moving_areas : own_areas;
   const std::vector<Vec3> samples = Samples(moving, areas, o.max_samples);
-  const std::vector<Vec3> probe = Samples(moving, areas, 500);
+  // The coarse search's probe: 500 of the samples, evenly through them
+  // (as area-weighted as they are).
+  std::vector<Vec3> probe;
+  if (samples.size() <= 500) probe = samples;
+  for (size_t i = 0; i < 500 && samples.size() > 500; ++i) {
+    probe.push_back(samples[i * samples.size() / 500]);
+  }
   const Measurements ref =
       known.reference ? *known.reference : Measure(reference);
   Vec3 axis;
