@@ -255,6 +255,19 @@ Vec3 ClosestOnTriangle(const Vec3& p, const Vec3& a, const Vec3& b,
                        const Vec3& c, Feature* feature) {
   const Vec3 ab = b - a, ac = c - a, ap = p - a;
   const double d1 = Dot(ab, ap), d2 = Dot(ac, ap);
+  // Most queries end inside a face: that case first, in one branch.
+  {
+    const Vec3 bp = p - b, cp = p - c;
+    const double d3 = Dot(ab, bp), d4 = Dot(ac, bp);
+    const double d5 = Dot(ab, cp), d6 = Dot(ac, cp);
+    const double va = d3 * d6 - d5 * d4, vb = d5 * d2 - d1 * d6,
+                 vc = d1 * d4 - d3 * d2;
+    if (va > 0 && vb > 0 && vc > 0) {
+      const double denom = 1 / (va + vb + vc);
+      *feature = Feature::kFace;
+      return a + ab * (vb * denom) + ac * (vc * denom);
+    }
+  }
   if (d1 <= 0 && d2 <= 0) {
     *feature = Feature::kV0;
     return a;
