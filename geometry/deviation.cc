@@ -42,22 +42,34 @@ std::vector<double> WeightedQuantiles(const std::vector<double>& values,
   for (size_t i = 0; i < values.size(); ++i) {
     if (weights[i] > 0) mass[bin(values[i])] += weights[i];
   }
+  // Each quantile's bin and the mass below it; then one pass collects the
+  // values of those bins.
+  std::vector<int> bin_of(q.size());
+  std::vector<double> below_bin(q.size());
   for (size_t j = 0; j < q.size(); ++j) {
     const double target = q[j] * total;
     double below = 0;
     int b = 0;
     while (b < kBins - 1 && below + mass[b] < target) below += mass[b++];
-    std::vector<std::pair<double, double>> in_bin;
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (weights[i] > 0 && bin(values[i]) == b) {
-        in_bin.push_back({values[i], weights[i]});
-      }
+    bin_of[j] = b;
+    below_bin[j] = below;
+  }
+  std::vector<std::vector<std::pair<double, double>>> in_bin(q.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!(weights[i] > 0)) continue;
+    const int b = bin(values[i]);
+    for (size_t j = 0; j < q.size(); ++j) {
+      if (bin_of[j] == b) in_bin[j].push_back({values[i], weights[i]});
     }
-    std::sort(in_bin.begin(), in_bin.end());
-    out[j] = in_bin.empty() ? hi : in_bin.back().first;
-    for (const auto& [v, w] : in_bin) {
+  }
+  for (size_t j = 0; j < q.size(); ++j) {
+    auto& pairs = in_bin[j];
+    std::sort(pairs.begin(), pairs.end());
+    out[j] = pairs.empty() ? hi : pairs.back().first;
+    double below = below_bin[j];
+    for (const auto& [v, w] : pairs) {
       below += w;
-      if (below >= target) {
+      if (below >= q[j] * total) {
         out[j] = v;
         break;
       }
