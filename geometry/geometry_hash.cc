@@ -6,10 +6,13 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "crypto/sha256.h"
+#include "geometry/in_runs.h"
 
 namespace loupe::geometry {
 namespace {
@@ -41,8 +44,9 @@ Point Quantize(const Vec3& v) {
 // corners on one grid point) dropped.
 template <typename Key, typename F>
 void ForEachCanonicalTriangle(const Mesh& mesh, const std::vector<Key>& keys,
-                              F&& f) {
-  for (const Triangle& t : mesh.triangles) {
+                              size_t begin, size_t end, F&& f) {
+  for (size_t i = begin; i < end; ++i) {
+    const Triangle& t = mesh.triangles[i];
     const Key &a = keys[t[0]], &b = keys[t[1]], &c = keys[t[2]];
     if (a == b || b == c || a == c) continue;
     if (a < b && a < c) {
@@ -89,13 +93,29 @@ std::string HashTriangles(Next&& next) {
 }  // namespace
 
 std::string CanonicalGeometryHash(const Mesh& mesh) {
+  // The passes over vertices and triangles below run on two threads, each
+  // over half of them.
+  constexpr int kRuns = 2;
   std::vector<Point> q(mesh.vertices.size());
+  std::array<Point, kRuns> run_lo, run_hi;
+  InRuns(q.size(), kRuns, [&](int run, size_t begin, size_t end) {
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+    Point lo = {kMax, kMax, kMax}, hi = {-kMax - 1, -kMax - 1, -kMax - 1};
+    for (size_t v = begin; v < end; ++v) {
+      q[v] = Quantize(mesh.vertices[v]);
+      for (int k = 0; k < 3; ++k) {
+        lo[k] = std::min(lo[k], q[v][k]);
+        hi[k] = std::max(hi[k], q[v][k]);
+      }
+    }
+    run_lo[run] = lo;
+    run_hi[run] = hi;
+  });
   Point lo = {0, 0, 0}, hi = {0, 0, 0};
-  for (size_t v = 0; v < q.size(); ++v) {
-    q[v] = Quantize(mesh.vertices[v]);
+  if (!q.empty()) {
     for (int k = 0; k < 3; ++k) {
-      lo[k] = v == 0 ? q[v][k] : std::min(lo[k], q[v][k]);
-      hi[k] = v == 0 ? q[v][k] : std::max(hi[k], q[v][k]);
+      lo[k] = std::min(run_lo[0][k], run_lo[1][k]);
+      hi[k] = std::max(run_hi[0][k], run_hi[1][k]);
     }
   }
   // When every coordinate lies within 2^21 um (2 m) of the smallest on its
@@ -111,7 +131,8 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   if (bits > kAxisBits) {
     std::vector<Corners> triangles;
     ForEachCanonicalTriangle(
-        mesh, q, [&](const Point& a, const Point& b, const Point& c) {
+        mesh, q, 0, mesh.triangles.size(),
+        [&](const Point& a, const Point& b, const Point& c) {
           triangles.push_back({a, b, c});
         });
     std::sort(triangles.begin(), triangles.end());
@@ -124,22 +145,43 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   }
   using Packed = std::array<uint64_t, 3>;
   std::vector<uint64_t> key(q.size());
-  for (size_t v = 0; v < q.size(); ++v) {
-    key[v] = static_cast<uint64_t>(q[v][0] - lo[0]) << (2 * kAxisBits) |
-             static_cast<uint64_t>(q[v][1] - lo[1]) << kAxisBits |
-             static_cast<uint64_t>(q[v][2] - lo[2]);
-  }
-  // Buckets on the top 16 bits of the first corner's key.
-  const int top = std::max(0, 2 * kAxisBits + bits - 16);
-  std::vector<uint32_t> start((size_t{1} << 16) + 1, 0);
-  ForEachCanonicalTriangle(mesh, key, [&](uint64_t a, uint64_t, uint64_t) {
-    ++start[(a >> top) + 1];
+  InRuns(q.size(), kRuns, [&](int, size_t begin, size_t end) {
+    for (size_t v = begin; v < end; ++v) {
+      key[v] = static_cast<uint64_t>(q[v][0] - lo[0]) << (2 * kAxisBits) |
+               static_cast<uint64_t>(q[v][1] - lo[1]) << kAxisBits |
+               static_cast<uint64_t>(q[v][2] - lo[2]);
+    }
   });
-  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-  std::vector<Packed> sorted(start.back());
-  std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-  ForEachCanonicalTriangle(mesh, key, [&](uint64_t a, uint64_t b, uint64_t c) {
-    sorted[fill[a >> top]++] = {a, b, c};
+  // Buckets on the top 16 bits of the first corner's key, counted per
+  // run; each run places its triangles after the earlier runs' in every
+  // bucket, as one pass would.
+  constexpr size_t kBuckets = size_t{1} << 16;
+  const int top = std::max(0, 2 * kAxisBits + bits - 16);
+  const size_t triangles = mesh.triangles.size();
+  std::vector<std::vector<uint32_t>> fill(kRuns,
+                                          std::vector<uint32_t>(kBuckets, 0));
+  InRuns(triangles, kRuns, [&](int run, size_t begin, size_t end) {
+    ForEachCanonicalTriangle(
+        mesh, key, begin, end,
+        [&](uint64_t a, uint64_t, uint64_t) { ++fill[run][a >> top]; });
+  });
+  std::vector<uint32_t> start(kBuckets + 1, 0);
+  for (size_t b = 0; b < kBuckets; ++b) {
+    uint32_t at = start[b];
+    for (auto& f : fill) {
+      const uint32_t count = f[b];
+      f[b] = at;
+      at += count;
+    }
+    start[b + 1] = at;
+  }
+  // Not zeroed first: every entry is written below.
+  std::unique_ptr<Packed[]> sorted(new Packed[start.back()]);
+  InRuns(triangles, kRuns, [&](int run, size_t begin, size_t end) {
+    ForEachCanonicalTriangle(mesh, key, begin, end,
+                             [&](uint64_t a, uint64_t b, uint64_t c) {
+                               sorted[fill[run][a >> top]++] = {a, b, c};
+                             });
   });
   // The buckets are sorted on a second thread, a chunk at a time, while
   // this one hashes the chunks already sorted.
@@ -149,7 +191,7 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   std::jthread sorter([&] {
     for (size_t c = 0; c < chunks; ++c) {
       for (size_t b = c * kChunk; b < (c + 1) * kChunk; ++b) {
-        std::sort(sorted.begin() + start[b], sorted.begin() + start[b + 1]);
+        std::sort(sorted.get() + start[b], sorted.get() + start[b + 1]);
       }
       sorted_chunks.store(c + 1, std::memory_order_release);
       sorted_chunks.notify_one();
