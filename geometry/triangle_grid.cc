@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "geometry/float_bounds.h"
+#include "geometry/in_runs.h"
 
 namespace loupe::geometry {
 namespace {
@@ -56,37 +57,49 @@ TriangleGrid::TriangleGrid(const std::vector<Vec3>& vertices,
     if (Fill(vertices, triangles, order, cell)) return;
   }
   slots_.clear();
-  blocks_.clear();
+  blocks_.reset();
+  block_count_ = 0;
 }
 
 bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
                         const std::vector<Triangle>& triangles,
                         const std::vector<uint32_t>& order, double cell) {
   inverse_ = 1 / cell;
-  // Each triangle's bounds and cells, once, in `order`.
+  // Each triangle's bounds and cells, once, in `order`; this pass and the
+  // placement below run on two threads, each over half the triangles.
+  constexpr int kRuns = 2;
   struct Range {
     float lo[3], hi[3];
     int32_t cell_lo[3], cell_hi[3];
+    [[nodiscard]] size_t cells() const {
+      size_t n = 1;
+      for (int k = 0; k < 3; ++k) n *= cell_hi[k] - cell_lo[k] + 1;
+      return n;
+    }
   };
   std::vector<Range> ranges(order.size());
-  size_t total = 0;
-  const size_t limit = std::min<size_t>(kMaxEntriesPerTriangle * order.size(),
-                                        std::numeric_limits<uint32_t>::max());
-  for (size_t j = 0; j < order.size(); ++j) {
-    const Box b = BoxOf(vertices, triangles[order[j]]);
-    Range& r = ranges[j];
-    const double lo[3] = {b.lo.x, b.lo.y, b.lo.z};
-    const double hi[3] = {b.hi.x, b.hi.y, b.hi.z};
-    size_t cells = 1;
-    for (int k = 0; k < 3; ++k) {
-      r.lo[k] = FloatDown(lo[k]);
-      r.hi[k] = FloatUp(hi[k]);
-      r.cell_lo[k] = static_cast<int32_t>(CellOf(lo[k], k));
-      r.cell_hi[k] = static_cast<int32_t>(CellOf(hi[k], k));
-      cells *= r.cell_hi[k] - r.cell_lo[k] + 1;
+  std::array<size_t, kRuns> run_entries{};
+  InRuns(order.size(), kRuns, [&](int run, size_t begin, size_t end) {
+    size_t total = 0;
+    for (size_t j = begin; j < end; ++j) {
+      const Box b = BoxOf(vertices, triangles[order[j]]);
+      Range& r = ranges[j];
+      const double lo[3] = {b.lo.x, b.lo.y, b.lo.z};
+      const double hi[3] = {b.hi.x, b.hi.y, b.hi.z};
+      for (int k = 0; k < 3; ++k) {
+        r.lo[k] = FloatDown(lo[k]);
+        r.hi[k] = FloatUp(hi[k]);
+        r.cell_lo[k] = static_cast<int32_t>(CellOf(lo[k], k));
+        r.cell_hi[k] = static_cast<int32_t>(CellOf(hi[k], k));
+      }
+      total += r.cells();
     }
-    total += cells;
-    if (total > limit) return false;
+    run_entries[run] = total;
+  });
+  const size_t total = run_entries[0] + run_entries[1];
+  if (total > std::min<size_t>(kMaxEntriesPerTriangle * order.size(),
+                               std::numeric_limits<uint32_t>::max())) {
+    return false;
   }
   auto for_each_cell = [](const Range& r, auto&& f) {
     for (int64_t x = r.cell_lo[0]; x <= r.cell_hi[0]; ++x) {
@@ -99,10 +112,11 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
   };
   // Number the cells in the order met, through a table grown to stay at
   // most half full (a slot's `begin` holds its cell's number until the
-  // blocks are laid out); each entry's cell number is kept.
+  // blocks are laid out); each entry's cell number is kept, and each
+  // cell's entries from each run counted.
   slots_.assign(1024, Slot{});
   shift_ = 64 - 10;
-  std::vector<uint32_t> entries_in;  // By cell number.
+  std::array<std::vector<uint32_t>, kRuns> in_run;  // By cell number.
   std::vector<uint32_t> cell_of_entry;
   cell_of_entry.reserve(total);
   // Triangles come in spatial order: most look up the cell just used.
@@ -116,62 +130,75 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
         break;
       }
       if (slots_[i].key == kEmpty) {
-        slots_[i] = {key, static_cast<uint32_t>(entries_in.size()), 0};
+        slots_[i] = {key, static_cast<uint32_t>(in_run[0].size()), 0};
         last_cell = slots_[i].begin;
-        entries_in.push_back(0);
-        if (2 * entries_in.size() > slots_.size()) Grow();
+        for (auto& counts : in_run) counts.push_back(0);
+        if (2 * in_run[0].size() > slots_.size()) Grow();
         break;
       }
     }
     last_key = key;
     return last_cell;
   };
-  for (const Range& r : ranges) {
-    for_each_cell(r, [&](uint64_t key) {
+  const size_t half = order.size() / kRuns;  // Where InRuns splits.
+  for (size_t j = 0; j < order.size(); ++j) {
+    std::vector<uint32_t>& counts = in_run[j < half ? 0 : 1];
+    for_each_cell(ranges[j], [&](uint64_t key) {
       const uint32_t c = number(key);
-      ++entries_in[c];
+      ++counts[c];
       cell_of_entry.push_back(c);
     });
   }
   // Each cell's triangles in whole blocks of four, cells in the order the
-  // triangles met them (neighbours near each other in memory).
-  std::vector<uint32_t> first_block(entries_in.size()),
-      filled(entries_in.size(), 0);
+  // triangles met them (neighbours near each other in memory); in each
+  // cell the first run's triangles, then the second's.
+  const size_t cells = in_run[0].size();
+  std::vector<uint32_t> first_block(cells);
+  std::array<std::vector<uint32_t>, kRuns> filled;
+  filled[0].assign(cells, 0);
+  filled[1] = in_run[0];
   uint32_t begin = 0;
-  for (size_t c = 0; c < entries_in.size(); ++c) {
+  for (size_t c = 0; c < cells; ++c) {
     first_block[c] = begin;
-    begin += (entries_in[c] + 3) / 4;
+    begin += (in_run[0][c] + in_run[1][c] + 3) / 4;
   }
-  Block empty;
-  for (int k = 0; k < 3; ++k) {
-    for (int j = 0; j < 4; ++j) {
-      empty.lo[k][j] = INFINITY;
-      empty.hi[k][j] = -INFINITY;
-      empty.triangle[j] = 0;
-    }
-  }
-  blocks_.assign(begin, empty);
-  size_t entry = 0;
-  for (size_t j = 0; j < order.size(); ++j) {
-    const Range& r = ranges[j];
-    size_t cells = 1;
-    for (int k = 0; k < 3; ++k) cells *= r.cell_hi[k] - r.cell_lo[k] + 1;
-    for (const size_t end = entry + cells; entry < end; ++entry) {
-      const uint32_t c = cell_of_entry[entry];
-      Block& block = blocks_[first_block[c] + filled[c] / 4];
-      const uint32_t lane = filled[c]++ % 4;
-      for (int k = 0; k < 3; ++k) {
-        block.lo[k][lane] = r.lo[k];
-        block.hi[k][lane] = r.hi[k];
+  // Not initialised first: every lane is written below.
+  blocks_.reset(new Block[begin]);
+  block_count_ = begin;
+  InRuns(order.size(), kRuns, [&](int run, size_t first, size_t end) {
+    size_t entry = run == 0 ? 0 : run_entries[0];
+    std::vector<uint32_t>& lanes = filled[run];
+    for (size_t j = first; j < end; ++j) {
+      const Range& r = ranges[j];
+      for (const size_t stop = entry + r.cells(); entry < stop; ++entry) {
+        const uint32_t c = cell_of_entry[entry];
+        Block& block = blocks_[first_block[c] + lanes[c] / 4];
+        const uint32_t lane = lanes[c]++ % 4;
+        for (int k = 0; k < 3; ++k) {
+          block.lo[k][lane] = r.lo[k];
+          block.hi[k][lane] = r.hi[k];
+        }
+        block.triangle[lane] = order[j];
       }
-      block.triangle[lane] = order[j];
+    }
+  });
+  // The unused lanes of each cell's last block: an empty box.
+  for (size_t c = 0; c < cells; ++c) {
+    const uint32_t entries = in_run[0][c] + in_run[1][c];
+    Block& last = blocks_[first_block[c] + (entries - 1) / 4];
+    for (uint32_t lane = entries % 4; lane != 0 && lane < 4; ++lane) {
+      for (int k = 0; k < 3; ++k) {
+        last.lo[k][lane] = INFINITY;
+        last.hi[k][lane] = -INFINITY;
+      }
+      last.triangle[lane] = 0;
     }
   }
   for (Slot& s : slots_) {
     if (s.key == kEmpty) continue;
     const uint32_t c = s.begin;
     s.begin = first_block[c];
-    s.count = (entries_in[c] + 3) / 4;
+    s.count = (in_run[0][c] + in_run[1][c] + 3) / 4;
   }
   return true;
 }

@@ -13,6 +13,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -110,7 +111,8 @@ class TriangleGrid {
   double inverse_ = 0;  // Cells per millimetre.
   int shift_ = 64;
   std::vector<Slot> slots_;  // Open addressing, a power of two.
-  std::vector<Block> blocks_;
+  std::unique_ptr<Block[]> blocks_;
+  size_t block_count_ = 0;
 };
 
 template <typename Visit>
