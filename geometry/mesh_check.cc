@@ -55,8 +55,10 @@ MeshReport CheckMesh(const Mesh& mesh) {
           to.begin() + i) {
         continue;  // This side's edge is counted at its first listing.
       }
-      const uint32_t forward = count(a, b), backward = count(b, a);
+      // Counted at the lower end already: no need to count this way.
+      const uint32_t backward = count(b, a);
       if (b < a && backward > 0) continue;
+      const uint32_t forward = count(a, b);
       const uint32_t uses = forward + backward;
       if (uses == 1) ++report.boundary_edges;
       if (uses > 2) ++report.non_manifold_edges;
