@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "base/str_cat.h"
+#include "geometry/in_runs.h"
 
 namespace loupe::geometry {
 namespace {
@@ -43,7 +44,12 @@ void DeviationRules(Mesh mesh, const Mesh& twin, const CompareOptions& o,
   r->alignment = Align(mesh, twin, *twin_distance, align,
                        {&measured, &twin_measured, &areas});
   r->aligned = std::move(mesh);
-  for (Vec3& v : r->aligned.vertices) v = r->alignment.pose.Apply(v);
+  std::vector<Vec3>& moved = r->aligned.vertices;
+  InRuns(moved.size(), o.threads, [&](int, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      moved[i] = r->alignment.pose.Apply(moved[i]);
+    }
+  });
   Stage(o, "align");
   // Rigid or uniformly scaled: the areas' proportions are the same.
   r->to_twin = MeasureDeviation(r->aligned, *twin_distance, o.tolerance_mm,
