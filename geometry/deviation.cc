@@ -96,33 +96,41 @@ Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
     double max_abs = 0, max_outside = 0, max_inside = 0;
     size_t worst = 0;
   };
-  std::vector<Sums> sums(std::max(1, threads));
-  // Each worker takes a run of vertices: consecutive vertices of a mesh
-  // are mostly neighbours, so each answer is a good start for the next.
-  InRuns(n, threads, [&](int run, size_t begin, size_t end) {
-    Sums r;  // Here, not in `sums`: the stores below cannot alias it.
-    uint32_t hint = 0;
-    for (size_t i = begin; i < end; ++i) {
-      const ClosestPoint c = reference.ClosestNear(mesh.vertices[i], hint);
-      out.per_vertex[i] = c.signed_distance;
-      out.closest_triangle[i] = hint = c.triangle;
-      const double d = c.signed_distance, w = areas[i];
-      magnitude[i] = std::abs(d);
-      if (w <= 0) continue;
-      ++r.samples;
-      r.total += w;
-      r.sum += w * d;
-      r.sum_abs += w * std::abs(d);
-      r.sum2 += w * d * d;
-      if (std::abs(d) <= tolerance) r.within += w;
-      if (std::abs(d) > r.max_abs) {
-        r.max_abs = std::abs(d);
-        r.worst = i;
+  // Vertices in chunks of consecutive ones (mostly neighbours, so each
+  // answer is a good start for the next), taken by the threads in turn as
+  // they finish; each chunk's sums are added up in chunk order afterwards,
+  // so the result does not depend on the threads.
+  constexpr size_t kChunk = 16384;
+  const size_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<Sums> sums(chunks);
+  std::atomic<size_t> next_chunk = 0;
+  OnThreads(threads, [&](int) {
+    for (size_t chunk; (chunk = next_chunk.fetch_add(1)) < chunks;) {
+      Sums r;  // Here, not in `sums`: the stores below cannot alias it.
+      const size_t begin = chunk * kChunk, end = std::min(n, begin + kChunk);
+      uint32_t hint = reference.Closest(mesh.vertices[begin]).triangle;
+      for (size_t i = begin; i < end; ++i) {
+        const ClosestPoint c = reference.ClosestNear(mesh.vertices[i], hint);
+        out.per_vertex[i] = c.signed_distance;
+        out.closest_triangle[i] = hint = c.triangle;
+        const double d = c.signed_distance, w = areas[i];
+        magnitude[i] = std::abs(d);
+        if (w <= 0) continue;
+        ++r.samples;
+        r.total += w;
+        r.sum += w * d;
+        r.sum_abs += w * std::abs(d);
+        r.sum2 += w * d * d;
+        if (std::abs(d) <= tolerance) r.within += w;
+        if (std::abs(d) > r.max_abs) {
+          r.max_abs = std::abs(d);
+          r.worst = i;
+        }
+        r.max_outside = std::max(r.max_outside, d);
+        r.max_inside = std::min(r.max_inside, d);
       }
-      r.max_outside = std::max(r.max_outside, d);
-      r.max_inside = std::min(r.max_inside, d);
+      sums[chunk] = r;
     }
-    sums[run] = r;
   });
   Sums all;
   for (const Sums& r : sums) {

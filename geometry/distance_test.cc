@@ -155,6 +155,31 @@ TEST(DistanceTest, NearQueriesThroughTheGridEqualTheTreeForAnyHint) {
   EXPECT_GT(walked_to_closest, 0.9 * band.vertices.size());
 }
 
+// Chunks of vertices taken by the threads in turn, summed in chunk order:
+// the same numbers on any number of threads.
+TEST(DistanceTest, DeviationDoesNotDependOnTheThreads) {
+  BandSpec spec;
+  spec.segments = 1024;
+  spec.height_segments = 24;
+  const Mesh twin = Band(spec);
+  ASSERT_GT(twin.vertices.size(), 40000u);  // Several chunks.
+  Mesh scan = testing::Moved(twin, {0, 0, 1}, 0.001, {0.002, 0, 0});
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<double> noise(-0.004, 0.004);
+  for (Vec3& v : scan.vertices) v += Vec3{noise(rng), noise(rng), noise(rng)};
+  const MeshDistance reference(twin);
+  const Deviation one = MeasureDeviation(scan, reference, 0.005, 1);
+  for (int threads : {2, 3}) {
+    const Deviation many = MeasureDeviation(scan, reference, 0.005, threads);
+    EXPECT_EQ(many.per_vertex, one.per_vertex) << threads;
+    EXPECT_EQ(many.stats.rms, one.stats.rms) << threads;
+    EXPECT_EQ(many.stats.mean_signed, one.stats.mean_signed) << threads;
+    EXPECT_EQ(many.stats.p95_abs, one.stats.p95_abs) << threads;
+    EXPECT_EQ(many.stats.within_tolerance, one.stats.within_tolerance);
+    EXPECT_EQ(many.stats.worst_point, one.stats.worst_point) << threads;
+  }
+}
+
 TEST(DistanceTest, CoverageEqualsSearchingEveryTwinVertex) {
   BandSpec spec;
   spec.segments = 128;

@@ -23,4 +23,12 @@ void InRuns(size_t n, int threads, F&& f) {
   for (auto& t : workers) t.join();
 }
 
+// Runs f(worker) on `threads` threads (at least one), worker 0 on this
+// thread; returns when all have (e.g. workers taking chunks in turn).
+template <typename F>
+void OnThreads(int threads, F&& f) {
+  InRuns(static_cast<size_t>(std::max(1, threads)), threads,
+         [&](int worker, size_t, size_t) { f(worker); });
+}
+
 }  // namespace loupe::geometry
