@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 
+#include "base/prefault.h"
 #include "base/str_cat.h"
 #include "geometry/read_internal.h"
 
@@ -381,10 +382,10 @@ absl::StatusOr<ReadMeshResult> ParsePly(std::string_view bytes,
     const bool is_vertex = e.name == "vertex";
     const bool is_face = e.name == "face";
     if (is_vertex) {
-      mesh.vertices.reserve(e.count);
+      ReservePrefaulted(&mesh.vertices, e.count);
       has_vertices = true;
     }
-    if (is_face) mesh.triangles.reserve(e.count);
+    if (is_face) ReservePrefaulted(&mesh.triangles, e.count);
     // The common layouts read fast where they lie; the general reader
     // takes over from the first item they cannot (and names the problem).
     uint64_t i = 0;

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/prefault.h"
 #include "base/str_cat.h"
 #include "geometry/read_internal.h"
 
@@ -34,7 +35,7 @@ class FloatWelder {
     size_t capacity = 1024;
     while (capacity < 2 * expected) capacity *= 2;
     slots_.assign(capacity, Slot{});
-    mesh_->vertices.reserve(expected);
+    ReservePrefaulted(&mesh_->vertices, expected);
   }
   uint32_t Index(const float (&xyz)[3]) {
     uint32_t bits[3];
@@ -104,7 +105,7 @@ absl::StatusOr<ReadMeshResult> ParseBinary(std::string_view bytes,
   ReadMeshResult result;
   result.format = MeshFormat::kStlBinary;
   Mesh& mesh = result.mesh;
-  mesh.triangles.reserve(count);
+  ReservePrefaulted(&mesh.triangles, count);
   FloatWelder welder(&mesh, count / 2 + 16);
   for (uint32_t t = 0; t < count; ++t) {
     const char* record = bytes.data() + kHeader + size_t{t} * kRecord;
