@@ -18,6 +18,24 @@ namespace {
 using testing::Band;
 using testing::BandSpec;
 
+// The distance from p to triangle abc written out plainly: the plane's
+// foot if it lies inside, else the nearest of the three sides.
+double PlainDistance(const Vec3& p, const Vec3& a, const Vec3& b,
+                     const Vec3& c) {
+  auto to_segment = [&](const Vec3& u, const Vec3& v) {
+    const Vec3 d = v - u;
+    const double t = std::clamp(Dot(p - u, d) / Dot(d, d), 0.0, 1.0);
+    return Norm(p - (u + d * t));
+  };
+  const Vec3 n = Normalized(Cross(b - a, c - a));
+  const Vec3 foot = p - n * Dot(p - a, n);
+  const bool inside = Dot(Cross(b - a, foot - a), n) >= 0 &&
+                      Dot(Cross(c - b, foot - b), n) >= 0 &&
+                      Dot(Cross(a - c, foot - c), n) >= 0;
+  if (inside) return std::abs(Dot(p - a, n));
+  return std::min({to_segment(a, b), to_segment(b, c), to_segment(c, a)});
+}
+
 // Every triangle on its own: the reference for the hierarchy and the grid.
 class BruteForce {
  public:
@@ -169,6 +187,17 @@ TEST(DistanceTest, DeviationDoesNotDependOnTheThreads) {
   for (Vec3& v : scan.vertices) v += Vec3{noise(rng), noise(rng), noise(rng)};
   const MeshDistance reference(twin);
   const Deviation one = MeasureDeviation(scan, reference, 0.005, 1);
+  // A twin this large has its grid built on two threads: spot checks
+  // against the plain distance to every triangle.
+  for (size_t i = 0; i < scan.vertices.size(); i += 1231) {
+    double plain = INFINITY;
+    for (size_t t = 0; t < twin.triangles.size(); ++t) {
+      plain =
+          std::min(plain, PlainDistance(scan.vertices[i], twin.Corner(t, 0),
+                                        twin.Corner(t, 1), twin.Corner(t, 2)));
+    }
+    ASSERT_NEAR(std::abs(one.per_vertex[i]), plain, 1e-12) << i;
+  }
   for (int threads : {2, 3}) {
     const Deviation many = MeasureDeviation(scan, reference, 0.005, threads);
     EXPECT_EQ(many.per_vertex, one.per_vertex) << threads;

@@ -95,12 +95,16 @@ std::string HashTriangles(Next&& next) {
 std::string CanonicalGeometryHash(const Mesh& mesh) {
   // The passes over vertices and triangles below run on two threads, each
   // over half of them.
+  // (Threads pay off only for large meshes.)
   constexpr int kRuns = 2;
+  const int runs = mesh.triangles.size() >= 65536 ? kRuns : 1;
   std::vector<Point> q(mesh.vertices.size());
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   std::array<Point, kRuns> run_lo, run_hi;
-  InRuns(q.size(), kRuns, [&](int run, size_t begin, size_t end) {
-    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-    Point lo = {kMax, kMax, kMax}, hi = {-kMax - 1, -kMax - 1, -kMax - 1};
+  run_lo.fill({kMax, kMax, kMax});
+  run_hi.fill({-kMax - 1, -kMax - 1, -kMax - 1});
+  InRuns(q.size(), runs, [&](int run, size_t begin, size_t end) {
+    Point lo = run_lo[run], hi = run_hi[run];
     for (size_t v = begin; v < end; ++v) {
       q[v] = Quantize(mesh.vertices[v]);
       for (int k = 0; k < 3; ++k) {
@@ -145,7 +149,7 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   }
   using Packed = std::array<uint64_t, 3>;
   std::vector<uint64_t> key(q.size());
-  InRuns(q.size(), kRuns, [&](int, size_t begin, size_t end) {
+  InRuns(q.size(), runs, [&](int, size_t begin, size_t end) {
     for (size_t v = begin; v < end; ++v) {
       key[v] = static_cast<uint64_t>(q[v][0] - lo[0]) << (2 * kAxisBits) |
                static_cast<uint64_t>(q[v][1] - lo[1]) << kAxisBits |
@@ -160,7 +164,7 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   const size_t triangles = mesh.triangles.size();
   std::vector<std::vector<uint32_t>> fill(kRuns,
                                           std::vector<uint32_t>(kBuckets, 0));
-  InRuns(triangles, kRuns, [&](int run, size_t begin, size_t end) {
+  InRuns(triangles, runs, [&](int run, size_t begin, size_t end) {
     ForEachCanonicalTriangle(
         mesh, key, begin, end,
         [&](uint64_t a, uint64_t, uint64_t) { ++fill[run][a >> top]; });
@@ -177,18 +181,18 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   }
   // Not zeroed first: every entry is written below.
   std::unique_ptr<Packed[]> sorted(new Packed[start.back()]);
-  InRuns(triangles, kRuns, [&](int run, size_t begin, size_t end) {
+  InRuns(triangles, runs, [&](int run, size_t begin, size_t end) {
     ForEachCanonicalTriangle(mesh, key, begin, end,
                              [&](uint64_t a, uint64_t b, uint64_t c) {
                                sorted[fill[run][a >> top]++] = {a, b, c};
                              });
   });
-  // The buckets are sorted on a second thread, a chunk at a time, while
-  // this one hashes the chunks already sorted.
+  // The buckets are sorted on a second thread (for a large mesh), a chunk
+  // at a time, while this one hashes the chunks already sorted.
   constexpr size_t kChunk = 1024;  // Buckets.
   const size_t chunks = (start.size() - 1) / kChunk;
   std::atomic<size_t> sorted_chunks = 0;
-  std::jthread sorter([&] {
+  auto sort_chunks = [&] {
     for (size_t c = 0; c < chunks; ++c) {
       for (size_t b = c * kChunk; b < (c + 1) * kChunk; ++b) {
         std::sort(sorted.get() + start[b], sorted.get() + start[b + 1]);
@@ -196,7 +200,13 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
       sorted_chunks.store(c + 1, std::memory_order_release);
       sorted_chunks.notify_one();
     }
-  });
+  };
+  std::jthread sorter;
+  if (runs > 1) {
+    sorter = std::jthread(sort_chunks);
+  } else {
+    sort_chunks();
+  }
   constexpr uint64_t kMask = (uint64_t{1} << kAxisBits) - 1;
   size_t i = 0, ready = 0, chunk = 0;
   return HashTriangles([&](Corners* out) {

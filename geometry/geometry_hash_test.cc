@@ -94,6 +94,13 @@ TEST(GeometryHashTest, EqualsItsDefinitionForSmallAndHugeCoordinates) {
   far.triangles.push_back({n - 3, n - 2, n - 1});
   EXPECT_EQ(CanonicalGeometryHash(far), DefinitionHash(far));
   EXPECT_NE(CanonicalGeometryHash(far), CanonicalGeometryHash(band));
+  // A mesh large enough for the passes on two threads.
+  testing::BandSpec fine;
+  fine.segments = 1024;
+  fine.height_segments = 24;
+  const Mesh large = testing::Band(fine);
+  ASSERT_GE(large.triangles.size(), 65536u);
+  EXPECT_EQ(CanonicalGeometryHash(large), DefinitionHash(large));
   // Negative coordinates.
   Mesh below = testing::Moved(band, {0, 0, 1}, 0.3, {-40, -7.5, -1000});
   EXPECT_EQ(CanonicalGeometryHash(below), DefinitionHash(below));

@@ -68,6 +68,8 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
   // Each triangle's bounds and cells, once, in `order`; this pass and the
   // placement below run on two threads, each over half the triangles.
   constexpr int kRuns = 2;
+  // Threads pay off only for large meshes.
+  const int runs = order.size() >= 65536 ? kRuns : 1;
   struct Range {
     float lo[3], hi[3];
     int32_t cell_lo[3], cell_hi[3];
@@ -79,7 +81,7 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
   };
   std::vector<Range> ranges(order.size());
   std::array<size_t, kRuns> run_entries{};
-  InRuns(order.size(), kRuns, [&](int run, size_t begin, size_t end) {
+  InRuns(order.size(), runs, [&](int run, size_t begin, size_t end) {
     size_t total = 0;
     for (size_t j = begin; j < end; ++j) {
       const Box b = BoxOf(vertices, triangles[order[j]]);
@@ -140,7 +142,7 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
     last_key = key;
     return last_cell;
   };
-  const size_t half = order.size() / kRuns;  // Where InRuns splits.
+  const size_t half = order.size() / runs;  // Where InRuns splits.
   for (size_t j = 0; j < order.size(); ++j) {
     std::vector<uint32_t>& counts = in_run[j < half ? 0 : 1];
     for_each_cell(ranges[j], [&](uint64_t key) {
@@ -165,7 +167,7 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
   // Not initialised first: every lane is written below.
   blocks_.reset(new Block[begin]);
   block_count_ = begin;
-  InRuns(order.size(), kRuns, [&](int run, size_t first, size_t end) {
+  InRuns(order.size(), runs, [&](int run, size_t first, size_t end) {
     size_t entry = run == 0 ? 0 : run_entries[0];
     std::vector<uint32_t>& lanes = filled[run];
     for (size_t j = first; j < end; ++j) {
