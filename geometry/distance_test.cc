@@ -155,7 +155,9 @@ TEST(DistanceTest, NearQueriesThroughTheGridEqualTheTreeForAnyHint) {
     const ClosestPoint near = d.ClosestNear(p, hint);
     ASSERT_EQ(near.distance, exact.distance) << i;
     ASSERT_EQ(near.signed_distance, exact.signed_distance) << i;
-    if (i % 16 == 0) ASSERT_EQ(near.distance, brute.Distance(p)) << i;
+    if (i % 16 == 0) {
+      ASSERT_EQ(near.distance, brute.Distance(p)) << i;
+    }
     // Moved a little (an ICP step), the walk alone from its last answer
     // mostly finds the closest point; beside a vertex or a concave edge it
     // may stop at one further, but never further than the move allows.
