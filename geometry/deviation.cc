@@ -19,17 +19,21 @@ std::vector<double> VertexAreas(const Mesh& mesh) {
   return areas;
 }
 
-std::vector<double> WeightedQuantiles(const std::vector<double>& values,
-                                      const std::vector<double>& weights,
-                                      const std::vector<double>& q) {
+namespace {
+
+// WeightedQuantiles over value(i) for i < n.
+template <typename Value>
+std::vector<double> QuantilesOf(size_t n, Value&& value,
+                                const std::vector<double>& weights,
+                                const std::vector<double>& q) {
   // A histogram finds the bin each quantile falls in; only that bin's
   // values are sorted.
   constexpr int kBins = 4096;
   double lo = INFINITY, hi = -INFINITY, total = 0;
-  for (size_t i = 0; i < values.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     if (weights[i] <= 0) continue;
-    lo = std::min(lo, values[i]);
-    hi = std::max(hi, values[i]);
+    lo = std::min(lo, value(i));
+    hi = std::max(hi, value(i));
     total += weights[i];
   }
   std::vector<double> out(q.size(), 0.0);
@@ -39,8 +43,8 @@ std::vector<double> WeightedQuantiles(const std::vector<double>& values,
     return std::min(kBins - 1, static_cast<int>((v - lo) * scale));
   };
   std::vector<double> mass(kBins, 0.0);
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (weights[i] > 0) mass[bin(values[i])] += weights[i];
+  for (size_t i = 0; i < n; ++i) {
+    if (weights[i] > 0) mass[bin(value(i))] += weights[i];
   }
   // Each quantile's bin and the mass below it; then one pass collects the
   // values of those bins.
@@ -55,11 +59,11 @@ std::vector<double> WeightedQuantiles(const std::vector<double>& values,
     below_bin[j] = below;
   }
   std::vector<std::vector<std::pair<double, double>>> in_bin(q.size());
-  for (size_t i = 0; i < values.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     if (!(weights[i] > 0)) continue;
-    const int b = bin(values[i]);
+    const int b = bin(value(i));
     for (size_t j = 0; j < q.size(); ++j) {
-      if (bin_of[j] == b) in_bin[j].push_back({values[i], weights[i]});
+      if (bin_of[j] == b) in_bin[j].push_back({value(i), weights[i]});
     }
   }
   for (size_t j = 0; j < q.size(); ++j) {
@@ -78,6 +82,15 @@ std::vector<double> WeightedQuantiles(const std::vector<double>& values,
   return out;
 }
 
+}  // namespace
+
+std::vector<double> WeightedQuantiles(const std::vector<double>& values,
+                                      const std::vector<double>& weights,
+                                      const std::vector<double>& q) {
+  return QuantilesOf(
+      values.size(), [&](size_t i) { return values[i]; }, weights, q);
+}
+
 Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
                            double tolerance, int threads,
                            const std::vector<double>* given_areas) {
@@ -88,7 +101,6 @@ Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
   std::vector<double> own_areas;
   if (given_areas == nullptr) own_areas = VertexAreas(mesh);
   const std::vector<double>& areas = given_areas ? *given_areas : own_areas;
-  std::vector<double> magnitude(n);
   // Each worker's sums over its run, added up in run order afterwards.
   struct Sums {
     uint64_t samples = 0;
@@ -114,7 +126,6 @@ Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
         out.per_vertex[i] = c.signed_distance;
         out.closest_triangle[i] = hint = c.triangle;
         const double d = c.signed_distance, w = areas[i];
-        magnitude[i] = std::abs(d);
         if (w <= 0) continue;
         ++r.samples;
         r.total += w;
@@ -159,7 +170,8 @@ Deviation MeasureDeviation(const Mesh& mesh, const MeshDistance& reference,
   s.rms = std::sqrt(all.sum2 / all.total);
   s.within_tolerance = all.within / all.total;
   const std::vector<double> p =
-      WeightedQuantiles(magnitude, areas, {0.95, 0.99});
+      QuantilesOf(n, [&](size_t i) { return std::abs(out.per_vertex[i]); },
+                  areas, {0.95, 0.99});
   s.p95_abs = p[0];
   s.p99_abs = p[1];
   return out;
