@@ -36,11 +36,12 @@ class TriangleGrid {
 
   // An empty grid: every lookup declines.
   TriangleGrid() = default;
-  // Cells of about three mean edge lengths, doubled while the triangles'
-  // boxes would make more than six entries per triangle (a mesh of very
-  // uneven triangles); empty if that does not settle. `order` is the order
-  // triangles are listed in within a cell (a spatial order keeps them
-  // close in memory).
+  // Cells three times the side of a square of twice the mean triangle's
+  // area (about three edges for well-shaped triangles), doubled while the
+  // triangles' boxes would make more than six entries per triangle (a mesh
+  // of very uneven triangles); empty if that does not settle. `order` is
+  // the order triangles are listed in within a cell (a spatial order keeps
+  // them close in memory). Large meshes are listed on two threads.
   TriangleGrid(const std::vector<Vec3>& vertices,
                const std::vector<Triangle>& triangles,
                const std::vector<uint32_t>& order);
