@@ -120,9 +120,9 @@ Measurements Measure(const Mesh& mesh, std::vector<double>* vertex_areas) {
                  pc[3] = {c.x, c.y, c.z}, ps[3] = {sum.x, sum.y, sum.z};
     for (int i = 0; i < 3; ++i) {
       for (int j = i; j < 3; ++j) {
-        second[i][j] += v / 20 *
-                        (pa[i] * pa[j] + pb[i] * pb[j] + pc[i] * pc[j] +
-                         ps[i] * ps[j]);
+        second[i][j] +=
+            v / 20 *
+            (pa[i] * pa[j] + pb[i] * pb[j] + pc[i] * pc[j] + ps[i] * ps[j]);
       }
     }
   }
