@@ -40,11 +40,7 @@ class FloatWelder {
   uint32_t Index(const float (&xyz)[3]) {
     uint32_t bits[3];
     std::memcpy(bits, xyz, sizeof bits);
-    const uint64_t hash = (bits[0] * 0x9E3779B97F4A7C15ull) ^
-                          (bits[1] * 0xC2B2AE3D27D4EB4Full) ^
-                          ((bits[2] + 0x165667B1ull) * 0xFF51AFD7ED558CCDull);
-    for (size_t i = (hash ^ hash >> 29) & (slots_.size() - 1);;
-         i = (i + 1) & (slots_.size() - 1)) {
+    for (size_t i = Home(bits);; i = (i + 1) & (slots_.size() - 1)) {
       Slot& s = slots_[i];
       if (s.index == 0) {
         std::memcpy(s.bits, bits, sizeof bits);
@@ -62,17 +58,20 @@ class FloatWelder {
     uint32_t bits[3] = {0, 0, 0};
     uint32_t index = 0;  // Vertex index + 1; 0 is empty.
   };
+  // The slot where the search for a corner starts.
+  size_t Home(const uint32_t (&bits)[3]) const {
+    const uint64_t hash = (bits[0] * 0x9E3779B97F4A7C15ull) ^
+                          (bits[1] * 0xC2B2AE3D27D4EB4Full) ^
+                          ((bits[2] + 0x165667B1ull) * 0xFF51AFD7ED558CCDull);
+    return (hash ^ hash >> 29) & (slots_.size() - 1);
+  }
   // Doubles the table, keeping every vertex's number.
   void Grow() {
     std::vector<Slot> old(slots_.size() * 2);
     old.swap(slots_);
     for (const Slot& s : old) {
       if (s.index == 0) continue;
-      const uint64_t hash =
-          (s.bits[0] * 0x9E3779B97F4A7C15ull) ^
-          (s.bits[1] * 0xC2B2AE3D27D4EB4Full) ^
-          ((s.bits[2] + 0x165667B1ull) * 0xFF51AFD7ED558CCDull);
-      size_t i = (hash ^ hash >> 29) & (slots_.size() - 1);
+      size_t i = Home(s.bits);
       while (slots_[i].index != 0) i = (i + 1) & (slots_.size() - 1);
       slots_[i] = s;
     }

@@ -58,7 +58,6 @@ TriangleGrid::TriangleGrid(const std::vector<Vec3>& vertices,
   }
   slots_.clear();
   blocks_.reset();
-  block_count_ = 0;
 }
 
 bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
@@ -166,7 +165,6 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
   }
   // Not initialised first: every lane is written below.
   blocks_.reset(new Block[begin]);
-  block_count_ = begin;
   InRuns(order.size(), runs, [&](int run, size_t first, size_t end) {
     size_t entry = run == 0 ? 0 : run_entries[0];
     std::vector<uint32_t>& lanes = filled[run];

@@ -111,9 +111,8 @@ class TriangleGrid {
   double origin_[3] = {0, 0, 0};
   double inverse_ = 0;  // Cells per millimetre.
   int shift_ = 64;
-  std::vector<Slot> slots_;  // Open addressing, a power of two.
-  std::unique_ptr<Block[]> blocks_;
-  size_t block_count_ = 0;
+  std::vector<Slot> slots_;          // Open addressing, a power of two.
+  std::unique_ptr<Block[]> blocks_;  // Each cell's run of them.
 };
 
 template <typename Visit>
