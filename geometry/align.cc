@@ -322,8 +322,8 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
     const double moved =
         std::max({Norm(w) * 20, Norm(t), std::abs(sigma) * 20});
     if (stride > 1 && moved < 1e-3) {
-      // Close on a quarter of the samples: now all of them, each starting
-      // from the answer of the sample before it.
+      // Close on a quarter of the samples: now all of them (the ones not
+      // yet used start with an exact search from the grid).
       stride = 1;
       level_rms = INFINITY;
     } else if (stride == 1 && (moved < 1e-4 || settled)) {

@@ -97,7 +97,7 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   // over half of them.
   // (Threads pay off only for large meshes.)
   constexpr int kRuns = 2;
-  const int runs = mesh.triangles.size() >= 65536 ? kRuns : 1;
+  const int runs = mesh.triangles.size() >= kThreadsFromTriangles ? kRuns : 1;
   std::vector<Point> q(mesh.vertices.size());
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   std::array<Point, kRuns> run_lo, run_hi;

@@ -9,6 +9,10 @@
 
 namespace loupe::geometry {
 
+// Below this many triangles a pass over a mesh runs on one thread: a
+// thread's start costs more than it saves.
+inline constexpr size_t kThreadsFromTriangles = 65536;
+
 // Runs f(run, begin, end) on `threads` threads (at least one) over
 // consecutive runs of [0, n), run 0 on this thread; returns when all have.
 template <typename F>

@@ -68,7 +68,7 @@ bool TriangleGrid::Fill(const std::vector<Vec3>& vertices,
   // placement below run on two threads, each over half the triangles.
   constexpr int kRuns = 2;
   // Threads pay off only for large meshes.
-  const int runs = order.size() >= 65536 ? kRuns : 1;
+  const int runs = order.size() >= kThreadsFromTriangles ? kRuns : 1;
   struct Range {
     float lo[3], hi[3];
     int32_t cell_lo[3], cell_hi[3];
