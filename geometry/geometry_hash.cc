@@ -8,7 +8,9 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "crypto/sha256.h"
@@ -59,28 +61,41 @@ void ForEachCanonicalTriangle(const Mesh& mesh, const std::vector<Key>& keys,
   }
 }
 
-// SHA-256 of the domain line and the triangles, each as nine
-// little-endian int64s, from `next(Corners*)` until it returns false.
-template <typename Next>
+// A triangle's nine coordinates as hashed: int32 micrometres (the compact
+// encoding) or int64 (the wide one, for coordinates beyond 2.1 km).
+template <typename Int>
+using Record = std::array<Int, 9>;
+
+bool FitsCompact(int64_t v) {
+  return v >= std::numeric_limits<int32_t>::min() &&
+         v <= std::numeric_limits<int32_t>::max();
+}
+
+// SHA-256 of the domain line and the triangles, each as nine little-endian
+// Ints, from `next(Record<Int>*)` until it returns false.
+template <typename Int, typename Next>
 std::string HashTriangles(Next&& next) {
+  static_assert(sizeof(Int) == 4 || sizeof(Int) == 8);
+  const std::string_view domain =
+      sizeof(Int) == 4 ? "loupe-geometry-v2 quantum_um=1\n"
+                       : "loupe-geometry-v2 quantum_um=1 int64\n";
   crypto::Sha256 hasher;
-  static constexpr char kDomain[] = "loupe-geometry-v1 quantum_um=1\n";
-  hasher.Update(kDomain, sizeof kDomain - 1);
-  static_assert(sizeof(Corners) == 72);
+  hasher.Update(domain.data(), domain.size());
   constexpr size_t kBatch = 4096;
-  std::vector<Corners> batch(kBatch);
+  std::vector<Record<Int>> batch(kBatch);
   std::vector<unsigned char> bytes;
   for (bool more = true; more;) {
     size_t n = 0;
     while (n < kBatch && (more = next(&batch[n]))) ++n;
     if constexpr (std::endian::native == std::endian::little) {
-      hasher.Update(batch.data(), 72 * n);
+      hasher.Update(batch.data(), sizeof(Record<Int>) * n);
     } else {
       bytes.clear();
       for (size_t j = 0; j < n; ++j) {
-        for (const Point& p : batch[j]) {
-          for (int64_t v : p) {
-            for (int b = 0; b < 8; ++b) bytes.push_back(uint64_t(v) >> (8 * b));
+        for (Int v : batch[j]) {
+          for (size_t b = 0; b < sizeof(Int); ++b) {
+            bytes.push_back(static_cast<std::make_unsigned_t<Int>>(v) >>
+                            (8 * b));
           }
         }
       }
@@ -88,6 +103,40 @@ std::string HashTriangles(Next&& next) {
     }
   }
   return crypto::ToHex(hasher.Finish());
+}
+
+// The general path: every triangle's quantized corners sorted in one
+// sort, then hashed compact when every hashed coordinate allows.
+std::string HashBySorting(const Mesh& mesh) {
+  std::vector<Point> q(mesh.vertices.size());
+  for (size_t v = 0; v < q.size(); ++v) q[v] = Quantize(mesh.vertices[v]);
+  std::vector<Corners> triangles;
+  ForEachCanonicalTriangle(mesh, q, 0, mesh.triangles.size(),
+                           [&](const Point& a, const Point& b, const Point& c) {
+                             triangles.push_back({a, b, c});
+                           });
+  std::sort(triangles.begin(), triangles.end());
+  const bool compact =
+      std::all_of(triangles.begin(), triangles.end(), [](const Corners& c) {
+        for (const Point& p : c) {
+          for (int64_t v : p) {
+            if (!FitsCompact(v)) return false;
+          }
+        }
+        return true;
+      });
+  auto hash = [&]<typename Int>(Int) {
+    size_t i = 0;
+    return HashTriangles<Int>([&](Record<Int>* out) {
+      if (i == triangles.size()) return false;
+      for (int k = 0; k < 9; ++k) {
+        (*out)[k] = static_cast<Int>(triangles[i][k / 3][k % 3]);
+      }
+      ++i;
+      return true;
+    });
+  };
+  return compact ? hash(int32_t{}) : hash(int64_t{});
 }
 
 }  // namespace
@@ -98,30 +147,34 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   // (Threads pay off only for large meshes.)
   constexpr int kRuns = 2;
   const int runs = mesh.triangles.size() >= kThreadsFromTriangles ? kRuns : 1;
-  std::vector<Point> q(mesh.vertices.size());
-  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  std::array<Point, kRuns> run_lo, run_hi;
-  run_lo.fill({kMax, kMax, kMax});
-  run_hi.fill({-kMax - 1, -kMax - 1, -kMax - 1});
-  InRuns(q.size(), runs, [&](int run, size_t begin, size_t end) {
-    Point lo = run_lo[run], hi = run_hi[run];
+  // The grid's bounds from the coordinates' bounds: dividing by the
+  // quantum and rounding never reverse an order, so the smallest grid
+  // value on an axis is the smallest coordinate's, without quantizing
+  // every vertex twice or keeping each quantized point.
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  std::array<Vec3, kRuns> run_lo, run_hi;
+  run_lo.fill(Vec3{kInf, kInf, kInf});
+  run_hi.fill(Vec3{-kInf, -kInf, -kInf});
+  InRuns(mesh.vertices.size(), runs, [&](int run, size_t begin, size_t end) {
+    Vec3 lo = run_lo[run], hi = run_hi[run];
     for (size_t v = begin; v < end; ++v) {
-      q[v] = Quantize(mesh.vertices[v]);
-      for (int k = 0; k < 3; ++k) {
-        lo[k] = std::min(lo[k], q[v][k]);
-        hi[k] = std::max(hi[k], q[v][k]);
-      }
+      const Vec3& p = mesh.vertices[v];
+      lo = {std::min(lo.x, p.x), std::min(lo.y, p.y), std::min(lo.z, p.z)};
+      hi = {std::max(hi.x, p.x), std::max(hi.y, p.y), std::max(hi.z, p.z)};
     }
     run_lo[run] = lo;
     run_hi[run] = hi;
   });
-  Point lo = {0, 0, 0}, hi = {0, 0, 0};
-  if (!q.empty()) {
-    for (int k = 0; k < 3; ++k) {
-      lo[k] = std::min(run_lo[0][k], run_lo[1][k]);
-      hi[k] = std::max(run_hi[0][k], run_hi[1][k]);
-    }
+  Vec3 lo_mm = run_lo[0], hi_mm = run_hi[0];
+  if (runs > 1) {
+    const Vec3 &lo1 = run_lo[1], &hi1 = run_hi[1];
+    lo_mm = {std::min(lo_mm.x, lo1.x), std::min(lo_mm.y, lo1.y),
+             std::min(lo_mm.z, lo1.z)};
+    hi_mm = {std::max(hi_mm.x, hi1.x), std::max(hi_mm.y, hi1.y),
+             std::max(hi_mm.z, hi1.z)};
   }
+  if (mesh.vertices.empty()) lo_mm = hi_mm = Vec3{0, 0, 0};
+  const Point lo = Quantize(lo_mm), hi = Quantize(hi_mm);
   // When every coordinate lies within 2^21 um (2 m) of the smallest on its
   // axis, a corner packs into one 63-bit key whose numeric order is the
   // corners' order: a bucket pass on the leading bits and small sorts
@@ -132,28 +185,21 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
     const uint64_t range = static_cast<uint64_t>(hi[k]) - lo[k];
     while (bits <= kAxisBits && (range >> bits) != 0) ++bits;
   }
-  if (bits > kAxisBits) {
-    std::vector<Corners> triangles;
-    ForEachCanonicalTriangle(
-        mesh, q, 0, mesh.triangles.size(),
-        [&](const Point& a, const Point& b, const Point& c) {
-          triangles.push_back({a, b, c});
-        });
-    std::sort(triangles.begin(), triangles.end());
-    size_t i = 0;
-    return HashTriangles([&](Corners* out) {
-      if (i == triangles.size()) return false;
-      *out = triangles[i++];
-      return true;
-    });
+  // The fast path below also needs every coordinate to fit the compact
+  // encoding; otherwise the general one decides from the hashed corners.
+  if (bits > kAxisBits || !FitsCompact(lo[0]) || !FitsCompact(lo[1]) ||
+      !FitsCompact(lo[2]) || !FitsCompact(hi[0]) || !FitsCompact(hi[1]) ||
+      !FitsCompact(hi[2])) {
+    return HashBySorting(mesh);
   }
   using Packed = std::array<uint64_t, 3>;
-  std::vector<uint64_t> key(q.size());
-  InRuns(q.size(), runs, [&](int, size_t begin, size_t end) {
+  std::vector<uint64_t> key(mesh.vertices.size());
+  InRuns(key.size(), runs, [&](int, size_t begin, size_t end) {
     for (size_t v = begin; v < end; ++v) {
-      key[v] = static_cast<uint64_t>(q[v][0] - lo[0]) << (2 * kAxisBits) |
-               static_cast<uint64_t>(q[v][1] - lo[1]) << kAxisBits |
-               static_cast<uint64_t>(q[v][2] - lo[2]);
+      const Point q = Quantize(mesh.vertices[v]);
+      key[v] = static_cast<uint64_t>(q[0] - lo[0]) << (2 * kAxisBits) |
+               static_cast<uint64_t>(q[1] - lo[1]) << kAxisBits |
+               static_cast<uint64_t>(q[2] - lo[2]);
     }
   });
   // Buckets on the top 16 bits of the first corner's key, counted per
@@ -209,7 +255,7 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   }
   constexpr uint64_t kMask = (uint64_t{1} << kAxisBits) - 1;
   size_t i = 0, ready = 0, chunk = 0;
-  return HashTriangles([&](Corners* out) {
+  return HashTriangles<int32_t>([&](Record<int32_t>* out) {
     while (i == ready) {
       if (chunk == chunks) return false;
       for (size_t c;
@@ -220,9 +266,10 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
     }
     for (int k = 0; k < 3; ++k) {
       const uint64_t key = sorted[i][k];
-      (*out)[k] = {lo[0] + static_cast<int64_t>(key >> (2 * kAxisBits)),
-                   lo[1] + static_cast<int64_t>((key >> kAxisBits) & kMask),
-                   lo[2] + static_cast<int64_t>(key & kMask)};
+      (*out)[3 * k] = static_cast<int32_t>(lo[0] + (key >> (2 * kAxisBits)));
+      (*out)[3 * k + 1] =
+          static_cast<int32_t>(lo[1] + ((key >> kAxisBits) & kMask));
+      (*out)[3 * k + 2] = static_cast<int32_t>(lo[2] + (key & kMask));
     }
     ++i;
     return true;

@@ -64,11 +64,19 @@ std::string DefinitionHash(const Mesh& mesh) {
     triangles.push_back(c);
   }
   std::sort(triangles.begin(), triangles.end());
-  std::string bytes = "loupe-geometry-v1 quantum_um=1\n";
+  bool compact = true;
+  for (const auto& c : triangles) {
+    for (const Point& p : c) {
+      for (int64_t v : p) compact = compact && v == int32_t(v);
+    }
+  }
+  std::string bytes = compact ? "loupe-geometry-v2 quantum_um=1\n"
+                              : "loupe-geometry-v2 quantum_um=1 int64\n";
+  const int width = compact ? 4 : 8;
   for (const auto& c : triangles) {
     for (const Point& p : c) {
       for (int64_t v : p) {
-        for (int b = 0; b < 8; ++b)
+        for (int b = 0; b < width; ++b)
           bytes.push_back(char(uint64_t(v) >> (8 * b)));
       }
     }
@@ -101,6 +109,22 @@ TEST(GeometryHashTest, EqualsItsDefinitionForSmallAndHugeCoordinates) {
   const Mesh large = testing::Band(fine);
   ASSERT_GE(large.triangles.size(), 65536u);
   EXPECT_EQ(CanonicalGeometryHash(large), DefinitionHash(large));
+  // A vertex beyond the compact encoding's reach that no triangle uses
+  // changes nothing; one that a triangle uses makes the hash wide.
+  Mesh unused = band;
+  unused.vertices.push_back({3e6, 0, 0});
+  EXPECT_EQ(CanonicalGeometryHash(unused), CanonicalGeometryHash(band));
+  Mesh wide = band;
+  wide.vertices.push_back({3e6, 0, 0});
+  wide.triangles.push_back({0, 1, static_cast<uint32_t>(band.vertices.size())});
+  EXPECT_EQ(CanonicalGeometryHash(wide), DefinitionHash(wide));
+  // Within the packed sort's 2 m but 3 km out: wide, same definition.
+  const Mesh away = testing::Moved(band, {0, 0, 1}, 0, {3e6, 0, 0});
+  EXPECT_EQ(CanonicalGeometryHash(away), DefinitionHash(away));
+  EXPECT_EQ(
+      CanonicalGeometryHash(
+          testing::Moved(large, {0, 0, 1}, 0, {-3e6, 1e3, 0})),
+      DefinitionHash(testing::Moved(large, {0, 0, 1}, 0, {-3e6, 1e3, 0})));
   // Negative coordinates.
   Mesh below = testing::Moved(band, {0, 0, 1}, 0.3, {-40, -7.5, -1000});
   EXPECT_EQ(CanonicalGeometryHash(below), DefinitionHash(below));
