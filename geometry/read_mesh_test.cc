@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -116,6 +117,63 @@ TEST(ReadMeshTest, HostileObjAndPlyAreRefusedWithTheReason) {
                 "needs a vertex and a face element");
   ExpectRefused("", "a.stl", "shorter");
   ExpectRefused("hello", "a.txt", "not STL, OBJ or PLY");
+}
+
+// A binary PLY large enough that its vertices and faces are read on two
+// threads: the same mesh as the general reader gives, and a bad item in
+// either half refused by the number of the first one.
+TEST(ReadMeshTest, LargeBinaryPlyNamesItsFirstBadItem) {
+  testing::BandSpec fine;
+  fine.segments = 4096;
+  fine.height_segments = 12;
+  const Mesh band = Band(fine);
+  const size_t nv = band.vertices.size(), nt = band.triangles.size();
+  ASSERT_GE(nv, 65536u);
+  ASSERT_GE(nt, 65536u);
+  const std::string ply = testing::WritePly(band, "binary_little_endian");
+  auto fast = ParseMesh(ply, "big.ply");
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  auto general =
+      ParseMesh(testing::WritePly(band, "binary_big_endian"), "big.ply");
+  ASSERT_TRUE(general.ok()) << general.status();
+  EXPECT_EQ(fast->mesh.vertices, general->mesh.vertices);
+  EXPECT_EQ(fast->mesh.triangles, band.triangles);
+  const size_t body = ply.find("end_header\n") + 11;
+  const ReadLimits limits;
+  auto refused = [&](const std::string& bytes) {
+    auto read = ParseMesh(bytes, "big.ply", limits);
+    return read.ok() ? std::string("accepted")
+                     : std::string(read.status().message());
+  };
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (const std::vector<size_t>& bad :
+       {std::vector<size_t>{3}, {nv - 2}, {nv / 2 + 1}, {nv - 9, 7}}) {
+    std::string bytes = ply;
+    for (size_t v : bad) std::memcpy(&bytes[body + 12 * v + 4], &nan, 4);
+    const size_t first = *std::min_element(bad.begin(), bad.end());
+    EXPECT_NE(refused(bytes).find("PLY vertex " + std::to_string(first) +
+                                  ": a coordinate is not finite"),
+              std::string::npos)
+        << refused(bytes);
+  }
+  const auto out_of_range = static_cast<int32_t>(nv + 5);
+  for (const std::vector<size_t>& bad :
+       {std::vector<size_t>{0}, {nt - 1}, {nt / 2}, {nt - 3, nt / 3}}) {
+    std::string bytes = ply;
+    for (size_t t : bad) {
+      std::memcpy(&bytes[body + 12 * nv + 13 * t + 5], &out_of_range, 4);
+    }
+    const size_t first = *std::min_element(bad.begin(), bad.end());
+    EXPECT_NE(
+        refused(bytes).find("PLY face " + std::to_string(first) +
+                            ": vertex index " + std::to_string(out_of_range)),
+        std::string::npos)
+        << refused(bytes);
+  }
+  // Cut inside the faces: refused as truncated, not read short.
+  EXPECT_NE(refused(ply.substr(0, body + 12 * nv + 13 * (nt - 100)))
+                .find("truncated"),
+            std::string::npos);
 }
 
 TEST(ReadMeshTest, ReadsFilesMappedAndFromPipes) {
