@@ -1,19 +1,71 @@
 #include "geometry/mesh_check.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace loupe::geometry {
+namespace {
+
+// Counts each undirected edge's sides into `report`. Every side a -> b
+// (a != b) is listed under its edge's lower end as (upper end << 1 |
+// direction), direction 0 running from the lower end to the upper: an
+// edge's sides share a bucket, so each bucket is classified on its own.
+// Entry is uint32_t when every vertex number fits in 31 bits.
+// `begin[v + 2]` holds the number of sides under vertex v.
+template <typename Entry>
+void CountEdges(const Mesh& mesh, std::vector<uint32_t> begin,
+                MeshReport* report) {
+  const size_t n = mesh.vertices.size();
+  // Bucket v is [begin[v], begin[v + 1]) once the sides are placed.
+  for (size_t v = 2; v < begin.size(); ++v) begin[v] += begin[v - 1];
+  std::vector<Entry> sides(begin[n + 1]);
+  for (const Triangle& tri : mesh.triangles) {
+    for (int k = 0; k < 3; ++k) {
+      const uint32_t a = tri[k], b = tri[(k + 1) % 3];
+      if (a == b) continue;
+      sides[begin[std::min(a, b) + 1]++] =
+          a < b ? Entry{b} << 1 : (Entry{a} << 1 | 1);
+    }
+  }
+  // One edge's sides, `forward` of them from the lower end.
+  auto classify = [&](uint32_t forward, uint32_t uses) {
+    if (uses == 1) ++report->boundary_edges;
+    if (uses > 2) ++report->non_manifold_edges;
+    // Two sides running the same way: the faces disagree on the inside.
+    if (uses == 2 && forward != 1) ++report->misoriented_edges;
+  };
+  for (size_t v = 0; v < n; ++v) {
+    Entry* first = sides.data() + begin[v];
+    Entry* last = sides.data() + begin[v + 1];
+    // A vertex with many edges (a hostile fan) is sorted, not searched.
+    if (last - first > 32) std::sort(first, last);
+    for (Entry* e = first; e < last; ++e) {
+      const Entry upper = *e >> 1;
+      if (std::find_if(first, e, [&](Entry x) { return x >> 1 == upper; }) !=
+          e) {
+        continue;  // This edge was counted at its first side.
+      }
+      uint32_t forward = 0, uses = 0;
+      for (Entry* s = e; s < last; ++s) {
+        if (*s >> 1 != upper) continue;
+        ++uses;
+        forward += (*s & 1) == 0 ? 1 : 0;
+      }
+      classify(forward, uses);
+    }
+  }
+}
+
+}  // namespace
 
 MeshReport CheckMesh(const Mesh& mesh) {
   MeshReport report;
   const size_t n = mesh.vertices.size();
   report.vertices = n;
   report.triangles = mesh.triangles.size();
-  // Every side a -> b (a != b) in a bucket of its first vertex, by a
-  // counting sort: `start` delimits the buckets of `to`.
-  std::vector<uint32_t> start(n + 1, 0);
   std::vector<uint8_t> used(n, 0);
+  std::vector<uint32_t> sides(n + 2, 0);
   for (size_t t = 0; t < mesh.triangles.size(); ++t) {
     const Triangle& tri = mesh.triangles[t];
     const Vec3 normal = Cross(mesh.Corner(t, 1) - mesh.Corner(t, 0),
@@ -23,48 +75,16 @@ MeshReport CheckMesh(const Mesh& mesh) {
       ++report.degenerate_triangles;
     }
     for (int k = 0; k < 3; ++k) {
-      used[tri[k]] = 1;
-      if (tri[k] != tri[(k + 1) % 3]) ++start[tri[k] + 1];
+      const uint32_t a = tri[k], b = tri[(k + 1) % 3];
+      used[a] = 1;
+      if (a != b) ++sides[std::min(a, b) + 2];
     }
   }
   report.unused_vertices = std::count(used.begin(), used.end(), 0);
-  for (size_t v = 1; v <= n; ++v) start[v] += start[v - 1];
-  std::vector<uint32_t> to(start[n]);
-  {
-    std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-    for (const Triangle& tri : mesh.triangles) {
-      for (int k = 0; k < 3; ++k) {
-        const uint32_t a = tri[k], b = tri[(k + 1) % 3];
-        if (a != b) to[fill[a]++] = b;
-      }
-    }
-  }
-  auto count = [&](uint32_t from, uint32_t target) {
-    uint32_t c = 0;
-    for (uint32_t i = start[from]; i < start[from + 1]; ++i) {
-      c += to[i] == target ? 1 : 0;
-    }
-    return c;
-  };
-  // Each undirected edge {a, b} once: from its lower end, or from its upper
-  // end when no side leaves the lower one.
-  for (uint32_t a = 0; a < n; ++a) {
-    for (uint32_t i = start[a]; i < start[a + 1]; ++i) {
-      const uint32_t b = to[i];
-      if (std::find(to.begin() + start[a], to.begin() + i, b) !=
-          to.begin() + i) {
-        continue;  // This side's edge is counted at its first listing.
-      }
-      // Counted at the lower end already: no need to count this way.
-      const uint32_t backward = count(b, a);
-      if (b < a && backward > 0) continue;
-      const uint32_t forward = count(a, b);
-      const uint32_t uses = forward + backward;
-      if (uses == 1) ++report.boundary_edges;
-      if (uses > 2) ++report.non_manifold_edges;
-      // Two sides running the same way: the faces disagree on the inside.
-      if (uses == 2 && forward != 1) ++report.misoriented_edges;
-    }
+  if (n < (size_t{1} << 31)) {
+    CountEdges<uint32_t>(mesh, std::move(sides), &report);
+  } else {
+    CountEdges<uint64_t>(mesh, std::move(sides), &report);
   }
   return report;
 }

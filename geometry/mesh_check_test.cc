@@ -63,6 +63,18 @@ TEST(MeshCheckTest, EdgeCountsEqualCountingEveryEdgeInAMap) {
     if (roll == 3) t[2] = t[1];
     triangles.push_back(t);
   }
+  // Fans of 100 triangles about one vertex (far more sides than a bucket
+  // is searched through), some faces twice, some flipped; one hub below
+  // its rim's numbers, one above.
+  const auto last = static_cast<uint32_t>(mesh.vertices.size() - 1);
+  for (const uint32_t hub : {uint32_t{5}, last}) {
+    for (uint32_t i = 0; i < 100; ++i) {
+      Triangle t{hub, 10 + i, 11 + i};
+      if (i % 7 == 0) std::swap(t[1], t[2]);
+      triangles.push_back(t);
+      if (i % 11 == 0) triangles.push_back(t);
+    }
+  }
   mesh.triangles = triangles;
   std::map<std::pair<uint32_t, uint32_t>, std::pair<int, int>> edges;
   for (const Triangle& t : mesh.triangles) {
