@@ -66,9 +66,11 @@ void ForEachCanonicalTriangle(const Mesh& mesh, const std::vector<Key>& keys,
 template <typename Int>
 using Record = std::array<Int, 9>;
 
-bool FitsCompact(int64_t v) {
-  return v >= std::numeric_limits<int32_t>::min() &&
-         v <= std::numeric_limits<int32_t>::max();
+bool FitsCompact(const Point& p) {
+  return std::all_of(p.begin(), p.end(), [](int64_t v) {
+    return v >= std::numeric_limits<int32_t>::min() &&
+           v <= std::numeric_limits<int32_t>::max();
+  });
 }
 
 // SHA-256 of the domain line and the triangles, each as nine little-endian
@@ -118,12 +120,8 @@ std::string HashBySorting(const Mesh& mesh) {
   std::sort(triangles.begin(), triangles.end());
   const bool compact =
       std::all_of(triangles.begin(), triangles.end(), [](const Corners& c) {
-        for (const Point& p : c) {
-          for (int64_t v : p) {
-            if (!FitsCompact(v)) return false;
-          }
-        }
-        return true;
+        return std::all_of(c.begin(), c.end(),
+                           [](const Point& p) { return FitsCompact(p); });
       });
   auto hash = [&]<typename Int>(Int) {
     size_t i = 0;
@@ -166,12 +164,12 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
     run_hi[run] = hi;
   });
   Vec3 lo_mm = run_lo[0], hi_mm = run_hi[0];
-  if (runs > 1) {
-    const Vec3 &lo1 = run_lo[1], &hi1 = run_hi[1];
-    lo_mm = {std::min(lo_mm.x, lo1.x), std::min(lo_mm.y, lo1.y),
-             std::min(lo_mm.z, lo1.z)};
-    hi_mm = {std::max(hi_mm.x, hi1.x), std::max(hi_mm.y, hi1.y),
-             std::max(hi_mm.z, hi1.z)};
+  for (int run = 1; run < runs; ++run) {
+    const Vec3 &lo = run_lo[run], &hi = run_hi[run];
+    lo_mm = {std::min(lo_mm.x, lo.x), std::min(lo_mm.y, lo.y),
+             std::min(lo_mm.z, lo.z)};
+    hi_mm = {std::max(hi_mm.x, hi.x), std::max(hi_mm.y, hi.y),
+             std::max(hi_mm.z, hi.z)};
   }
   if (mesh.vertices.empty()) lo_mm = hi_mm = Vec3{0, 0, 0};
   const Point lo = Quantize(lo_mm), hi = Quantize(hi_mm);
@@ -187,9 +185,7 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   }
   // The fast path below also needs every coordinate to fit the compact
   // encoding; otherwise the general one decides from the hashed corners.
-  if (bits > kAxisBits || !FitsCompact(lo[0]) || !FitsCompact(lo[1]) ||
-      !FitsCompact(lo[2]) || !FitsCompact(hi[0]) || !FitsCompact(hi[1]) ||
-      !FitsCompact(hi[2])) {
+  if (bits > kAxisBits || !FitsCompact(lo) || !FitsCompact(hi)) {
     return HashBySorting(mesh);
   }
   using Packed = std::array<uint64_t, 3>;
