@@ -38,8 +38,21 @@ void CountEdges(const Mesh& mesh, std::vector<uint32_t> begin,
   for (size_t v = 0; v < n; ++v) {
     Entry* first = sides.data() + begin[v];
     Entry* last = sides.data() + begin[v + 1];
-    // A vertex with many edges (a hostile fan) is sorted, not searched.
-    if (last - first > 32) std::sort(first, last);
+    // A vertex with many edges (a hostile fan): sorted, so that each
+    // edge's sides are one run, instead of searched.
+    if (last - first > 32) {
+      std::sort(first, last);
+      for (Entry* e = first; e < last;) {
+        Entry* run = e;
+        uint32_t forward = 0;
+        for (; run < last && *run >> 1 == *e >> 1; ++run) {
+          forward += (*run & 1) == 0 ? 1 : 0;
+        }
+        classify(forward, static_cast<uint32_t>(run - e));
+        e = run;
+      }
+      continue;
+    }
     for (Entry* e = first; e < last; ++e) {
       const Entry upper = *e >> 1;
       if (std::find_if(first, e, [&](Entry x) { return x >> 1 == upper; }) !=
@@ -65,7 +78,7 @@ MeshReport CheckMesh(const Mesh& mesh) {
   report.vertices = n;
   report.triangles = mesh.triangles.size();
   std::vector<uint8_t> used(n, 0);
-  std::vector<uint32_t> sides(n + 2, 0);
+  std::vector<uint32_t> side_counts(n + 2, 0);
   for (size_t t = 0; t < mesh.triangles.size(); ++t) {
     const Triangle& tri = mesh.triangles[t];
     const Vec3 normal = Cross(mesh.Corner(t, 1) - mesh.Corner(t, 0),
@@ -77,14 +90,14 @@ MeshReport CheckMesh(const Mesh& mesh) {
     for (int k = 0; k < 3; ++k) {
       const uint32_t a = tri[k], b = tri[(k + 1) % 3];
       used[a] = 1;
-      if (a != b) ++sides[std::min(a, b) + 2];
+      if (a != b) ++side_counts[std::min(a, b) + 2];
     }
   }
   report.unused_vertices = std::count(used.begin(), used.end(), 0);
   if (n < (size_t{1} << 31)) {
-    CountEdges<uint32_t>(mesh, std::move(sides), &report);
+    CountEdges<uint32_t>(mesh, std::move(side_counts), &report);
   } else {
-    CountEdges<uint64_t>(mesh, std::move(sides), &report);
+    CountEdges<uint64_t>(mesh, std::move(side_counts), &report);
   }
   return report;
 }
