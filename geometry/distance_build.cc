@@ -15,13 +15,6 @@ namespace {
 
 constexpr uint32_t kLeafSize = 4;
 
-Vec3 Min(const Vec3& a, const Vec3& b) {
-  return {std::min(a.x, b.x), std::min(a.y, b.y), std::min(a.z, b.z)};
-}
-Vec3 Max(const Vec3& a, const Vec3& b) {
-  return {std::max(a.x, b.x), std::max(a.y, b.y), std::max(a.z, b.z)};
-}
-
 // Spreads the low 21 bits of v three apart (for a Morton code).
 uint64_t Spread(uint64_t v) {
   v &= 0x1fffff;

@@ -156,20 +156,16 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   InRuns(mesh.vertices.size(), runs, [&](int run, size_t begin, size_t end) {
     Vec3 lo = run_lo[run], hi = run_hi[run];
     for (size_t v = begin; v < end; ++v) {
-      const Vec3& p = mesh.vertices[v];
-      lo = {std::min(lo.x, p.x), std::min(lo.y, p.y), std::min(lo.z, p.z)};
-      hi = {std::max(hi.x, p.x), std::max(hi.y, p.y), std::max(hi.z, p.z)};
+      lo = Min(lo, mesh.vertices[v]);
+      hi = Max(hi, mesh.vertices[v]);
     }
     run_lo[run] = lo;
     run_hi[run] = hi;
   });
   Vec3 lo_mm = run_lo[0], hi_mm = run_hi[0];
   for (int run = 1; run < runs; ++run) {
-    const Vec3 &lo = run_lo[run], &hi = run_hi[run];
-    lo_mm = {std::min(lo_mm.x, lo.x), std::min(lo_mm.y, lo.y),
-             std::min(lo_mm.z, lo.z)};
-    hi_mm = {std::max(hi_mm.x, hi.x), std::max(hi_mm.y, hi.y),
-             std::max(hi_mm.z, hi.z)};
+    lo_mm = Min(lo_mm, run_lo[run]);
+    hi_mm = Max(hi_mm, run_hi[run]);
   }
   if (mesh.vertices.empty()) lo_mm = hi_mm = Vec3{0, 0, 0};
   const Point lo = Quantize(lo_mm), hi = Quantize(hi_mm);

@@ -89,10 +89,8 @@ Measurements Measure(const Mesh& mesh, std::vector<double>* vertex_areas) {
   m.bbox_min = {kInf, kInf, kInf};
   m.bbox_max = {-kInf, -kInf, -kInf};
   for (const auto& v : mesh.vertices) {
-    m.bbox_min = {std::min(m.bbox_min.x, v.x), std::min(m.bbox_min.y, v.y),
-                  std::min(m.bbox_min.z, v.z)};
-    m.bbox_max = {std::max(m.bbox_max.x, v.x), std::max(m.bbox_max.y, v.y),
-                  std::max(m.bbox_max.z, v.z)};
+    m.bbox_min = Min(m.bbox_min, v);
+    m.bbox_max = Max(m.bbox_max, v);
   }
   if (mesh.vertices.empty()) m.bbox_min = m.bbox_max = {};
   // Integrals over the solid, relative to a point inside the box (better

@@ -4,6 +4,7 @@
 // positions (millimetres by convention; see ReadReport::unit_warning) and
 // triangles as vertex indices. Plain data; no topology is inferred.
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -34,6 +35,13 @@ inline Vec3 Cross(const Vec3& a, const Vec3& b) {
   return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};
 }
 inline double Norm(const Vec3& a) { return std::sqrt(Dot(a, a)); }
+// Componentwise smaller and larger (boxes around points).
+inline Vec3 Min(const Vec3& a, const Vec3& b) {
+  return {std::min(a.x, b.x), std::min(a.y, b.y), std::min(a.z, b.z)};
+}
+inline Vec3 Max(const Vec3& a, const Vec3& b) {
+  return {std::max(a.x, b.x), std::max(a.y, b.y), std::max(a.z, b.z)};
+}
 inline Vec3 Normalized(const Vec3& a) {
   const double n = Norm(a);
   return n > 0 ? a / n : Vec3{};

@@ -58,8 +58,8 @@ Preview ClusterPreview(const Mesh& mesh, size_t max_triangles) {
   if (mesh.vertices.empty()) return {};
   Vec3 lo = mesh.vertices[0], hi = mesh.vertices[0];
   for (const auto& v : mesh.vertices) {
-    lo = {std::min(lo.x, v.x), std::min(lo.y, v.y), std::min(lo.z, v.z)};
-    hi = {std::max(hi.x, v.x), std::max(hi.y, v.y), std::max(hi.z, v.z)};
+    lo = Min(lo, v);
+    hi = Max(hi, v);
   }
   const double diagonal = std::max(Norm(hi - lo), 1e-9);
   // 2^21 cells per axis at most: the keys stay unique.

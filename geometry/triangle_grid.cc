@@ -36,8 +36,8 @@ TriangleGrid::TriangleGrid(const std::vector<Vec3>& vertices,
   constexpr double kInf = std::numeric_limits<double>::infinity();
   Vec3 lo{kInf, kInf, kInf}, hi{-kInf, -kInf, -kInf};
   for (const Vec3& v : vertices) {
-    lo = {std::min(lo.x, v.x), std::min(lo.y, v.y), std::min(lo.z, v.z)};
-    hi = {std::max(hi.x, v.x), std::max(hi.y, v.y), std::max(hi.z, v.z)};
+    lo = Min(lo, v);
+    hi = Max(hi, v);
   }
   double twice_area = 0;
   for (const Triangle& t : triangles) {
