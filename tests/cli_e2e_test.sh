@@ -22,13 +22,18 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- run.log" >&2; cat "$WORK/run.log" >&2 || true; exit 1; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
+# The log is removed before the start (not truncated by the background job,
+# which may run after the first look and leave the old run's lines to be
+# read), and the wait is for the gateway's line, written after the gRPC one.
 start_registry() {
+  rm -f "$WORK/run.log"
   LOUPE_NO_BUILD=1 LOUPE_BUILD_DIR="$BUILD" LOUPE_DATA_DIR="$WORK/data" \
     LOUPE_LISTEN=127.0.0.1:0 LOUPE_HTTP_LISTEN=127.0.0.1:0 \
     "$ROOT/tools/run.sh" > "$WORK/run.log" 2>&1 &
   RUN_PID=$!
   for _ in $(seq 300); do
-    grep -q "listening on port" "$WORK/run.log" 2>/dev/null && break
+    grep -q "HTTP gateway on port" "$WORK/run.log" 2>/dev/null && break
+    kill -0 "$RUN_PID" 2>/dev/null || break
     sleep 0.1
   done
   PORT=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$WORK/run.log")
