@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "base/prefault.h"
 #include "crypto/sha256.h"
 #include "geometry/in_runs.h"
 
@@ -185,7 +186,8 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
     return HashBySorting(mesh);
   }
   using Packed = std::array<uint64_t, 3>;
-  std::vector<uint64_t> key(mesh.vertices.size());
+  std::vector<uint64_t> key;
+  ResizeOnHugePages(&key, mesh.vertices.size());
   InRuns(key.size(), runs, [&](int, size_t begin, size_t end) {
     for (size_t v = begin; v < end; ++v) {
       const Point q = Quantize(mesh.vertices[v]);
@@ -217,8 +219,9 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
     }
     start[b + 1] = at;
   }
-  // Not zeroed first: every entry is written below.
+  // Not zeroed first: every entry is written below, out of order.
   std::unique_ptr<Packed[]> sorted(new Packed[start.back()]);
+  AdviseHugePages(sorted.get(), size_t{start.back()} * sizeof(Packed));
   InRuns(triangles, runs, [&](int run, size_t begin, size_t end) {
     ForEachCanonicalTriangle(mesh, key, begin, end,
                              [&](uint64_t a, uint64_t b, uint64_t c) {

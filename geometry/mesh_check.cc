@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/prefault.h"
+
 namespace loupe::geometry {
 namespace {
 
@@ -19,7 +21,8 @@ void CountEdges(const Mesh& mesh, std::vector<uint32_t> begin,
   const size_t n = mesh.vertices.size();
   // Bucket v is [begin[v], begin[v + 1]) once the sides are placed.
   for (size_t v = 2; v < begin.size(); ++v) begin[v] += begin[v - 1];
-  std::vector<Entry> sides(begin[n + 1]);
+  std::vector<Entry> sides;  // Written out of order.
+  ResizeOnHugePages(&sides, begin[n + 1]);
   for (const Triangle& tri : mesh.triangles) {
     for (int k = 0; k < 3; ++k) {
       const uint32_t a = tri[k], b = tri[(k + 1) % 3];
