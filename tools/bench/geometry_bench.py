@@ -6,10 +6,19 @@ distances, statistics) on the same files and the same two threads; and
 closest-point queries per second on one core, Loupe's BVH against Open3D's
 RaycastingScene (Embree). Prints each figure with its ratio.
 
+The pipelines run in interleaved rounds (loupe, then Open3D, ROUNDS times),
+each in fresh processes (loupe's two commands; Open3D's pipeline in a
+child of this script, timed after its import), and each side's median
+time is compared: a moment of a noisy machine decides no verdict, and
+neither side runs on memory the other has warmed. On a VM whose freed
+memory goes back to the host, the first touch of a page costs over ten
+times what a reused one does. Every round's ratio is printed too.
+
 Usage: geometry_bench.py LOUPE_BIN CLOSEST_BENCH_BIN
 """
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +32,7 @@ import geometry_mesh  # noqa: E402
 
 NOISE = 0.005  # mm, uniform per coordinate
 SAMPLES = 10000  # ICP samples, as loupe uses
+ROUNDS = 5  # of both pipelines, interleaved
 
 
 def make_files(work):
@@ -76,6 +86,16 @@ def run_open3d(twin, scan):
     return seconds, stats, aligned, np.asarray(scan_mesh.triangles)
 
 
+def run_open3d_process(twin, scan):
+    """run_open3d in a fresh process, as each loupe command runs: both
+    sides get their memory new from the kernel. Returns its seconds
+    (after the import, which loupe has no counterpart of) and stats."""
+    out = subprocess.run([sys.executable, __file__, "--open3d", twin, scan],
+                         capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    return result["seconds"], result["stats"]
+
+
 def open3d_queries_per_second(twin, scan):
     mesh = o3d.io.read_triangle_mesh(twin)
     points = np.asarray(o3d.io.read_triangle_mesh(scan).vertices, np.float32)
@@ -88,16 +108,28 @@ def open3d_queries_per_second(twin, scan):
 
 
 def main():
+    if sys.argv[1] == "--open3d":  # One round of Open3D's pipeline.
+        seconds, stats, _, _ = run_open3d(sys.argv[2], sys.argv[3])
+        print(json.dumps({"seconds": seconds, "stats": stats}))
+        return 0
     loupe, closest = sys.argv[1], sys.argv[2]
     work = tempfile.mkdtemp(prefix="loupe_geometry_bench_")
     twin, scan, triangles, points = make_files(work)
-    loupe_s, report = run_loupe(loupe, twin, scan)
-    o3d_s, o3d_stats, aligned, scan_t = run_open3d(twin, scan)
+    rounds = []
+    for _ in range(ROUNDS):
+        loupe_s, report = run_loupe(loupe, twin, scan)
+        o3d_s, o3d_stats = run_open3d_process(twin, scan)
+        rounds.append((loupe_s, o3d_s))
+    loupe_s = statistics.median(r[0] for r in rounds)
+    o3d_s = statistics.median(r[1] for r in rounds)
     ratio = o3d_s / loupe_s
     dev = report["deviation"]
     print("geometry inspect+compare, %d-point scan vs %d-triangle twin, "
-          "2 threads: loupe %.2f s | Open3D %.2f s | Open3D/loupe %.2f"
-          % (points, triangles, loupe_s, o3d_s, ratio))
+          "2 threads, median of %d interleaved rounds: loupe %.2f s | "
+          "Open3D %.2f s | Open3D/loupe %.2f"
+          % (points, triangles, ROUNDS, loupe_s, o3d_s, ratio))
+    print("  each round's Open3D/loupe: %s"
+          % " ".join("%.2f" % (o / l) for l, o in rounds))
     print("  accuracy (scan noise +-%.3f mm): loupe rms %.5f mm, P95 %.5f, "
           "max %.5f | Open3D rms %.5f mm, P95 %.5f, max %.5f"
           % (NOISE, dev["rms_mm"], dev["p95_abs_mm"], dev["max_abs_mm"],
@@ -107,6 +139,7 @@ def main():
                             dev["rms_mm"] <= o3d_stats["rms"] * 1.01
                             else "NOT MET"))
     # The queries of the distance stage: the scan's points once aligned.
+    _, _, aligned, scan_t = run_open3d(twin, scan)
     aligned_scan = os.path.join(work, "aligned.ply")
     geometry_mesh.write_ply(aligned_scan, aligned, scan_t)
     out = subprocess.run([closest, twin, aligned_scan], capture_output=True,
