@@ -26,7 +26,7 @@ namespace loupe {
 inline constexpr size_t kHintFromBytes = size_t{1} << 20;
 
 // Advises huge pages for the whole 2 MB pages inside [data, data + bytes)
-// (none for a buffer under 4 MB, which may hold no whole one).
+// (a buffer under 4 MB may hold none).
 inline void AdviseHugePages(void* data, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr uintptr_t kHuge = uintptr_t{2} << 20;
@@ -68,8 +68,8 @@ void ReservePrefaulted(std::vector<T>* v, size_t n) {
 }
 
 // Resizes an empty `v` to `n` value-initialised elements, on huge pages
-// where offered when that is a megabyte or more: for a buffer then
-// written out of order.
+// where offered when that is a megabyte or more: for a large buffer then
+// written or read out of order.
 template <typename T>
 void ResizeOnHugePages(std::vector<T>* v, size_t n) {
   v->reserve(n);
