@@ -25,18 +25,26 @@ namespace loupe {
 // Buffers smaller than this are left alone: a hint costs a system call.
 inline constexpr size_t kHintFromBytes = size_t{1} << 20;
 
+#if defined(__linux__)
+// madvise(advice) over the whole `page`-byte pages inside
+// [data, data + bytes), if there are any; errors are ignored (a hint).
+inline void AdviseWholePages(void* data, size_t bytes, uintptr_t page,
+                             int advice) {
+  const uintptr_t begin =
+      (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  const uintptr_t end =
+      (reinterpret_cast<uintptr_t>(data) + bytes) & ~(page - 1);
+  if (end > begin) {
+    (void)::madvise(reinterpret_cast<void*>(begin), end - begin, advice);
+  }
+}
+#endif
+
 // Advises huge pages for the whole 2 MB pages inside [data, data + bytes)
 // (a buffer under 4 MB may hold none).
 inline void AdviseHugePages(void* data, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  const uintptr_t begin =
-      (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end =
-      (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
-  if (end > begin) {
-    (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-  }
+  AdviseWholePages(data, bytes, uintptr_t{2} << 20, MADV_HUGEPAGE);
 #else
   (void)data;
   (void)bytes;
@@ -47,15 +55,7 @@ inline void Prefault(void* data, size_t bytes) {
   AdviseHugePages(data, bytes);
 #if defined(__linux__)
   constexpr int kPopulateWrite = 23;  // MADV_POPULATE_WRITE, Linux 5.14.
-  constexpr uintptr_t kPage = 4096;
-  const uintptr_t begin =
-      (reinterpret_cast<uintptr_t>(data) + kPage - 1) & ~(kPage - 1);
-  const uintptr_t end =
-      (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kPage - 1);
-  if (end > begin) {
-    (void)::madvise(reinterpret_cast<void*>(begin), end - begin,
-                    kPopulateWrite);
-  }
+  AdviseWholePages(data, bytes, 4096, kPopulateWrite);
 #endif
 }
 
