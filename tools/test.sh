@@ -9,9 +9,20 @@
 # reader (clang, libFuzzer, ASan/UBSan; LOUPE_FUZZ_SECONDS each, default
 # 20; 0 skips it).
 #
+# --quick: the first build and its tests only (no sanitizer build, no
+# fuzzing), for work in progress; CI runs the whole thing.
+#
 # Environment: LOUPE_BUILD_DIR (default <repo>/build), LOUPE_BUILD_TYPE
 # (default RelWithDebInfo), CTEST_PARALLEL_LEVEL (default 2).
 set -euo pipefail
+QUICK=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: tools/test.sh [--quick]" >&2; exit 2 ;;
+  esac
+done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LOUPE_BUILD_DIR:-$ROOT/build}
 
@@ -20,6 +31,7 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja \
   -DCMAKE_BUILD_TYPE="${LOUPE_BUILD_TYPE:-RelWithDebInfo}" -DLOUPE_BUILD_TESTS=ON
 ninja -C "$BUILD"
 (cd "$BUILD" && ctest --output-on-failure -j "${CTEST_PARALLEL_LEVEL:-2}")
+[ "$QUICK" = 1 ] && exit 0
 
 if [ "${LOUPE_SANITIZE:-1}" != 0 ]; then
   SAN_BUILD=${LOUPE_SANITIZE_BUILD_DIR:-$ROOT/build-asan}
