@@ -9,7 +9,7 @@ PACKAGES=(
   librocksdb-dev libsodium-dev libssl-dev libboost-dev zlib1g-dev
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   clang-format clang libclang-rt-14-dev python3-nacl python3-open3d python3-yaml
-  nodejs chromium wrk nginx-light openssl curl
+  nodejs chromium wrk nginx-light openssl curl libcurl4-openssl-dev
 )
 
 missing=()

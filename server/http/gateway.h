@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "server/access_policy.h"
+#include "server/http/handler.h"
 #include "server/http/metrics.h"
 #include "server/http/preview.h"
 #include "server/registry.h"
@@ -33,26 +34,11 @@
 
 namespace loupe::server::http {
 
-struct Request {
-  std::string method;         // "GET", "HEAD", ...
-  std::string target;         // Path and query, as sent.
-  std::string authorization;  // The Authorization header, if any.
-  std::string peer;  // The client's address ("ipv4:1.2.3.4:5"), for rates.
-};
-
-struct Response {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string route;  // The route's pattern, for metrics ("/tile/{L}/{N}").
-};
-
 // Largest asset served whole over HTTP; larger ones go through the
 // streaming gRPC DownloadAsset (loupe asset get).
 inline constexpr uint64_t kMaxHttpAssetBytes = 64 << 20;
 
-class Gateway {
+class Gateway : public Handler {
  public:
   // Nothing is owned; all must outlive the Gateway. `log` may be null (no
   // signing key): then the log routes answer 503.
@@ -70,7 +56,7 @@ class Gateway {
   };
   explicit Gateway(Parts parts) : parts_(std::move(parts)) {}
 
-  [[nodiscard]] Response Handle(const Request& request) const;
+  [[nodiscard]] Response Handle(const Request& request) const override;
 
   // /readyz answers 503 once draining (shutdown has begun).
   void SetDraining() { draining_ = true; }

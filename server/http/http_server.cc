@@ -23,7 +23,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Shared {
   v1::HttpConfig config;
-  Gateway* gateway;
+  const Handler* handler;
   Metrics* metrics;
   std::atomic<bool> stopping{false};
   std::atomic<int> sessions{0};
@@ -104,12 +104,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const auto& req = parser_->get();
     beast::error_code peer_error;
     const auto peer = Lowest().socket().remote_endpoint(peer_error);
-    Request request{std::string(req.method_string()), std::string(req.target()),
+    Request request{std::string(req.method_string()),
+                    std::string(req.target()),
                     std::string(req[bhttp::field::authorization]),
                     peer_error ? std::string("unknown:0")
                                : StrCat("ip:", peer.address().to_string(), ":",
-                                        peer.port())};
-    Response response = shared_->gateway->Handle(request);
+                                        peer.port()),
+                    req.body(),
+                    std::string(req[bhttp::field::content_type])};
+    Response response = shared_->handler->Handle(request);
     const double seconds =
         std::chrono::duration<double>(Clock::now() - start).count();
     shared_->metrics->Record("http", response.route,
@@ -208,7 +211,7 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
-    const v1::HttpConfig& config, const v1::TlsConfig& tls, Gateway* gateway,
+    const v1::HttpConfig& config, const v1::TlsConfig& tls, const Handler* handler,
     Metrics* metrics) {
   auto impl = std::make_unique<Impl>();
   if (!tls.cert_file().empty()) {
@@ -230,7 +233,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     }
   }
   impl->shared.config = config;
-  impl->shared.gateway = gateway;
+  impl->shared.handler = handler;
   impl->shared.metrics = metrics;
   const std::string& address = config.listen_address();
   const size_t colon = address.rfind(':');

@@ -5,7 +5,7 @@
 // strand, over TLS (a handshake within the read timeout) or plain TCP; a
 // request's head and body must arrive within read_timeout_ms (so a client
 // trickling bytes is cut off) and within the header and body limits (431, 413);
-// keep-alive; every request answered by Gateway::Handle. Shutdown stops
+// keep-alive; every request answered by the Handler. Shutdown stops
 // accepting, lets requests in flight finish (up to 5 s) and joins the threads.
 //
 // Thread-safe: Shutdown() may be called from any thread.
@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "loupe/v1/config.pb.h"
-#include "server/http/gateway.h"
+#include "server/http/handler.h"
 #include "server/http/metrics.h"
 
 namespace loupe::server::http {
@@ -24,11 +24,11 @@ class HttpServer {
  public:
   // Listens on config.listen_address() (port 0 picks one), speaking HTTPS
   // with tls.cert_file and tls.key_file when they are set (plain HTTP
-  // otherwise). `gateway` and `metrics` must outlive the server.
+  // otherwise). `handler` and `metrics` must outlive the server.
   // UNAVAILABLE naming http.listen_address if it cannot listen;
   // INVALID_ARGUMENT naming tls.* if the certificate or key do not load.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
-      const v1::HttpConfig& config, const v1::TlsConfig& tls, Gateway* gateway,
+      const v1::HttpConfig& config, const v1::TlsConfig& tls, const Handler* handler,
       Metrics* metrics);
   ~HttpServer();
 
