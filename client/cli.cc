@@ -328,6 +328,17 @@ std::function<absl::StatusOr<std::string>(const std::string&)> OnlineStatus(
   };
 }
 
+// Fetches a certificate's current bundle, with its log proof (public).
+std::function<absl::StatusOr<std::string>(const std::string&)> OnlineBundle(
+    const Globals& g) {
+  return [g](const std::string& id) -> absl::StatusOr<std::string> {
+    RegistryClient client(g.server, g.token);
+    auto certificate = client.GetCertificate(id, /*staple_status=*/false);
+    if (!certificate.ok()) return certificate.status();
+    return certificate->bundle_json();
+  };
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -356,7 +367,13 @@ int RunCli(int argc, char** argv) {
                  "client certificate for mutual TLS (PEM) (env LOUPE_CERT)");
   app.add_option("--tls-key", key,
                  "the client certificate's key (PEM) (env LOUPE_KEY)");
-  app.parse_complete_callback([&ca, &cert, &key] {
+  bool plaintext = false;
+  app.add_flag("--plaintext", plaintext,
+               "speak plain text, unencrypted and unauthenticated (env "
+               "LOUPE_PLAINTEXT=1); TLS is the default")
+      ->excludes("--tls-ca");
+  app.parse_complete_callback([&ca, &cert, &key, &plaintext] {
+    if (plaintext) setenv("LOUPE_PLAINTEXT", "1", 1);
     if (!ca.empty()) setenv("LOUPE_CA", ca.c_str(), 1);
     if (!cert.empty()) setenv("LOUPE_CERT", cert.c_str(), 1);
     if (!key.empty()) setenv("LOUPE_KEY", key.c_str(), 1);
@@ -468,8 +485,14 @@ int RunCli(int argc, char** argv) {
   verify_cmd->add_option("--max-status-age", max_age,
                          "require a status statement at most this old "
                          "(30d, 12h, ...); see docs/certificate-format.md");
-  verify_cmd->add_flag("--online", online,
-                       "ask the registry (--server) for the piece's status");
+  verify_cmd->add_flag(
+      "--online", online,
+      "ask the registry (--server) for the piece's current status and the "
+      "certificate's current log proof; the status must be at most 10m old "
+      "(or --max-status-age) and never older in sequence than a stapled one");
+  verify_cmd->add_flag("--all-files", verify.all_files,
+                       "fail unless every file the certificate names was "
+                       "given and matches (for holders of the whole set)");
   verify_cmd->callback([&] {
     run = [&] {
       verify.json = g.json;
@@ -479,7 +502,10 @@ int RunCli(int argc, char** argv) {
           return Usage(StrCat("--max-status-age: ", age.status().message()));
         verify.max_status_age = *age;
       }
-      if (online) verify.fetch_status = OnlineStatus(g);
+      if (online) {
+        verify.fetch_status = OnlineStatus(g);
+        verify.fetch_bundle = OnlineBundle(g);
+      }
       return RunVerify(verify, std::cout, std::cerr);
     };
   });

@@ -1,14 +1,19 @@
 // `loupe cert`: issue and fetch certificates.
 #include <fstream>
 
+#include "base/file.h"
+#include "base/str_cat.h"
+#include "base/write_file.h"
 #include "client/cli_common.h"
 #include "client/registry_client.h"
+#include "crypto/bundle.h"
+#include "crypto/log_entry.h"
 
 namespace loupe::client {
 namespace {
 
 struct CertOptions {
-  std::string piece_id, id, output;
+  std::string piece_id, id, output, refresh;
   uint32_t version = 0;
   bool staple = false;
 };
@@ -55,6 +60,37 @@ int GetCertificate(const Globals& g, const std::string& id,
   return EmitCertificate(g, *c, output);
 }
 
+// `cert get --refresh BUNDLE`: the same certificate with the registry's
+// current log proof and trust-root chain, written back over BUNDLE (or to
+// -o). After a key rotation, bundles whose checkpoint only the retired key
+// signed no longer verify offline until refreshed.
+int RefreshCertificate(const Globals& g, const std::string& path,
+                       const std::string& output, bool staple_status) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return Usage(StrCat("--refresh: ", text.status().message()));
+  auto held = crypto::ParseBundle(*text);
+  if (!held.ok()) {
+    return Usage(StrCat("--refresh: ", path, ": ", held.status().message()));
+  }
+  const std::string id = crypto::CertificateId(held->certificate.payload);
+  RegistryClient client(g.server, g.token);
+  auto c = client.GetCertificate(id, staple_status);
+  if (!c.ok()) return Fail(c.status());
+  auto fresh = crypto::ParseBundle(c->bundle_json());
+  if (!fresh.ok() || fresh->certificate.payload != held->certificate.payload) {
+    return Fail(absl::UnauthenticatedError(
+        StrCat("the registry answered with another certificate than ", id, "; ",
+               path, " left unchanged")));
+  }
+  const std::string target = output.empty() ? path : output;
+  if (target != "-") {
+    if (auto s = WriteFileAtomically(target, c->bundle_json()); !s.ok()) {
+      return Fail(s);
+    }
+  }
+  return EmitCertificate(g, *c, target);
+}
+
 int ListCertificates(const Globals& g, const std::string& piece_id) {
   RegistryClient client(g.server, g.token);
   auto all = client.ListCertificates(piece_id);
@@ -85,13 +121,25 @@ void AddCertCommands(CLI::App& app, Globals& g, RunSlot& run) {
   });
   auto* get = cert->add_subcommand(
       "get", "fetch a certificate's bundle, with its log proof");
-  get->add_option("id", o->id, "certificate id (ct_...)")->required();
+  auto* id = get->add_option("id", o->id, "certificate id (ct_...)");
+  get->add_option("--refresh", o->refresh,
+                  "a bundle you hold: fetch its certificate's current log "
+                  "proof and trust roots, and write it back (after a key "
+                  "rotation)")
+      ->excludes(id);
   get->add_option("-o,--output", o->output,
                   "write the bundle here ('-' = stdout)");
   get->add_flag("--staple-status", o->staple,
                 "staple a fresh signed status of the piece");
   get->callback([&g, &run, o] {
-    run = [&g, o] { return GetCertificate(g, o->id, o->output, o->staple); };
+    run = [&g, o] {
+      if (!o->refresh.empty()) {
+        return RefreshCertificate(g, o->refresh, o->output, o->staple);
+      }
+      if (o->id.empty())
+        return Usage("cert get: a certificate id or --refresh");
+      return GetCertificate(g, o->id, o->output, o->staple);
+    };
   });
   auto* list = cert->add_subcommand("list", "a piece's certificates");
   list->add_option("piece", o->piece_id, "piece id")->required();

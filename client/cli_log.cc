@@ -2,6 +2,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "absl/time/clock.h"
 #include "base/file.h"
 #include "base/str_cat.h"
 #include "client/cli_common.h"
@@ -28,6 +29,27 @@ absl::StatusOr<crypto::TrustRoot> LoadRoot(const std::string& path) {
   return crypto::VerifyInitialRoot(*envelope);
 }
 
+// Follows the rotations the registry sends with its checkpoint from the
+// root the user holds (each checked against the one before).
+absl::StatusOr<crypto::TrustRoot> CurrentRoot(
+    const crypto::TrustRoot& held, const v1::SignedCheckpoint& checkpoint) {
+  std::vector<crypto::DsseEnvelope> chain;
+  for (const auto& text : checkpoint.root_chain()) {
+    auto envelope = crypto::EnvelopeFromJson(text);
+    if (!envelope.ok()) return envelope.status();
+    chain.push_back(*std::move(envelope));
+  }
+  return crypto::FollowRoots(held, chain);
+}
+
+// The checkpoint verified with the newest root reached from `held`.
+absl::StatusOr<crypto::Checkpoint> VerifyServed(
+    const crypto::TrustRoot& held, const v1::SignedCheckpoint& checkpoint) {
+  auto root = CurrentRoot(held, checkpoint);
+  if (!root.ok()) return root.status();
+  return crypto::VerifyRootCheckpoint(checkpoint.note(), *root, absl::Now());
+}
+
 absl::StatusOr<v1::SignedCheckpoint> FetchCheckpoint(RegistryClient& client) {
   return client.Call<v1::SignedCheckpoint>(
       v1::GetCheckpointRequest(), [&](auto* c, auto& rq, auto* rs) {
@@ -42,7 +64,7 @@ int ShowCheckpoint(const Globals& g, const LogOptions& o) {
   if (!o.root.empty()) {
     auto root = LoadRoot(o.root);
     if (!root.ok()) return Usage(StrCat("--root: ", root.status().message()));
-    auto verified = crypto::VerifyRootCheckpoint(checkpoint->note(), *root);
+    auto verified = VerifyServed(*root, *checkpoint);
     if (!verified.ok()) return Fail(verified.status());
   }
   if (!o.output.empty()) {
@@ -101,20 +123,29 @@ int Audit(const Globals& g, const LogOptions& o) {
   auto root = LoadRoot(o.root);
   if (!root.ok()) return Usage(StrCat("--root: ", root.status().message()));
   std::optional<crypto::Checkpoint> saved;
+  std::string saved_text;
   if (!o.saved.empty()) {
     auto text = ReadFileToString(o.saved);
     if (!text.ok())
       return Usage(StrCat("--checkpoint: ", text.status().message()));
-    auto verified = crypto::VerifyRootCheckpoint(*text, *root);
+    saved_text = *std::move(text);
+  }
+  RegistryClient client(g.server, g.token);
+  auto current = FetchCheckpoint(client);
+  if (!current.ok()) return Fail(current.status());
+  auto newest = CurrentRoot(*root, *current);
+  if (!newest.ok()) return Fail(newest.status());
+  if (!o.saved.empty()) {
+    // Saved by this auditor after verifying it: a key retired since still
+    // counts for it.
+    auto verified = crypto::VerifySavedCheckpoint(saved_text, *newest);
     if (!verified.ok()) {
       return Usage(StrCat("--checkpoint: ", verified.status().message()));
     }
     saved = *verified;
   }
-  RegistryClient client(g.server, g.token);
-  auto current = FetchCheckpoint(client);
-  if (!current.ok()) return Fail(current.status());
-  auto now = crypto::VerifyRootCheckpoint(current->note(), *root);
+  auto now =
+      crypto::VerifyRootCheckpoint(current->note(), *newest, absl::Now());
   if (!now.ok()) return Fail(now.status());
   AuditReport report;
   report.new_size = now->size;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "base/file.h"
@@ -77,18 +78,24 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(8 << 20);
   args.SetMaxSendMessageSize(8 << 20);
-  std::shared_ptr<grpc::ChannelCredentials> credentials =
-      grpc::InsecureChannelCredentials();
-  // TLS when a CA is named: LOUPE_CA (PEM); with LOUPE_CERT and LOUPE_KEY
-  // also a client certificate (mutual TLS). Unreadable files leave the
-  // options empty, and the handshake then fails with gRPC's message.
+  // TLS by default, trusting the system's CAs or LOUPE_CA (PEM); with
+  // LOUPE_CERT and LOUPE_KEY also a client certificate (mutual TLS).
+  // Plain text only when asked: LOUPE_PLAINTEXT=1 (`--plaintext`) and no
+  // CA named. Unreadable files leave the options empty, and the handshake
+  // then fails with gRPC's message.
   auto read = [](const char* env) -> std::string {
     const char* path = std::getenv(env);
     if (path == nullptr || *path == '\0') return "";
     auto text = ReadFileToString(path);
     return text.ok() ? *text : "";
   };
-  if (const char* ca = std::getenv("LOUPE_CA"); ca != nullptr && *ca) {
+  const char* ca = std::getenv("LOUPE_CA");
+  const char* plaintext = std::getenv("LOUPE_PLAINTEXT");
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if ((ca == nullptr || *ca == '\0') && plaintext != nullptr &&
+      std::string_view(plaintext) == "1") {
+    credentials = grpc::InsecureChannelCredentials();
+  } else {
     grpc::SslCredentialsOptions options;
     options.pem_root_certs = read("LOUPE_CA");
     options.pem_cert_chain = read("LOUPE_CERT");

@@ -61,6 +61,7 @@ struct BundleResult {
   std::optional<crypto::LogProof> log;
   std::optional<crypto::PieceStatusFacts> piece_status;
   bool status_online = false;
+  bool log_online = false;  // The log proof was fetched (--online).
 };
 
 std::string Days(absl::Duration d) {
@@ -89,10 +90,46 @@ absl::Status CheckLog(const crypto::Bundle& bundle,
   const std::string entry = crypto::CertificateLogEntry(
       bundle.certificate.payload, p.value("piece_id", ""),
       p.value("version", 0u));
-  auto checkpoint = crypto::VerifyLogInclusion(entry, *bundle.log, root);
+  auto checkpoint = crypto::VerifyLogInclusion(entry, *bundle.log, root, o.now);
   if (!checkpoint.ok()) return checkpoint.status();
   result->log = bundle.log;
   return absl::OkStatus();
+}
+
+// Fetches the piece's status (--online) and checks what a replaying or
+// lying server could get wrong: the signature, freshness, and that it is
+// not older in sequence than the statement the bundle already carries.
+absl::StatusOr<crypto::PieceStatusFacts> FetchStatus(
+    const VerifyOptions& o, const std::string& piece_id,
+    const std::optional<crypto::PieceStatusFacts>& stapled,
+    const crypto::TrustRoot& root) {
+  auto fetched = o.fetch_status(piece_id);
+  if (!fetched.ok()) {
+    return absl::UnavailableError(StrCat("--online: cannot fetch the status: ",
+                                         fetched.status().message()));
+  }
+  auto envelope = crypto::EnvelopeFromJson(*fetched);
+  if (!envelope.ok()) return envelope.status();
+  auto facts = crypto::VerifyPieceStatus(*envelope, root);
+  if (!facts.ok()) return facts.status();
+  const absl::Duration limit = o.max_status_age.value_or(o.online_max_age);
+  const absl::Duration age = o.now - facts->as_of;
+  if (age > limit || age < -absl::Minutes(5)) {
+    return absl::UnauthenticatedError(
+        StrCat("--online: the registry's status statement is dated ",
+               absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", facts->as_of,
+                                absl::UTCTimeZone()),
+               ", not within ", absl::FormatDuration(limit),
+               " of now: a replayed or stale answer, not trusted"));
+  }
+  if (stapled && facts->status_sequence < stapled->status_sequence) {
+    return absl::UnauthenticatedError(StrCat(
+        "--online: the registry's status (", facts->status, ", sequence ",
+        facts->status_sequence, ") is older than the one this bundle carries (",
+        stapled->status, ", sequence ", stapled->status_sequence,
+        "): a replayed answer, not trusted"));
+  }
+  return facts;
 }
 
 // Judges the piece's status statement: fetched (--online) or stapled.
@@ -102,26 +139,29 @@ absl::Status CheckStatus(const crypto::Bundle& bundle,
                          BundleResult* result) {
   const std::string piece_id =
       certificate.statement.predicate.value("piece_id", "");
-  std::optional<crypto::DsseEnvelope> envelope = bundle.status;
-  if (o.fetch_status) {
-    auto fetched = o.fetch_status(piece_id);
-    if (!fetched.ok()) {
-      return absl::UnavailableError(StrCat(
-          "--online: cannot fetch the status: ", fetched.status().message()));
+  std::optional<crypto::PieceStatusFacts> stapled;
+  if (bundle.status) {
+    auto facts = crypto::VerifyPieceStatus(*bundle.status, root);
+    if (!facts.ok()) return facts.status();
+    if (facts->piece_id != piece_id) {
+      return absl::UnauthenticatedError(StrCat(
+          "status: is about piece ", facts->piece_id, ", not ", piece_id));
     }
-    auto parsed = crypto::EnvelopeFromJson(*fetched);
-    if (!parsed.ok()) return parsed.status();
-    envelope = *std::move(parsed);
+    stapled = *std::move(facts);
+  }
+  std::optional<crypto::PieceStatusFacts> facts = stapled;
+  if (o.fetch_status) {
+    auto fetched = FetchStatus(o, piece_id, stapled, root);
+    if (!fetched.ok()) return fetched.status();
+    facts = *std::move(fetched);
     result->status_online = true;
   }
-  if (!envelope) {
+  if (!facts) {
     if (!o.max_status_age) return absl::OkStatus();
     return absl::FailedPreconditionError(
         "status: none stapled, and --max-status-age asks for one (fetch "
         "with `loupe cert get --staple-status`, or verify --online)");
   }
-  auto facts = crypto::VerifyPieceStatus(*envelope, root);
-  if (!facts.ok()) return facts.status();
   if (facts->piece_id != piece_id) {
     return absl::UnauthenticatedError(
         StrCat("status: is about piece ", facts->piece_id, ", not ", piece_id));
@@ -145,6 +185,31 @@ absl::Status CheckStatus(const crypto::Bundle& bundle,
   return absl::OkStatus();
 }
 
+// --online: replaces the held log proof and root chain with the registry's
+// current ones (after a key rotation the held checkpoint may be vouched for
+// only by a retired key). The fresh bundle must hold the same certificate;
+// what it brings is then checked like anything else in a bundle.
+absl::Status Refresh(const VerifyOptions& o, crypto::Bundle* bundle) {
+  const std::string id = crypto::CertificateId(bundle->certificate.payload);
+  auto text = o.fetch_bundle(id);
+  if (!text.ok()) {
+    return absl::UnavailableError(
+        StrCat("--online: cannot fetch ", id, ": ", text.status().message()));
+  }
+  auto fresh = crypto::ParseBundle(*text);
+  if (!fresh.ok()) {
+    return absl::UnauthenticatedError(
+        StrCat("--online: the registry's bundle: ", fresh.status().message()));
+  }
+  if (fresh->certificate.payload != bundle->certificate.payload) {
+    return absl::UnauthenticatedError(StrCat(
+        "--online: the registry answered with another certificate than ", id));
+  }
+  bundle->roots = std::move(fresh->roots);
+  if (fresh->log) bundle->log = std::move(fresh->log);
+  return absl::OkStatus();
+}
+
 BundleResult CheckBundle(const std::string& path, const crypto::TrustRoot& root,
                          const std::vector<crypto::HeldFile>& files,
                          const VerifyOptions& o) {
@@ -156,6 +221,13 @@ BundleResult CheckBundle(const std::string& path, const crypto::TrustRoot& root,
   if (!bundle.ok()) {
     result.status = bundle.status();
     return result;
+  }
+  if (o.fetch_bundle) {
+    if (auto s = Refresh(o, &*bundle); !s.ok()) {
+      result.status = s;
+      return result;
+    }
+    result.log_online = true;
   }
   auto newest = crypto::FollowRoots(root, bundle->roots);
   if (!newest.ok()) {
@@ -191,7 +263,8 @@ std::string Describe(const crypto::VerifiedCertificate& c) {
 
 void PrintText(const std::vector<BundleResult>& results,
                const std::vector<crypto::HeldFile>& files,
-               const std::vector<bool>& matched, std::ostream& out) {
+               const std::vector<bool>& matched, bool all_files,
+               std::ostream& out) {
   for (const auto& r : results) {
     if (!r.status.ok()) {
       out << r.path << ": INVALID: " << r.status.message() << "\n";
@@ -200,7 +273,8 @@ void PrintText(const std::vector<BundleResult>& results,
     out << r.path << ": VALID: " << Describe(*r.certificate) << "\n";
     if (r.log) {
       out << "  logged: entry " << r.log->index << " of the signed tree of "
-          << r.log->tree_size << " entries\n";
+          << r.log->tree_size << " entries"
+          << (r.log_online ? " (proof fetched online)" : "") << "\n";
     }
     if (r.piece_status) {
       out << "  status: " << r.piece_status->status << " as of "
@@ -214,8 +288,8 @@ void PrintText(const std::vector<BundleResult>& results,
       if (subject) out << "  " << file.path << ": matches " << *subject << "\n";
     }
     for (const auto& s : r.files.missing) {
-      out << "  no file given for " << s.name << " (sha256 " << s.sha256
-          << ")\n";
+      out << "  " << (all_files ? "MISSING: " : "") << "no file given for "
+          << s.name << " (sha256 " << s.sha256 << ")\n";
     }
   }
   for (size_t i = 0; i < files.size(); ++i) {
@@ -239,7 +313,9 @@ Json ToJson(const std::vector<BundleResult>& results,
       b["predicate"] = r.certificate->statement.predicate;
       b["complete"] = r.files.complete;
       if (r.log) {
-        b["log"] = {{"index", r.log->index}, {"tree_size", r.log->tree_size}};
+        b["log"] = {{"index", r.log->index},
+                    {"tree_size", r.log->tree_size},
+                    {"online", r.log_online}};
       }
       if (r.piece_status) {
         b["piece_status"] = {{"status", r.piece_status->status},
@@ -349,10 +425,13 @@ int RunVerify(const VerifyOptions& options, std::ostream& out,
     }
   }
   for (bool m : matched) valid = valid && m;
+  if (o.all_files) {
+    for (const auto& r : results) valid = valid && r.files.missing.empty();
+  }
   if (o.json) {
     out << ToJson(results, *files, matched, valid).dump() << "\n";
   } else {
-    PrintText(results, *files, matched, out);
+    PrintText(results, *files, matched, o.all_files, out);
   }
   return valid ? 0 : 1;
 }

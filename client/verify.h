@@ -29,6 +29,18 @@ struct VerifyOptions {
   // piece from the registry; it replaces any stapled one.
   std::function<absl::StatusOr<std::string>(const std::string& piece_id)>
       fetch_status;
+  // The oldest fetched statement accepted when max_status_age is not set:
+  // the registry signs it when asked, so an older one is a replay.
+  absl::Duration online_max_age = absl::Minutes(10);
+  // --online: fetches the certificate's current bundle (JSON) by id; its
+  // log proof and trust-root chain replace the held ones (which may be
+  // vouched for only by a key retired since), once its certificate is
+  // shown to be the held one.
+  std::function<absl::StatusOr<std::string>(const std::string& certificate_id)>
+      fetch_bundle;
+  // --all-files: fail unless every subject of every certificate was given
+  // and matched (for insurers who hold the whole set).
+  bool all_files = false;
   absl::Time now = absl::Now();
 };
 
@@ -44,10 +56,13 @@ struct VerifyOptions {
 // `loupe verify`, offline unless fetch_status is set. For each bundle:
 // follows the trust-root rotations it carries from `root`, verifies the
 // certificate, its log inclusion (the entry rebuilt from the certificate,
-// the inclusion proof, the checkpoint signed by a checkpoint key), the
+// the inclusion proof, the checkpoint signed by a key whose checkpoint role
+// is valid at `now`; with fetch_bundle the proof is fetched fresh), the
 // piece's status statement if stapled or fetched (signed, for this piece,
 // not older than max_status_age, and "active": revoked, suspended, lost and
-// stolen fail with the reason), and matches the files to its subjects. Writes a
+// stolen fail with the reason; a fetched one must also be fresh and never
+// of a lower status sequence than the stapled one), and matches the files
+// to its subjects (all of them with all_files). Writes a
 // report (or one JSON object) to `out` and errors to `err`. Returns 0 when
 // every certificate is valid and every file matches a subject, 1 otherwise
 // (with the reason), 2 when the root or a file cannot be read.

@@ -95,6 +95,13 @@ absl::StatusOr<Checkpoint> VerifyCheckpoint(std::string_view note,
   const std::string_view body = note.substr(0, split + 1);
   auto checkpoint = ParseBody(body);
   if (!checkpoint.ok()) return checkpoint.status();
+  // A signature binds the body, not the log it speaks for: a checkpoint of
+  // another log signed under the same name must not pass for this one.
+  if (checkpoint->origin != name) {
+    return absl::UnauthenticatedError(StrCat("checkpoint: of the log \"",
+                                             checkpoint->origin, "\", not \"",
+                                             name, "\""));
+  }
   const std::string want_id = NoteKeyId(name, key);
   std::string_view rest = note.substr(split + 2);
   while (!rest.empty()) {

@@ -44,6 +44,15 @@ TEST_F(CheckpointTest, TamperedOrForeignCheckpointsAreRefused) {
   EXPECT_FALSE(VerifyCheckpoint(SignCheckpoint(checkpoint_, kOrigin, *other),
                                 kOrigin, key_->public_key())
                    .ok());
+  // Issue 15 item 6: a checkpoint of another log, signed by our key under
+  // our name, does not pass for ours.
+  Checkpoint foreign = checkpoint_;
+  foreign.origin = "other.example/log";
+  auto s = VerifyCheckpoint(SignCheckpoint(foreign, kOrigin, *key_), kOrigin,
+                            key_->public_key())
+               .status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(s.message().find("other.example/log"), std::string::npos) << s;
   // A signature by an unknown key is ignored, ours still counts.
   const std::string cosigned =
       note_ + SignCheckpoint(checkpoint_, "witness.example", *other)

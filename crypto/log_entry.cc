@@ -80,28 +80,56 @@ absl::StatusOr<LogProof> LogProofFromJson(const nlohmann::json& json,
 }
 
 absl::StatusOr<Checkpoint> VerifyRootCheckpoint(std::string_view note,
-                                                const TrustRoot& root) {
+                                                const TrustRoot& root,
+                                                absl::Time now) {
   absl::Status last = absl::UnauthenticatedError(
       "checkpoint: the trust root lists no checkpoint key");
+  bool retired_signer = false;  // Its message says more than "not signed".
   for (const auto& key : root.keys) {
     if (!key.HasRole(kRoleCheckpoint)) continue;
     auto checkpoint = VerifyCheckpoint(note, root.origin, key.public_key);
-    if (checkpoint.ok()) return checkpoint;
     if (absl::IsInvalidArgument(checkpoint.status())) {
       return absl::UnauthenticatedError(
           StrCat("checkpoint: ", checkpoint.status().message()));
     }
-    last = absl::UnauthenticatedError(
-        StrCat("checkpoint: not signed by a checkpoint key of ", root.origin,
-               " (", checkpoint.status().message(), ")"));
+    if (!checkpoint.ok()) {
+      if (retired_signer) continue;
+      last = absl::UnauthenticatedError(
+          StrCat("checkpoint: not signed by a checkpoint key of ", root.origin,
+                 " (", checkpoint.status().message(), ")"));
+      continue;
+    }
+    auto valid = root.KeyValidAt(key.keyid(), kRoleCheckpoint, now);
+    if (valid.ok()) return checkpoint;
+    retired_signer = true;
+    last = absl::UnauthenticatedError(StrCat(
+        "checkpoint: signed only by a key no longer trusted to vouch for the "
+        "log (",
+        valid.status().message(),
+        "); fetch fresh proofs with `loupe cert get --refresh` or verify "
+        "--online"));
   }
   return last;
 }
 
+absl::StatusOr<Checkpoint> VerifySavedCheckpoint(std::string_view note,
+                                                 const TrustRoot& root) {
+  for (const auto& key : root.keys) {
+    if (!key.HasRole(kRoleCheckpoint)) continue;
+    auto checkpoint = VerifyCheckpoint(note, root.origin, key.public_key);
+    if (checkpoint.ok() || absl::IsInvalidArgument(checkpoint.status())) {
+      return checkpoint;
+    }
+  }
+  return absl::UnauthenticatedError(
+      StrCat("checkpoint: not signed by any checkpoint key of ", root.origin));
+}
+
 absl::StatusOr<Checkpoint> VerifyLogInclusion(std::string_view entry,
                                               const LogProof& proof,
-                                              const TrustRoot& root) {
-  auto checkpoint = VerifyRootCheckpoint(proof.checkpoint, root);
+                                              const TrustRoot& root,
+                                              absl::Time now) {
+  auto checkpoint = VerifyRootCheckpoint(proof.checkpoint, root, now);
   if (!checkpoint.ok()) return checkpoint.status();
   if (checkpoint->size != proof.tree_size) {
     return absl::UnauthenticatedError(StrCat("log.tree_size: ", proof.tree_size,

@@ -49,16 +49,27 @@ struct LogProof {
 [[nodiscard]] absl::StatusOr<LogProof> LogProofFromJson(
     const nlohmann::json& json, std::string_view path);
 
-// Verifies `note` with the checkpoint keys of `root` (name = root.origin).
-// UNAUTHENTICATED if no checkpoint key of the root signed it.
+// Verifies `note` with the checkpoint keys of `root` (name = root.origin)
+// whose checkpoint role is valid at `now`: a checkpoint carries no time of
+// its own, so a retired key (valid_until <= now) can no longer vouch for a
+// tree, and a thief of it cannot write history. UNAUTHENTICATED if no such
+// key signed it, saying when a retired key did.
 [[nodiscard]] absl::StatusOr<Checkpoint> VerifyRootCheckpoint(
+    std::string_view note, const TrustRoot& root, absl::Time now);
+
+// Verifies a checkpoint the verifier saved itself after verifying it (an
+// auditor's last-seen checkpoint): signed by any key that holds or held the
+// checkpoint role in `root`, whatever its validity now. Never for a
+// checkpoint that came from anyone else.
+[[nodiscard]] absl::StatusOr<Checkpoint> VerifySavedCheckpoint(
     std::string_view note, const TrustRoot& root);
 
 // Checks that `entry` is at proof.index in the tree of the signed
-// checkpoint: the checkpoint verifies (VerifyRootCheckpoint), its size is
-// proof.tree_size, and the inclusion proof leads to its root.
+// checkpoint: the checkpoint verifies at `now` (VerifyRootCheckpoint), its size
+// is proof.tree_size, and the inclusion proof leads to its root.
 // UNAUTHENTICATED saying which check failed.
 [[nodiscard]] absl::StatusOr<Checkpoint> VerifyLogInclusion(
-    std::string_view entry, const LogProof& proof, const TrustRoot& root);
+    std::string_view entry, const LogProof& proof, const TrustRoot& root,
+    absl::Time now);
 
 }  // namespace loupe::crypto

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/time/clock.h"
 #include "crypto/bundle.h"
 #include "crypto/sha256.h"
 
@@ -59,7 +60,8 @@ TEST_F(LogEntryTest, CertificateEntryIsCanonicalAndNamesTheStatement) {
 
 TEST_F(LogEntryTest, InclusionVerifiesForEveryIndex) {
   for (uint64_t i = 0; i < entries_.size(); ++i) {
-    auto checkpoint = VerifyLogInclusion(entries_[i], ProofOf(i, *key_), root_);
+    auto checkpoint =
+        VerifyLogInclusion(entries_[i], ProofOf(i, *key_), root_, absl::Now());
     ASSERT_TRUE(checkpoint.ok()) << i << ": " << checkpoint.status();
     EXPECT_EQ(checkpoint->size, entries_.size());
   }
@@ -68,20 +70,52 @@ TEST_F(LogEntryTest, InclusionVerifiesForEveryIndex) {
 TEST_F(LogEntryTest, WrongProofHashWrongEntryAndForeignKeyAreRefused) {
   LogProof proof = ProofOf(3, *key_);
   proof.inclusion[0][5] ^= 1;
-  auto s = VerifyLogInclusion(entries_[3], proof, root_).status();
+  auto s = VerifyLogInclusion(entries_[3], proof, root_, absl::Now()).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_NE(s.message().find("inclusion_proof"), std::string::npos) << s;
 
-  EXPECT_FALSE(VerifyLogInclusion(entries_[4], ProofOf(3, *key_), root_).ok());
+  EXPECT_FALSE(
+      VerifyLogInclusion(entries_[4], ProofOf(3, *key_), root_, absl::Now())
+          .ok());
 
   auto other = SigningKey::Generate();
-  s = VerifyLogInclusion(entries_[3], ProofOf(3, *other), root_).status();
+  s = VerifyLogInclusion(entries_[3], ProofOf(3, *other), root_, absl::Now())
+          .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_NE(s.message().find("checkpoint"), std::string::npos) << s;
 
   proof = ProofOf(3, *key_);
   proof.tree_size = 6;
-  EXPECT_FALSE(VerifyLogInclusion(entries_[3], proof, root_).ok());
+  EXPECT_FALSE(VerifyLogInclusion(entries_[3], proof, root_, absl::Now()).ok());
+}
+
+// Issue 15 item 1: a checkpoint carries no time, so only a key whose
+// checkpoint role is valid now vouches for a tree; a retired key's thief
+// cannot sign a history of their own.
+TEST_F(LogEntryTest, RetiredCheckpointKeyNoLongerVouches) {
+  const absl::Time retired_at = absl::FromUnixSeconds(1'700'000'000);
+  root_.keys[0].valid_until = retired_at;
+  auto current = SigningKey::Generate();
+  root_.keys.push_back(
+      {current->public_key(), {kRoleCheckpoint}, retired_at, std::nullopt});
+
+  auto before = VerifyLogInclusion(entries_[3], ProofOf(3, *key_), root_,
+                                   retired_at - absl::Seconds(1));
+  EXPECT_TRUE(before.ok()) << before.status();
+  auto after = VerifyLogInclusion(entries_[3], ProofOf(3, *key_), root_,
+                                  retired_at + absl::Hours(1));
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(after.status().message().find("no longer trusted"),
+            std::string::npos)
+      << after.status();
+  // The same tree vouched for by the current key verifies.
+  auto refreshed = VerifyLogInclusion(entries_[3], ProofOf(3, *current), root_,
+                                      retired_at + absl::Hours(1));
+  EXPECT_TRUE(refreshed.ok()) << refreshed.status();
+  // A key that is not yet valid does not vouch either.
+  EXPECT_FALSE(VerifyLogInclusion(entries_[3], ProofOf(3, *current), root_,
+                                  retired_at - absl::Seconds(1))
+                   .ok());
 }
 
 TEST_F(LogEntryTest, ProofRoundTripsThroughTheBundle) {

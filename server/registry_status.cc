@@ -367,6 +367,9 @@ absl::StatusOr<v1::Certificate> Registry::WithLogProof(
     if (!status.ok()) return status.status();
     bundle->status = *std::move(status);
   }
+  // The current chain: a bundle issued before a rotation must lead its
+  // verifier to the key that signed today's checkpoint.
+  bundle->roots = signer_->Rotations();
   certificate.set_bundle_json(crypto::EncodeBundle(*bundle));
   return certificate;
 }

@@ -100,9 +100,7 @@ absl::StatusOr<CertificateSigner::Issued> CertificateSigner::Issue(
           absl::ToUnixSeconds(now));
   certificate.set_keyid(crypto::KeyId(key_.public_key()));
   certificate.set_bundle_json(crypto::EncodeBundle(
-      {*std::move(envelope),
-       std::vector<crypto::DsseEnvelope>(roots_.begin() + 1, roots_.end()),
-       std::nullopt, std::nullopt}));
+      {*std::move(envelope), Rotations(), std::nullopt, std::nullopt}));
   return issued;
 }
 
@@ -117,6 +115,10 @@ absl::StatusOr<crypto::DsseEnvelope> CertificateSigner::SignJson(
 std::string CertificateSigner::SignCheckpoint(uint64_t size,
                                               const crypto::Hash& root) const {
   return crypto::SignCheckpoint({origin_, size, root}, origin_, key_);
+}
+
+bool CertificateSigner::SignedCheckpoint(std::string_view note) const {
+  return crypto::VerifyCheckpoint(note, origin_, key_.public_key()).ok();
 }
 
 absl::StatusOr<crypto::DsseEnvelope> CertificateSigner::SignStatus(

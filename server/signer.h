@@ -41,6 +41,14 @@ class CertificateSigner {
   [[nodiscard]] const std::string& origin() const { return origin_; }
   [[nodiscard]] std::string SignCheckpoint(uint64_t size,
                                            const crypto::Hash& root) const;
+  // True if `note` carries this key's checkpoint signature (a checkpoint
+  // signed before a key rotation does not, and is signed again).
+  [[nodiscard]] bool SignedCheckpoint(std::string_view note) const;
+  // The trust roots after v1, oldest first: what a verifier holding v1
+  // follows to the current one (bundles and checkpoints carry them).
+  [[nodiscard]] std::vector<crypto::DsseEnvelope> Rotations() const {
+    return {roots_.begin() + 1, roots_.end()};
+  }
   // `payload` with "keyid" added, canonical, signed as `payload_type`.
   // INVALID_ARGUMENT if a value has no canonical form.
   [[nodiscard]] absl::StatusOr<crypto::DsseEnvelope> SignJson(

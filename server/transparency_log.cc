@@ -23,7 +23,10 @@ absl::StatusOr<storage::Store::CheckpointRecord> TransparencyLog::Latest() {
   if (latest_ && latest_->size == *size) return *latest_;
   auto stored = store_->LatestCheckpoint();
   if (!stored.ok()) return stored.status();
-  if (*stored && (*stored)->size == *size) {
+  // After a key rotation the stored checkpoint is signed by the retired
+  // key, which verifiers no longer accept: sign the same tree again.
+  if (*stored && (*stored)->size == *size &&
+      signer_->SignedCheckpoint((*stored)->note)) {
     latest_ = **stored;
     return *latest_;
   }
@@ -44,6 +47,9 @@ absl::StatusOr<v1::SignedCheckpoint> TransparencyLog::Checkpoint() {
   out.set_tree_size(latest->size);
   out.set_root_hash(Bytes(latest->root));
   out.set_origin(signer_->origin());
+  for (const auto& root : signer_->Rotations()) {
+    out.add_root_chain(crypto::EnvelopeToJson(root));
+  }
   return out;
 }
 

@@ -1,12 +1,21 @@
 // Certificates issued through a real server and verified offline by the
 // real `loupe verify`.
+#include "crypto/certificate.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "base/file.h"
 #include "crypto/bundle.h"
+#include "crypto/key_file.h"
+#include "crypto/log_entry.h"
+#include "crypto/sha256.h"
 #include "crypto/statement.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
@@ -19,6 +28,24 @@ int RunVerify(const std::string& args) {
       std::string(LOUPE_CLI_BIN) + " verify " + args + " > /dev/null 2>&1";
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct CliResult {
+  int exit_code;
+  std::string output;
+};
+
+// The real `loupe` with `args`, its exit code and its output (both streams).
+CliResult RunCli(const std::string& args) {
+  const std::string command = std::string(LOUPE_CLI_BIN) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
+    output.append(buffer, n);
+  }
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
 nlohmann::json Predicate(const v1::Certificate& c) {
@@ -89,6 +116,87 @@ TEST_F(CertificateTest, IssuedCertificatesVerifyOfflineWithTheirFiles) {
   v1::Certificate got;
   ASSERT_TRUE(insurer->stub().GetCertificate(&ctx, get, &got).ok());
   EXPECT_EQ(got.bundle_json(), cert->bundle_json());
+}
+
+// Issue 15 item 1, end to end with `loupe-server keys rotate`: bundles
+// fetched before the rotation carry a checkpoint only the retired key
+// signed, which no longer verifies; --online and `cert get --refresh`
+// bring a proof the new key vouches for; and the retired key's thief
+// cannot make a forged certificate look logged.
+TEST_F(CertificateTest,
+       AfterARotationOldBundlesRefreshAndTheRetiredKeyForgesNothing) {
+  auto cert = Issue(*aurum_, 0);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  const std::string dir = ::testing::TempDir() + "/rotation";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/old.json") << cert->bundle_json();
+  std::ofstream(dir + "/ring.stl", std::ios::binary) << cad_;
+  const std::string check = " --root " + root_ + " --file " + dir + "/ring.stl";
+  EXPECT_EQ(RunCli("verify " + dir + "/old.json" + check).exit_code, 0);
+
+  ASSERT_EQ(server_.Stop(), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // Issued before.
+  auto v2 = server_.RotateSigningKey();
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  ASSERT_OK(server_.Start());
+  const std::string online = " --server " + server_.target();
+
+  // A verifier who holds root v2 knows the old key retired: the old
+  // bundle's checkpoint no longer counts. (One who holds only v1 and gets
+  // no newer root cannot know; docs/security.md.)
+  const std::string check_v2 =
+      " --root " + *v2 + " --file " + dir + "/ring.stl";
+  auto r = RunCli("verify " + dir + "/old.json" + check_v2);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("no longer trusted"), std::string::npos) << r.output;
+  r = RunCli("verify " + dir + "/old.json" + check_v2 + " --online" + online);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("proof fetched online"), std::string::npos)
+      << r.output;
+  r = RunCli("cert get --refresh " + dir + "/old.json" + online);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = RunCli("verify " + dir + "/old.json" + check);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  // A holder of root v2 alone verifies the refreshed bundle too.
+  r = RunCli("verify " + dir + "/old.json --root " + *v2 + " --file " + dir +
+             "/ring.stl");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+
+  // The thief of the retired key: a certificate dated inside its window
+  // for a piece that never existed, a one-entry tree and its checkpoint.
+  auto sealed =
+      ReadFileToString(server_.keys_dir() + "/signing-key-retired-v1.json");
+  ASSERT_TRUE(sealed.ok());
+  auto retired = crypto::OpenSigningKey(*sealed, "test passphrase");
+  ASSERT_TRUE(retired.ok()) << retired.status();
+  crypto::Statement facts{{{"fake.stl", crypto::Sha256::HexOf("fake")}},
+                          crypto::kCertificatePredicateType,
+                          {{"piece_id", "pc_neverexisted"}, {"version", 1}}};
+  crypto::Bundle forged{*crypto::SignCertificate(
+                            facts, absl::FromUnixSeconds(1750000000), *retired),
+                        {},
+                        std::nullopt,
+                        std::nullopt};
+  const std::string entry = crypto::CertificateLogEntry(
+      forged.certificate.payload, "pc_neverexisted", 1);
+  forged.log =
+      crypto::LogProof{0,
+                       1,
+                       {},
+                       crypto::SignCheckpoint(
+                           {"registry.test/loupe", 1, crypto::LeafHash(entry)},
+                           "registry.test/loupe", *retired)};
+  forged.roots =
+      crypto::ParseBundle(*ReadFileToString(dir + "/old.json"))->roots;
+  std::ofstream(dir + "/forged.json") << crypto::EncodeBundle(forged);
+  std::ofstream(dir + "/fake.stl") << "fake";
+  for (const std::string& root : {root_, *v2}) {
+    r = RunCli("verify " + dir + "/forged.json --root " + root + " " + dir +
+               "/fake.stl");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("no longer trusted"), std::string::npos)
+        << r.output;
+  }
 }
 
 TEST_F(CertificateTest, VersionsChainToTheirParentsCertificates) {

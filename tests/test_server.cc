@@ -35,6 +35,9 @@ std::string Principal(const char* id, const char* role, const char* studio,
 }  // namespace
 
 TestServer::TestServer() {
+  // The servers here speak plain text unless a test enables TLS (and sets
+  // LOUPE_CA, which wins); clients, and `loupe` run by tests, inherit this.
+  setenv("LOUPE_PLAINTEXT", "1", /*overwrite=*/0);
   dir_ = (fs::temp_directory_path() / ("loupe_it_" + crypto::RandomId("")))
              .string();
   fs::create_directories(dir_);
@@ -69,6 +72,27 @@ void TestServer::EnableTls(const std::string& dir,
       << (require_client_certificate ? "true" : "false") << " }\n";
 }
 
+absl::StatusOr<std::string> TestServer::RotateSigningKey() {
+  if (running()) return absl::FailedPreconditionError("stop the server first");
+  const std::string command = std::string(LOUPE_SERVER_BIN) + " keys rotate " +
+                              dir_ + " --passphrase-file " + dir_ +
+                              "/passphrase >> " + dir_ + "/server.log 2>&1";
+  if (std::system(command.c_str()) != 0) {
+    return absl::InternalError("keys rotate failed:\n" + log());
+  }
+  const std::string path = dir_ + "/loupe.conf";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string config = text.str();
+  const std::string v1 = "root_files: '" + dir_ + "/root.json'";
+  const size_t at = config.find(v1);
+  if (at == std::string::npos) return absl::InternalError("no root_files");
+  config.insert(at + v1.size(), " root_files: '" + dir_ + "/root-v2.json'");
+  std::ofstream(path, std::ios::trunc) << config;
+  return dir_ + "/root-v2.json";
+}
+
 void TestServer::SetLimits(const std::string& limits) {
   const std::string path = dir_ + "/loupe.conf";
   std::ifstream in(path);
@@ -98,6 +122,8 @@ std::string TestServer::EnableSigning(const std::string& passphrase) {
       << crypto::EnvelopeToJson(*crypto::SignRoot(root, {&root_key}));
   std::ofstream(dir_ + "/signing-key.json") << *crypto::SealSigningKey(
       signing_key, "test passphrase", crypto::kKdfInteractive);
+  std::ofstream(dir_ + "/root-key.json") << *crypto::SealSigningKey(
+      root_key, "test passphrase", crypto::kKdfInteractive);
   std::ofstream(dir_ + "/passphrase") << passphrase << "\n";
   std::ofstream(dir_ + "/loupe.conf", std::ios::app)
       << "signing { key_file: '" << dir_ << "/signing-key.json' "

@@ -31,6 +31,12 @@ class TestServer {
   // Returns the path of root.json.
   std::string EnableSigning(const std::string& passphrase = "test passphrase");
 
+  // After EnableSigning(), while stopped: `loupe-server keys rotate` on the
+  // key directory (the signing key retires now, kept as
+  // signing-key-retired-v1.json) and root-v2.json added to the config.
+  // Returns the path of root-v2.json.
+  [[nodiscard]] absl::StatusOr<std::string> RotateSigningKey();
+
   // Before Start(): TLS on gRPC and HTTP with the files tools/dev_tls.sh
   // made in `dir`, its ca.pem also the client CA (principals are named by
   // their ids in client certificates); `require_client_certificate` makes
@@ -58,6 +64,7 @@ class TestServer {
   // After EnableSigning(): the encrypted signing key, passphrase
   // "test passphrase" (crypto::kKdfInteractive).
   std::string signing_key_file() const { return dir_ + "/signing-key.json"; }
+  std::string keys_dir() const { return dir_; }
   std::string log() const;
   pid_t pid() const { return pid_; }
   std::unique_ptr<client::RegistryClient> Client(const std::string& token);

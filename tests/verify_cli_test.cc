@@ -37,8 +37,10 @@ class VerifyCliTest : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("loupe_verify_" + RandomId(""));
     fs::create_directories(dir_ / "files");
-    for (int i = 0; i < 4; ++i) keys_.push_back(*SigningKey::Generate());
-    // v1: root key 0, certificate key 1 until day 100. v2 adds key 3.
+    for (int i = 0; i < 5; ++i) keys_.push_back(*SigningKey::Generate());
+    // v1: root key 0, certificate and checkpoint key 1 until day 100 (in
+    // the past: retired), checkpoint key 4 from day 0 (the log's current
+    // key). v2 adds key 3.
     v1_ = TrustRoot{
         "registry.example/loupe",
         1,
@@ -47,7 +49,9 @@ class VerifyCliTest : public ::testing::Test {
          RootKey{keys_[1].public_key(),
                  {kRoleCertificate, kRoleCheckpoint},
                  Day(0),
-                 Day(100)}}};
+                 Day(100)},
+         RootKey{
+             keys_[4].public_key(), {kRoleCheckpoint}, Day(0), std::nullopt}}};
     v2_ = v1_;
     v2_.version = 2;
     v2_.keys.push_back(RootKey{keys_[3].public_key(),
@@ -74,7 +78,7 @@ class VerifyCliTest : public ::testing::Test {
 
   // A bundle signed by `signer` at `when`, carrying `roots`, logged as
   // entry 3 of a log of 5 whose checkpoint `log_signer` signs (default:
-  // `signer`).
+  // the current checkpoint key 4).
   Bundle Make(const SigningKey& signer, absl::Time when,
               std::vector<DsseEnvelope> roots = {},
               const SigningKey* log_signer = nullptr) {
@@ -90,7 +94,7 @@ class VerifyCliTest : public ::testing::Test {
         3, 5, *InclusionProof(leaves, 3, 5),
         SignCheckpoint({"registry.example/loupe", 5, SubtreeRoot(leaves, 0, 5)},
                        "registry.example/loupe",
-                       log_signer ? *log_signer : signer)};
+                       log_signer ? *log_signer : keys_[4])};
     return bundle;
   }
   void MakeBundle(const std::string& name, const SigningKey& signer,
@@ -228,6 +232,60 @@ TEST_F(VerifyCliTest, KeysRotationsAndRollbacks) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("ok.json: VALID"), std::string::npos);
   EXPECT_NE(r.output.find("late.json: INVALID"), std::string::npos);
+}
+
+// Issue 15 item 1. A thief of the retired key 1 signs a certificate dated
+// while it was valid, for a piece that never existed, plus a one-entry tree
+// and its checkpoint. Its certificate signature verifies (dated in its
+// window), so only the log can refuse it: a checkpoint carries no time, and
+// the retired key no longer vouches for any tree.
+TEST_F(VerifyCliTest, RetiredKeyCannotWriteHistory) {
+  const DsseEnvelope v2 = *SignRoot(v2_, {&keys_[0]});
+  Write("root-v2.json", EnvelopeToJson(v2));
+  Bundle forged{*SignCertificate(Facts(), Day(50), keys_[1]),
+                {v2},
+                std::nullopt,
+                std::nullopt};
+  const std::string entry =
+      CertificateLogEntry(forged.certificate.payload, "pc_abc", 2);
+  forged.log =
+      LogProof{0,
+               1,
+               {},
+               SignCheckpoint({"registry.example/loupe", 1, LeafHash(entry)},
+                              "registry.example/loupe", keys_[1])};
+  Write("forged.json", EncodeBundle(forged));
+  for (const char* root : {"root-v1.json", "root-v2.json"}) {
+    auto r = Verify(Path("forged.json") + " --root " + Path(root) + " " +
+                    Path("files/ring.stl"));
+    EXPECT_EQ(r.exit_code, 1) << root << ": " << r.output;
+    EXPECT_NE(r.output.find("no longer trusted"), std::string::npos)
+        << r.output;
+  }
+  // An honest certificate of key 1's time, its inclusion proven against a
+  // checkpoint the current key signed (a refreshed proof), stays valid.
+  MakeBundle("honest.json", keys_[1], Day(50), {v2});
+  auto r = Verify(Path("honest.json") + " --root " + Path("root-v1.json") +
+                  " " + Path("files/ring.stl"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// --all-files: an insurer holding the whole set fails a bundle whose files
+// were not all given; without it, the missing ones are only listed.
+TEST_F(VerifyCliTest, AllFilesRequiresEverySubject) {
+  MakeBundle("cert.json", keys_[1], Day(50));
+  const std::string base = Path("cert.json") + " --root " +
+                           Path("root-v1.json") + " " + Path("files/ring.stl");
+  auto r = Verify(base);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("no file given for scan.ply"), std::string::npos);
+  r = Verify(base + " --all-files");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("MISSING: no file given for scan.ply"),
+            std::string::npos)
+      << r.output;
+  r = Verify(base + " " + Path("files/scan.ply") + " --all-files");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
 TEST_F(VerifyCliTest, LogProofIsRequiredAndChecked) {
