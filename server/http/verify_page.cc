@@ -1,7 +1,10 @@
 // /verify/<certificate id>: the page a buyer reaches from the QR code on a
-// printed certificate. Verdict first, then the facts, then the log
+// printed certificate (/verify/<id>#pin=<hex>, the pin naming the
+// registry's first trust root). Verdict first, then the facts, then the log
 // inclusion. Rendered on the server from the same reads as the JSON API;
-// every value from storage is HTML-escaped.
+// every value from storage is HTML-escaped. The verdict rendered here is
+// the registry's own account, shown as such; the page's script (web/
+// verify.js) replaces it with what the browser checked itself.
 
 #include <google/protobuf/util/time_util.h>
 
@@ -10,6 +13,8 @@
 #include <optional>
 
 #include "base/str_cat.h"
+#include "crypto/dsse.h"
+#include "crypto/sha256.h"
 #include "geometry/jewelry_tables.h"
 #include "server/geometry_summary.h"
 #include "server/http/gateway.h"
@@ -176,15 +181,14 @@ constexpr char kStyle[] =
     "padding:0 1rem;color:#222}.verdict{padding:1rem 1.25rem;border-radius:"
     ".5rem;margin-bottom:1.5rem}.verdict h1{margin:0 0 .25rem}.ok{background:"
     "#e3f6e8;border:2px solid #2e8b57}.bad{background:#fde7e7;border:2px solid"
-    " #c0392b}.unknown{background:#eee;border:2px solid #888}table{border-"
-    "collapse:collapse;width:100%}th{text-align:left;width:11rem;vertical-"
-    "align:top}th,td{padding:.3rem .4rem;border-bottom:1px solid #ddd}code{"
-    "word-break:break-all}#drop{display:block;border:2px dashed #999;"
-    "border-radius:.5rem;padding:1rem;margin:.5rem 0}#drop.over{background:"
-    "#f4f4ff}canvas{max-width:100%;background:#f7f7f7;border-radius:.5rem}"
-    ".small{font-size:.85rem;color:#555}tr.certified{font-weight:bold}#qr "
-    "svg{width:10rem;height:10rem}"
-    "@media print{a{display:none}}";
+    " #c0392b}.unknown,.claim{background:#eee;border:2px solid #888}"
+    "table{border-collapse:collapse;width:100%}th{text-align:left;width:11rem;"
+    "vertical-align:top}th,td{padding:.3rem .4rem;border-bottom:1px solid "
+    "#ddd}code{word-break:break-all}#drop{display:block;border:2px dashed "
+    "#999;border-radius:.5rem;padding:1rem;margin:.5rem 0}#drop.over{"
+    "background:#f4f4ff}canvas{max-width:100%;background:#f7f7f7;border-"
+    "radius:.5rem}.small{font-size:.85rem;color:#555}tr.certified{font-weight:"
+    "bold}#qr svg{width:10rem;height:10rem}@media print{a{display:none}}";
 
 // JSON for a <script type="application/json"> block: no "<" can close it.
 std::string ScriptSafeJson(std::string_view s) {
@@ -213,11 +217,22 @@ bool HasMesh(const v1::TwinVersion& v) {
   return false;
 }
 
-// What the browser checks itself (verify.js): the signature, a dropped
-// file's digest; the 3D view; the QR code of the printable view.
+// The pin of the registry's first trust root (lower-case hex SHA-256 of its
+// payload): what the printable view's QR code links with. Empty if there
+// is no root. The page never trusts this value; the link's pin is the
+// reader's anchor.
+std::string RootPin(const std::vector<std::string>& roots) {
+  if (roots.empty()) return "";
+  auto envelope = crypto::EnvelopeFromJson(roots.front());
+  return envelope.ok() ? crypto::Sha256::HexOf(envelope->payload) : "";
+}
+
+// What the browser checks itself (verify.js): the trust roots from the pin,
+// the signature, the log proof and witnesses, a dropped file's digest; the
+// 3D view; the QR code of the printable view.
 std::string BrowserPart(const v1::Certificate& certificate,
                         const absl::StatusOr<v1::TwinVersion>& version,
-                        bool print) {
+                        std::string_view pin, bool print) {
   const bool mesh = version.ok() && HasMesh(*version);
   std::string out;
   if (mesh && !print) {
@@ -232,15 +247,18 @@ std::string BrowserPart(const v1::Certificate& certificate,
         "<p class=\"small\">Scan to verify: <span id=\"qr-url\"></span></p>\n";
   } else {
     out +=
-        "<h2>Check it yourself</h2><p id=\"signature-check\" "
-        "data-result=\"pending\">Checking the registry's signature in your "
-        "browser…</p><p id=\"log-check\" data-result=\"pending\"></p>"
+        "<h2>Check it yourself</h2><p id=\"anchor-check\" "
+        "data-result=\"pending\">Checking the registry's trust root in your "
+        "browser…</p><p id=\"signature-check\" data-result=\"pending\">"
+        "</p><p id=\"log-check\" data-result=\"pending\"></p><p "
+        "id=\"witness-check\" data-result=\"pending\"></p>"
         "<label id=\"drop\" for=\"file\">Drop a scan, CAD "
         "file or photo of this piece here, or choose one: its SHA-256 is "
         "computed on your computer and compared with the certificate (the "
         "file is not sent anywhere). <input type=\"file\" id=\"file\">"
         "</label><p id=\"file-check\" data-result=\"none\"></p>\n"
-        "<p><a href=\"?print=1\">Printable certificate with QR code</a></p>\n";
+        "<p><a id=\"print-link\" href=\"?print=1\">Printable certificate "
+        "with QR code</a></p>\n";
   }
   out += StrCat(
       "<script type=\"application/json\" id=\"loupe-data\">{"
@@ -249,7 +267,7 @@ std::string BrowserPart(const v1::Certificate& certificate,
       ",\"piece_id\":", ScriptSafeJson(certificate.piece_id()),
       ",\"version\":", certificate.version(),
       ",\"has_preview\":", mesh ? "true" : "false",
-      ",\"print\":", print ? "true" : "false",
+      ",\"print\":", print ? "true" : "false", ",\"pin\":", ScriptSafeJson(pin),
       ",\"bundle\":", ScriptSafeJson(certificate.bundle_json()),
       "}</script>\n<script type=\"module\" src=\"/web/verify.js\"></script>\n");
   return out;
@@ -263,7 +281,13 @@ Response Gateway::VerifyPage(std::string_view certificate_id,
   Principal anonymous;
   v1::GetCertificateRequest cr;
   cr.set_certificate_id(std::string(certificate_id));
+  cr.set_staple_status(true);  // The browser checks the signed status.
   auto certificate = parts_.registry->GetCertificate(anonymous, cr);
+  if (!certificate.ok() && !absl::IsNotFound(certificate.status()) &&
+      !absl::IsInvalidArgument(certificate.status())) {
+    cr.set_staple_status(false);  // The page still shows; status unchecked.
+    certificate = parts_.registry->GetCertificate(anonymous, cr);
+  }
   Response r;
   r.route = route;
   r.content_type = "text/html; charset=utf-8";
@@ -293,10 +317,18 @@ Response Gateway::VerifyPage(std::string_view certificate_id,
   pr.set_piece_id(certificate->piece_id());
   auto piece = parts_.registry->GetPiece(anonymous, pr);
   const Verdict verdict = VerdictFor(piece);
-  body += StrCat("<div class=\"verdict ", verdict.css,
-                 "\" id=\"verdict\" data-verdict=\"", verdict.css, "\"><h1>",
-                 Escape(verdict.title), "</h1><p>", Escape(verdict.detail),
-                 "</p></div>\n");
+  // The registry's own account: never green here; verify.js replaces it.
+  const std::string_view css =
+      std::string_view(verdict.css) == "ok" ? "claim" : verdict.css;
+  body += StrCat(
+      "<div class=\"verdict ", css, "\" id=\"verdict\" data-verdict=\"",
+      verdict.css, "\" data-source=\"server\"><h1>", Escape(verdict.title),
+      "</h1><p>", Escape(verdict.detail),
+      "</p><p class=\"small\" id=\"verdict-source\">What the registry says "
+      "about itself. Your browser is checking it; this verdict is replaced by "
+      "what your browser finds.</p><noscript><p class=\"small\">Scripts are "
+      "off, so nothing here was checked independently: check the certificate "
+      "bundle below with <code>loupe verify</code>.</p></noscript></div>\n");
   v1::GetVersionRequest vr;
   vr.set_piece_id(certificate->piece_id());
   vr.set_number(certificate->version());
@@ -309,7 +341,8 @@ Response Gateway::VerifyPage(std::string_view certificate_id,
       versions.ok() && !print) {
     body += History(*versions, certificate->version());
   }
-  body += BrowserPart(*certificate, version, print);
+  body +=
+      BrowserPart(*certificate, version, RootPin(parts_.trust_roots), print);
   body += StrCat(
       "<h2>Certificate</h2><table>", Row("Certificate", certificate->id()),
       Row("Issued",

@@ -1,162 +1,159 @@
-// The verify page's checks in the browser (server/http/verify_page.cc):
-// the registry's Ed25519 signature over the certificate, verified here
-// with @noble/ed25519 against the keys of the registry's trust root; the
-// SHA-256 of a file the user drops, computed here and compared with the
+// The verify page's checks in the browser (server/http/verify_page.cc).
+// The verdict comes from checks made here (checks.js, trust.js), not from
+// the server: the registry's trust roots followed from the pin in the
+// link (#pin=<hex>, the printed certificate's QR code), the certificate's
+// signature, its log inclusion and the witnesses' cosignatures, and the
+// piece's signed status. Without a pin the page says that it trusts the
+// server it came from, and never shows the green verdict. Also: the
+// SHA-256 of a file the user drops, compared with the verified
 // certificate's subjects; a 3D view of the decimated preview (three.js);
 // the QR code of the printable view. Results are also written to
 // data-result attributes, which the browser test reads.
 import * as ed from '/web/ed25519.js';
+import {formatTime, toHex, useEd25519} from '/web/trust.js';
+import {verifyPage} from '/web/checks.js';
 
+useEd25519(ed.verifyAsync);
 const data = JSON.parse(document.getElementById('loupe-data').textContent);
-const text = new TextEncoder();
 
-function fromBase64(s) {
-  const std = s.replace(/-/g, '+').replace(/_/g, '/');
-  const padded = std.padEnd(Math.ceil(std.length / 4) * 4, '=');
-  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-}
-const toHex = (bytes) =>
-  [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-const fromHex = (h) => Uint8Array.from(h.match(/../g), (x) => parseInt(x, 16));
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+// The pin in the link, lower-cased; null without one.
+function linkPin() {
+  const pin = new URLSearchParams(location.hash.slice(1)).get('pin');
+  return pin === null ? null : pin.toLowerCase();
 }
 
-// DSSE's pre-authentication encoding (docs/certificate-format.md).
-function pae(type, body) {
-  const t = text.encode(type);
-  return concat(text.encode(`DSSEv1 ${t.length} `), t,
-                text.encode(` ${body.length} `), body);
-}
+let statement = null;  // The verified statement, once checked.
 
-let statement = null;  // Set once the signature verified.
+const STATUS = {
+  active: ['Authentic', 'ok'], revoked: ['Revoked', 'bad'],
+  stolen: ['Reported stolen', 'bad'], lost: ['Reported lost', 'bad'],
+  suspended: ['Suspended', 'bad'],
+};
+const STEP = {
+  root: 'the trust root', certificate: 'the certificate', log: 'the log proof',
+  witnesses: 'the witnesses', status: "the piece's status",
+};
 
-const sha256 = async (bytes) =>
-  new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
-
-// RFC 9162 2.1.3.2: the root an inclusion proof leads to.
-async function rootFromProof(leaf, index, size, proof) {
-  let fn = index, sn = size - 1, r = leaf;
-  for (const p of proof) {
-    if (sn === 0) return null;
-    if (fn % 2 === 1 || fn === sn) {
-      r = await sha256(concat(Uint8Array.of(1), p, r));
-      while (fn % 2 === 0 && fn !== 0) {
-        fn = Math.floor(fn / 2);
-        sn = Math.floor(sn / 2);
-      }
-    } else {
-      r = await sha256(concat(Uint8Array.of(1), r, p));
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 ? r : null;
-}
-
-// The certificate's log entry (docs/transparency-log.md), its inclusion
-// proof, and the checkpoint's signature by a checkpoint key of the trust
-// root (a C2SP signed note).
-async function checkLog(envelope, payload, keys, origin) {
-  const out = document.getElementById('log-check');
-  const log = JSON.parse(data.bundle).log;
+function show(id, result, message) {
+  const out = document.getElementById(id);
   if (!out) return;
-  if (!log) {
-    out.textContent = 'This bundle carries no transparency-log proof.';
-    out.dataset.result = 'none';
-    return;
-  }
-  const entry = JSON.stringify({
-    certificate_id: data.certificate_id, piece_id: statement.predicate.piece_id,
-    statement_sha256: toHex(await sha256(payload)), type: 'certificate',
-    version: statement.predicate.version,
-  });
-  const leaf = await sha256(concat(Uint8Array.of(0), text.encode(entry)));
-  const root = await rootFromProof(leaf, Number(log.index), Number(log.tree_size),
-                                   log.inclusion_proof.map(fromBase64));
-  const [body, signatures] = log.checkpoint.split('\n\n');
-  const [noteOrigin, size, rootB64] = body.split('\n');
-  let signed = false;
-  for (const line of (signatures || '').split('\n')) {
-    const m = line.match(/^\u2014 (\S+) (\S+)$/);
-    if (!m || m[1] !== origin) continue;
-    const raw = fromBase64(m[2]);
-    for (const key of keys) {
-      const id = (await sha256(concat(text.encode(`${origin}\n`), Uint8Array.of(1),
-                                      fromHex(key)))).slice(0, 4);
-      if (equal(id, raw.slice(0, 4)) &&
-          await ed.verifyAsync(raw.slice(4), text.encode(`${body}\n`), fromHex(key))) {
-        signed = true;
-      }
-    }
-  }
-  const ok = root && signed && noteOrigin === origin &&
-      Number(size) === Number(log.tree_size) && equal(root, fromBase64(rootB64));
-  out.textContent = ok
-      ? `Logged: entry ${log.index} of ${log.tree_size}, its inclusion proof ` +
-        `checked in your browser against the registry's signed checkpoint.`
-      : 'The transparency-log proof does NOT check out.';
-  out.dataset.result = ok ? 'valid' : 'invalid';
+  out.textContent = message;
+  out.dataset.result = result;
 }
 
-async function checkSignature() {
-  const out = document.getElementById('signature-check');
-  if (!out) return;
+// [title, css class, detail] of the verdict the browser reached.
+function verdictOf(r) {
+  if (!r.ok) {
+    return ['Not verified', 'bad',
+            `Your browser's check of ${STEP[r.failed]} failed: ${r.error}`];
+  }
+  if (!r.status) {
+    return ['Genuine certificate', 'unknown',
+            "the piece's current status was not checked: the server sent no signed status"];
+  }
+  const s = r.status;
+  const [title, css] = STATUS[s.status] || ['Unknown', 'unknown'];
+  const asOf = `status as of ${formatTime(s.asOf)}`;
+  const detail = s.status === 'active'
+      ? `signed by the registry, logged, not revoked, not reported lost or stolen (${asOf})`
+      : `${s.status}: ${s.reason} (by ${s.changedBy}, ${asOf})`;
+  // Without a pin a good verdict is only the server's word: never green.
+  if (css === 'ok' && !r.anchored) return [`${title}, says this server`, 'unknown', detail];
+  return [title, css, detail];
+}
+
+function sourceOf(r) {
+  if (!r.anchored) {
+    return 'Your link carries no pin, so this page trusts the server it was served ' +
+        'from: your browser checked the signatures against keys this same server ' +
+        'handed out, which a look-alike server can do too. Open the link or QR code ' +
+        'of the printed certificate (it ends in #pin=…) to check independently' +
+        (data.pin ? `; this server's pin is ${data.pin.slice(0, 16)}….` : '.');
+  }
+  const what = ['the trust roots', "the certificate's signature", 'its log entry'];
+  if (r.witnesses?.vouched.length) what.push('the witnesses’ cosignatures');
+  if (r.status) what.push("the piece's status");
+  const checked = r.ok ? `: ${what.join(', ')}` : '';
+  return `Checked in your browser, anchored to the registry's pin ` +
+      `${r.pin.slice(0, 16)}… in your link${checked}.`;
+}
+
+function showVerdict(r) {
+  const box = document.getElementById('verdict');
+  const [title, css, detail] = verdictOf(r);
+  box.className = `verdict ${css}`;
+  box.dataset.verdict = css;
+  box.dataset.source = 'browser';
+  box.dataset.anchor = r.anchored ? 'pin' : 'server';
+  box.querySelector('h1').textContent = title;
+  box.querySelector('p').textContent = detail;
+  document.getElementById('verdict-source').textContent = sourceOf(r);
+}
+
+// Each check's line: valid, invalid (the step that failed) or unchecked.
+function showSteps(r) {
+  const predicate = r.certificate?.statement.predicate;
+  const result = (step) => (r[step] ? 'valid' : r.failed === step ? 'invalid' : 'unchecked');
+  const failed = (step, what) => (r.failed === step
+      ? `${what}: NOT VALID: ${r.error}` : `${what}: not checked (an earlier check failed).`);
+  show('anchor-check', result('root'), r.root
+      ? `Trust root v${r.root.version} of ${r.root.origin}, ` + (r.anchored
+          ? `followed from the registry's first root, which matches the pin in your link.`
+          : 'as this server hands it out (no pin in your link).')
+      : failed('root', 'Trust root'));
+  show('signature-check', result('certificate'), r.certificate
+      ? `Signature checked in your browser: valid, for piece ${predicate.piece_id} ` +
+        `version ${predicate.version} of studio ${predicate.studio_id}, by the registry's ` +
+        `certificate key ${r.certificate.keyid.slice(0, 16)}…, valid when the certificate ` +
+        `was issued (${formatTime(r.certificate.issuedAt)}).`
+      : failed('certificate', 'Signature checked in your browser'));
+  show('log-check', result('log'), r.log
+      ? `Logged: entry ${r.log.index} of ${r.log.treeSize}, its inclusion proof checked in ` +
+        "your browser against the registry's signed checkpoint."
+      : failed('log', 'The transparency-log proof'));
+  const w = r.witnesses;
+  if (w && w.listed === 0) {
+    show('witness-check', 'none',
+         'The trust root names no witnesses: the checkpoint is the registry’s own word.');
+  } else {
+    show('witness-check', result('witnesses'), w
+        ? `Cosigned by ${w.vouched.length} of the ${w.listed} witnesses the trust root ` +
+          `names (${w.needed} needed): ${w.vouched.map((v) =>
+            `${v.name} (${formatTime(v.time)})`).join(', ')}.`
+        : failed('witnesses', 'Witness cosignatures'));
+  }
+}
+
+async function check() {
+  const pin = linkPin();
+  statement = null;
+  let report;
   try {
-    const envelope = JSON.parse(data.bundle).certificate;
-    const roots = (await (await fetch('/api/v1/trust-root')).json()).roots;
-    const keys = new Map();
-    const checkpointKeys = [];
-    let origin = '';
-    for (const root of roots) {
-      const body = JSON.parse(new TextDecoder().decode(fromBase64(root.payload)));
-      origin = body.origin;
-      for (const k of body.keys) {
-        if (k.roles.includes('certificate')) keys.set(k.keyid, k.public_key);
-        if (k.roles.includes('checkpoint')) checkpointKeys.push(k.public_key);
-      }
-    }
-    const payload = fromBase64(envelope.payload);
-    const message = pae(envelope.payloadType, payload);
-    let valid = null;
-    for (const s of envelope.signatures) {
-      const key = keys.get(s.keyid);
-      if (key && await ed.verifyAsync(fromBase64(s.sig), message, fromHex(key))) {
-        valid = s.keyid;
-      }
-    }
-    if (valid) {
-      statement = JSON.parse(new TextDecoder().decode(payload));
-      out.textContent = `Signature checked in your browser: valid, by the ` +
-          `registry's certificate key ${valid.slice(0, 16)}….`;
-      out.dataset.result = 'valid';
-      await checkLog(envelope, payload, checkpointKeys, origin);
-    } else {
-      out.textContent = 'Signature checked in your browser: NOT VALID for ' +
-          'any certificate key of the registry.';
-      out.dataset.result = 'invalid';
-    }
+    const res = await fetch('/api/v1/trust-root');
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    report = await verifyPage({pin, roots: (await res.json()).roots,
+                               bundle: JSON.parse(data.bundle),
+                               certificateId: data.certificate_id, now: Date.now()});
   } catch (e) {
-    out.textContent = `The signature could not be checked here: ${e.message}`;
-    out.dataset.result = 'error';
+    report = {anchored: pin !== null, pin, ok: false, failed: 'root',
+              error: `the check could not run: ${e.message}`};
   }
+  if (report.ok) statement = report.certificate.statement;
+  showVerdict(report);
+  showSteps(report);
 }
 
 async function checkFile(file) {
   const out = document.getElementById('file-check');
   const digest = toHex(new Uint8Array(
       await crypto.subtle.digest('SHA-256', await file.arrayBuffer())));
-  const subjects = statement ? statement.subject : [];
-  const match = subjects.find(
-      (s) => s.name !== 'loupe:subject-set' && s.digest.sha256 === digest);
+  if (!statement) {
+    out.textContent = `${file.name}: SHA-256 ${digest}; not compared: the certificate ` +
+        'did not verify in your browser.';
+    out.dataset.result = 'unchecked';
+    return;
+  }
+  const match = statement.subjects.find((s) => s.sha256 === digest);
   out.textContent = match
       ? `${file.name}: SHA-256 ${digest} is "${match.name}" of this certificate.`
       : `${file.name}: SHA-256 ${digest} matches no file of this certificate.`;
@@ -246,7 +243,8 @@ async function showQr() {
   const box = document.getElementById('qr');
   if (!box) return;
   const {default: qrcode} = await import('/web/qrcode.mjs');
-  const url = new URL(location.pathname, location.origin).href;
+  const pin = /^[0-9a-f]{64}$/.test(linkPin()) ? linkPin() : data.pin;
+  const url = new URL(location.pathname + (pin ? `#pin=${pin}` : ''), location.origin).href;
   const qr = qrcode(0, 'M');
   qr.addData(url);
   qr.make();
@@ -255,7 +253,15 @@ async function showQr() {
   box.dataset.result = 'drawn';
 }
 
+// The printable view's link keeps the pin.
+const keepPin = () => {
+  const link = document.getElementById('print-link');
+  if (link) link.href = `?print=1${location.hash}`;
+};
+keepPin();
+window.addEventListener('hashchange', keepPin);
 setUpDrop();
-checkSignature();
+check();
+window.addEventListener('hashchange', check);  // A pin pasted into the link.
 showTwin();
 showQr();
