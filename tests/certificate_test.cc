@@ -134,6 +134,10 @@ TEST_F(CertificateTest,
   const std::string check = " --root " + root_ + " --file " + dir + "/ring.stl";
   EXPECT_EQ(RunCli("verify " + dir + "/old.json" + check).exit_code, 0);
 
+  const std::string audit =
+      "log audit --root " + root_ + " --server " + server_.target();
+  ASSERT_EQ(RunCli(audit + " --save " + dir + "/saved.txt").exit_code, 0);
+
   ASSERT_EQ(server_.Stop(), 0);
   std::this_thread::sleep_for(std::chrono::seconds(1));  // Issued before.
   auto v2 = server_.RotateSigningKey();
@@ -157,6 +161,14 @@ TEST_F(CertificateTest,
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = RunCli("verify " + dir + "/old.json" + check);
   EXPECT_EQ(r.exit_code, 0) << r.output;
+  // An auditor holding root v1 follows the rotation the registry sends
+  // with its checkpoint (re-signed by the new key), and its own checkpoint
+  // saved before the rotation still anchors the consistency check.
+  r = RunCli("log audit --root " + root_ + online + " --checkpoint " + dir +
+             "/saved.txt");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("consistent with the saved"), std::string::npos)
+      << r.output;
   // A holder of root v2 alone verifies the refreshed bundle too.
   r = RunCli("verify " + dir + "/old.json --root " + *v2 + " --file " + dir +
              "/ring.stl");
