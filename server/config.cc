@@ -78,6 +78,15 @@ absl::Status FinishConfig(v1::ServerConfig* config) {
     limits->set_max_concurrent_streams(100);
   }
   if (limits->max_call_seconds() == 0) limits->set_max_call_seconds(3600);
+  if (limits->handshake_timeout_ms() == 0) {
+    limits->set_handshake_timeout_ms(10000);
+  }
+  if (limits->max_connections() != 0 &&
+      limits->max_connections_per_address() > limits->max_connections()) {
+    return absl::InvalidArgumentError(
+        "limits.max_connections_per_address: more than "
+        "limits.max_connections");
+  }
   if (limits->max_mesh_triangles() == 0) {
     limits->set_max_mesh_triangles(20'000'000);
   }

@@ -57,6 +57,23 @@ TEST(ConfigTest, MissingDataDirAndBadLimitsAreNamed) {
       "data_dir: 'x' allow_plaintext: true limits { max_message_bytes: 1000 }");
   EXPECT_NE(FinishConfig(&*small).message().find("limits.max_message_bytes"),
             std::string::npos);
+  auto per_address = ParseConfig(
+      "data_dir: 'x' allow_plaintext: true limits { max_connections: 10 "
+      "max_connections_per_address: 11 }");
+  EXPECT_NE(FinishConfig(&*per_address)
+                .message()
+                .find("limits.max_connections_per_address: more than"),
+            std::string::npos);
+}
+
+// Connection limits default to 0 (derived from RLIMIT_NOFILE at start,
+// connection_gate.h); the handshake timeout to 10 s.
+TEST(ConfigTest, ConnectionLimitsAreDerivedAtStart) {
+  auto config = ParseConfig("data_dir: '/tmp/x'\nallow_plaintext: true\n");
+  ASSERT_TRUE(FinishConfig(&*config).ok());
+  EXPECT_EQ(config->limits().max_connections(), 0u);
+  EXPECT_EQ(config->limits().max_connections_per_address(), 0u);
+  EXPECT_EQ(config->limits().handshake_timeout_ms(), 10000u);
 }
 
 TEST(ConfigTest, LoadsFilesAndReportsMissingOnes) {

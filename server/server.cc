@@ -12,6 +12,7 @@
 
 #include "base/file.h"
 #include "base/str_cat.h"
+#include "server/connection_gate.h"
 
 namespace loupe::server {
 namespace {
@@ -146,10 +147,37 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  const bool with_http = !config.http().listen_address().empty();
+  const uint64_t nofile = DescriptorLimit();
+  auto limits =
+      ResolveConnectionLimits(config.limits(), nofile, with_http ? 2 : 1);
+  if (!limits.ok()) return limits.status();
+  // The gRPC listening socket is ours, not gRPC's (connection_gate.h).
+  auto grpc_gate = ConnectionGate::Listen(
+      config.listen_address(), {"grpc", "listen_address", *limits, ""});
+  if (!grpc_gate.ok()) return grpc_gate.status();
+  s->grpc_gate_ = *std::move(grpc_gate);
+  s->port_ = s->grpc_gate_->port();
+  std::unique_ptr<ConnectionGate> http_gate;
+  if (with_http) {
+    auto gate = http::HttpServer::Listen(config.http(), config.tls(), *limits);
+    if (!gate.ok()) return gate.status();
+    http_gate = *std::move(gate);
+  }
+  std::cout << "loupe-server: at most " << limits->max_connections
+            << " connections on each listener, " << limits->max_per_address
+            << " from one address (RLIMIT_NOFILE " << nofile << ")"
+            << std::endl;
+
   grpc::ServerBuilder builder;
   auto credentials = GrpcCredentials(config);
   if (!credentials.ok()) return credentials.status();
-  builder.AddListeningPort(config.listen_address(), *credentials, &s->port_);
+  s->grpc_acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      *credentials);
+  builder.AddChannelArgument(
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+      static_cast<int>(config.limits().handshake_timeout_ms()));
   builder.AddChannelArgument(
       GRPC_ARG_MAX_CONCURRENT_STREAMS,
       static_cast<int>(config.limits().max_concurrent_streams()));
@@ -170,12 +198,21 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   s->admin_ = std::make_unique<AdminService>(s->store_.get(), s->policy_.get());
   builder.RegisterService(s->admin_.get());
   s->grpc_ = builder.BuildAndStart();
-  if (s->grpc_ == nullptr || s->port_ == 0) {
+  if (s->grpc_ == nullptr) {
     return absl::UnavailableError(
-        StrCat("listen_address: cannot listen on ", config.listen_address()));
+        StrCat("listen_address: the gRPC server did not start on ",
+               config.listen_address()));
   }
   s->grpc_->GetHealthCheckService()->SetServingStatus(true);
-  if (!config.http().listen_address().empty()) {
+  // Only now: the acceptor drops (and leaks) connections before the start.
+  s->grpc_gate_->Start([acceptor = s->grpc_acceptor_.get(),
+                        listener = s->grpc_gate_->listen_fd()](int fd) {
+    grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
+    p.listener_fd = listener;
+    p.fd = fd;
+    acceptor->HandleNewConnection(&p);
+  });
+  if (with_http) {
     std::vector<std::string> roots;
     for (const auto& file : config.signing().root_files()) {
       auto text = ReadFileToString(file);
@@ -185,12 +222,17 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
     }
     s->previews_ = std::make_unique<http::PreviewCache>(
         s->store_.get(), config.limits().max_mesh_triangles());
+    const ConnectionGate* grpc_gate = s->grpc_gate_.get();
+    std::vector<const ConnectionGate*> gates = {grpc_gate, http_gate.get()};
     s->gateway_ = std::make_unique<http::Gateway>(http::Gateway::Parts{
         s->registry_.get(), s->signer_ != nullptr ? s->log_.get() : nullptr,
         s->store_.get(), s->policy_.get(), s->metrics_.get(), config.data_dir(),
-        WebDir(config.http()), std::move(roots), s->previews_.get()});
-    auto gateway = http::HttpServer::Start(
-        config.http(), config.tls(), s->gateway_.get(), s->metrics_.get());
+        WebDir(config.http()), std::move(roots), s->previews_.get(),
+        [grpc_gate] { return grpc_gate->Accepting(); },
+        [gates] { return ConnectionMetricsText(gates); }});
+    auto gateway = http::HttpServer::Start(std::move(http_gate), config.http(),
+                                           config.tls(), s->gateway_.get(),
+                                           s->metrics_.get());
     if (!gateway.ok()) return gateway.status();
     s->http_ = *std::move(gateway);
   }
@@ -208,6 +250,7 @@ void RegistryServer::Shutdown() {
   grpc_->GetHealthCheckService()->SetServingStatus(false);
   if (gateway_ != nullptr) gateway_->SetDraining();
   if (http_ != nullptr) http_->Shutdown();
+  grpc_gate_->Stop();  // New gRPC connections are refused from here.
   grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   pool_.reset();       // Runs queued work, then joins.
   admin_->WaitIdle();  // A scrub or backup in progress finishes.

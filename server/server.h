@@ -1,6 +1,7 @@
 #pragma once
 
 #include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
 
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 #include "loupe/v1/config.pb.h"
 #include "server/access_policy.h"
 #include "server/admin_service.h"
+#include "server/connection_gate.h"
 #include "server/http/gateway.h"
 #include "server/http/http_server.h"
 #include "server/http/metrics.h"
@@ -24,6 +26,8 @@ namespace loupe::server {
 // A running Loupe registry: the store, the policy, the worker pool and the
 // gRPC server with RegistryService, TransparencyLogService, health checking
 // and reflection; and, when http.listen_address is set, the HTTP gateway.
+// Both listen through a ConnectionGate (connection_gate.h), within
+// limits.max_connections and limits.max_connections_per_address.
 //
 // Thread-safe. Shutdown() may be called from any thread (e.g. a signal
 // thread) while another is in Wait().
@@ -63,6 +67,10 @@ class RegistryServer {
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<http::Metrics> metrics_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor>
+      grpc_acceptor_;
+  // Destroyed before the acceptor it hands connections to.
+  std::unique_ptr<ConnectionGate> grpc_gate_;
   std::unique_ptr<http::PreviewCache> previews_;
   std::unique_ptr<http::Gateway> gateway_;
   std::unique_ptr<http::HttpServer> http_;

@@ -1,6 +1,7 @@
 #include "tests/test_server.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -143,6 +144,11 @@ absl::Status TestServer::Start() {
     FILE* log = std::fopen(log_file.c_str(), "a");
     dup2(fileno(log), STDOUT_FILENO);
     dup2(fileno(log), STDERR_FILENO);
+    if (descriptor_limit_ > 0) {
+      const rlimit limit{static_cast<rlim_t>(descriptor_limit_),
+                         static_cast<rlim_t>(descriptor_limit_)};
+      setrlimit(RLIMIT_NOFILE, &limit);
+    }
     const std::string config = dir_ + "/loupe.conf";
     execl(LOUPE_SERVER_BIN, LOUPE_SERVER_BIN, "--config", config.c_str(),
           "--port-file", port_file.c_str(), static_cast<char*>(nullptr));

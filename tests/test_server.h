@@ -48,6 +48,10 @@ class TestServer {
   // practical rate limit), e.g. "requests_per_second: 5".
   void SetLimits(const std::string& limits);
 
+  // Before Start(): the server runs with RLIMIT_NOFILE of `n` (soft and
+  // hard), as under `ulimit -n n`.
+  void SetDescriptorLimit(int n) { descriptor_limit_ = n; }
+
   // Starts the server and waits until it listens; an error (with the
   // server's log) if it exits or does not listen within 30 s.
   [[nodiscard]] absl::Status Start();
@@ -74,6 +78,7 @@ class TestServer {
   pid_t pid_ = -1;
   int port_ = 0;
   int http_port_ = 0;
+  int descriptor_limit_ = 0;  // 0: inherited.
 };
 
 }  // namespace loupe::testing

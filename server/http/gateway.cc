@@ -123,6 +123,11 @@ Response Gateway::Ready() const {
   if (auto s = parts_.store->LogHealth(); !s.ok()) {
     return Text(503, StrCat("log: ", s.message(), "\n"), "/readyz");
   }
+  if (parts_.grpc_accepting) {
+    if (auto s = parts_.grpc_accepting(); !s.ok()) {
+      return Text(503, StrCat(s.message(), "\n"), "/readyz");
+    }
+  }
   return Text(200, "ready\n", "/readyz");
 }
 
@@ -140,6 +145,7 @@ Response Gateway::Metrics() const {
         "# TYPE loupe_storage_bytes gauge\nloupe_storage_bytes ",
         DirectoryBytes(parts_.data_dir), "\n");
   }
+  if (parts_.more_metrics) out += parts_.more_metrics();
   Response r = Text(200, std::move(out), "/metrics");
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;

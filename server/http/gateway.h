@@ -17,6 +17,7 @@
 // Thread-safe: Handle() may run on many threads at once.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,12 +54,19 @@ class Gateway : public Handler {
     // The trust roots (DSSE envelopes, JSON), oldest first; may be empty.
     std::vector<std::string> trust_roots;
     PreviewCache* previews = nullptr;  // May be null: no 3D previews.
+    // OK while the gRPC server admits new connections, else why not: then
+    // /readyz is 503 with the reason. May be empty (not checked).
+    std::function<absl::Status()> grpc_accepting;
+    // More Prometheus text for /metrics (the connection gauges); may be
+    // empty.
+    std::function<std::string()> more_metrics;
   };
   explicit Gateway(Parts parts) : parts_(std::move(parts)) {}
 
   [[nodiscard]] Response Handle(const Request& request) const override;
 
-  // /readyz answers 503 once draining (shutdown has begun).
+  // /readyz answers 503 once draining (shutdown has begun), while the log
+  // refuses to serve, and while gRPC admits no new connections.
   void SetDraining() { draining_ = true; }
 
  private:

@@ -29,15 +29,18 @@ class GatewayTest : public storage::StoreFixture {
     policy_ = *std::move(policy);
     registry_ = std::make_unique<Registry>(store_.get(), policy_.get(),
                                            v1::LimitsConfig());
-    gateway_ = std::make_unique<Gateway>(Gateway::Parts{registry_.get(),
-                                                        nullptr,
-                                                        store_.get(),
-                                                        policy_.get(),
-                                                        &metrics_,
-                                                        dir_.string(),
-                                                        "",
-                                                        {},
-                                                        nullptr});
+    gateway_ = std::make_unique<Gateway>(
+        Gateway::Parts{registry_.get(),
+                       nullptr,
+                       store_.get(),
+                       policy_.get(),
+                       &metrics_,
+                       dir_.string(),
+                       "",
+                       {},
+                       nullptr,
+                       [this] { return grpc_accepting_; },
+                       [] { return std::string("loupe_connections 3\n"); }});
     v1::Piece piece;
     piece.set_id(kPiece);
     piece.set_studio_id("aurum");
@@ -55,6 +58,7 @@ class GatewayTest : public storage::StoreFixture {
   }
 
   static constexpr char kPiece[] = "pc_aaaaaaaaaaaaaaaaaaaaaaaaaa";
+  absl::Status grpc_accepting_;  // What the gateway hears of gRPC.
   std::unique_ptr<AccessPolicy> policy_;
   std::unique_ptr<Registry> registry_;
   Metrics metrics_;
@@ -133,6 +137,17 @@ TEST_F(GatewayTest, HealthReadinessAndMetrics) {
             std::string::npos);
   EXPECT_NE(m.body.find("loupe_log_entries "), std::string::npos);
   EXPECT_NE(m.body.find("loupe_storage_bytes "), std::string::npos);
+  EXPECT_NE(m.body.find("loupe_connections 3\n"), std::string::npos);
+  // gRPC taking no new connections makes the registry not ready, saying why.
+  grpc_accepting_ = absl::UnavailableError(
+      "grpc: at limits.max_connections (384 open connections)");
+  Response full = Get("/readyz");
+  EXPECT_EQ(full.status, 503);
+  EXPECT_EQ(full.body,
+            "grpc: at limits.max_connections (384 open connections)\n");
+  EXPECT_EQ(Get("/healthz").status, 200);
+  grpc_accepting_ = absl::OkStatus();
+  EXPECT_EQ(Get("/readyz").status, 200);
   gateway_->SetDraining();
   EXPECT_EQ(Get("/readyz").status, 503);
   EXPECT_EQ(Get("/healthz").status, 200);

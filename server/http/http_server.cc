@@ -1,5 +1,8 @@
 #include "server/http/http_server.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -185,34 +188,76 @@ struct HttpServer::Impl {
   Shared shared;
   std::optional<net::ssl::context> tls;
   net::io_context ioc;
-  std::optional<tcp::acceptor> acceptor;
+  // Keeps the threads in ioc.run() while no connection is open.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::unique_ptr<ConnectionGate> gate;
   std::vector<std::thread> threads;
-  int port = 0;
   std::once_flag shutdown_once;
 
-  void Accept() {
-    acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec,
-                                                         tcp::socket socket) {
-      if (ec) {
-        if (ec == net::error::operation_aborted) return;
-      } else if (!shared.stopping && tls) {
-        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-            &shared, std::move(socket), *tls)
-            ->Run();
-      } else if (!shared.stopping) {
-        std::make_shared<Session<beast::tcp_stream>>(&shared, std::move(socket))
-            ->Run();
-      }
-      if (!shared.stopping) Accept();
-    });
+  // On the gate's thread: a session for the admitted connection `fd`.
+  void Admit(int fd) {
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    beast::error_code ec;
+    tcp::socket socket(net::make_strand(ioc));
+    if (shared.stopping ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) {
+      ::close(fd);
+      return;
+    }
+    socket.assign(local.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) {
+      ::close(fd);
+    } else if (tls) {
+      std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+          &shared, std::move(socket), *tls)
+          ->Run();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(&shared, std::move(socket))
+          ->Run();
+    }
   }
 };
 
+namespace {
+
+// What a plain-HTTP client over a connection limit reads before the close.
+std::string Refusal() {
+  const std::string body =
+      "connections: over the limit for this address or in total\n";
+  return StrCat(
+      "HTTP/1.1 503 Service Unavailable\r\nServer: loupe\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\n"
+      "Connection: close\r\nContent-Length: ",
+      body.size(), "\r\n\r\n", body);
+}
+
+}  // namespace
+
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+absl::StatusOr<std::unique_ptr<ConnectionGate>> HttpServer::Listen(
+    const v1::HttpConfig& config, const v1::TlsConfig& tls,
+    const ConnectionLimits& limits) {
+  return ConnectionGate::Listen(config.listen_address(),
+                                {"http", "http.listen_address", limits,
+                                 tls.cert_file().empty() ? Refusal() : ""});
+}
+
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
-    const v1::HttpConfig& config, const v1::TlsConfig& tls, const Handler* handler,
-    Metrics* metrics) {
+    const v1::HttpConfig& config, const v1::TlsConfig& tls,
+    const Handler* handler, Metrics* metrics) {
+  auto limits =
+      ResolveConnectionLimits(v1::LimitsConfig(), DescriptorLimit(), 1);
+  if (!limits.ok()) return limits.status();
+  auto gate = Listen(config, tls, *limits);
+  if (!gate.ok()) return gate.status();
+  return Start(*std::move(gate), config, tls, handler, metrics);
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    std::unique_ptr<ConnectionGate> gate, const v1::HttpConfig& config,
+    const v1::TlsConfig& tls, const Handler* handler, Metrics* metrics) {
   auto impl = std::make_unique<Impl>();
   if (!tls.cert_file().empty()) {
     impl->tls.emplace(net::ssl::context::tls_server);
@@ -235,33 +280,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   impl->shared.config = config;
   impl->shared.handler = handler;
   impl->shared.metrics = metrics;
-  const std::string& address = config.listen_address();
-  const size_t colon = address.rfind(':');
-  auto refuse = [&](std::string why) {
-    return absl::UnavailableError(
-        StrCat("http.listen_address: cannot listen on ", address, ": ", why));
-  };
-  if (colon == std::string::npos) return refuse("expected host:port");
-  beast::error_code ec;
-  const auto host = net::ip::make_address(address.substr(0, colon), ec);
-  if (ec) return refuse(ec.message());
-  int port = 0;
-  try {
-    port = std::stoi(address.substr(colon + 1));
-  } catch (...) {
-    return refuse("the port is not a number");
-  }
-  if (port < 0 || port > 65535) return refuse("the port is out of range");
-  tcp::endpoint endpoint(host, static_cast<unsigned short>(port));
-  impl->acceptor.emplace(impl->ioc);
-  impl->acceptor->open(endpoint.protocol(), ec);
-  if (!ec)
-    impl->acceptor->set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor->bind(endpoint, ec);
-  if (!ec) impl->acceptor->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return refuse(ec.message());
-  impl->port = impl->acceptor->local_endpoint().port();
-  impl->Accept();
+  impl->work.emplace(impl->ioc.get_executor());
+  impl->gate = std::move(gate);
+  impl->gate->Start([impl = impl.get()](int fd) { impl->Admit(fd); });
   const int threads = std::max<int>(1, config.threads());
   for (int i = 0; i < threads; ++i) {
     impl->threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
@@ -269,22 +290,20 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
-int HttpServer::port() const { return impl_->port; }
+int HttpServer::port() const { return impl_->gate->port(); }
 
 void HttpServer::Shutdown() {
   std::call_once(impl_->shutdown_once, [this] {
     Impl& impl = *impl_;
     impl.shared.stopping = true;
-    net::post(impl.ioc, [&impl] {
-      beast::error_code ec;
-      impl.acceptor->close(ec);
-    });
+    impl.gate->Stop();
     // Requests in flight finish (up to 5 s; their connections then close,
     // as keep-alive is off once stopping); idle connections are dropped.
     const auto deadline = Clock::now() + std::chrono::seconds(5);
     while (impl.shared.busy > 0 && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    impl.work.reset();
     impl.ioc.stop();
     for (auto& t : impl.threads) t.join();
   });

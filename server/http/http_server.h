@@ -5,8 +5,12 @@
 // strand, over TLS (a handshake within the read timeout) or plain TCP; a
 // request's head and body must arrive within read_timeout_ms (so a client
 // trickling bytes is cut off) and within the header and body limits (431, 413);
-// keep-alive; every request answered by the Handler. Shutdown stops
-// accepting, lets requests in flight finish (up to 5 s) and joins the threads.
+// keep-alive; every request answered by the Handler. Connections come
+// through a ConnectionGate (server/connection_gate.h): at most so many in
+// total and per client address, the rest answered 503 (plain HTTP) and
+// closed; running out of descriptors backs off instead of spinning.
+// Shutdown stops accepting, lets requests in flight finish (up to 5 s) and
+// joins the threads.
 //
 // Thread-safe: Shutdown() may be called from any thread.
 
@@ -15,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "loupe/v1/config.pb.h"
+#include "server/connection_gate.h"
 #include "server/http/handler.h"
 #include "server/http/metrics.h"
 
@@ -27,9 +32,22 @@ class HttpServer {
   // otherwise). `handler` and `metrics` must outlive the server.
   // UNAVAILABLE naming http.listen_address if it cannot listen;
   // INVALID_ARGUMENT naming tls.* if the certificate or key do not load.
+  // Connections are limited as ResolveConnectionLimits() gives for the
+  // default limits and one listener.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       const v1::HttpConfig& config, const v1::TlsConfig& tls, const Handler* handler,
       Metrics* metrics);
+  // Listens on config.listen_address() within `limits`, for the Start()
+  // below; errors as Start()'s.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ConnectionGate>> Listen(
+      const v1::HttpConfig& config, const v1::TlsConfig& tls,
+      const ConnectionLimits& limits);
+  // The same as Start() above on a gate from Listen(), which the server
+  // then owns: the caller may keep a pointer to
+  // it (for Accepting() and MetricsText()) while the server lives.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
+      std::unique_ptr<ConnectionGate> gate, const v1::HttpConfig& config,
+      const v1::TlsConfig& tls, const Handler* handler, Metrics* metrics);
   ~HttpServer();
 
   int port() const;
