@@ -148,6 +148,10 @@ TEST_F(GatewayTest, TilesWithoutTheEntriesAreNotFound) {
   r = Get("/tile/0/x000/001");
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("index"), std::string::npos);
+  // Issue 15: index 2^56 wrapped to tile 0 and was served with 200.
+  r = Get("/tile/0/x072/x057/x594/x037/x927/936.p/1");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("beyond any log"), std::string::npos) << r.body;
 }
 
 TEST_F(GatewayTest, TheVerifyPageOfAnUnknownCertificateSaysUnknown) {

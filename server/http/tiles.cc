@@ -113,6 +113,14 @@ absl::StatusOr<TilePath> ParseTilePath(std::string_view path) {
   }
   auto index = ParseIndex(parts);
   if (!index.ok()) return index.status();
+  // The tile's first entry, N * 256^(L+1), must be one a log can have
+  // (below 2^64), else N * 256 wraps around and a huge N reads as tile 0:
+  // N < 2^(56 - 8L), so only N = 0 at level 7 and none above.
+  const int free_bits = 56 - 8 * tile.level;
+  if (free_bits < 0 || (*index >> free_bits) != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("index: ", *index, " is beyond any log (at most 2^64 entries)"));
+  }
   tile.index = *index;
   return tile;
 }
