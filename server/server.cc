@@ -188,7 +188,8 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
     s->gateway_ = std::make_unique<http::Gateway>(http::Gateway::Parts{
         s->registry_.get(), s->signer_ != nullptr ? s->log_.get() : nullptr,
         s->store_.get(), s->policy_.get(), s->metrics_.get(), config.data_dir(),
-        WebDir(config.http()), std::move(roots), s->previews_.get()});
+        WebDir(config.http()), std::move(roots), s->previews_.get(),
+        config.http().public_metrics()});
     auto gateway = http::HttpServer::Start(
         config.http(), config.tls(), s->gateway_.get(), s->metrics_.get());
     if (!gateway.ok()) return gateway.status();
@@ -207,6 +208,9 @@ void RegistryServer::Shutdown() {
   }
   grpc_->GetHealthCheckService()->SetServingStatus(false);
   if (gateway_ != nullptr) gateway_->SetDraining();
+  // Previews still queued are refused and those being drawn finish, so
+  // that their answers are written before the gateway stops.
+  if (previews_ != nullptr) previews_->Shutdown();
   if (http_ != nullptr) http_->Shutdown();
   grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   pool_.reset();       // Runs queued work, then joins.
