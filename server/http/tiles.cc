@@ -87,7 +87,9 @@ absl::StatusOr<TilePath> ParseTilePath(std::string_view path) {
     int level = -1;
     const auto [end, ec] = std::from_chars(
         parts[0].data(), parts[0].data() + parts[0].size(), level);
+    // Digits only ("-0" would read as 0: one tile, two paths).
     if (ec != std::errc() || end != parts[0].data() + parts[0].size() ||
+        parts[0].find_first_not_of("0123456789") != std::string_view::npos ||
         level < 0 || level > 63 ||
         (parts[0].size() > 1 && parts[0][0] == '0')) {
       return absl::InvalidArgumentError(

@@ -46,6 +46,7 @@ TEST(TilesTest, NonCanonicalPathsAreRefusedNamingThePart) {
         Case{"0/001/002", "index"}, Case{"0/x1/002", "index"},
         Case{"0/abc", "index"}, Case{"64/000", "level"},
         Case{"01/000", "level"}, Case{"-1/000", "level"},
+        Case{"-0/000", "level"},  // Found by tile_path_fuzzer.
         Case{"0/000.p/0", "width"}, Case{"0/000.p/256", "width"},
         Case{"0/000.p/07", "width"}, Case{"0", "path"},
         Case{"entries/000.p/", "width"},
