@@ -63,9 +63,8 @@ inline absl::Status Errno(const std::string& path, std::string_view what) {
 // `mode`, writes `contents`, fsyncs and closes it.
 inline absl::Status CreateSynced(const std::string& path,
                                  std::string_view contents, mode_t mode) {
-  const int fd = ::open(path.c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        mode);
+  const int fd = ::open(
+      path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return Errno(path, "cannot create");
   size_t done = 0;
   while (done < contents.size()) {

@@ -38,7 +38,8 @@ class FileTest : public ::testing::Test {
 };
 
 TEST_F(FileTest, SecretsAreCreatedWithTheirMode) {
-  ASSERT_TRUE(WriteFileSynced(Path("key"), "secret", 0600, IfExists::kFail).ok());
+  ASSERT_TRUE(
+      WriteFileSynced(Path("key"), "secret", 0600, IfExists::kFail).ok());
   EXPECT_EQ(Mode(Path("key")), 0600u);
   EXPECT_EQ(*ReadFileToString(Path("key")), "secret");
   ASSERT_TRUE(
@@ -47,7 +48,8 @@ TEST_F(FileTest, SecretsAreCreatedWithTheirMode) {
 }
 
 TEST_F(FileTest, ExistingFilesAndSymlinksAreNotWrittenThrough) {
-  ASSERT_TRUE(WriteFileSynced(Path("key"), "first", 0600, IfExists::kFail).ok());
+  ASSERT_TRUE(
+      WriteFileSynced(Path("key"), "first", 0600, IfExists::kFail).ok());
   auto again = WriteFileSynced(Path("key"), "second", 0600, IfExists::kFail);
   EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists) << again;
   EXPECT_EQ(*ReadFileToString(Path("key")), "first");

@@ -65,33 +65,33 @@ absl::StatusOr<Json> ParseJson(std::string_view text, std::string_view what,
                                              text.size(), " bytes)"));
   }
   if (JsonDepth(text, limits.max_depth) > limits.max_depth) {
-    return absl::InvalidArgumentError(StrCat(
-        what, ": nested deeper than ", limits.max_depth, " levels"));
+    return absl::InvalidArgumentError(
+        StrCat(what, ": nested deeper than ", limits.max_depth, " levels"));
   }
   // The keys seen in each object being parsed, innermost last.
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
-  const Json::parser_callback_t track_keys =
-      [&](int, Json::parse_event_t event, Json& parsed) {
-        switch (event) {
-          case Json::parse_event_t::object_start:
-            open_objects.emplace_back();
-            break;
-          case Json::parse_event_t::object_end:
-            if (!open_objects.empty()) open_objects.pop_back();
-            break;
-          case Json::parse_event_t::key:
-            if (!open_objects.empty() &&
-                !open_objects.back().insert(parsed.get<std::string>()).second &&
-                duplicate.empty()) {
-              duplicate = QuotedKey(parsed.get<std::string>());
-            }
-            break;
-          default:
-            break;
+  const Json::parser_callback_t track_keys = [&](int, Json::parse_event_t event,
+                                                 Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        break;
+      case Json::parse_event_t::object_end:
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case Json::parse_event_t::key:
+        if (!open_objects.empty() &&
+            !open_objects.back().insert(parsed.get<std::string>()).second &&
+            duplicate.empty()) {
+          duplicate = QuotedKey(parsed.get<std::string>());
         }
-        return true;
-      };
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
   Json json;
   try {
     json = Json::parse(text, track_keys, /*allow_exceptions=*/true);
@@ -102,10 +102,10 @@ absl::StatusOr<Json> ParseJson(std::string_view text, std::string_view what,
     return absl::InvalidArgumentError(StrCat(what, ": not JSON"));
   }
   if (!duplicate.empty()) {
-    return absl::InvalidArgumentError(StrCat(
-        what, ": duplicate key ", duplicate,
-        " (a key may appear once per object, so that every reader "
-        "sees the same value)"));
+    return absl::InvalidArgumentError(
+        StrCat(what, ": duplicate key ", duplicate,
+               " (a key may appear once per object, so that every reader "
+               "sees the same value)"));
   }
   return json;
 }

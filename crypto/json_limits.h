@@ -37,8 +37,9 @@ struct JsonLimits {
 // Parses `text` as one JSON value. INVALID_ARGUMENT "<what>: ..." naming the
 // problem: larger than max_bytes, nested deeper than max_depth, a duplicate
 // key (with its name), or not JSON at all.
-[[nodiscard]] absl::StatusOr<nlohmann::json> ParseJson(
-    std::string_view text, std::string_view what, JsonLimits limits = {});
+[[nodiscard]] absl::StatusOr<nlohmann::json> ParseJson(std::string_view text,
+                                                       std::string_view what,
+                                                       JsonLimits limits = {});
 
 // ParseJson, and `text` must be exactly the canonical encoding of what it
 // parses to (CanonicalJson): for payloads that others sign, so that the

@@ -61,8 +61,7 @@ TEST(JsonLimitsTest, DuplicateKeysAreRefusedByName) {
 TEST(JsonLimitsTest, NotJsonNamesWhere) {
   auto r = ParseJson("{\"a\":", "bundle");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message().find("bundle: not JSON"), 0u)
-      << r.status();
+  EXPECT_EQ(r.status().message().find("bundle: not JSON"), 0u) << r.status();
   EXPECT_FALSE(ParseJson("", "x").ok());
   EXPECT_FALSE(ParseJson("{} {}", "x").ok());
   EXPECT_FALSE(ParseJson("\"\xff\"", "x").ok());  // Not UTF-8.
@@ -84,11 +83,10 @@ TEST(JsonLimitsTest, CanonicalPayloadsOnly) {
 // down with SIGSEGV (copying and comparing recurse once per level).
 TEST(JsonLimitsTest, DeeplyNestedInputIsRefusedByEveryParser) {
   const std::string deep = Nested(200000);
-  ExpectTooDeep(
-      ParseBundle(std::string(R"({"format":")") + kBundleFormat +
-                  R"(","certificate":)" + deep + "}")
-          .status(),
-      "bundle");
+  ExpectTooDeep(ParseBundle(std::string(R"({"format":")") + kBundleFormat +
+                            R"(","certificate":)" + deep + "}")
+                    .status(),
+                "bundle");
   ExpectTooDeep(EnvelopeFromJson(R"({"payload":)" + deep + "}").status(),
                 "envelope");
   ExpectTooDeep(ParseRoot(R"({"_type":)" + deep + "}").status(), "root");
@@ -126,8 +124,8 @@ TEST(JsonLimitsTest, OwnerPayloadsWithDuplicateKeysAreRefused) {
   const std::string next(64, 'b');
   const DsseEnvelope transfer = SignEnvelope(
       kOwnerTransferPayloadType,
-      R"({"new_owner":")" + std::string(64, 'a') + R"(","new_owner":")" +
-          next + R"(","piece_id":"pc_1","sequence":1})",
+      R"({"new_owner":")" + std::string(64, 'a') + R"(","new_owner":")" + next +
+          R"(","piece_id":"pc_1","sequence":1})",
       *owner);
   auto parsed = ParseOwnerTransfer(transfer);
   ASSERT_FALSE(parsed.ok());
@@ -142,8 +140,7 @@ TEST(JsonLimitsTest, OwnerPayloadsWithDuplicateKeysAreRefused) {
       *owner);
   auto r = VerifyStatusReport(spaced, owner->public_key());
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("not canonical JSON"),
-            std::string::npos)
+  EXPECT_NE(r.status().message().find("not canonical JSON"), std::string::npos)
       << r.status();
   // What the client signs is canonical and accepted.
   auto good = VerifyStatusReport(
@@ -154,8 +151,8 @@ TEST(JsonLimitsTest, OwnerPayloadsWithDuplicateKeysAreRefused) {
 }
 
 TEST(JsonLimitsTest, SignedDocumentsWithDuplicateKeysAreRefused) {
-  auto r = ParseBundle(
-      R"({"format":"a","format":"b","certificate":{},"roots":[]})");
+  auto r =
+      ParseBundle(R"({"format":"a","format":"b","certificate":{},"roots":[]})");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("duplicate key \"format\""),
             std::string::npos)

@@ -94,9 +94,9 @@ absl::Status InitDevDataDir(const std::string& dir,
   // them (never do this in production: see docs/operations.md).
   const fs::path keys = fs::absolute(fs::path(dir) / "keys");
   const fs::path passphrase = fs::absolute(fs::path(dir) / "dev-passphrase");
-  if (auto s = WriteFileSynced(passphrase.string(),
-                               crypto::NewBearerToken() + "\n", 0600,
-                               IfExists::kReplace);
+  if (auto s =
+          WriteFileSynced(passphrase.string(), crypto::NewBearerToken() + "\n",
+                          0600, IfExists::kReplace);
       !s.ok()) {
     return s;
   }
@@ -112,8 +112,8 @@ absl::Status InitDevDataDir(const std::string& dir,
                   "\"\n  root_files: \"", (keys / "root.json").string(),
                   "\"\n}\n");
   const fs::path env_path = fs::path(dir) / "dev-tokens.env";
-  if (auto s = WriteFileSynced(env_path.string(), env, 0600,
-                               IfExists::kReplace);
+  if (auto s =
+          WriteFileSynced(env_path.string(), env, 0600, IfExists::kReplace);
       !s.ok()) {
     return s;
   }

@@ -16,10 +16,10 @@ namespace fs = std::filesystem;
 // moment) and never over an existing file; a root is public (0644).
 absl::Status WriteFile(const fs::path& path, const std::string& contents,
                        bool secret) {
-  return secret ? WriteFileSynced(path.string(), contents, 0600,
-                                  IfExists::kFail)
-                : WriteFileSynced(path.string(), contents, 0644,
-                                  IfExists::kReplace);
+  return secret
+             ? WriteFileSynced(path.string(), contents, 0600, IfExists::kFail)
+             : WriteFileSynced(path.string(), contents, 0644,
+                               IfExists::kReplace);
 }
 
 }  // namespace

@@ -84,7 +84,8 @@ TEST(KeysCommandTest, KeyFilesAreCreatedPrivateWhateverTheUmask) {
   auto mode = [&](const char* name) {
     return fs::status(dir / name).permissions() & fs::perms::mask;
   };
-  EXPECT_EQ(mode("root-key.json"), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(mode("root-key.json"),
+            fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_EQ(mode("signing-key.json"),
             fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_EQ(mode("root.json"), fs::perms::owner_read | fs::perms::owner_write |

@@ -11,8 +11,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace loupe::crypto;
   const std::string_view note(reinterpret_cast<const char*>(data), size);
-  auto checkpoint =
-      VerifyCheckpoint(note, "registry.example/loupe", fuzz::FuzzKey().public_key());
+  auto checkpoint = VerifyCheckpoint(note, "registry.example/loupe",
+                                     fuzz::FuzzKey().public_key());
   if (checkpoint.ok()) {
     // Only a note this key signed verifies; its body must say the same.
     if (CheckpointBody(*checkpoint) != note.substr(0, note.find("\n\n") + 1)) {

@@ -18,13 +18,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
   const SigningKey& key = fuzz::FuzzKey();
   bool accepted = false;
-  accepted |= ParseOwnerTransfer(
-                  SignEnvelope(kOwnerTransferPayloadType, payload, key))
-                  .ok();
-  accepted |= VerifyStatusReport(
-                  SignEnvelope(kStatusReportPayloadType, payload, key),
-                  key.public_key())
-                  .ok();
+  accepted |=
+      ParseOwnerTransfer(SignEnvelope(kOwnerTransferPayloadType, payload, key))
+          .ok();
+  accepted |=
+      VerifyStatusReport(SignEnvelope(kStatusReportPayloadType, payload, key),
+                         key.public_key())
+          .ok();
   static const TrustRoot* root = [] {
     auto* r = new TrustRoot;
     r->origin = "registry.example/loupe";

@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto encoded = EncodeRoot(*root);
     if (encoded.ok() && !ParseRoot(*encoded).ok()) __builtin_trap();
   }
-  const DsseEnvelope envelope = SignEnvelope(
-      kRootPayloadType, payload, fuzz::FuzzKey());
+  const DsseEnvelope envelope =
+      SignEnvelope(kRootPayloadType, payload, fuzz::FuzzKey());
   auto first = VerifyInitialRoot(envelope);
   if (first.ok()) (void)VerifyNextRoot(*first, envelope);
   return 0;

@@ -66,10 +66,8 @@ Response Finish(bool head, Response r) {
 }  // namespace
 
 void Gateway::HandleAsync(const Request& request, Done done) const {
-  Done finish = [head = request.method == "HEAD",
-                 done = std::move(done)](Response r) {
-    done(Finish(head, std::move(r)));
-  };
+  Done finish = [head = request.method == "HEAD", done = std::move(done)](
+                    Response r) { done(Finish(head, std::move(r))); };
   if (auto target = PreviewTarget(request)) {
     return PreviewAsync(request, *target, std::move(finish));
   }
@@ -78,7 +76,8 @@ void Gateway::HandleAsync(const Request& request, Done done) const {
 
 Response Gateway::Handle(const Request& request) const {
   std::promise<Response> answer;
-  HandleAsync(request, [&answer](Response r) { answer.set_value(std::move(r)); });
+  HandleAsync(request,
+              [&answer](Response r) { answer.set_value(std::move(r)); });
   return answer.get_future().get();
 }
 

@@ -235,21 +235,20 @@ void Gateway::PreviewAsync(const Request& request, const PreviewPath& target,
   r.set_number(*number);
   auto version = parts_.registry->GetVersion(who, r);
   if (!version.ok()) return done(Error(version.status(), route));
-  parts_.previews->Get(
-      *version,
-      [route, done = std::move(done)](absl::StatusOr<PreviewCache::Preview> p) {
-        if (!p.ok()) {
-          Response refused = Error(p.status(), route);
-          if (absl::IsUnavailable(p.status())) {
-            refused.headers.push_back({"Retry-After", "1"});
-          }
-          return done(std::move(refused));
-        }
-        Response out = Text(200, **p, route);
-        out.content_type = "application/octet-stream";
-        out.headers.push_back({"Cache-Control", "public, max-age=3600"});
-        done(std::move(out));
-      });
+  parts_.previews->Get(*version, [route, done = std::move(done)](
+                                     absl::StatusOr<PreviewCache::Preview> p) {
+    if (!p.ok()) {
+      Response refused = Error(p.status(), route);
+      if (absl::IsUnavailable(p.status())) {
+        refused.headers.push_back({"Retry-After", "1"});
+      }
+      return done(std::move(refused));
+    }
+    Response out = Text(200, **p, route);
+    out.content_type = "application/octet-stream";
+    out.headers.push_back({"Cache-Control", "public, max-age=3600"});
+    done(std::move(out));
+  });
 }
 
 std::variant<Principal, Response> Gateway::Caller(

@@ -152,9 +152,16 @@ TEST_F(GatewayTest, MetricsAreForAdminsUnlessMadePublic) {
   r = Get("/metrics", "Bearer wrong-token");
   EXPECT_EQ(r.status, 401) << r.body;
   EXPECT_EQ(Get("/metrics", "Bearer ops-token").status, 200);
-  Gateway open(Gateway::Parts{registry_.get(), nullptr, store_.get(),
-                              policy_.get(), &metrics_, dir_.string(), "", {},
-                              nullptr, /*public_metrics=*/true});
+  Gateway open(Gateway::Parts{registry_.get(),
+                              nullptr,
+                              store_.get(),
+                              policy_.get(),
+                              &metrics_,
+                              dir_.string(),
+                              "",
+                              {},
+                              nullptr,
+                              /*public_metrics=*/true});
   r = open.Handle({"GET", "/metrics", ""});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("loupe_log_entries"), std::string::npos);

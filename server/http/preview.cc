@@ -44,7 +44,9 @@ PreviewCache::PreviewCache(storage::Store* store, uint64_t max_triangles,
     : store_(store),
       max_triangles_(max_triangles),
       options_(std::move(options)),
-      pool_(std::make_unique<WorkerPool>(std::max<size_t>(1, options_.threads))) {}
+      pool_(
+          std::make_unique<WorkerPool>(std::max<size_t>(1, options_.threads))) {
+}
 
 PreviewCache::~PreviewCache() { Shutdown(); }
 
@@ -71,9 +73,9 @@ void PreviewCache::Get(const v1::TwinVersion& version, Callback done) {
       it->second.push_back(std::move(done));  // The same computation.
       return;
     } else if (pending_.size() >= options_.max_pending) {
-      now = absl::UnavailableError(
-          StrCat("previews: ", pending_.size(),
-                 " are being drawn; retry in a moment"));
+      now =
+          absl::UnavailableError(StrCat("previews: ", pending_.size(),
+                                        " are being drawn; retry in a moment"));
     } else {
       pending_[asset->sha256()].push_back(std::move(done));
       pool_->Submit([this, asset = *asset] { Run(asset); });
@@ -132,9 +134,8 @@ absl::StatusOr<std::string> PreviewCache::Make(
   auto mesh = ReadLimitedMesh(*bytes, asset.file_name(), max_triangles_);
   if (absl::IsResourceExhausted(mesh.status())) return mesh.status();
   if (!mesh.ok()) {
-    return absl::InvalidArgumentError(
-        StrCat(asset.file_name(),
-               ": not a readable mesh: ", mesh.status().message()));
+    return absl::InvalidArgumentError(StrCat(
+        asset.file_name(), ": not a readable mesh: ", mesh.status().message()));
   }
   return Encode(geometry::ClusterPreview(mesh->mesh, kPreviewTriangles).mesh);
 }

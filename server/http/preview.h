@@ -74,9 +74,10 @@ class PreviewCache {
   const uint64_t max_triangles_;
   const Options options_;
   std::mutex mu_;
-  bool stopping_ = false;                          // Guarded by mu_.
+  bool stopping_ = false;                           // Guarded by mu_.
   std::unordered_map<std::string, Preview> cache_;  // Guarded by mu_.
   // Previews queued or being computed, by digest: who waits for each.
+  // Guarded by mu_, like pool_ (moved out by Shutdown).
   std::unordered_map<std::string, std::vector<Callback>> pending_;
   std::unique_ptr<WorkerPool> pool_;
 };

@@ -145,9 +145,9 @@ class GatewayPreviewTest : public storage::StoreFixture {
       auto writer = store_->BeginUpload();
       ASSERT_TRUE(writer.ok());
       ASSERT_TRUE((*writer)->Append(bytes).ok());
-      ASSERT_TRUE(
-          (*writer)->Commit(bytes.size(), crypto::Sha256::Of(bytes), "aurum")
-              .ok());
+      ASSERT_TRUE((*writer)
+                      ->Commit(bytes.size(), crypto::Sha256::Of(bytes), "aurum")
+                      .ok());
       v1::TwinVersion version;
       version.set_piece_id(kPiece);
       version.set_parent_number(name[0] == 'r' ? 0 : 1);
@@ -162,11 +162,16 @@ class GatewayPreviewTest : public storage::StoreFixture {
       ASSERT_TRUE(stored.ok()) << stored.status();
     }
     previews_ = std::make_unique<PreviewCache>(
-        store_.get(), 1000,
-        PreviewCache::Options{1, 1, gate_.Compute()});
-    gateway_ = std::make_unique<Gateway>(Gateway::Parts{
-        registry_.get(), nullptr, store_.get(), policy_.get(), &metrics_,
-        dir_.string(), "", {}, previews_.get()});
+        store_.get(), 1000, PreviewCache::Options{1, 1, gate_.Compute()});
+    gateway_ = std::make_unique<Gateway>(Gateway::Parts{registry_.get(),
+                                                        nullptr,
+                                                        store_.get(),
+                                                        policy_.get(),
+                                                        &metrics_,
+                                                        dir_.string(),
+                                                        "",
+                                                        {},
+                                                        previews_.get()});
     v1::HttpConfig http;
     http.set_listen_address("127.0.0.1:0");
     http.set_threads(1);

@@ -11,8 +11,7 @@ TEST(TilesTest, IndexesAreWrittenInGroupsOfThree) {
   EXPECT_EQ(EncodeTileIndex(1000), "x001/000");
   EXPECT_EQ(EncodeTileIndex(1234067), "x001/x234/067");
   // Level 3 tiles start at entry N * 2^32: N stays below 2^32.
-  for (uint64_t n :
-       {0ull, 5ull, 999ull, 1000ull, 1234067ull, 4294967295ull}) {
+  for (uint64_t n : {0ull, 5ull, 999ull, 1000ull, 1234067ull, 4294967295ull}) {
     auto tile = ParseTilePath("3/" + EncodeTileIndex(n));
     ASSERT_TRUE(tile.ok()) << n << " " << tile.status();
     EXPECT_EQ(tile->index, n);
@@ -79,7 +78,8 @@ TEST(TilesTest, IndexesBeyondAnyLogAreRefused) {
   for (const std::string path :
        {"0/" + EncodeTileIndex(first_beyond - 1),
         "entries/" + EncodeTileIndex(first_beyond - 1),
-        "1/" + EncodeTileIndex((uint64_t{1} << 48) - 1), std::string("7/000")}) {
+        "1/" + EncodeTileIndex((uint64_t{1} << 48) - 1),
+        std::string("7/000")}) {
     EXPECT_TRUE(ParseTilePath(path).ok()) << path;
   }
 }

@@ -16,8 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (TilePathString(*tile) != path) __builtin_trap();
   // The first entry covered, index * 256^(level+1), fits in 64 bits.
   const int bits = 8 * (tile->entries ? 1 : tile->level + 1);
-  if (bits > 64 || (bits == 64 ? tile->index != 0
-                               : (tile->index >> (64 - bits)) != 0)) {
+  if (bits > 64 ||
+      (bits == 64 ? tile->index != 0 : (tile->index >> (64 - bits)) != 0)) {
     __builtin_trap();
   }
   return 0;
