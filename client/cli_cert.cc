@@ -3,7 +3,6 @@
 
 #include "base/file.h"
 #include "base/str_cat.h"
-#include "base/write_file.h"
 #include "client/cli_common.h"
 #include "client/registry_client.h"
 #include "crypto/bundle.h"
@@ -84,7 +83,9 @@ int RefreshCertificate(const Globals& g, const std::string& path,
   }
   const std::string target = output.empty() ? path : output;
   if (target != "-") {
-    if (auto s = WriteFileAtomically(target, c->bundle_json()); !s.ok()) {
+    if (auto s =
+            WriteFileSynced(target, c->bundle_json(), 0644, IfExists::kReplace);
+        !s.ok()) {
       return Fail(s);
     }
   }

@@ -157,11 +157,17 @@ int KeyGen(const Globals& g, const OwnerOptions& o) {
   if (!sealed.ok()) return Fail(sealed.status());
   const std::string pub =
       crypto::ToHex(key->public_key().data(), key->public_key().size());
-  std::ofstream secret(o.output, std::ios::trunc);
-  secret << *sealed;
-  std::ofstream(o.output + ".pub", std::ios::trunc) << pub << "\n";
-  if (!secret)
-    return Fail(absl::PermissionDeniedError(o.output + ": cannot write"));
+  // Created 0600 with its bytes (never readable by others, not even for a
+  // moment), and never over a file that appeared meanwhile.
+  if (auto s = WriteFileSynced(o.output, *sealed, 0600, IfExists::kFail);
+      !s.ok()) {
+    return Fail(s);
+  }
+  if (auto s = WriteFileSynced(o.output + ".pub", pub + "\n", 0644,
+                               IfExists::kReplace);
+      !s.ok()) {
+    return Fail(s);
+  }
   if (g.json) {
     std::cout << Json{{"public_key", pub}, {"key_file", o.output}}.dump()
               << "\n";

@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "base/str_cat.h"
+#include "crypto/json_limits.h"
 
 namespace loupe::crypto {
 
@@ -19,10 +20,12 @@ std::string EncodeBundle(const Bundle& bundle) {
 }
 
 absl::StatusOr<Bundle> ParseBundle(std::string_view text) {
-  const auto json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
+  auto parsed = ParseJson(text, "bundle");
+  if (!parsed.ok()) return parsed.status();
+  const nlohmann::json& json = *parsed;
+  if (!json.is_object()) {
     return absl::InvalidArgumentError(
-        "bundle: not JSON (truncated or not a Loupe bundle)");
+        "bundle: not a JSON object (not a Loupe bundle)");
   }
   if (json.value("format", "") != kBundleFormat) {
     return absl::InvalidArgumentError(

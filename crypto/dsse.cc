@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "base/str_cat.h"
+#include "crypto/json_limits.h"
 #include "crypto/sodium_init.h"
 
 namespace loupe::crypto {
@@ -114,11 +115,9 @@ absl::StatusOr<DsseEnvelope> EnvelopeFromJsonValue(const Json& json,
 }
 
 absl::StatusOr<DsseEnvelope> EnvelopeFromJson(std::string_view text) {
-  const Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) {
-    return absl::InvalidArgumentError("envelope: not a JSON object");
-  }
-  return EnvelopeFromJsonValue(json);
+  auto json = ParseJson(text, "envelope");
+  if (!json.ok()) return json.status();
+  return EnvelopeFromJsonValue(*json);
 }
 
 absl::StatusOr<VerifiedPayload> VerifyEnvelope(const DsseEnvelope& envelope,

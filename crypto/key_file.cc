@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "base/str_cat.h"
 #include "crypto/dsse.h"
+#include "crypto/json_limits.h"
 #include "crypto/sha256.h"
 #include "crypto/sodium_init.h"
 
@@ -183,8 +184,10 @@ absl::StatusOr<std::string> SealSigningKey(const SigningKey& key,
 
 absl::StatusOr<SigningKey> OpenSigningKey(std::string_view contents,
                                           std::string_view passphrase) {
-  const Json json = Json::parse(contents, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
+  auto parsed = ParseJson(contents, "key file");
+  if (!parsed.ok()) return parsed.status();
+  const Json& json = *parsed;
+  if (!json.is_object()) {
     return absl::InvalidArgumentError("key file: not a JSON object");
   }
   auto format = Field(json, "format", "format");

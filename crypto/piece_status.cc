@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "base/str_cat.h"
 #include "crypto/canonical_json.h"
+#include "crypto/json_limits.h"
 #include "crypto/sha256.h"
 
 namespace loupe::crypto {
@@ -13,11 +14,16 @@ namespace {
 using Json = nlohmann::json;
 constexpr char kTimeFormat[] = "%Y-%m-%dT%H:%M:%SZ";
 
+// Every payload here is written canonically (CanonicalJson); one that is
+// not (duplicate keys, reordered keys, whitespace) could be read two ways,
+// so it is refused (json_limits.h).
 absl::StatusOr<Json> ParsePayload(std::string_view payload,
                                   std::string_view what) {
-  Json json = Json::parse(payload, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
-    return absl::InvalidArgumentError(StrCat(what, ": payload is not JSON"));
+  auto json = ParseCanonicalJson(payload, what);
+  if (!json.ok()) return json.status();
+  if (!json->is_object()) {
+    return absl::InvalidArgumentError(
+        StrCat(what, ": payload is not a JSON object"));
   }
   return json;
 }

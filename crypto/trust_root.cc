@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "base/str_cat.h"
 #include "crypto/canonical_json.h"
+#include "crypto/json_limits.h"
 #include "crypto/sha256.h"
 
 namespace loupe::crypto {
@@ -165,8 +166,10 @@ absl::StatusOr<std::string> EncodeRoot(const TrustRoot& root) {
 }
 
 absl::StatusOr<TrustRoot> ParseRoot(std::string_view payload) {
-  const Json json = Json::parse(payload, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
+  auto parsed = ParseJson(payload, "root");
+  if (!parsed.ok()) return parsed.status();
+  const Json& json = *parsed;
+  if (!json.is_object()) {
     return absl::InvalidArgumentError("root: not a JSON object");
   }
   if (json.value("_type", "") != kType) {

@@ -1,13 +1,12 @@
 #include "server/dev_setup.h"
 
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "base/file.h"
 #include "base/str_cat.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
@@ -95,9 +94,11 @@ absl::Status InitDevDataDir(const std::string& dir,
   // them (never do this in production: see docs/operations.md).
   const fs::path keys = fs::absolute(fs::path(dir) / "keys");
   const fs::path passphrase = fs::absolute(fs::path(dir) / "dev-passphrase");
-  {
-    std::ofstream(passphrase) << crypto::NewBearerToken() << "\n";
-    ::chmod(passphrase.c_str(), 0600);
+  if (auto s =
+          WriteFileSynced(passphrase.string(), crypto::NewBearerToken() + "\n",
+                          0600, IfExists::kReplace);
+      !s.ok()) {
+    return s;
   }
   KeysInitOptions key_options{
       keys.string(), "dev.loupe.local/registry", {}, crypto::kKdfInteractive};
@@ -111,12 +112,11 @@ absl::Status InitDevDataDir(const std::string& dir,
                   "\"\n  root_files: \"", (keys / "root.json").string(),
                   "\"\n}\n");
   const fs::path env_path = fs::path(dir) / "dev-tokens.env";
-  {
-    std::ofstream env_file(env_path, std::ios::trunc);
-    env_file << env;
-    if (!env_file) return absl::InternalError("cannot write dev-tokens.env");
+  if (auto s =
+          WriteFileSynced(env_path.string(), env, 0600, IfExists::kReplace);
+      !s.ok()) {
+    return s;
   }
-  ::chmod(env_path.c_str(), 0600);
   std::ofstream config_file(config_path, std::ios::trunc);
   config_file << config;
   if (!config_file) return absl::InternalError("cannot write loupe.conf");

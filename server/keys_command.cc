@@ -1,9 +1,6 @@
 #include "server/keys_command.h"
 
-#include <sys/stat.h>
-
 #include <filesystem>
-#include <fstream>
 
 #include "absl/time/clock.h"
 #include "base/file.h"
@@ -15,14 +12,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A secret is created 0600 (never readable by others, not even for a
+// moment) and never over an existing file; a root is public (0644).
 absl::Status WriteFile(const fs::path& path, const std::string& contents,
                        bool secret) {
-  std::ofstream out(path, std::ios::trunc);
-  out << contents;
-  out.close();
-  if (!out) return absl::InternalError(StrCat(path.string(), ": write failed"));
-  if (secret) ::chmod(path.c_str(), 0600);
-  return absl::OkStatus();
+  return secret
+             ? WriteFileSynced(path.string(), contents, 0600, IfExists::kFail)
+             : WriteFileSynced(path.string(), contents, 0644,
+                               IfExists::kReplace);
 }
 
 }  // namespace

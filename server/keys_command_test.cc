@@ -1,6 +1,7 @@
 #include "server/keys_command.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -60,6 +61,36 @@ TEST(KeysCommandTest, CreatesEncryptedKeysAndASelfSignedRoot) {
   options.dir = (dir / "other").string();
   options.origin = "has space";
   EXPECT_EQ(InitKeys(options, out).code(), absl::StatusCode::kInvalidArgument);
+  fs::remove_all(dir);
+}
+
+// Issue 15: key files were written with the umask's mode and chmod-ed
+// afterwards. With umask 0 the old code left root.json world-writable; keys
+// are created 0600 and roots 0644 from the start.
+TEST(KeysCommandTest, KeyFilesAreCreatedPrivateWhateverTheUmask) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("loupe_keymode_" + crypto::RandomId(""));
+  fs::create_directories(dir);
+  std::ofstream(dir / "pass") << "pass\n";
+  crypto::PassphraseSource source;
+  source.file = (dir / "pass").string();
+  source.allow_prompt = false;
+  std::ostringstream out;
+  const mode_t old_umask = ::umask(0);
+  const absl::Status init = InitKeys(
+      {dir.string(), "r.example/loupe", source, crypto::kKdfInteractive}, out);
+  ::umask(old_umask);
+  ASSERT_TRUE(init.ok()) << init;
+  auto mode = [&](const char* name) {
+    return fs::status(dir / name).permissions() & fs::perms::mask;
+  };
+  EXPECT_EQ(mode("root-key.json"),
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(mode("signing-key.json"),
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(mode("root.json"), fs::perms::owner_read | fs::perms::owner_write |
+                                   fs::perms::group_read |
+                                   fs::perms::others_read);
   fs::remove_all(dir);
 }
 

@@ -229,7 +229,8 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
         s->store_.get(), s->policy_.get(), s->metrics_.get(), config.data_dir(),
         WebDir(config.http()), std::move(roots), s->previews_.get(),
         [grpc_gate] { return grpc_gate->Accepting(); },
-        [gates] { return ConnectionMetricsText(gates); }});
+        [gates] { return ConnectionMetricsText(gates); },
+        config.http().public_metrics()});
     auto gateway = http::HttpServer::Start(std::move(http_gate), config.http(),
                                            config.tls(), s->gateway_.get(),
                                            s->metrics_.get());
@@ -249,6 +250,9 @@ void RegistryServer::Shutdown() {
   }
   grpc_->GetHealthCheckService()->SetServingStatus(false);
   if (gateway_ != nullptr) gateway_->SetDraining();
+  // Previews still queued are refused and those being drawn finish, so
+  // that their answers are written before the gateway stops.
+  if (previews_ != nullptr) previews_->Shutdown();
   if (http_ != nullptr) http_->Shutdown();
   grpc_gate_->Stop();  // New gRPC connections are refused from here.
   grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));

@@ -132,6 +132,12 @@ grep -q "logged: entry" verify.txt 2>/dev/null || \
 export LOUPE_KEY_PASSPHRASE="owner passphrase"
 "$LOUPE" owner keygen -o alice.key > /dev/null || fail "keygen"
 "$LOUPE" owner keygen -o bob.key > /dev/null || fail "keygen 2"
+# The encrypted key is created 0600 (it was 0644), whatever the umask.
+[ "$(umask 000; "$LOUPE" owner keygen -o carol.key > /dev/null \
+     && stat -c %a carol.key)" = 600 ] || fail "owner key file not mode 0600"
+[ "$(stat -c %a alice.key)" = 600 ] || fail "owner key file not mode 0600"
+"$LOUPE" owner keygen -o alice.key > /dev/null 2>&1 \
+  && fail "keygen overwrote a key"
 "$LOUPE" owner set "$ID" alice.key.pub > /dev/null || fail "owner set"
 LOUPE_TOKEN= "$LOUPE" owner transfer "$ID" --key alice.key --to bob.key.pub \
   --save transfer.json > /dev/null || fail "transfer"

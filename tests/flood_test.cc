@@ -109,11 +109,13 @@ struct Flood {
 // GET `target` over a connection from `source`: the status (0 if none)
 // and the body.
 std::pair<int, std::string> GetFrom(const char* source, int port,
-                                    const std::string& target) {
+                                    const std::string& target,
+                                    const std::string& token = "") {
   const int fd = ConnectFrom(source, port);
   if (fd < 0) return {0, "cannot connect"};
   const std::string request =
-      "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+      (token.empty() ? "" : "Authorization: Bearer " + token + "\r\n") + "\r\n";
   send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string reply;
   char buffer[4096];
@@ -210,7 +212,7 @@ TEST_F(FloodTest, IdleConnectionsFromOneAddressDoNotStopOthers) {
     const auto [ready, why] = GetFrom("127.0.0.2", http_port, "/readyz");
     EXPECT_EQ(ready, 200) << why;  // gRPC still takes new connections.
     const auto [metrics_status, metrics] =
-        GetFrom("127.0.0.2", http_port, "/metrics");
+        GetFrom("127.0.0.2", http_port, "/metrics", kAdminToken);
     EXPECT_NE(metrics.find("loupe_connections_refused_total{listener=\"grpc\","
                            "reason=\"per_address\"}"),
               std::string::npos)

@@ -211,7 +211,9 @@ TEST_F(HttpTest, BadRequestsAreRefusedAndTheServerStaysUp) {
   // Still up, and it counted what it refused (and the gRPC calls).
   EXPECT_TRUE(aurum_->ListPieces({}).ok());
   EXPECT_EQ(HttpGet(port_, "/healthz").status, 200);
-  HttpReply metrics = HttpGet(port_, "/metrics");
+  HttpReply metrics =
+      HttpGet(port_, "/metrics",
+              std::string("Authorization: Bearer ") + kAdminToken + "\r\n");
   EXPECT_NE(metrics.body.find("name=\"(refused)\",code=\"431\""),
             std::string::npos)
       << metrics.body;

@@ -416,5 +416,31 @@ TEST_F(VerifyCliTest, UsageErrorsExit2) {
       2);
 }
 
+// Hostile input (issue 15): a 400 KB deeply nested bundle crashed
+// `loupe verify` (SIGSEGV); it and an ambiguous bundle now exit 1 naming
+// the problem.
+TEST_F(VerifyCliTest, HostileBundlesFailNamingTheProblem) {
+  const size_t depth = 200000;  // 400 KB of brackets.
+  Write("deep.json", std::string(R"({"certificate":)") +
+                         std::string(depth, '[') + std::string(depth, ']') +
+                         R"(,"format":")" + kBundleFormat + "\"}");
+  auto r = Verify(Path("deep.json") + " --root " + Path("root-v1.json"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("deep.json: INVALID: bundle: nested deeper than 64"),
+            std::string::npos)
+      << r.output;
+  MakeBundle("cert.json", keys_[1], Day(50));
+  std::ifstream in(Path("cert.json"));
+  std::stringstream good;
+  good << in.rdbuf();
+  std::string twice = good.str();
+  twice.insert(twice.find('{') + 1, R"("format":"other",)");
+  Write("twice.json", twice);
+  r = Verify(Path("twice.json") + " --root " + Path("root-v1.json"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("duplicate key \"format\""), std::string::npos)
+      << r.output;
+}
+
 }  // namespace
 }  // namespace loupe::testing

@@ -7,7 +7,8 @@
 # and UndefinedBehaviorSanitizer (LeakSanitizer on; any report fails the
 # test; LOUPE_SANITIZE=0 skips it), and a short fuzz run of every mesh
 # reader (clang, libFuzzer, ASan/UBSan; LOUPE_FUZZ_SECONDS each, default
-# 20; 0 skips it).
+# 20; 0 skips all fuzzing) and of every parser of untrusted input
+# (LOUPE_FUZZ_PARSER_SECONDS each, default 10).
 #
 # --quick: the first build and its tests only (no sanitizer build, no
 # fuzzing), for work in progress; CI runs the whole thing.
@@ -52,16 +53,28 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
   cmake -S "$ROOT" -B "$FUZZ_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DLOUPE_BUILD_TESTS=OFF -DLOUPE_FUZZ=ON > /dev/null
-  ninja -C "$FUZZ_BUILD" stl_fuzzer obj_fuzzer ply_fuzzer
-  for format in stl obj ply; do
+  # The mesh readers, then every parser of untrusted input (bundles, DSSE
+  # envelopes, trust roots, checkpoints, owner payloads, tile paths) for
+  # LOUPE_FUZZ_PARSER_SECONDS each: directory, target, seconds.
+  PARSER_SECONDS=${LOUPE_FUZZ_PARSER_SECONDS:-10}
+  TARGETS="geometry:stl:$FUZZ_SECONDS geometry:obj:$FUZZ_SECONDS
+    geometry:ply:$FUZZ_SECONDS crypto:bundle:$PARSER_SECONDS
+    crypto:dsse:$PARSER_SECONDS crypto:trust_root:$PARSER_SECONDS
+    crypto:checkpoint:$PARSER_SECONDS crypto:owner_payload:$PARSER_SECONDS
+    server/http:tile_path:$PARSER_SECONDS"
+  ninja -C "$FUZZ_BUILD" $(for t in $TARGETS; do
+    IFS=: read -r _ name _ <<< "$t"; echo "${name}_fuzzer"; done)
+  for t in $TARGETS; do
+    IFS=: read -r dir name seconds <<< "$t"
     corpus=$(mktemp -d)
-    cp "$ROOT/geometry/fuzz/corpus/$format"/* "$corpus/"
-    echo "fuzz: $format reader, $FUZZ_SECONDS s"
-    "$FUZZ_BUILD/geometry/${format}_fuzzer" -max_total_time="$FUZZ_SECONDS" \
+    cp "$ROOT/$dir/fuzz/corpus/$name"/* "$corpus/"
+    binary="$FUZZ_BUILD/${dir%/http}/${name}_fuzzer"
+    echo "fuzz: $name, $seconds s"
+    "$binary" -max_total_time="$seconds" \
       -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 "$corpus" 2>&1 \
       | grep -E "stat::number_of_executed_units|ERROR|SUMMARY" || true
     status=${PIPESTATUS[0]}
     rm -rf "$corpus"
-    [ "$status" -eq 0 ] || { echo "fuzz: the $format reader failed"; exit 1; }
+    [ "$status" -eq 0 ] || { echo "fuzz: $name failed"; exit 1; }
   done
 fi

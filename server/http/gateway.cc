@@ -1,7 +1,9 @@
 #include "server/http/gateway.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "base/file.h"
@@ -10,12 +12,6 @@
 #include "server/http/tiles.h"
 
 namespace loupe::server::http {
-namespace {
-
-constexpr size_t kMaxTarget = 2048;
-
-}  // namespace
-
 int HttpStatusFor(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kOk:
@@ -46,14 +42,43 @@ int HttpStatusFor(absl::StatusCode code) {
   }
 }
 
-Response Gateway::Handle(const Request& request) const {
-  Response r = Route(request);
-  if (request.method == "HEAD") {
+namespace {
+
+// What every answer gets: HEAD's length without the body, and headers.
+Response Finish(bool head, Response r) {
+  if (head) {
     r.headers.push_back({"Content-Length", std::to_string(r.body.size())});
     r.body.clear();
   }
   r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  // No page of the gateway may be framed (clickjacking a verdict); what is
+  // not the verify page loads nothing at all.
+  const bool has_csp = std::any_of(
+      r.headers.begin(), r.headers.end(),
+      [](const auto& h) { return h.first == "Content-Security-Policy"; });
+  if (!has_csp) {
+    r.headers.push_back({"Content-Security-Policy",
+                         "default-src 'none'; frame-ancestors 'none'"});
+  }
   return r;
+}
+
+}  // namespace
+
+void Gateway::HandleAsync(const Request& request, Done done) const {
+  Done finish = [head = request.method == "HEAD", done = std::move(done)](
+                    Response r) { done(Finish(head, std::move(r))); };
+  if (auto target = PreviewTarget(request)) {
+    return PreviewAsync(request, *target, std::move(finish));
+  }
+  finish(Route(request));
+}
+
+Response Gateway::Handle(const Request& request) const {
+  std::promise<Response> answer;
+  HandleAsync(request,
+              [&answer](Response r) { answer.set_value(std::move(r)); });
+  return answer.get_future().get();
 }
 
 Response Gateway::Route(const Request& request) const {
@@ -87,7 +112,7 @@ Response Gateway::Route(const Request& request) const {
   if (path == "/healthz") return Text(200, "ok\n", "/healthz");
   if (path == "/favicon.ico") return Text(204, "", "/favicon.ico");
   if (path == "/readyz") return Ready();
-  if (path == "/metrics") return Metrics();
+  if (path == "/metrics") return Metrics(request);
   if (path == "/checkpoint") {
     if (parts_.log == nullptr) {
       return Text(503, "no checkpoints: the registry has no signing key\n",
@@ -131,7 +156,21 @@ Response Gateway::Ready() const {
   return Text(200, "ready\n", "/readyz");
 }
 
-Response Gateway::Metrics() const {
+Response Gateway::Metrics(const Request& request) const {
+  if (!parts_.public_metrics) {
+    auto who = parts_.policy->Authenticate(request.authorization);
+    if (request.authorization.empty()) {
+      who = absl::UnauthenticatedError(
+          "metrics: an admin's bearer token is needed (or set "
+          "http.public_metrics)");
+    }
+    if (!who.ok()) return Error(who.status(), "/metrics");
+    if (who->role != v1::ROLE_ADMIN) {
+      return Error(absl::PermissionDeniedError(StrCat(
+                       "metrics: for admins; principal ", who->id, " is not")),
+                   "/metrics");
+    }
+  }
   std::string out = parts_.metrics != nullptr ? parts_.metrics->Render() : "";
   if (auto size = parts_.store->LogSize(); size.ok()) {
     out += StrCat(

@@ -3,7 +3,7 @@
 // The HTTP gateway's request handler: a pure function of the request and
 // the registry's state, with no sockets, so it is tested directly
 // (gateway_test.cc) and served by HttpServer. Routes (docs/api.md, "HTTP"):
-//   GET /healthz, /readyz, /metrics
+//   GET /healthz, /readyz, /metrics (admins only unless public_metrics)
 //   GET /checkpoint, /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>]
 //   GET /api/v1/...   read-only JSON (protobuf's JSON mapping) mirroring
 //                     the gRPC reads, with the same access rules; and
@@ -20,9 +20,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "server/access_policy.h"
@@ -60,10 +62,16 @@ class Gateway : public Handler {
     // More Prometheus text for /metrics (the connection gauges); may be
     // empty.
     std::function<std::string()> more_metrics;
+    // http.public_metrics: /metrics for anyone, else for admins only.
+    bool public_metrics = false;
   };
   explicit Gateway(Parts parts) : parts_(std::move(parts)) {}
 
+  // Blocks until answered (HandleAsync): for tests and tools.
   [[nodiscard]] Response Handle(const Request& request) const override;
+  // Answers on this thread, except previews (preview.h): their answer comes
+  // from a preview thread once drawn, so no I/O thread waits for one.
+  void HandleAsync(const Request& request, Done done) const override;
 
   // /readyz answers 503 once draining (shutdown has begun), while the log
   // refuses to serve, and while gRPC admits no new connections.
@@ -74,13 +82,24 @@ class Gateway : public Handler {
   [[nodiscard]] Response Api(const Request& request, std::string_view path,
                              std::string_view query) const;
   [[nodiscard]] Response Tile(std::string_view path) const;
-  [[nodiscard]] Response Metrics() const;
+  [[nodiscard]] Response Metrics(const Request& request) const;
   [[nodiscard]] Response Ready() const;
   [[nodiscard]] Response Static(std::string_view name) const;
   [[nodiscard]] Response VerifyPage(std::string_view certificate_id,
                                     bool print) const;
-  [[nodiscard]] Response Preview(const Principal& who, const std::string& id,
-                                 uint32_t number) const;
+  struct PreviewPath {
+    std::string piece_id, number;
+  };
+  // The preview route's parts if `request` is for one (checked like Route's
+  // paths: plain segments only), else nullopt.
+  [[nodiscard]] static std::optional<PreviewPath> PreviewTarget(
+      const Request& request);
+  void PreviewAsync(const Request& request, const PreviewPath& target,
+                    Done done) const;
+  // The API caller (anonymous without a token) admitted under its rate, or
+  // the refusal (401, 429).
+  [[nodiscard]] std::variant<Principal, Response> Caller(
+      const Request& request) const;
   [[nodiscard]] Response Asset(const Principal& who, const std::string& sha256,
                                const std::string& piece_id) const;
   [[nodiscard]] Response Certificate(const Principal& who,

@@ -1,7 +1,10 @@
 // The gateway's read-only JSON API (/api/v1/...): the gRPC reads with the
 // same access rules, a certificate's JSON kept per log size, asset bytes for
-// callers allowed to read them, and the 3D preview.
+// callers allowed to read them, and the 3D preview (answered when drawn, off
+// the I/O thread: PreviewAsync).
 #include <charconv>
+#include <optional>
+#include <variant>
 
 #include "base/str_cat.h"
 #include "server/http/gateway.h"
@@ -20,12 +23,9 @@ Response Gateway::Api(const Request& request, std::string_view path,
                    "/api/v1/(invalid)");
     }
   }
-  auto who = parts_.policy->Authenticate(request.authorization);
-  if (request.authorization.empty()) who = Principal{};
-  if (!who.ok()) return Error(who.status(), "/api/v1/(auth)");
-  if (auto s = parts_.policy->Admit(*who, request.peer); !s.ok()) {
-    return Error(s, "/api/v1/(rate)");
-  }
+  auto caller = Caller(request);
+  if (auto* refusal = std::get_if<Response>(&caller)) return *refusal;
+  const Principal* who = &std::get<Principal>(caller);
   Registry& registry = *parts_.registry;
   if (s.size() >= 2 && s[0] == "pieces") {
     const std::string id(s[1]);
@@ -56,14 +56,6 @@ Response Gateway::Api(const Request& request, std::string_view path,
       r.set_number(*number);
       return JsonOr(registry.GetVersion(*who, r),
                     "/api/v1/pieces/{id}/versions/{n}");
-    }
-    if (s.size() == 5 && s[2] == "versions" && s[4] == "preview") {
-      auto number = VersionNumber(s[3]);
-      if (!number.ok()) {
-        return Error(number.status(),
-                     "/api/v1/pieces/{id}/versions/{n}/preview");
-      }
-      return Preview(*who, id, *number);
     }
     if (s.size() == 3 && s[2] == "status") {
       v1::GetStatusRequest r;
@@ -208,23 +200,66 @@ Response Gateway::Certificate(const Principal& who,
   return out;
 }
 
-Response Gateway::Preview(const Principal& who, const std::string& id,
-                          uint32_t number) const {
+std::optional<Gateway::PreviewPath> Gateway::PreviewTarget(
+    const Request& request) {
+  if ((request.method != "GET" && request.method != "HEAD") ||
+      request.target.size() > kMaxTarget) {
+    return std::nullopt;
+  }
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  if (!path.starts_with("/api/v1/")) return std::nullopt;
+  const std::vector<std::string_view> s = Segments(path.substr(8));
+  if (s.size() != 5 || s[0] != "pieces" || s[2] != "versions" ||
+      s[4] != "preview" || !PlainSegment(s[1]) || !PlainSegment(s[3])) {
+    return std::nullopt;  // Route() answers, or refuses it.
+  }
+  return PreviewPath{std::string(s[1]), std::string(s[3])};
+}
+
+void Gateway::PreviewAsync(const Request& request, const PreviewPath& target,
+                           Done done) const {
   const std::string route = "/api/v1/pieces/{id}/versions/{n}/preview";
+  auto caller = Caller(request);
+  if (auto* refusal = std::get_if<Response>(&caller)) {
+    return done(std::move(*refusal));
+  }
+  const Principal& who = std::get<Principal>(caller);
+  auto number = VersionNumber(target.number);
+  if (!number.ok()) return done(Error(number.status(), route));
   if (parts_.previews == nullptr) {
-    return Error(absl::UnavailableError("previews are off"), route);
+    return done(Error(absl::UnavailableError("previews are off"), route));
   }
   v1::GetVersionRequest r;
-  r.set_piece_id(id);
-  r.set_number(number);
+  r.set_piece_id(target.piece_id);
+  r.set_number(*number);
   auto version = parts_.registry->GetVersion(who, r);
-  if (!version.ok()) return Error(version.status(), route);
-  auto preview = parts_.previews->For(*version);
-  if (!preview.ok()) return Error(preview.status(), route);
-  Response out = Text(200, **preview, route);
-  out.content_type = "application/octet-stream";
-  out.headers.push_back({"Cache-Control", "public, max-age=3600"});
-  return out;
+  if (!version.ok()) return done(Error(version.status(), route));
+  parts_.previews->Get(*version, [route, done = std::move(done)](
+                                     absl::StatusOr<PreviewCache::Preview> p) {
+    if (!p.ok()) {
+      Response refused = Error(p.status(), route);
+      if (absl::IsUnavailable(p.status())) {
+        refused.headers.push_back({"Retry-After", "1"});
+      }
+      return done(std::move(refused));
+    }
+    Response out = Text(200, **p, route);
+    out.content_type = "application/octet-stream";
+    out.headers.push_back({"Cache-Control", "public, max-age=3600"});
+    done(std::move(out));
+  });
+}
+
+std::variant<Principal, Response> Gateway::Caller(
+    const Request& request) const {
+  auto who = parts_.policy->Authenticate(request.authorization);
+  if (request.authorization.empty()) who = Principal{};
+  if (!who.ok()) return Error(who.status(), "/api/v1/(auth)");
+  if (auto s = parts_.policy->Admit(*who, request.peer); !s.ok()) {
+    return Error(s, "/api/v1/(rate)");
+  }
+  return *std::move(who);
 }
 
 }  // namespace loupe::server::http

@@ -22,7 +22,9 @@ class GatewayTest : public storage::StoreFixture {
     auto config = ParseConfig(
         "principals { id: 'studio-aurum' role: ROLE_STUDIO studio_id: "
         "'aurum' token_sha256: '" +
-        crypto::Sha256::HexOf("aurum-token") + "' }");
+        crypto::Sha256::HexOf("aurum-token") +
+        "' } principals { id: 'ops' role: ROLE_ADMIN token_sha256: '" +
+        crypto::Sha256::HexOf("ops-token") + "' }");
     ASSERT_TRUE(config.ok()) << config.status();
     auto policy = AccessPolicy::FromConfig(*config);
     ASSERT_TRUE(policy.ok());
@@ -127,8 +129,8 @@ TEST_F(GatewayTest, HealthReadinessAndMetrics) {
   EXPECT_EQ(Get("/readyz").status, 200);
   metrics_.Record("http", "/healthz", "200", 0.001);
   metrics_.Record("grpc", "/loupe.v1.RegistryService/GetPiece", "OK", 0.5);
-  Response m = Get("/metrics");
-  EXPECT_EQ(m.status, 200);
+  Response m = Get("/metrics", "Bearer ops-token");
+  EXPECT_EQ(m.status, 200) << m.body;
   EXPECT_NE(m.body.find("loupe_requests_total{protocol=\"grpc\",name=\"/loupe."
                         "v1.RegistryService/GetPiece\",code=\"OK\"} 1"),
             std::string::npos)
@@ -153,6 +155,52 @@ TEST_F(GatewayTest, HealthReadinessAndMetrics) {
   EXPECT_EQ(Get("/healthz").status, 200);
 }
 
+// Issue 15: /metrics was public. It needs an admin's token unless
+// http.public_metrics is set.
+TEST_F(GatewayTest, MetricsAreForAdminsUnlessMadePublic) {
+  Response r = Get("/metrics");
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_NE(r.body.find("public_metrics"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("loupe_requests_total"), std::string::npos);
+  r = Get("/metrics", "Bearer aurum-token");
+  EXPECT_EQ(r.status, 403) << r.body;
+  r = Get("/metrics", "Bearer wrong-token");
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_EQ(Get("/metrics", "Bearer ops-token").status, 200);
+  Gateway open(Gateway::Parts{registry_.get(),
+                              nullptr,
+                              store_.get(),
+                              policy_.get(),
+                              &metrics_,
+                              dir_.string(),
+                              "",
+                              {},
+                              nullptr,
+                              /*grpc_accepting=*/{},
+                              /*more_metrics=*/{},
+                              /*public_metrics=*/true});
+  r = open.Handle({"GET", "/metrics", ""});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("loupe_log_entries"), std::string::npos);
+}
+
+// Issue 15: no gateway page may be framed (clickjacking the verdict).
+TEST_F(GatewayTest, NoPageMayBeFramed) {
+  for (const char* target :
+       {"/verify/ct_0123456789abcdef0123456789abcdef", "/healthz",
+        "/api/v1/pieces/pc_aaaaaaaaaaaaaaaaaaaaaaaaaa", "/nowhere"}) {
+    Response r = Get(target);
+    int policies = 0;
+    for (const auto& [name, value] : r.headers) {
+      if (name != "Content-Security-Policy") continue;
+      ++policies;
+      EXPECT_NE(value.find("frame-ancestors 'none'"), std::string::npos)
+          << target << ": " << value;
+    }
+    EXPECT_EQ(policies, 1) << target;
+  }
+}
+
 TEST_F(GatewayTest, TilesWithoutTheEntriesAreNotFound) {
   // Creating a piece logs nothing: the log is empty.
   Response r = Get("/tile/entries/000.p/1");
@@ -163,6 +211,10 @@ TEST_F(GatewayTest, TilesWithoutTheEntriesAreNotFound) {
   r = Get("/tile/0/x000/001");
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("index"), std::string::npos);
+  // Issue 15: index 2^56 wrapped to tile 0 and was served with 200.
+  r = Get("/tile/0/x072/x057/x594/x037/x927/936.p/1");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("beyond any log"), std::string::npos) << r.body;
 }
 
 TEST_F(GatewayTest, TheVerifyPageOfAnUnknownCertificateSaysUnknown) {

@@ -4,6 +4,7 @@
 // (the registry's gateway, a witness) is tested directly and served by the
 // same transport (http_server.h).
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,11 +28,22 @@ struct Response {
   std::string route;  // The route's pattern, for metrics ("/tile/{L}/{N}").
 };
 
-// Thread-safe: Handle() may run on many threads at once.
+// Thread-safe: Handle() and HandleAsync() may run on many threads at once.
 class Handler {
  public:
+  using Done = std::function<void(Response)>;
+
   virtual ~Handler() = default;
   [[nodiscard]] virtual Response Handle(const Request& request) const = 0;
+
+  // What HttpServer calls, on an I/O thread: answers `request` by calling
+  // `done` exactly once, on any thread, before or after returning. It must
+  // not block: a route whose work is slow (Gateway's previews) overrides
+  // this to finish elsewhere (copying what it needs of `request`, which
+  // lives only until this returns). By default, Handle() inline.
+  virtual void HandleAsync(const Request& request, Done done) const {
+    done(Handle(request));
+  }
 };
 
 }  // namespace loupe::server::http

@@ -115,7 +115,21 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                         peer.port()),
                     req.body(),
                     std::string(req[bhttp::field::content_type])};
-    Response response = shared_->handler->Handle(request);
+    // The handler answers here or later from another thread (a preview
+    // being drawn); either way the answer is written on this session's
+    // strand, and the I/O thread is free meanwhile.
+    shared_->handler->HandleAsync(
+        request, [self = this->shared_from_this(), start](Response response) {
+          net::post(self->stream_.get_executor(),
+                    [self, start, response = std::move(response)]() mutable {
+                      self->Respond(std::move(response), start);
+                    });
+        });
+  }
+
+  // Writes the handler's answer to the request parser_ holds.
+  void Respond(Response response, Clock::time_point start) {
+    const auto& req = parser_->get();
     const double seconds =
         std::chrono::duration<double>(Clock::now() - start).count();
     shared_->metrics->Record("http", response.route,

@@ -5,12 +5,16 @@
 // strand, over TLS (a handshake within the read timeout) or plain TCP; a
 // request's head and body must arrive within read_timeout_ms (so a client
 // trickling bytes is cut off) and within the header and body limits (431, 413);
-// keep-alive; every request answered by the Handler. Connections come
+// keep-alive; every request answered by the Handler's HandleAsync (an answer
+// that comes later, from another thread, is written on the connection's
+// strand; the I/O thread serves others meanwhile). Connections come
 // through a ConnectionGate (server/connection_gate.h): at most so many in
 // total and per client address, the rest answered 503 (plain HTTP) and
 // closed; running out of descriptors backs off instead of spinning.
 // Shutdown stops accepting, lets requests in flight finish (up to 5 s) and
-// joins the threads.
+// joins the threads; a handler answering later must have answered (or
+// refused) all it holds before the server is destroyed
+// (PreviewCache::Shutdown first).
 //
 // Thread-safe: Shutdown() may be called from any thread.
 

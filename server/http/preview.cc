@@ -1,5 +1,6 @@
 #include "server/http/preview.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/str_cat.h"
@@ -35,8 +36,21 @@ std::string Encode(const geometry::Mesh& mesh) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const std::string>> PreviewCache::For(
-    const v1::TwinVersion& version) {
+PreviewCache::PreviewCache(storage::Store* store, uint64_t max_triangles)
+    : PreviewCache(store, max_triangles, Options()) {}
+
+PreviewCache::PreviewCache(storage::Store* store, uint64_t max_triangles,
+                           Options options)
+    : store_(store),
+      max_triangles_(max_triangles),
+      options_(std::move(options)),
+      pool_(
+          std::make_unique<WorkerPool>(std::max<size_t>(1, options_.threads))) {
+}
+
+PreviewCache::~PreviewCache() { Shutdown(); }
+
+void PreviewCache::Get(const v1::TwinVersion& version, Callback done) {
   const v1::AssetRef* asset = nullptr;
   for (const auto& a : version.assets()) {
     if (IsMeshAsset(a) && a.size_bytes() <= kMaxMeasuredMeshBytes) {
@@ -45,32 +59,85 @@ absl::StatusOr<std::shared_ptr<const std::string>> PreviewCache::For(
     }
   }
   if (asset == nullptr) {
-    return absl::NotFoundError(StrCat("version ", version.number(),
-                                      " has no scan or CAD mesh to preview"));
+    return done(absl::NotFoundError(StrCat(
+        "version ", version.number(), " has no scan or CAD mesh to preview")));
   }
+  absl::StatusOr<Preview> now = nullptr;
   {
     std::lock_guard lock(mu_);
     if (auto it = cache_.find(asset->sha256()); it != cache_.end()) {
-      return it->second;
+      now = it->second;
+    } else if (stopping_) {
+      now = absl::UnavailableError("previews: the server is shutting down");
+    } else if (auto it = pending_.find(asset->sha256()); it != pending_.end()) {
+      it->second.push_back(std::move(done));  // The same computation.
+      return;
+    } else if (pending_.size() >= options_.max_pending) {
+      now =
+          absl::UnavailableError(StrCat("previews: ", pending_.size(),
+                                        " are being drawn; retry in a moment"));
+    } else {
+      pending_[asset->sha256()].push_back(std::move(done));
+      pool_->Submit([this, asset = *asset] { Run(asset); });
+      return;
     }
   }
-  auto sha = crypto::ParseSha256Hex(asset->sha256());
+  done(std::move(now));
+}
+
+void PreviewCache::Run(const v1::AssetRef& asset) {
+  bool stopping;
+  {
+    std::lock_guard lock(mu_);
+    stopping = stopping_;
+  }
+  absl::StatusOr<Preview> result =
+      absl::UnavailableError("previews: the server is shutting down");
+  if (!stopping) {
+    auto bytes = options_.compute ? options_.compute(asset) : Make(asset);
+    if (bytes.ok()) {
+      result = std::make_shared<const std::string>(*std::move(bytes));
+    } else {
+      result = bytes.status();
+    }
+  }
+  std::vector<Callback> waiters;
+  {
+    std::lock_guard lock(mu_);
+    if (result.ok()) {
+      if (cache_.size() >= 32) cache_.erase(cache_.begin());
+      cache_[asset.sha256()] = *result;
+    }
+    auto it = pending_.find(asset.sha256());
+    waiters = std::move(it->second);
+    pending_.erase(it);
+  }
+  for (auto& done : waiters) done(result);
+}
+
+void PreviewCache::Shutdown() {
+  std::unique_ptr<WorkerPool> pool;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    pool = std::move(pool_);
+  }
+  pool.reset();  // Queued work answers at once; running work finishes.
+}
+
+absl::StatusOr<std::string> PreviewCache::Make(
+    const v1::AssetRef& asset) const {
+  auto sha = crypto::ParseSha256Hex(asset.sha256());
   if (!sha.ok()) return sha.status();
   auto bytes = storage::ReadAssetBytes(*store_, *sha);
   if (!bytes.ok()) return bytes.status();
-  auto mesh = ReadLimitedMesh(*bytes, asset->file_name(), max_triangles_);
+  auto mesh = ReadLimitedMesh(*bytes, asset.file_name(), max_triangles_);
   if (absl::IsResourceExhausted(mesh.status())) return mesh.status();
   if (!mesh.ok()) {
-    return absl::InvalidArgumentError(
-        StrCat(asset->file_name(),
-               ": not a readable mesh: ", mesh.status().message()));
+    return absl::InvalidArgumentError(StrCat(
+        asset.file_name(), ": not a readable mesh: ", mesh.status().message()));
   }
-  auto preview = std::make_shared<const std::string>(
-      Encode(geometry::ClusterPreview(mesh->mesh, kPreviewTriangles).mesh));
-  std::lock_guard lock(mu_);
-  if (cache_.size() >= 32) cache_.erase(cache_.begin());
-  cache_[asset->sha256()] = preview;
-  return preview;
+  return Encode(geometry::ClusterPreview(mesh->mesh, kPreviewTriangles).mesh);
 }
 
 }  // namespace loupe::server::http

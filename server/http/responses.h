@@ -22,6 +22,7 @@ namespace loupe::server::http {
 
 inline constexpr char kJson[] = "application/json";
 inline constexpr char kImmutable[] = "public, max-age=31536000, immutable";
+inline constexpr size_t kMaxTarget = 2048;  // Longer targets: 414.
 
 inline Response Text(int status, std::string body, std::string route = "") {
   Response r;

@@ -87,7 +87,9 @@ absl::StatusOr<TilePath> ParseTilePath(std::string_view path) {
     int level = -1;
     const auto [end, ec] = std::from_chars(
         parts[0].data(), parts[0].data() + parts[0].size(), level);
+    // Digits only ("-0" would read as 0: one tile, two paths).
     if (ec != std::errc() || end != parts[0].data() + parts[0].size() ||
+        parts[0].find_first_not_of("0123456789") != std::string_view::npos ||
         level < 0 || level > 63 ||
         (parts[0].size() > 1 && parts[0][0] == '0')) {
       return absl::InvalidArgumentError(
@@ -113,6 +115,14 @@ absl::StatusOr<TilePath> ParseTilePath(std::string_view path) {
   }
   auto index = ParseIndex(parts);
   if (!index.ok()) return index.status();
+  // The tile's first entry, N * 256^(L+1), must be one a log can have
+  // (below 2^64), else N * 256 wraps around and a huge N reads as tile 0:
+  // N < 2^(56 - 8L), so only N = 0 at level 7 and none above.
+  const int free_bits = 56 - 8 * tile.level;
+  if (free_bits < 0 || (*index >> free_bits) != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("index: ", *index, " is beyond any log (at most 2^64 entries)"));
+  }
   tile.index = *index;
   return tile;
 }

@@ -31,7 +31,8 @@ struct TilePath {
 
 // Parses what follows "/tile/". INVALID_ARGUMENT naming the part that is
 // wrong (level, index, width), e.g. a non-canonical index ("x1/2"), a
-// leading zero group, a width of 0 or 256 after ".p/".
+// leading zero group, a width of 0 or 256 after ".p/", an index whose first
+// entry would be at or beyond 2^64 (N >= 2^(56 - 8L)).
 [[nodiscard]] absl::StatusOr<TilePath> ParseTilePath(std::string_view path);
 
 // The path of a tile, without the leading "/tile/".

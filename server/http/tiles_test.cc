@@ -10,8 +10,8 @@ TEST(TilesTest, IndexesAreWrittenInGroupsOfThree) {
   EXPECT_EQ(EncodeTileIndex(67), "067");
   EXPECT_EQ(EncodeTileIndex(1000), "x001/000");
   EXPECT_EQ(EncodeTileIndex(1234067), "x001/x234/067");
-  for (uint64_t n :
-       {0ull, 5ull, 999ull, 1000ull, 1234067ull, 987654321012ull}) {
+  // Level 3 tiles start at entry N * 2^32: N stays below 2^32.
+  for (uint64_t n : {0ull, 5ull, 999ull, 1000ull, 1234067ull, 4294967295ull}) {
     auto tile = ParseTilePath("3/" + EncodeTileIndex(n));
     ASSERT_TRUE(tile.ok()) << n << " " << tile.status();
     EXPECT_EQ(tile->index, n);
@@ -45,6 +45,7 @@ TEST(TilesTest, NonCanonicalPathsAreRefusedNamingThePart) {
         Case{"0/001/002", "index"}, Case{"0/x1/002", "index"},
         Case{"0/abc", "index"}, Case{"64/000", "level"},
         Case{"01/000", "level"}, Case{"-1/000", "level"},
+        Case{"-0/000", "level"},  // Found by tile_path_fuzzer.
         Case{"0/000.p/0", "width"}, Case{"0/000.p/256", "width"},
         Case{"0/000.p/07", "width"}, Case{"0", "path"},
         Case{"entries/000.p/", "width"},
@@ -54,6 +55,32 @@ TEST(TilesTest, NonCanonicalPathsAreRefusedNamingThePart) {
     EXPECT_TRUE(absl::IsInvalidArgument(tile.status())) << c.path;
     EXPECT_TRUE(std::string(tile.status().message()).starts_with(c.part))
         << c.path << ": " << tile.status();
+  }
+}
+
+// Issue 15: N = 2^56 made N * 256 wrap to 0, so the gateway served tile 0
+// for /tile/0/x072/x057/x594/x037/x927/936.p/1.
+TEST(TilesTest, IndexesBeyondAnyLogAreRefused) {
+  const uint64_t first_beyond = uint64_t{1} << 56;
+  EXPECT_EQ(EncodeTileIndex(first_beyond), "x072/x057/x594/x037/x927/936");
+  for (const std::string path :
+       {"0/x072/x057/x594/x037/x927/936.p/1", "0/x072/x057/x594/x037/x927/936",
+        "entries/x072/x057/x594/x037/x927/936",
+        "0/x018/x446/x744/x073/x709/x551/615", "1/x281/x474/x976/710/656",
+        "7/001", "8/000", "63/000"}) {
+    auto tile = ParseTilePath(path);
+    ASSERT_FALSE(tile.ok()) << path << " parsed as " << tile->index;
+    EXPECT_TRUE(absl::IsInvalidArgument(tile.status()));
+    EXPECT_TRUE(std::string(tile.status().message()).starts_with("index"))
+        << path << ": " << tile.status();
+  }
+  // The last tiles of a 2^64-entry log still parse.
+  for (const std::string path :
+       {"0/" + EncodeTileIndex(first_beyond - 1),
+        "entries/" + EncodeTileIndex(first_beyond - 1),
+        "1/" + EncodeTileIndex((uint64_t{1} << 48) - 1),
+        std::string("7/000")}) {
+    EXPECT_TRUE(ParseTilePath(path).ok()) << path;
   }
 }
 

@@ -295,7 +295,7 @@ Response Gateway::VerifyPage(std::string_view certificate_id,
   r.headers.push_back(
       {"Content-Security-Policy",
        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "
-       "data:"});
+       "data:; frame-ancestors 'none'"});
   std::string body = StrCat(
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width\">"

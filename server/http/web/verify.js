@@ -182,8 +182,17 @@ async function showTwin() {
   if (!canvas || !data.has_preview) return;
   try {
     const THREE = await import('/web/three.module.js');
-    const res = await fetch(
-        `/api/v1/pieces/${data.piece_id}/versions/${data.version}/preview`);
+    const url =
+        `/api/v1/pieces/${data.piece_id}/versions/${data.version}/preview`;
+    // 503 + Retry-After: the registry is drawing other previews; try again
+    // a few times.
+    let res = await fetch(url);
+    for (let i = 0;
+         i < 5 && res.status === 503 && res.headers.has('Retry-After'); ++i) {
+      const wait = Math.min(10, Number(res.headers.get('Retry-After')) || 1);
+      await new Promise((resolve) => setTimeout(resolve, 1000 * wait));
+      res = await fetch(url);
+    }
     if (!res.ok) throw new Error(`preview: HTTP ${res.status}`);
     const buffer = await res.arrayBuffer();
     const view = new DataView(buffer);
