@@ -56,8 +56,9 @@ void PrintPieceStatus(const Globals& g, const v1::Piece& p) {
   }
   std::cout << p.id() << ": " << v1::PieceStatus_Name(p.status()).substr(13);
   if (!p.status_reason().empty()) {
-    std::cout << " (" << p.status_reason() << "; by " << p.status_changed_by()
-              << ")";
+    // The reason is a caller's text: escaped, never terminal controls.
+    std::cout << " (" << TerminalSafe(p.status_reason()) << "; by "
+              << TerminalSafe(p.status_changed_by()) << ")";
   }
   std::cout << "\n  owner: "
             << (p.owner_public_key().empty()
