@@ -111,6 +111,9 @@ void PrintPiece(std::ostream& out, const v1::Piece& p) {
   if (p.asset_readers_size() > 0) {
     out << "readers   " << absl::StrJoin(p.asset_readers(), ", ") << "\n";
   }
+  if (p.insurers_size() > 0) {
+    out << "insurers  " << absl::StrJoin(p.insurers(), ", ") << "\n";
+  }
 }
 
 void PrintPieceLine(std::ostream& out, const v1::Piece& p) {
