@@ -210,7 +210,13 @@ LOUPE_TOKEN=$LOUPE_TOKEN_INSURER "$LOUPE" check "$ID" ring.stl 2> err.txt
 [ $? -eq 1 ] && grep -q PERMISSION_DENIED err.txt || fail "insurer checked the design"
 "$LOUPE" geometry compare ring.stl ring.stl --purpose melt 2> err.txt
 [ $? -eq 2 ] || fail "unknown purpose not a usage error"
+# The studio names the piece's insurers; only insurer principals.
+"$LOUPE" status insurers "$ID" bench 2> err.txt
+[ $? -eq 1 ] && grep -q "insurers\[0\]: no ROLE_INSURER principal" err.txt \
+  || fail "a jeweler named as insurer: $(cat err.txt)"
 set -e
+"$LOUPE" status insurers "$ID" insurer | grep -q "insurers insurer" || fail "status insurers"
+"$LOUPE" piece show "$ID" | grep -q "^insurers  insurer" || fail "piece show lists no insurers"
 
 # A second run reuses the data directory and its tokens.
 kill -TERM "$RUN_PID"; wait "$RUN_PID" || true; RUN_PID=""
