@@ -159,7 +159,7 @@ bool HasFiles(const VersionOptions& o) {
 
 struct PieceOptions {
   std::string studio, reference, kind, title;
-  std::vector<std::string> readers;
+  std::vector<std::string> readers, insurers;
   VersionOptions first;
 };
 
@@ -176,6 +176,7 @@ int CreatePiece(const Globals& g, const PieceOptions& o) {
   request.set_kind(static_cast<v1::PieceKind>(kind));
   request.set_title(o.title);
   for (const auto& r : o.readers) request.add_asset_readers(r);
+  for (const auto& i : o.insurers) request.add_insurers(i);
   RegistryClient client(g.server, g.token);
   const bool with_version = HasFiles(o.first);
   if (with_version) {
@@ -398,6 +399,8 @@ int RunCli(int argc, char** argv) {
   create_cmd->add_option("--title", create.title, "short description");
   create_cmd->add_option("--reader", create.readers,
                          "principal allowed to download this piece's files");
+  create_cmd->add_option("--insurer", create.insurers,
+                         "insurer allowed to report this piece lost or stolen");
   AddVersionOptions(create_cmd, &create.first);
   create_cmd->callback([&] { run = [&] { return CreatePiece(g, create); }; });
 

@@ -2,6 +2,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_join.h"
 #include "base/file.h"
 #include "base/str_cat.h"
 #include "client/cli_common.h"
@@ -32,11 +33,14 @@ constexpr Action kActions[] = {
     {"unsuspend", v1::STATUS_ACTION_UNSUSPEND, "unsuspend",
      "lift a suspension (its studio)"},
     {"lost", v1::STATUS_ACTION_REPORT_LOST, "report_lost",
-     "report the piece lost (owner with --owner-key, or an insurer)"},
+     "report the piece lost (owner with --owner-key, or an insurer the "
+     "piece or its studio names)"},
     {"stolen", v1::STATUS_ACTION_REPORT_STOLEN, "report_stolen",
-     "report the piece stolen (owner with --owner-key, or an insurer)"},
+     "report the piece stolen (owner with --owner-key, or an insurer the "
+     "piece or its studio names)"},
     {"recovered", v1::STATUS_ACTION_RECOVER, "recover",
-     "report a lost or stolen piece recovered (owner or insurer)"},
+     "clear a loss or theft report (its reporter, the owner with "
+     "--owner-key, or an admin)"},
 };
 
 absl::StatusOr<v1::PieceStatusStatement> FetchStatus(RegistryClient& client,
@@ -56,8 +60,9 @@ void PrintPieceStatus(const Globals& g, const v1::Piece& p) {
   }
   std::cout << p.id() << ": " << v1::PieceStatus_Name(p.status()).substr(13);
   if (!p.status_reason().empty()) {
-    std::cout << " (" << p.status_reason() << "; by " << p.status_changed_by()
-              << ")";
+    // The reason is a caller's text: escaped, never terminal controls.
+    std::cout << " (" << TerminalSafe(p.status_reason()) << "; by "
+              << TerminalSafe(p.status_changed_by()) << ")";
   }
   std::cout << "\n  owner: "
             << (p.owner_public_key().empty()
@@ -97,6 +102,7 @@ absl::StatusOr<crypto::PublicKey> ReadPublicKey(const std::string& arg) {
 
 struct StatusOptions {
   std::string piece, reason, owner_key, passphrase_file, output;
+  std::vector<std::string> insurers;
 };
 
 int ChangeStatus(const Globals& g, const Action& a, const StatusOptions& o) {
@@ -133,6 +139,29 @@ int ShowStatus(const Globals& g, const StatusOptions& o) {
         << status->statement_json() << "\n";
   }
   PrintPieceStatus(g, status->piece());
+  return kOk;
+}
+
+int SetInsurers(const Globals& g, const StatusOptions& o) {
+  RegistryClient client(g.server, g.token);
+  v1::SetInsurersRequest request;
+  request.set_piece_id(o.piece);
+  for (const auto& name : o.insurers) request.add_insurers(name);
+  auto piece =
+      client.Call<v1::Piece>(request, [&](auto* c, auto& rq, auto* rs) {
+        return client.stub().SetInsurers(c, rq, rs);
+      });
+  if (!piece.ok()) return Fail(piece.status());
+  if (g.json) {
+    std::cout << ToJson(*piece) << "\n";
+  } else {
+    std::cout << piece->id() << ": insurers "
+              << (piece->insurers().empty()
+                      ? std::string("none (the studio's configured ones "
+                                    "still count)")
+                      : absl::StrJoin(piece->insurers(), ", "))
+              << "\n";
+  }
   return kOk;
 }
 
@@ -346,6 +375,14 @@ void AddStatusCommands(CLI::App& app, Globals& g, RunSlot& run) {
       run = [&g, &a, o] { return ChangeStatus(g, a, *o); };
     });
   }
+  auto* insurers = status->add_subcommand(
+      "insurers",
+      "name the insurers that may report this piece lost or stolen (its "
+      "studio; replaces the list, none given clears it)");
+  insurers->add_option("piece", o->piece, "piece id")->required();
+  insurers->add_option("insurer", o->insurers, "insurer principal ids");
+  insurers->callback(
+      [&g, &run, o] { run = [&g, o] { return SetInsurers(g, *o); }; });
 }
 
 }  // namespace loupe::client

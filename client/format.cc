@@ -3,8 +3,12 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <cstdio>
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
+#include "base/utf8.h"
 
 namespace loupe::client {
 namespace {
@@ -22,7 +26,31 @@ std::string Prefix(const google::protobuf::EnumDescriptor* d) {
   return pos == std::string::npos ? "" : name.substr(0, pos);
 }
 
+void AppendEscape(std::string* out, const char* format, unsigned value) {
+  char escape[16];
+  std::snprintf(escape, sizeof(escape), format, value);
+  out->append(escape);
+}
+
 }  // namespace
+
+std::string TerminalSafe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t start = pos;
+    const std::optional<char32_t> c = DecodeUtf8(text, &pos);
+    if (!c) {  // Not UTF-8: one byte, as a hex escape.
+      AppendEscape(&out, "\\x%02x", static_cast<unsigned char>(text[start]));
+    } else if (IsTerminalControl(*c)) {
+      AppendEscape(&out, *c < 0x80 ? "\\x%02x" : "\\u%04x",
+                   static_cast<unsigned>(*c));
+    } else {
+      out.append(text.substr(start, pos - start));
+    }
+  }
+  return out;
+}
 
 std::string ToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
@@ -82,6 +110,9 @@ void PrintPiece(std::ostream& out, const v1::Piece& p) {
       << "\n";
   if (p.asset_readers_size() > 0) {
     out << "readers   " << absl::StrJoin(p.asset_readers(), ", ") << "\n";
+  }
+  if (p.insurers_size() > 0) {
+    out << "insurers  " << absl::StrJoin(p.insurers(), ", ") << "\n";
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "loupe/v1/registry.pb.h"
@@ -27,6 +28,13 @@ namespace loupe::client {
                                   std::string text, int* value);
 // "ring, band, pendant, ..." for help and error texts.
 [[nodiscard]] std::string ShortNames(const google::protobuf::EnumDescriptor* d);
+
+// `text` made safe to print to a terminal: each terminal control
+// (base/utf8.h: C0, DEL, C1, bidirectional overrides) and each byte that is
+// not valid UTF-8 is written as an escape ("\x1b", "\u009b", "\u202e"),
+// so text the CLI did not write (status reasons, names from a bundle)
+// cannot move the cursor, recolour or overwrite what the CLI prints.
+[[nodiscard]] std::string TerminalSafe(std::string_view text);
 
 // Human-readable reports.
 void PrintPiece(std::ostream& out, const v1::Piece& piece);

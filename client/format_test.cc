@@ -44,5 +44,27 @@ TEST(FormatTest, MediaTypes) {
   EXPECT_EQ(MediaTypeFor("noext"), "application/octet-stream");
 }
 
+// Text the CLI did not write is printed with terminal controls escaped:
+// ANSI sequences, carriage returns, C1 CSI, bidirectional overrides and
+// bytes that are not UTF-8; everything else as it is.
+TEST(FormatTest, TerminalSafeEscapesControls) {
+  EXPECT_EQ(TerminalSafe("police report 4711"), "police report 4711");
+  EXPECT_EQ(TerminalSafe("perdu \xc3\xa0 Z\xc3\xbcrich \xf0\x9f\x92\x8d"),
+            "perdu \xc3\xa0 Z\xc3\xbcrich \xf0\x9f\x92\x8d");
+  EXPECT_EQ(TerminalSafe("found\x1b[2K\rVALID"), "found\\x1b[2K\\x0dVALID");
+  EXPECT_EQ(TerminalSafe("a\nb\tc\x7f"), "a\\x0ab\\x09c\\x7f");
+  EXPECT_EQ(TerminalSafe(std::string("nul\0", 4)), "nul\\x00");
+  EXPECT_EQ(TerminalSafe("csi\xc2\x9b"
+                         "2J"),
+            "csi\\u009b2J");
+  EXPECT_EQ(TerminalSafe("\xe2\x80\xae"
+                         "dilav"),
+            "\\u202edilav");
+  EXPECT_EQ(TerminalSafe("raw \x9b and \xff\xc3"), "raw \\x9b and \\xff\\xc3");
+  // Nothing that reaches the terminal is a control any more.
+  const std::string out = TerminalSafe("\x1b\x07\x08\r\xc2\x85\xe2\x81\xa9");
+  for (unsigned char c : out) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << out;
+}
+
 }  // namespace
 }  // namespace loupe::client

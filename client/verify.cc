@@ -7,6 +7,7 @@
 
 #include "base/file.h"
 #include "base/str_cat.h"
+#include "client/format.h"
 #include "crypto/bundle.h"
 #include "crypto/certificate.h"
 #include "crypto/log_entry.h"
@@ -265,12 +266,17 @@ void PrintText(const std::vector<BundleResult>& results,
                const std::vector<crypto::HeldFile>& files,
                const std::vector<bool>& matched, bool all_files,
                std::ostream& out) {
+  // What came from a bundle (a status reason in a message, names) is
+  // escaped: it must not drive the terminal (TerminalSafe).
   for (const auto& r : results) {
     if (!r.status.ok()) {
-      out << r.path << ": INVALID: " << r.status.message() << "\n";
+      out << r.path
+          << ": INVALID: " << TerminalSafe(std::string(r.status.message()))
+          << "\n";
       continue;
     }
-    out << r.path << ": VALID: " << Describe(*r.certificate) << "\n";
+    out << r.path << ": VALID: " << TerminalSafe(Describe(*r.certificate))
+        << "\n";
     if (r.log) {
       out << "  logged: entry " << r.log->index << " of the signed tree of "
           << r.log->tree_size << " entries"
@@ -285,11 +291,15 @@ void PrintText(const std::vector<BundleResult>& results,
       out << "  status: not checked (none stapled; see --online)\n";
     }
     for (const auto& [file, subject] : r.files.files) {
-      if (subject) out << "  " << file.path << ": matches " << *subject << "\n";
+      if (subject) {
+        out << "  " << file.path << ": matches " << TerminalSafe(*subject)
+            << "\n";
+      }
     }
     for (const auto& s : r.files.missing) {
       out << "  " << (all_files ? "MISSING: " : "") << "no file given for "
-          << s.name << " (sha256 " << s.sha256 << ")\n";
+          << TerminalSafe(s.name) << " (sha256 " << TerminalSafe(s.sha256)
+          << ")\n";
     }
   }
   for (size_t i = 0; i < files.size(); ++i) {

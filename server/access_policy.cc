@@ -16,6 +16,12 @@ bool Contains(const auto& list, std::string_view value) {
 
 }  // namespace
 
+void HideGrants(const Principal& who, v1::Piece& piece) {
+  if (!who.id.empty()) return;
+  piece.clear_asset_readers();
+  piece.clear_insurers();
+}
+
 absl::StatusOr<std::unique_ptr<AccessPolicy>> AccessPolicy::FromConfig(
     const v1::ServerConfig& config) {
   std::unique_ptr<AccessPolicy> policy(new AccessPolicy());
@@ -61,6 +67,23 @@ absl::StatusOr<std::unique_ptr<AccessPolicy>> AccessPolicy::FromConfig(
       auto& readers = policy->studio_readers_[p.studio_id()];
       readers.insert(readers.end(), p.asset_readers().begin(),
                      p.asset_readers().end());
+      auto& insurers = policy->studio_insurers_[p.studio_id()];
+      insurers.insert(insurers.end(), p.insurers().begin(), p.insurers().end());
+    } else if (p.insurers_size() > 0) {
+      return absl::InvalidArgumentError(StrCat(
+          where, ".insurers: only a ROLE_STUDIO principal names insurers"));
+    }
+    if (p.role() == v1::ROLE_INSURER) policy->insurer_ids_.insert(p.id());
+  }
+  // A studio naming anything but an insurer principal is a typo that would
+  // quietly give no one (or the wrong principal) authority.
+  for (const auto& p : config.principals()) {
+    for (const auto& name : p.insurers()) {
+      if (!policy->insurer_ids_.contains(name)) {
+        return absl::InvalidArgumentError(
+            StrCat("principals[", p.id(), "].insurers: \"", name,
+                   "\" is not a ROLE_INSURER principal"));
+      }
     }
   }
   // Zero (a config that did not pass FinishConfig, e.g. in unit tests):
@@ -168,6 +191,87 @@ absl::Status AccessPolicy::CheckReadAssets(const Principal& who,
   return absl::PermissionDeniedError(
       StrCat("principal ", who.id, " may not read the files of piece ",
              piece.id(), "; studio ", piece.studio_id(), " must grant it"));
+}
+
+bool AccessPolicy::NamesInsurer(const Principal& who,
+                                const v1::Piece& piece) const {
+  if (who.role != v1::ROLE_INSURER) return false;
+  if (Contains(piece.insurers(), who.id)) return true;
+  auto it = studio_insurers_.find(piece.studio_id());
+  return it != studio_insurers_.end() && Contains(it->second, who.id);
+}
+
+absl::StatusOr<std::string> AccessPolicy::AuthorizeStatusChange(
+    const Principal& who, bool owner_report, std::string_view action,
+    bool by_studio, const v1::Piece& piece) const {
+  std::string by;
+  if (owner_report && !by_studio) {
+    by = "owner";
+  } else if (who.id.empty()) {
+    return absl::UnauthenticatedError(
+        "authorization: a token, or the owner's signed report "
+        "(owner_report_json), is needed");
+  } else if (who.role == v1::ROLE_ADMIN) {
+    by = StrCat("admin:", who.id);
+  } else if (by_studio) {
+    if (who.role != v1::ROLE_STUDIO || who.studio_id != piece.studio_id()) {
+      return absl::PermissionDeniedError(StrCat(
+          "action: ", action, " is for the piece's studio (", piece.studio_id(),
+          ") or an admin; principal ", who.id, " may not"));
+    }
+    by = StrCat("studio:", who.studio_id);
+  } else if (who.role != v1::ROLE_INSURER) {
+    return absl::PermissionDeniedError(
+        StrCat("action: ", action,
+               " is for the owner (a signed report, owner_report_json), an "
+               "insurer the piece or its studio names, or an admin; "
+               "principal ",
+               who.id, " may not"));
+  } else if (!NamesInsurer(who, piece)) {
+    return absl::PermissionDeniedError(StrCat(
+        "action: ", action, ": insurer ", who.id, " is not named by piece ",
+        piece.id(), " or its studio ", piece.studio_id(),
+        " (the piece's insurers, the studio's configured insurers)"));
+  } else {
+    by = StrCat("insurer:", who.id);
+  }
+  // An open report is its reporter's, the owner's and the admins' to
+  // change or clear: not another insurer's.
+  const bool open = piece.status() == v1::PIECE_STATUS_LOST ||
+                    piece.status() == v1::PIECE_STATUS_STOLEN;
+  if (open && !by_studio && by.starts_with("insurer:") &&
+      piece.status_changed_by() != by) {
+    return absl::PermissionDeniedError(StrCat(
+        "action: ", action, ": the piece was reported ",
+        piece.status() == v1::PIECE_STATUS_LOST ? "lost" : "stolen", " by ",
+        piece.status_changed_by().empty() ? "(unknown)"
+                                          : piece.status_changed_by(),
+        "; only that reporter, the owner or an admin may change or clear "
+        "the report"));
+  }
+  return by;
+}
+
+absl::Status AccessPolicy::CheckInsurerNames(
+    std::string_view field,
+    const google::protobuf::RepeatedPtrField<std::string>& names) const {
+  constexpr int kMaxInsurers = 16;
+  if (names.size() > kMaxInsurers) {
+    return absl::InvalidArgumentError(
+        StrCat(field, ": at most ", kMaxInsurers));
+  }
+  for (int i = 0; i < names.size(); ++i) {
+    const std::string at = StrCat(field, "[", i, "]");
+    if (!insurer_ids_.contains(names[i])) {
+      return absl::InvalidArgumentError(StrCat(
+          at, ": no ROLE_INSURER principal is called \"", names[i], "\""));
+    }
+    if (std::find(names.begin(), names.begin() + i, names[i]) !=
+        names.begin() + i) {
+      return absl::InvalidArgumentError(StrCat(at, ": named twice"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace loupe::server

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,6 +23,10 @@ struct Principal {
   std::string studio_id;
 };
 
+// Clears what only callers with a token may see of a piece (who may read
+// its files, which insurers it names) when `who` is anonymous.
+void HideGrants(const Principal& who, v1::Piece& piece);
+
 // The one place that decides who may do what. Built once from the
 // configuration; immutable and thread-safe afterwards.
 //
@@ -35,6 +40,7 @@ struct Principal {
 //  - Asset bytes (the studio's design) are readable by the piece's studio,
 //    admins, the piece's asset_readers and the studio's configured
 //    asset_readers. Everyone else gets PERMISSION_DENIED.
+//  - Status changes: AuthorizeStatusChange (docs/api.md, "Status").
 class AccessPolicy {
  public:
   // INVALID_ARGUMENT naming the principal if the configuration is unusable.
@@ -65,6 +71,28 @@ class AccessPolicy {
   [[nodiscard]] absl::Status CheckReadAssets(const Principal& who,
                                              const v1::Piece& piece) const;
 
+  // Who may change `piece`'s status with `action` (its word, as logged).
+  // The studio's actions (`by_studio`: revoke, suspend, unsuspend): the
+  // piece's studio or an admin. The others (report lost, report stolen,
+  // recover): the owner, by a signed report (`owner_report`, whose
+  // signature the caller checks against the stored owner key), an insurer
+  // the piece or its studio names, or an admin. While the piece is lost or
+  // stolen, that open report is changed (reported stolen) or cleared
+  // (recovered) only by its reporter (status_changed_by), the owner or an
+  // admin. Returns the name logged as "by": "studio:<id>", "insurer:<id>",
+  // "admin:<id>" or "owner". UNAUTHENTICATED with neither token nor report;
+  // PERMISSION_DENIED naming "action" and the rule otherwise. Whether the
+  // current status allows the action at all is the caller's check.
+  [[nodiscard]] absl::StatusOr<std::string> AuthorizeStatusChange(
+      const Principal& who, bool owner_report, std::string_view action,
+      bool by_studio, const v1::Piece& piece) const;
+
+  // INVALID_ARGUMENT naming "<field>[i]" unless every name is a configured
+  // ROLE_INSURER principal (at most 16, none twice).
+  [[nodiscard]] absl::Status CheckInsurerNames(
+      std::string_view field,
+      const google::protobuf::RepeatedPtrField<std::string>& names) const;
+
  private:
   AccessPolicy() = default;
 
@@ -75,6 +103,14 @@ class AccessPolicy {
   std::unordered_map<std::string, Principal> by_certificate_name_;
   // studio id -> principals the studio lets read all of its assets.
   std::unordered_map<std::string, std::vector<std::string>> studio_readers_;
+  // studio id -> the insurers the studio names for all of its pieces.
+  std::unordered_map<std::string, std::vector<std::string>> studio_insurers_;
+  // Ids of the ROLE_INSURER principals.
+  std::set<std::string, std::less<>> insurer_ids_;
+
+  // True if `who` is an insurer that `piece` or its studio names.
+  [[nodiscard]] bool NamesInsurer(const Principal& who,
+                                  const v1::Piece& piece) const;
 };
 
 }  // namespace loupe::server

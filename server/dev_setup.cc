@@ -19,7 +19,8 @@ struct DevPrincipal {
   const char* id;
   const char* role;
   const char* studio;
-  const char* readers;  // asset_readers line, or "".
+  const char* readers;   // asset_readers line, or "".
+  const char* insurers;  // insurers line, or "".
   std::string token;
 };
 
@@ -49,11 +50,11 @@ absl::Status InitDevDataDir(const std::string& dir,
         StrCat("cannot create ", dir, ": ", ec.message()));
   }
   std::vector<DevPrincipal> principals = {
-      {"studio-aurum", "ROLE_STUDIO", "aurum", "bench", {}},
-      {"studio-bellini", "ROLE_STUDIO", "bellini", "", {}},
-      {"bench", "ROLE_JEWELER", "", "", {}},
-      {"insurer", "ROLE_INSURER", "", "", {}},
-      {"admin", "ROLE_ADMIN", "", "", {}},
+      {"studio-aurum", "ROLE_STUDIO", "aurum", "bench", "insurer", {}},
+      {"studio-bellini", "ROLE_STUDIO", "bellini", "", "", {}},
+      {"bench", "ROLE_JEWELER", "", "", "", {}},
+      {"insurer", "ROLE_INSURER", "", "", "", {}},
+      {"admin", "ROLE_ADMIN", "", "", "", {}},
   };
   std::string config = StrCat(
       "# Development configuration written by `loupe-server init-dev`.\n"
@@ -84,6 +85,9 @@ absl::Status InitDevDataDir(const std::string& dir,
     }
     if (*p.readers) {
       absl::StrAppend(&config, "  asset_readers: \"", p.readers, "\"\n");
+    }
+    if (*p.insurers) {
+      absl::StrAppend(&config, "  insurers: \"", p.insurers, "\"\n");
     }
     absl::StrAppend(&config, "}\n");
     std::string var = StrCat("LOUPE_TOKEN_", p.id);

@@ -100,6 +100,10 @@ void Registry::CreatePiece(const Principal& who,
   if (auto s = policy_->CheckCreatePiece(who, request.studio_id()); !s.ok()) {
     return done(s);
   }
+  if (auto s = policy_->CheckInsurerNames("insurers", request.insurers());
+      !s.ok()) {
+    return done(s);
+  }
   std::optional<v1::TwinVersion> first;
   if (request.has_first_version()) {
     first = request.first_version();
@@ -122,6 +126,7 @@ void Registry::CreatePiece(const Principal& who,
   piece.set_title(request.title());
   *piece.mutable_created_at() = TimeUtil::GetCurrentTime();
   *piece.mutable_asset_readers() = request.asset_readers();
+  *piece.mutable_insurers() = request.insurers();
   piece.set_status(v1::PIECE_STATUS_ACTIVE);
   if (first) {
     first->set_piece_id(piece.id());
@@ -181,9 +186,29 @@ absl::StatusOr<v1::Piece> Registry::GetPiece(
     return s;
   }
   auto piece = store_->GetPiece(request.piece_id());
-  // Who may read the studio's files is the studio's business.
-  if (piece.ok() && who.id.empty()) piece->clear_asset_readers();
+  if (piece.ok()) HideGrants(who, *piece);
   return piece;
+}
+
+void Registry::SetInsurers(const Principal& who,
+                           const v1::SetInsurersRequest& request,
+                           PieceCallback done) {
+  if (auto s = ValidatePieceId("piece_id", request.piece_id()); !s.ok()) {
+    return done(s);
+  }
+  if (auto s = policy_->CheckInsurerNames("insurers", request.insurers());
+      !s.ok()) {
+    return done(s);
+  }
+  store_->MutatePiece(
+      request.piece_id(),
+      [who, policy = policy_, insurers = request.insurers()](
+          v1::Piece& piece) -> absl::StatusOr<storage::Store::PieceChange> {
+        if (auto s = policy->CheckWritePiece(who, piece); !s.ok()) return s;
+        *piece.mutable_insurers() = insurers;
+        return storage::Store::PieceChange{};
+      },
+      std::move(done));
 }
 
 absl::StatusOr<v1::TwinVersion> Registry::GetVersion(

@@ -97,6 +97,9 @@ class Registry {
                     const v1::ChangeStatusRequest& request, PieceCallback done);
   [[nodiscard]] absl::StatusOr<v1::PieceStatusStatement> GetStatus(
       const Principal& who, const v1::GetStatusRequest& request);
+  // The piece's studio replaces the insurers the piece names.
+  void SetInsurers(const Principal& who, const v1::SetInsurersRequest& request,
+                   PieceCallback done);
   void SetOwner(const Principal& who, const v1::SetOwnerRequest& request,
                 PieceCallback done);
   void TransferOwner(const Principal& who,

@@ -384,6 +384,17 @@ grpc::ServerUnaryReactor* RegistryService::GetStatus(
       Auth::kOptional);
 }
 
+grpc::ServerUnaryReactor* RegistryService::SetInsurers(
+    grpc::CallbackServerContext* ctx, const v1::SetInsurersRequest* request,
+    v1::Piece* response) {
+  return RunWrite(
+      ctx, *policy_, response,
+      [this, request](const Principal& who, auto done) {
+        registry_->SetInsurers(who, *request, std::move(done));
+      },
+      Auth::kRequired);
+}
+
 grpc::ServerUnaryReactor* RegistryService::SetOwner(
     grpc::CallbackServerContext* ctx, const v1::SetOwnerRequest* request,
     v1::Piece* response) {

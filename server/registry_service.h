@@ -64,6 +64,9 @@ class RegistryService final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* GetStatus(
       grpc::CallbackServerContext* ctx, const v1::GetStatusRequest* request,
       v1::PieceStatusStatement* response) override;
+  grpc::ServerUnaryReactor* SetInsurers(grpc::CallbackServerContext* ctx,
+                                        const v1::SetInsurersRequest* request,
+                                        v1::Piece* response) override;
   grpc::ServerUnaryReactor* SetOwner(grpc::CallbackServerContext* ctx,
                                      const v1::SetOwnerRequest* request,
                                      v1::Piece* response) override;

@@ -15,12 +15,13 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 using Json = nlohmann::json;
-constexpr size_t kMaxReason = 500;
 
 struct Transition {
   v1::StatusAction action;
   const char* word;  // In owner reports and log entries.
-  bool by_studio;    // Else by the owner or an insurer.
+  // The studio's action (or an admin's); else the owner's, a named
+  // insurer's or an admin's (AccessPolicy::AuthorizeStatusChange).
+  bool by_studio;
   std::vector<v1::PieceStatus> from;
   v1::PieceStatus to;
 };
@@ -68,42 +69,26 @@ std::string NowUtc(absl::Time now) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone());
 }
 
-absl::Status ValidateReason(const std::string& reason) {
-  if (reason.empty() || reason.size() > kMaxReason) {
-    return absl::InvalidArgumentError(
-        StrCat("reason: required, at most ", kMaxReason,
-               " characters; it is logged publicly, so no personal data"));
-  }
-  if (!crypto::EncodeLogEntry("check", {{"reason", reason}}).ok()) {
-    return absl::InvalidArgumentError("reason: not valid UTF-8 text");
+// No owner change of any kind (SetOwner, TransferOwner) while a piece is
+// reported lost or stolen (the thief's buyer must not become its owner, nor
+// clear the report as the new owner) or revoked (final).
+constexpr std::pair<v1::PieceStatus, const char*> kNoOwnerChange[] = {
+    {v1::PIECE_STATUS_LOST, "reported lost; no owner change until recovered"},
+    {v1::PIECE_STATUS_STOLEN,
+     "reported stolen; no owner change until recovered"},
+    {v1::PIECE_STATUS_REVOKED, "revoked; its owner can no longer change"},
+};
+
+// FAILED_PRECONDITION naming `field` and the status, or OK.
+absl::Status CheckOwnerMayChange(const v1::Piece& piece,
+                                 std::string_view field) {
+  for (const auto& [status, why] : kNoOwnerChange) {
+    if (piece.status() == status) {
+      return absl::FailedPreconditionError(
+          StrCat(field, ": the piece is ", why));
+    }
   }
   return absl::OkStatus();
-}
-
-// Who may take `t` on `piece`: the studio for its actions, an insurer for
-// the others (admins for all); an owner's report is checked later, against
-// the stored owner key. Returns the name logged as "by".
-absl::StatusOr<std::string> Authorize(const Principal& who, const Transition& t,
-                                      const v1::Piece& piece,
-                                      bool has_owner_report) {
-  if (has_owner_report && !t.by_studio) return std::string("owner");
-  if (who.id.empty()) {
-    return absl::UnauthenticatedError(
-        "authorization: a token, or the owner's signed report "
-        "(owner_report_json), is needed");
-  }
-  if (who.role == v1::ROLE_ADMIN) return StrCat("admin:", who.id);
-  if (t.by_studio && who.role == v1::ROLE_STUDIO &&
-      who.studio_id == piece.studio_id()) {
-    return StrCat("studio:", who.studio_id);
-  }
-  if (!t.by_studio && who.role == v1::ROLE_INSURER) {
-    return StrCat("insurer:", who.id);
-  }
-  return absl::PermissionDeniedError(
-      StrCat("action: ", t.word, " is for ",
-             t.by_studio ? "the piece's studio" : "the owner or an insurer",
-             "; principal ", who.id.empty() ? "(none)" : who.id, " may not"));
 }
 
 }  // namespace
@@ -123,7 +108,9 @@ void Registry::ChangeStatus(const Principal& who,
         "action: one of revoke, suspend, unsuspend, report_lost, "
         "report_stolen, recover"));
   }
-  if (auto s = ValidateReason(request.reason()); !s.ok()) return done(s);
+  if (auto s = ValidateStatusReason("reason", request.reason()); !s.ok()) {
+    return done(s);
+  }
   std::optional<crypto::DsseEnvelope> report;
   if (!request.owner_report_json().empty()) {
     auto parsed = crypto::EnvelopeFromJson(request.owner_report_json());
@@ -133,18 +120,25 @@ void Registry::ChangeStatus(const Principal& who,
     }
     report = *std::move(parsed);
   }
-  auto piece = store_->GetPiece(request.piece_id());
-  if (!piece.ok()) return done(piece.status());
-  auto by = Authorize(who, *t, *piece, report.has_value());
-  if (!by.ok()) return done(by.status());
+  if (who.id.empty() && !report) {
+    return done(absl::UnauthenticatedError(
+        "authorization: a token, or the owner's signed report "
+        "(owner_report_json), is needed"));
+  }
+  // Authority is decided on the piece as it is committed, so a report
+  // opened or cleared concurrently cannot be bypassed.
   store_->MutatePiece(
       request.piece_id(),
-      [t, report, by = *by, request](
+      [t, report, who, policy = policy_, request](
           v1::Piece& piece) -> absl::StatusOr<storage::Store::PieceChange> {
+        const bool owner_report = report.has_value() && !t->by_studio;
         if (report) {
           auto s = CheckOwnerReport(*report, piece, t->word, request);
           if (!s.ok()) return s;
         }
+        auto by = policy->AuthorizeStatusChange(who, owner_report, t->word,
+                                                t->by_studio, piece);
+        if (!by.ok()) return by.status();
         if (std::find(t->from.begin(), t->from.end(), piece.status()) ==
             t->from.end()) {
           return absl::FailedPreconditionError(
@@ -156,7 +150,7 @@ void Registry::ChangeStatus(const Principal& who,
         piece.set_status(t->to);
         piece.set_status_sequence(piece.status_sequence() + 1);
         piece.set_status_reason(request.reason());
-        piece.set_status_changed_by(by);
+        piece.set_status_changed_by(*by);
         *piece.mutable_status_changed_at() =
             TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(now));
         auto entry = crypto::EncodeLogEntry(
@@ -164,7 +158,7 @@ void Registry::ChangeStatus(const Principal& who,
                        {"status", PieceStatusWord(t->to)},
                        {"previous", previous},
                        {"sequence", piece.status_sequence()},
-                       {"by", by},
+                       {"by", *by},
                        {"reason", request.reason()},
                        {"at", NowUtc(now)}});
         if (!entry.ok()) return entry.status();
@@ -215,6 +209,7 @@ absl::StatusOr<v1::PieceStatusStatement> Registry::GetStatus(
   v1::PieceStatusStatement out;
   out.set_statement_json(crypto::EnvelopeToJson(*envelope));
   *out.mutable_piece() = *std::move(piece);
+  HideGrants(who, *out.mutable_piece());
   return out;
 }
 
@@ -237,6 +232,7 @@ void Registry::SetOwner(const Principal& who,
       request.piece_id(),
       [key = *key, set_by](
           v1::Piece& piece) -> absl::StatusOr<storage::Store::PieceChange> {
+        if (auto s = CheckOwnerMayChange(piece, "piece_id"); !s.ok()) return s;
         if (piece.owner_sequence() != 0) {
           return absl::FailedPreconditionError(
               "owner_public_key: the piece already has an owner; only the "
@@ -265,17 +261,13 @@ void Registry::TransferOwner(const Principal& who,
       transfer->piece_id,
       [envelope = *envelope, json = request.transfer_json()](
           v1::Piece& piece) -> absl::StatusOr<storage::Store::PieceChange> {
+        if (auto s = CheckOwnerMayChange(piece, "transfer_json"); !s.ok()) {
+          return s;
+        }
         if (piece.owner_public_key().size() != crypto::kPublicKeySize) {
           return absl::FailedPreconditionError(
               "transfer_json: the piece has no owner yet; its studio sets "
               "the first (SetOwner)");
-        }
-        if (piece.status() == v1::PIECE_STATUS_STOLEN ||
-            piece.status() == v1::PIECE_STATUS_LOST) {
-          return absl::FailedPreconditionError(
-              StrCat("transfer_json: the piece is reported ",
-                     PieceStatusWord(piece.status()),
-                     " and cannot be transferred until recovered"));
         }
         crypto::PublicKey owner;
         std::copy(piece.owner_public_key().begin(),

@@ -1,9 +1,12 @@
 #include "server/validate.h"
 
+#include <cstdio>
+#include <optional>
 #include <set>
 #include <string>
 
 #include "base/str_cat.h"
+#include "base/utf8.h"
 #include "crypto/sha256.h"
 
 namespace loupe::server {
@@ -283,6 +286,32 @@ absl::Status ValidateVersion(const v1::TwinVersion& v, std::string_view field) {
   if (s.ok() || field == kDefault) return s;
   return absl::Status(s.code(),
                       StrCat(field, s.message().substr(kDefault.size())));
+}
+
+absl::Status ValidateStatusReason(std::string_view field,
+                                  std::string_view reason) {
+  constexpr size_t kMaxReason = 500;
+  if (reason.empty() || reason.size() > kMaxReason) {
+    return Invalid(field, StrCat("required, at most ", kMaxReason,
+                                 " bytes; it is logged publicly, so no "
+                                 "personal data"));
+  }
+  for (size_t pos = 0; pos < reason.size();) {
+    const size_t at = pos;
+    const std::optional<char32_t> c = DecodeUtf8(reason, &pos);
+    if (!c) {
+      return Invalid(field, StrCat("not valid UTF-8 text (byte ", at, ")"));
+    }
+    if (IsTerminalControl(*c)) {
+      char code[16];
+      std::snprintf(code, sizeof(code), "U+%04X", static_cast<unsigned>(*c));
+      return Invalid(
+          field, StrCat("contains a control character (", code, " at byte ", at,
+                        "): escapes and controls would rewrite "
+                        "what verifiers print"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateUploadHeader(const v1::UploadAssetHeader& h,

@@ -23,6 +23,12 @@ namespace loupe::server {
 // Errors name fields under `field` ("version" or "first_version").
 [[nodiscard]] absl::Status ValidateVersion(const v1::TwinVersion& version,
                                            std::string_view field = "version");
+// A status reason: 1-500 bytes of UTF-8 text without terminal controls
+// (base/utf8.h: C0, DEL, C1, bidirectional overrides), since it is logged
+// publicly and printed by `loupe verify` and `loupe status`. The message
+// names `field` and the first offending character.
+[[nodiscard]] absl::Status ValidateStatusReason(std::string_view field,
+                                                std::string_view reason);
 [[nodiscard]] absl::Status ValidateUploadHeader(
     const v1::UploadAssetHeader& header, uint64_t max_asset_bytes);
 

@@ -102,6 +102,38 @@ TEST(ValidateTest, VersionFieldsAreNamed) {
   ExpectField(ValidateVersion(v), "version.ring_size.inner_diameter_mm");
 }
 
+// Status reasons are printed by verifiers: no terminal controls, and
+// UTF-8; the message names the field and the character.
+TEST(ValidateTest, StatusReasons) {
+  for (const std::string& ok :
+       {std::string("police report 4711"),
+        std::string("perdu \xc3\xa0 Z\xc3\xbcrich \xf0\x9f\x92\x8d"),
+        std::string(500, 'r')}) {
+    EXPECT_TRUE(ValidateStatusReason("reason", ok).ok()) << ok;
+  }
+  for (const std::string& bad : {std::string(), std::string(501, 'r'),
+                                std::string("\xff"), std::string("\xc0\x80")}) {
+    ExpectField(ValidateStatusReason("reason", bad), "reason");
+  }
+  const std::pair<std::string, std::string> controls[] = {
+      {"ok\x1b[31mred", "U+001B at byte 2"},
+      {"a\rb", "U+000D at byte 1"},
+      {"a\nb", "U+000A"},
+      {"a\tb", "U+0009"},
+      {"del\x7f", "U+007F"},
+      {"csi\xc2\x9b", "U+009B at byte 3"},
+      {"bidi\xe2\x80\xae", "U+202E"},
+      {"iso\xe2\x81\xa6", "U+2066"},
+  };
+  for (const auto& [text, where] : controls) {
+    const absl::Status s = ValidateStatusReason("reason", text);
+    ExpectField(s, "reason");
+    EXPECT_NE(s.message().find("control character (" + where),
+              std::string::npos)
+        << s;
+  }
+}
+
 TEST(ValidateTest, UploadHeader) {
   v1::UploadAssetHeader h;
   h.set_sha256(crypto::Sha256::HexOf("x"));

@@ -158,9 +158,15 @@ page "$CERT_ID" > page.html; grep -q "<h1>Reported stolen</h1>" page.html || fai
 "$LOUPE" verify stolen-cert.json --root "$ROOT_JSON" --max-status-age 30d > verify.txt
 [ $? -eq 1 ] && grep -q "piece STOLEN: police report 4711" verify.txt \
   || fail "stolen piece verified: $(cat verify.txt)"
-# The insurer reports it recovered; the studio then revokes the certificates.
-LOUPE_TOKEN=$LOUPE_TOKEN_INSURER "$LOUPE" status recovered "$ID" --reason "found" > /dev/null \
-  || fail "insurer's recovery"
+# The owner's report is not the insurer's to clear (aurum names it as its
+# insurer); the owner reports it recovered; the studio then revokes the
+# certificates.
+LOUPE_TOKEN=$LOUPE_TOKEN_INSURER "$LOUPE" status recovered "$ID" --reason "found" 2> err.txt
+[ $? -eq 1 ] && grep -q "PERMISSION_DENIED.*reported stolen by owner" err.txt \
+  || fail "insurer cleared the owner's theft report: $(cat err.txt)"
+LOUPE_TOKEN= "$LOUPE" status recovered "$ID" --reason "found" --owner-key bob.key \
+  > status.txt || fail "owner's recovery"
+grep -q "ACTIVE (found; by owner)" status.txt || fail "status: $(cat status.txt)"
 "$LOUPE" status revoke "$ID" --reason "issued in error" > /dev/null || fail "revoke"
 "$LOUPE" cert get "$(json 'd["id"]' < <("$LOUPE" --json cert list "$ID" | head -1))" \
   --staple-status -o revoked-cert.json > /dev/null
@@ -210,7 +216,13 @@ LOUPE_TOKEN=$LOUPE_TOKEN_INSURER "$LOUPE" check "$ID" ring.stl 2> err.txt
 [ $? -eq 1 ] && grep -q PERMISSION_DENIED err.txt || fail "insurer checked the design"
 "$LOUPE" geometry compare ring.stl ring.stl --purpose melt 2> err.txt
 [ $? -eq 2 ] || fail "unknown purpose not a usage error"
+# The studio names the piece's insurers; only insurer principals.
+"$LOUPE" status insurers "$ID" bench 2> err.txt
+[ $? -eq 1 ] && grep -q "insurers\[0\]: no ROLE_INSURER principal" err.txt \
+  || fail "a jeweler named as insurer: $(cat err.txt)"
 set -e
+"$LOUPE" status insurers "$ID" insurer | grep -q "insurers insurer" || fail "status insurers"
+"$LOUPE" piece show "$ID" | grep -q "^insurers  insurer" || fail "piece show lists no insurers"
 
 # A second run reuses the data directory and its tokens.
 kill -TERM "$RUN_PID"; wait "$RUN_PID" || true; RUN_PID=""

@@ -213,7 +213,7 @@ TEST_F(LogTest, StatusAndOwnershipRules) {
   auto insurer = server_.Client(kInsurerToken);
   EXPECT_STATUS(
       Call(*aurum_, Status(id, v1::STATUS_ACTION_REPORT_STOLEN)).status(),
-      kPermissionDenied, "owner or an insurer");
+      kPermissionDenied, "an insurer the piece or its studio names");
   ASSERT_TRUE(Call(*insurer, Status(id, v1::STATUS_ACTION_REPORT_STOLEN)).ok());
   transfer.set_transfer_json(crypto::EnvelopeToJson(
       crypto::SignOwnerTransfer({id, first->public_key(), 3}, *second)));

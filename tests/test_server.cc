@@ -22,13 +22,15 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string Principal(const char* id, const char* role, const char* studio,
-                      const char* token, const char* readers = "") {
+                      const char* token, const char* readers = "",
+                      const char* insurers = "") {
   std::ostringstream out;
   out << "principals { id: '" << id << "' role: " << role;
   if (*studio) out << " studio_id: '" << studio << "'";
   out << " token_sha256: '" << crypto::Sha256::HexOf(token) << "'";
   out << " client_certificate_names: '" << id << "'";
   if (*readers) out << " asset_readers: '" << readers << "'";
+  if (*insurers) out << " insurers: '" << insurers << "'";
   out << " }\n";
   return out.str();
 }
@@ -51,10 +53,11 @@ TestServer::TestServer() {
          << "requests_per_second: 1000000 "
          << "anonymous_requests_per_second: 1000000 }\n"
          << Principal("studio-aurum", "ROLE_STUDIO", "aurum", kAurumToken,
-                      "bench")
+                      "bench", "insurer")
          << Principal("studio-bellini", "ROLE_STUDIO", "bellini", kBelliniToken)
          << Principal("bench", "ROLE_JEWELER", "", kBenchToken)
          << Principal("insurer", "ROLE_INSURER", "", kInsurerToken)
+         << Principal("insurer-b", "ROLE_INSURER", "", kOtherInsurerToken)
          << Principal("admin", "ROLE_ADMIN", "", kAdminToken);
 }
 

@@ -14,11 +14,15 @@ namespace loupe::testing {
 inline constexpr char kAurumToken[] = "test-token-studio-aurum";
 inline constexpr char kBelliniToken[] = "test-token-studio-bellini";
 inline constexpr char kBenchToken[] = "test-token-jeweler-bench";
+// "insurer" is named by studio aurum (for all of its pieces); "insurer-b"
+// by no studio: only pieces that name it.
 inline constexpr char kInsurerToken[] = "test-token-insurer";
+inline constexpr char kOtherInsurerToken[] = "test-token-insurer-b";
 inline constexpr char kAdminToken[] = "test-token-admin";
 
 // A real loupe-server process on 127.0.0.1, port 0, with its own temporary
-// data directory and a config granting "bench" access to aurum's files.
+// data directory and a config granting "bench" access to aurum's files and
+// naming "insurer" as aurum's insurer.
 // Used by the integration tests and the benchmarks. Not thread-safe.
 class TestServer {
  public:

@@ -322,6 +322,31 @@ TEST_F(VerifyCliTest, LogProofIsRequiredAndChecked) {
   EXPECT_NE(r.output.find("checkpoint"), std::string::npos) << r.output;
 }
 
+// A status reason holding terminal controls (a registry before issue 15
+// accepted them) cannot rewrite the report: an ANSI "erase line", a
+// carriage return and a forged VALID line come out escaped.
+TEST_F(VerifyCliTest, StatusReasonsCannotDriveTheTerminal) {
+  Bundle bundle = Make(keys_[1], Day(50));
+  PieceStatusFacts facts;
+  facts.piece_id = "pc_abc";
+  facts.status = "stolen";
+  facts.reason = "x\x1b[2K\r" + Path("cert.json") +
+                 ": VALID \xc2\x9b"
+                 "2J";
+  facts.changed_by = "insurer:axa";
+  facts.as_of = Day(60);
+  bundle.status = *SignPieceStatus(facts, keys_[1]);
+  Write("cert.json", EncodeBundle(bundle));
+  auto r = Verify(Path("cert.json") + " --root " + Path("root-v1.json"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("piece STOLEN: x\\x1b[2K\\x0d"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("VALID \\u009b2J"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find('\x1b'), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find('\r'), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("\xc2\x9b"), std::string::npos) << r.output;
+}
+
 TEST_F(VerifyCliTest, StapledStatusIsJudgedOffline) {
   auto with_status = [&](const std::string& name, DsseEnvelope status) {
     Bundle bundle = Make(keys_[1], Day(50));
