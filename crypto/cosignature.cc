@@ -12,6 +12,7 @@ namespace loupe::crypto {
 namespace {
 
 constexpr std::string_view kDash = "\u2014 ";  // Em dash and a space.
+constexpr uint8_t kEd25519Type = 0x01;
 constexpr uint8_t kCosignatureType = 0x04;
 constexpr size_t kBlobSize = 4 + 8 + kSignatureSize;
 constexpr uint64_t kMaxTimestamp = (uint64_t{1} << 63) - 1;
@@ -71,19 +72,53 @@ bool NextLine(std::string_view* rest, std::string_view* line) {
 
 bool ValidKeyName(std::string_view name) {
   if (name.empty()) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return c > ' ' && c < 0x7f && c != '+';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return c > ' ' && c < 0x7f && c != '+'; });
 }
 
-std::string CosignerKeyId(std::string_view name, const PublicKey& key) {
+// C2SP signed-note: SHA-256(name || "\n" || type || key)[:4].
+static std::string NoteKeyId(std::string_view name, uint8_t type,
+                             const PublicKey& key) {
   Sha256 h;
   h.Update(name);
   h.Update("\n");
-  h.Update(&kCosignatureType, 1);
+  h.Update(&type, 1);
   h.Update(key.data(), key.size());
   const Sha256Digest digest = h.Finish();
   return std::string(reinterpret_cast<const char*>(digest.data()), 4);
+}
+
+std::string CosignerKeyId(std::string_view name, const PublicKey& key) {
+  return NoteKeyId(name, kCosignatureType, key);
+}
+
+std::string FormatNoteSignature(const NoteSignatureLine& signature) {
+  return StrCat(kDash, signature.name, " ", Base64Encode(signature.blob), "\n");
+}
+
+absl::StatusOr<std::vector<NoteSignatureLine>> VerifyNoteSigners(
+    const SignedNote& note, std::string_view name,
+    const std::vector<PublicKey>& keys) {
+  std::vector<NoteSignatureLine> verified;
+  for (const auto& key : keys) {
+    const std::string id = NoteKeyId(name, kEd25519Type, key);
+    for (const auto& line : note.signatures) {
+      if (line.name != name || line.blob.substr(0, 4) != id) continue;
+      if (line.blob.size() != 4 + kSignatureSize ||
+          !VerifySignature(key, note.body,
+                           std::string_view(line.blob).substr(4))) {
+        return absl::UnauthenticatedError(
+            StrCat("checkpoint: a signature of a trusted key of ", name,
+                   " does not verify"));
+      }
+      verified.push_back(line);
+    }
+  }
+  if (verified.empty()) {
+    return absl::UnauthenticatedError(
+        StrCat("checkpoint: no signature by a trusted key of ", name));
+  }
+  return verified;
 }
 
 std::string CosignedMessage(std::string_view checkpoint_body,
@@ -150,9 +185,9 @@ absl::StatusOr<SignedNote> ParseSignedNote(std::string_view note) {
     }
     auto blob = StrictBase64(line.substr(space + 1));
     if (!blob.ok() || blob->size() < 5) {
-      return absl::InvalidArgumentError(StrCat(
-          "note: the signature of ", name, " is not base64 of a key id and "
-          "a signature"));
+      return absl::InvalidArgumentError(StrCat("note: the signature of ", name,
+                                               " is not base64 of a key id and "
+                                               "a signature"));
     }
     out.signatures.push_back({std::string(name), *std::move(blob)});
   }
@@ -232,9 +267,9 @@ absl::StatusOr<AddCheckpointRequest> ParseAddCheckpoint(std::string_view body) {
     }
     if (line.empty()) break;
     if (out.proof.size() == kMaxConsistencyProofLines) {
-      return absl::InvalidArgumentError(StrCat(
-          "line ", n, ": more than ", kMaxConsistencyProofLines,
-          " consistency proof lines"));
+      return absl::InvalidArgumentError(StrCat("line ", n, ": more than ",
+                                               kMaxConsistencyProofLines,
+                                               " consistency proof lines"));
     }
     auto hash = StrictBase64(line);
     if (!hash.ok() || hash->size() != Hash().size()) {

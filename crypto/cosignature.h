@@ -75,6 +75,18 @@ inline constexpr size_t kMaxNoteSignatures = 64;
 // signatures.
 [[nodiscard]] absl::StatusOr<SignedNote> ParseSignedNote(std::string_view note);
 
+// The line of `signature`: "\u2014 " name " " base64(blob) "\n".
+[[nodiscard]] std::string FormatNoteSignature(
+    const NoteSignatureLine& signature);
+
+// The Ed25519 note signatures (type 0x01) in `note` under key name `name`
+// by any of `keys`, as a witness checks a log's checkpoint (C2SP
+// tlog-witness): UNAUTHENTICATED if there is none, or if any line with
+// that name and one of the keys' ids does not verify.
+[[nodiscard]] absl::StatusOr<std::vector<NoteSignatureLine>> VerifyNoteSigners(
+    const SignedNote& note, std::string_view name,
+    const std::vector<PublicKey>& keys);
+
 // The cosignatures in `note` by `cosigners` that verify, in note order (a
 // cosigner may appear more than once). Lines of other keys (another name or
 // key id, e.g. the log's own signature) are ignored. UNAUTHENTICATED naming

@@ -47,8 +47,8 @@ TEST_F(CosignatureTest, FormatFollowsTlogCosignatureV1) {
   const std::string prefix = "\u2014 witness.example/w0 ";
   ASSERT_EQ(line.substr(0, prefix.size()), prefix);
   ASSERT_EQ(line.back(), '\n');
-  auto blob = Base64Decode(line.substr(prefix.size(), line.size() - 1 -
-                                                          prefix.size()));
+  auto blob =
+      Base64Decode(line.substr(prefix.size(), line.size() - 1 - prefix.size()));
   ASSERT_TRUE(blob.ok());
   ASSERT_EQ(blob->size(), 4u + 8u + 64u);
   // Key id: SHA-256(name || "\n" || 0x04 || key)[:4], computed here by hand.
@@ -63,14 +63,15 @@ TEST_F(CosignatureTest, FormatFollowsTlogCosignatureV1) {
   uint64_t t = 0;
   for (int i = 4; i < 12; ++i) t = (t << 8) | static_cast<uint8_t>((*blob)[i]);
   EXPECT_EQ(t, 1'800'000'000u);
-  const std::string message = "cosignature/v1\ntime 1800000000\n" +
-                              CheckpointBody(checkpoint_);
+  const std::string message =
+      "cosignature/v1\ntime 1800000000\n" + CheckpointBody(checkpoint_);
   EXPECT_TRUE(VerifySignature(keys_[0]->public_key(), message,
                               std::string_view(*blob).substr(12)));
 }
 
 TEST_F(CosignatureTest, RoundTripNamesEachWitnessAndTime) {
-  const std::string cosigned = note_ + Cosign(0) + Cosign(2, kWhen + absl::Seconds(5));
+  const std::string cosigned =
+      note_ + Cosign(0) + Cosign(2, kWhen + absl::Seconds(5));
   auto vouched = VerifyCosignatures(cosigned, witnesses_);
   ASSERT_TRUE(vouched.ok()) << vouched.status();
   ASSERT_EQ(vouched->size(), 2u);
@@ -106,8 +107,8 @@ TEST_F(CosignatureTest, WrongKeyWrongNameAndOtherCheckpointDoNotVouch) {
   // An Ed25519 note signature (type 0x01) by the witness key is not a
   // cosignature (type 0x04): another key id, ignored.
   const std::string plain = SignCheckpoint(checkpoint_, StrName(0), *keys_[0]);
-  vouched = VerifyCosignatures(
-      note_ + plain.substr(plain.find("\n\n") + 2), witnesses_);
+  vouched = VerifyCosignatures(note_ + plain.substr(plain.find("\n\n") + 2),
+                               witnesses_);
   ASSERT_TRUE(vouched.ok()) << vouched.status();
   EXPECT_TRUE(vouched->empty());
 }
@@ -126,8 +127,8 @@ TEST_F(CosignatureTest, AlteredTimeDoesNotVerify) {
                                 *keys_[0], absl::UnixEpoch())
                    .ok());
   std::fill(blob.begin() + 4, blob.begin() + 12, '\0');
-  s = VerifyCosignatures(
-          note_ + line.substr(0, at) + Base64Encode(blob) + "\n", witnesses_)
+  s = VerifyCosignatures(note_ + line.substr(0, at) + Base64Encode(blob) + "\n",
+                         witnesses_)
           .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated) << s;
 }
@@ -144,7 +145,9 @@ TEST_F(CosignatureTest, MalformedNotesAreRefused) {
       {note_ + "\u2014 w AAAA\n", "not base64"},  // 3 bytes: no signature.
       {note_ + "\u2014 w AAAA_AAA\n", "not base64"},
       {note_ + "\u2014 w AAAAAAAA", "newline"},
-      {note_ + std::string("\u2014 w AA\x01" "AAAAA\n"), "control"},
+      {note_ + std::string("\u2014 w AA\x01"
+                           "AAAAA\n"),
+       "control"},
   };
   for (const auto& [note, why] : bad) {
     auto s = VerifyCosignatures(note, witnesses_).status();
@@ -231,6 +234,36 @@ TEST_F(CosignatureTest, WitnessPolicyCountsDistinctListedWitnesses) {
   auto one = CheckWitnessPolicy(note_ + Cosign(1), root);
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(CosignerNames(*one), "witness.example/w1");
+}
+
+// For the lead's retired-key rule: a checkpoint of a retired key counts
+// only with k cosignatures dated while the key was valid.
+TEST_F(CosignatureTest, RetiredKeyCheckpointNeedsWitnessesFromItsValidity) {
+  TrustRoot root;
+  root.origin = kOrigin;
+  root.keys = {{log_key_->public_key(),
+                {kRoleCheckpoint},
+                kWhen - absl::Hours(24),
+                kWhen + absl::Hours(1)}};
+  root.witnesses = {witnesses_[0], witnesses_[1]};
+  root.witness_threshold = 2;
+  const std::string inside =
+      note_ + Cosign(0) + Cosign(1, kWhen + absl::Minutes(59));
+  auto ok = VerifyRetiredKeyCheckpoint(inside, root);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->size, 42u);
+  // One cosignature after the key retired: only one in the window.
+  const std::string late =
+      note_ + Cosign(0) + Cosign(1, kWhen + absl::Hours(2));
+  auto s = VerifyRetiredKeyCheckpoint(late, root).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(s.message().find("1 witness(es)"), std::string::npos) << s;
+  // No policy, or a key that never retired: the rule does not apply.
+  root.witness_threshold = 0;
+  EXPECT_FALSE(VerifyRetiredKeyCheckpoint(inside, root).ok());
+  root.witness_threshold = 2;
+  root.keys[0].valid_until.reset();
+  EXPECT_FALSE(VerifyRetiredKeyCheckpoint(inside, root).ok());
 }
 
 }  // namespace

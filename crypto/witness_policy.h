@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "crypto/checkpoint.h"
 #include "crypto/cosignature.h"
 #include "crypto/trust_root.h"
 
@@ -22,6 +23,16 @@ namespace loupe::crypto {
 // malformed note INVALID_ARGUMENT. This does not check the log's own
 // signature: call VerifyRootCheckpoint as well.
 [[nodiscard]] absl::StatusOr<std::vector<Cosignature>> CheckWitnessPolicy(
+    std::string_view note, const TrustRoot& root);
+
+// A checkpoint signed by a checkpoint key of `root` that has since retired
+// (valid_until set) still vouches for its tree if witnesses saw it while
+// the key was valid: at least root.witness_threshold (which must be >= 1)
+// of the root's witnesses cosigned it at a time in [valid_from,
+// valid_until) of that key. Then the checkpoint; else UNAUTHENTICATED
+// saying why. (A thief of the retired key can sign a new tree, but no
+// honest witness cosigns it with an old time.)
+[[nodiscard]] absl::StatusOr<Checkpoint> VerifyRetiredKeyCheckpoint(
     std::string_view note, const TrustRoot& root);
 
 }  // namespace loupe::crypto
