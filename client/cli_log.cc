@@ -9,6 +9,7 @@
 #include "client/registry_client.h"
 #include "crypto/log_entry.h"
 #include "crypto/trust_root.h"
+#include "crypto/witness_policy.h"
 
 namespace loupe::client {
 namespace {
@@ -44,6 +45,14 @@ int ShowCheckpoint(const Globals& g, const LogOptions& o) {
     if (!root.ok()) return Usage(StrCat("--root: ", root.status().message()));
     auto verified = crypto::VerifyRootCheckpoint(checkpoint->note(), *root);
     if (!verified.ok()) return Fail(verified.status());
+    auto witnesses = crypto::CheckWitnessPolicy(checkpoint->note(), *root);
+    if (!witnesses.ok()) return Fail(witnesses.status());
+    if (!root->witnesses.empty() && !g.json) {
+      std::cerr << "witnessed by: "
+                << (witnesses->empty() ? "none"
+                                       : crypto::CosignerNames(*witnesses))
+                << "\n";
+    }
   }
   if (!o.output.empty()) {
     std::ofstream(o.output, std::ios::trunc) << checkpoint->note();
@@ -92,6 +101,7 @@ absl::StatusOr<crypto::Hash> RootFromEntries(RegistryClient& client,
 
 struct AuditReport {
   uint64_t old_size = 0, new_size = 0;
+  std::vector<crypto::Cosignature> witnesses;  // Of the current checkpoint.
   bool consistent = true;  // With the saved checkpoint.
   std::optional<bool> entries_match;
   std::string problem;
@@ -118,6 +128,11 @@ int Audit(const Globals& g, const LogOptions& o) {
   if (!now.ok()) return Fail(now.status());
   AuditReport report;
   report.new_size = now->size;
+  // Which of the root's witnesses vouch for it; fewer than its policy asks
+  // fails the audit.
+  auto witnesses = crypto::CheckWitnessPolicy(current->note(), *root);
+  if (!witnesses.ok()) return Fail(witnesses.status());
+  report.witnesses = *std::move(witnesses);
   if (saved) {
     report.old_size = saved->size;
     if (saved->size > now->size) {
@@ -164,6 +179,14 @@ int Audit(const Globals& g, const LogOptions& o) {
               {"new_size", report.new_size},
               {"consistent", report.consistent}};
     if (report.entries_match) j["entries_match"] = *report.entries_match;
+    Json witnesses = Json::array();
+    for (const auto& w : report.witnesses) {
+      witnesses.push_back(
+          {{"name", w.name},
+           {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", w.time,
+                                     absl::UTCTimeZone())}});
+    }
+    j["witnesses"] = witnesses;
     if (!ok) j["problem"] = report.problem;
     std::cout << j.dump() << "\n";
   } else if (ok) {
@@ -171,6 +194,13 @@ int Audit(const Globals& g, const LogOptions& o) {
     if (saved) std::cout << ", consistent with the saved " << saved->size;
     if (report.entries_match) std::cout << ", root recomputed from entries";
     std::cout << "\n";
+    if (!root->witnesses.empty()) {
+      std::cout << "witnessed by: "
+                << (report.witnesses.empty()
+                        ? "none of the root's witnesses"
+                        : crypto::CosignerNames(report.witnesses))
+                << "\n";
+    }
   } else {
     std::cout << "log " << root->origin << ": INCONSISTENT: " << report.problem
               << "\n";
