@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "client/registry_client.h"
+#include "crypto/cosignature.h"
 
 namespace loupe::testing {
 
@@ -29,7 +30,14 @@ class TestServer {
   // passphrase file) and trust root v1, and configures certificate signing.
   // `passphrase` is what the passphrase file holds (a test may break it).
   // Returns the path of root.json.
-  std::string EnableSigning(const std::string& passphrase = "test passphrase");
+  // `witnesses` and `witness_threshold` go in the trust root.
+  std::string EnableSigning(
+      const std::string& passphrase = "test passphrase",
+      const std::vector<crypto::Cosigner>& witnesses = {},
+      uint32_t witness_threshold = 0);
+
+  // Before Start(): appends `text` to the config file.
+  void AppendConfig(const std::string& text);
 
   // Before Start(): TLS on gRPC and HTTP with the files tools/dev_tls.sh
   // made in `dir`, its ca.pem also the client CA (principals are named by
