@@ -122,6 +122,7 @@ absl::StatusOr<v1::WitnessServerConfig> WitnessConfig(
   if (config.logs().empty()) {
     return Bad("logs: at least one (--log ORIGIN=<hex public key>)");
   }
+  if (auto logs = Logs(config); !logs.ok()) return logs.status();
   auto* http = config.mutable_http();
   if (http->listen_address().empty()) {
     return Bad("http.listen_address: required (--listen host:port)");
@@ -137,7 +138,6 @@ absl::StatusOr<v1::WitnessServerConfig> WitnessConfig(
         "tls: cert_file and key_file are required (or allow_plaintext, "
         "--allow-plaintext, behind a TLS proxy or for tests)");
   }
-  if (auto logs = Logs(config); !logs.ok()) return logs.status();
   return config;
 }
 

@@ -10,6 +10,7 @@
 #include "crypto/checkpoint.h"
 #include "crypto/cosignature.h"
 #include "crypto/random.h"
+#include "server/witness/witness_command.h"
 
 namespace loupe::witness {
 namespace {
@@ -212,6 +213,53 @@ TEST_F(WitnessTest, DamagedStateIsNotTakenForNoState) {
   // Treating it as empty would cosign any history: refuse instead.
   EXPECT_EQ(Grow(0, 6).status, 500);
   EXPECT_EQ(Grow(5, 6).status, 500);
+}
+
+TEST(WitnessConfigTest, FlagsAndFileAreCheckedNamingTheOption) {
+  const std::string a(64, 'a'), b(64, 'b');
+  WitnessFlags f;
+  auto expect = [&](std::string_view field) {
+    auto s = WitnessConfig(f).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_EQ(std::string(s.message()).rfind(field, 0), 0u) << s;
+  };
+  expect("name:");
+  f.name = "witness.test/w1";
+  expect("key_file:");
+  f.key_file = "key.json";
+  expect("state_dir:");
+  f.state_dir = "state";
+  expect("logs:");
+  f.logs = {"registry.test/loupe"};
+  expect("--log registry.test/loupe");
+  f.logs = {"registry.test/loupe=zz"};
+  expect("logs[0] (registry.test/loupe).public_keys");
+  f.logs = {"registry.test/loupe=" + a, "registry.test/loupe=" + b};
+  expect("http.listen_address");
+  f.listen = "127.0.0.1:0";
+  expect("tls:");
+  f.allow_plaintext = true;
+  auto config = WitnessConfig(f);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->logs_size(), 1);  // Two keys of one log.
+  EXPECT_EQ(config->logs(0).public_keys_size(), 2);
+  // A file, with flags overriding it.
+  const std::string path = ::testing::TempDir() + "/witness.conf";
+  std::ofstream(path) << "name: 'witness.test/file' key_file: 'k' "
+                         "state_dir: 's' allow_plaintext: true "
+                         "http { listen_address: '127.0.0.1:0' } "
+                         "logs { origin: 'registry.test/loupe' public_keys: '"
+                      << a << "' }\n";
+  WitnessFlags from_file;
+  from_file.config_path = path;
+  from_file.name = "witness.test/flag";
+  config = WitnessConfig(from_file);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->name(), "witness.test/flag");
+  EXPECT_EQ(config->http().max_body_bytes(), 16u << 10);
+  std::ofstream(path, std::ios::trunc) << "name: 'x' bogus: 1\n";
+  EXPECT_EQ(WitnessConfig(from_file).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
