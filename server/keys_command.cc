@@ -209,6 +209,11 @@ absl::Status RotateSigningKey(const KeysRotateOptions& o, std::ostream& out) {
       << ")\n  new signing key " << crypto::KeyId(new_key->public_key())
       << "\nAdd " << new_root.filename().string()
       << " to signing.root_files (after the older roots) and restart.\n";
+  if (!next.witnesses.empty()) {
+    out << "First give the witnesses the new checkpoint key: --log "
+        << next.origin << "=" << crypto::ToHex(new_key->public_key().data(), 32)
+        << "\n";
+  }
   return absl::OkStatus();
 }
 
