@@ -10,6 +10,7 @@
 #include "client/registry_client.h"
 #include "crypto/log_entry.h"
 #include "crypto/trust_root.h"
+#include "crypto/witness_policy.h"
 
 namespace loupe::client {
 namespace {
@@ -42,14 +43,6 @@ absl::StatusOr<crypto::TrustRoot> CurrentRoot(
   return crypto::FollowRoots(held, chain);
 }
 
-// The checkpoint verified with the newest root reached from `held`.
-absl::StatusOr<crypto::Checkpoint> VerifyServed(
-    const crypto::TrustRoot& held, const v1::SignedCheckpoint& checkpoint) {
-  auto root = CurrentRoot(held, checkpoint);
-  if (!root.ok()) return root.status();
-  return crypto::VerifyRootCheckpoint(checkpoint.note(), *root, absl::Now());
-}
-
 absl::StatusOr<v1::SignedCheckpoint> FetchCheckpoint(RegistryClient& client) {
   return client.Call<v1::SignedCheckpoint>(
       v1::GetCheckpointRequest(), [&](auto* c, auto& rq, auto* rs) {
@@ -64,8 +57,19 @@ int ShowCheckpoint(const Globals& g, const LogOptions& o) {
   if (!o.root.empty()) {
     auto root = LoadRoot(o.root);
     if (!root.ok()) return Usage(StrCat("--root: ", root.status().message()));
-    auto verified = VerifyServed(*root, *checkpoint);
+    auto newest = CurrentRoot(*root, *checkpoint);
+    if (!newest.ok()) return Fail(newest.status());
+    auto verified =
+        crypto::VerifyRootCheckpoint(checkpoint->note(), *newest, absl::Now());
     if (!verified.ok()) return Fail(verified.status());
+    auto witnesses = crypto::CheckWitnessPolicy(checkpoint->note(), *newest);
+    if (!witnesses.ok()) return Fail(witnesses.status());
+    if (!newest->witnesses.empty() && !g.json) {
+      std::cerr << "witnessed by: "
+                << (witnesses->empty() ? "none"
+                                       : crypto::CosignerNames(*witnesses))
+                << "\n";
+    }
   }
   if (!o.output.empty()) {
     std::ofstream(o.output, std::ios::trunc) << checkpoint->note();
@@ -114,7 +118,8 @@ absl::StatusOr<crypto::Hash> RootFromEntries(RegistryClient& client,
 
 struct AuditReport {
   uint64_t old_size = 0, new_size = 0;
-  bool consistent = true;  // With the saved checkpoint.
+  std::vector<crypto::Cosignature> witnesses;  // Of the current checkpoint.
+  bool consistent = true;                      // With the saved checkpoint.
   std::optional<bool> entries_match;
   std::string problem;
 };
@@ -149,6 +154,11 @@ int Audit(const Globals& g, const LogOptions& o) {
   if (!now.ok()) return Fail(now.status());
   AuditReport report;
   report.new_size = now->size;
+  // Which of the root's witnesses vouch for it; fewer than its policy asks
+  // fails the audit.
+  auto witnesses = crypto::CheckWitnessPolicy(current->note(), *newest);
+  if (!witnesses.ok()) return Fail(witnesses.status());
+  report.witnesses = *std::move(witnesses);
   if (saved) {
     report.old_size = saved->size;
     if (saved->size > now->size) {
@@ -195,6 +205,14 @@ int Audit(const Globals& g, const LogOptions& o) {
               {"new_size", report.new_size},
               {"consistent", report.consistent}};
     if (report.entries_match) j["entries_match"] = *report.entries_match;
+    Json witnesses = Json::array();
+    for (const auto& w : report.witnesses) {
+      witnesses.push_back(
+          {{"name", w.name},
+           {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", w.time,
+                                     absl::UTCTimeZone())}});
+    }
+    j["witnesses"] = witnesses;
     if (!ok) j["problem"] = report.problem;
     std::cout << j.dump() << "\n";
   } else if (ok) {
@@ -202,6 +220,13 @@ int Audit(const Globals& g, const LogOptions& o) {
     if (saved) std::cout << ", consistent with the saved " << saved->size;
     if (report.entries_match) std::cout << ", root recomputed from entries";
     std::cout << "\n";
+    if (!newest->witnesses.empty()) {
+      std::cout << "witnessed by: "
+                << (report.witnesses.empty()
+                        ? "none of the root's witnesses"
+                        : crypto::CosignerNames(report.witnesses))
+                << "\n";
+    }
   } else {
     std::cout << "log " << root->origin << ": INCONSISTENT: " << report.problem
               << "\n";

@@ -13,6 +13,7 @@
 #include "crypto/log_entry.h"
 #include "crypto/piece_status.h"
 #include "crypto/sha256.h"
+#include "crypto/witness_policy.h"
 
 namespace loupe::client {
 namespace {
@@ -60,6 +61,9 @@ struct BundleResult {
   std::optional<crypto::VerifiedCertificate> certificate;
   crypto::FileReport files;
   std::optional<crypto::LogProof> log;
+  // The trust root's witnesses that cosigned the log's checkpoint.
+  std::vector<crypto::Cosignature> witnesses;
+  size_t root_witnesses = 0;  // How many the root lists.
   std::optional<crypto::PieceStatusFacts> piece_status;
   bool status_online = false;
   bool log_online = false;  // The log proof was fetched (--online).
@@ -93,6 +97,11 @@ absl::Status CheckLog(const crypto::Bundle& bundle,
       p.value("version", 0u));
   auto checkpoint = crypto::VerifyLogInclusion(entry, *bundle.log, root, o.now);
   if (!checkpoint.ok()) return checkpoint.status();
+  // The root's witness policy: k of its witnesses cosigned the checkpoint.
+  auto witnesses = crypto::CheckWitnessPolicy(bundle.log->checkpoint, root);
+  if (!witnesses.ok()) return witnesses.status();
+  result->witnesses = *std::move(witnesses);
+  result->root_witnesses = root.witnesses.size();
   result->log = bundle.log;
   return absl::OkStatus();
 }
@@ -281,6 +290,12 @@ void PrintText(const std::vector<BundleResult>& results,
       out << "  logged: entry " << r.log->index << " of the signed tree of "
           << r.log->tree_size << " entries"
           << (r.log_online ? " (proof fetched online)" : "") << "\n";
+      if (r.root_witnesses > 0) {
+        out << "  witnessed by: "
+            << (r.witnesses.empty() ? "none of the root's witnesses"
+                                    : crypto::CosignerNames(r.witnesses))
+            << "\n";
+      }
     }
     if (r.piece_status) {
       out << "  status: " << r.piece_status->status << " as of "
@@ -323,9 +338,17 @@ Json ToJson(const std::vector<BundleResult>& results,
       b["predicate"] = r.certificate->statement.predicate;
       b["complete"] = r.files.complete;
       if (r.log) {
+        Json witnesses = Json::array();
+        for (const auto& w : r.witnesses) {
+          witnesses.push_back(
+              {{"name", w.name},
+               {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", w.time,
+                                         absl::UTCTimeZone())}});
+        }
         b["log"] = {{"index", r.log->index},
                     {"tree_size", r.log->tree_size},
-                    {"online", r.log_online}};
+                    {"online", r.log_online},
+                    {"witnesses", witnesses}};
       }
       if (r.piece_status) {
         b["piece_status"] = {{"status", r.piece_status->status},

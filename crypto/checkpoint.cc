@@ -65,6 +65,10 @@ std::string CheckpointBody(const Checkpoint& c) {
   return StrCat(c.origin, "\n", c.size, "\n", Base64Encode(Raw(c.root)), "\n");
 }
 
+absl::StatusOr<Checkpoint> ParseCheckpointBody(std::string_view body) {
+  return ParseBody(body);
+}
+
 std::string SignCheckpoint(const Checkpoint& checkpoint, std::string_view name,
                            const SigningKey& key) {
   const std::string body = CheckpointBody(checkpoint);

@@ -26,6 +26,10 @@ struct Checkpoint {
 };
 
 [[nodiscard]] std::string CheckpointBody(const Checkpoint& checkpoint);
+// Parses a checkpoint body (the note's text). INVALID_ARGUMENT naming the
+// line.
+[[nodiscard]] absl::StatusOr<Checkpoint> ParseCheckpointBody(
+    std::string_view body);
 
 // The signed note of `checkpoint`, signed by `key` under `name`.
 [[nodiscard]] std::string SignCheckpoint(const Checkpoint& checkpoint,

@@ -5,6 +5,7 @@
 #include "crypto/canonical_json.h"
 #include "crypto/dsse.h"
 #include "crypto/sha256.h"
+#include "crypto/witness_policy.h"
 
 namespace loupe::crypto {
 
@@ -101,6 +102,12 @@ absl::StatusOr<Checkpoint> VerifyRootCheckpoint(std::string_view note,
     }
     auto valid = root.KeyValidAt(key.keyid(), kRoleCheckpoint, now);
     if (valid.ok()) return checkpoint;
+    // Witnesses who cosigned it while the key was valid still vouch for
+    // the tree (a thief cannot get an old time from an honest witness).
+    if (root.witness_threshold > 0) {
+      auto witnessed = VerifyRetiredKeyCheckpoint(note, root);
+      if (witnessed.ok()) return witnessed;
+    }
     retired_signer = true;
     last = absl::UnauthenticatedError(StrCat(
         "checkpoint: signed only by a key no longer trusted to vouch for the "

@@ -52,8 +52,10 @@ struct LogProof {
 // Verifies `note` with the checkpoint keys of `root` (name = root.origin)
 // whose checkpoint role is valid at `now`: a checkpoint carries no time of
 // its own, so a retired key (valid_until <= now) can no longer vouch for a
-// tree, and a thief of it cannot write history. UNAUTHENTICATED if no such
-// key signed it, saying when a retired key did.
+// tree, and a thief of it cannot write history; unless the root's witness
+// policy vouches for it (VerifyRetiredKeyCheckpoint: k witnesses cosigned
+// it while the key was valid). UNAUTHENTICATED if no such key signed it,
+// saying when a retired key did.
 [[nodiscard]] absl::StatusOr<Checkpoint> VerifyRootCheckpoint(
     std::string_view note, const TrustRoot& root, absl::Time now);
 

@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "crypto/bundle.h"
+#include "crypto/cosignature.h"
 #include "crypto/sha256.h"
 
 namespace loupe::crypto {
@@ -116,6 +117,32 @@ TEST_F(LogEntryTest, RetiredCheckpointKeyNoLongerVouches) {
   EXPECT_FALSE(VerifyLogInclusion(entries_[3], ProofOf(3, *current), root_,
                                   retired_at - absl::Seconds(1))
                    .ok());
+}
+
+// A retired key's checkpoint still vouches when the root's witnesses
+// cosigned it while the key was valid; a cosignature dated after its end
+// (what a thief could get for a new tree) does not count.
+TEST_F(LogEntryTest, WitnessesVouchForARetiredKeysCheckpointFromItsTime) {
+  const absl::Time retired_at = absl::FromUnixSeconds(1'700'000'000);
+  root_.keys[0].valid_until = retired_at;
+  auto witness = SigningKey::Generate();
+  root_.witnesses = {{"witness.example", witness->public_key()}};
+  root_.witness_threshold = 1;
+  auto cosigned = [&](absl::Time when) {
+    LogProof proof = ProofOf(3, *key_);
+    const std::string body =
+        proof.checkpoint.substr(0, proof.checkpoint.find("\n\n") + 1);
+    proof.checkpoint +=
+        *CosignCheckpoint(body, "witness.example", *witness, when);
+    return proof;
+  };
+  const absl::Time later = retired_at + absl::Hours(24 * 30);
+  auto seen = VerifyLogInclusion(
+      entries_[3], cosigned(retired_at - absl::Hours(1)), root_, later);
+  EXPECT_TRUE(seen.ok()) << seen.status();
+  auto late = VerifyLogInclusion(
+      entries_[3], cosigned(retired_at + absl::Hours(1)), root_, later);
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kUnauthenticated);
 }
 
 TEST_F(LogEntryTest, ProofRoundTripsThroughTheBundle) {

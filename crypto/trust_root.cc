@@ -82,6 +82,44 @@ absl::StatusOr<RootKey> ParseKey(const Json& k, const std::string& path) {
   return key;
 }
 
+// "witnesses" and "witness_threshold", both optional.
+absl::Status ParseWitnesses(const Json& json, TrustRoot* root) {
+  const Json list = json.value("witnesses", Json::array());
+  if (!list.is_array()) {
+    return absl::InvalidArgumentError("root.witnesses: not an array");
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = StrCat("root.witnesses[", i, "]");
+    const Json& w = list[i];
+    if (!w.is_object() || !w.contains("name") || !w["name"].is_string() ||
+        !ValidKeyName(w["name"].get<std::string>())) {
+      return absl::InvalidArgumentError(StrCat(
+          path, ".name: a key name (non-empty, no spaces or \"+\")"));
+    }
+    auto key = w.contains("public_key") && w["public_key"].is_string()
+                   ? ParsePublicKeyHex(w["public_key"].get<std::string>())
+                   : absl::StatusOr<PublicKey>(absl::InvalidArgumentError(""));
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(StrCat(path, ".public_key: not 64 hex"));
+    }
+    for (const auto& other : root->witnesses) {
+      if (other.name == w["name"] || other.public_key == *key) {
+        return absl::InvalidArgumentError(
+            StrCat(path, ": duplicate name or public key"));
+      }
+    }
+    root->witnesses.push_back({w["name"].get<std::string>(), *key});
+  }
+  const Json k = json.value("witness_threshold", Json(uint64_t{0}));
+  if (!k.is_number_unsigned() || k.get<uint64_t>() > root->witnesses.size()) {
+    return absl::InvalidArgumentError(
+        "root.witness_threshold: between 0 (no policy) and the number of "
+        "witnesses");
+  }
+  root->witness_threshold = k.get<uint32_t>();
+  return absl::OkStatus();
+}
+
 KeyLookup RootKeys(const TrustRoot& root) {
   return KeysWithRole(root, kRoleRoot);
 }
@@ -153,11 +191,24 @@ absl::StatusOr<std::string> EncodeRoot(const TrustRoot& root) {
     if (key.valid_until) k["valid_until"] = FormatUtc(*key.valid_until);
     keys.push_back(std::move(k));
   }
-  const Json json = {{"_type", kType},
-                     {"origin", root.origin},
-                     {"version", root.version},
-                     {"threshold", root.threshold},
-                     {"keys", keys}};
+  Json json = {{"_type", kType},
+               {"origin", root.origin},
+               {"version", root.version},
+               {"threshold", root.threshold},
+               {"keys", keys}};
+  // Absent when empty, so a root without witnesses is as before.
+  if (!root.witnesses.empty()) {
+    Json witnesses = Json::array();
+    for (const auto& w : root.witnesses) {
+      witnesses.push_back(
+          {{"name", w.name},
+           {"public_key", ToHex(w.public_key.data(), w.public_key.size())}});
+    }
+    json["witnesses"] = std::move(witnesses);
+  }
+  if (root.witness_threshold > 0) {
+    json["witness_threshold"] = root.witness_threshold;
+  }
   auto encoded = CanonicalJson(json);
   if (!encoded.ok()) return encoded.status();
   // Parse back: only roots that verifiers accept are ever signed.
@@ -209,6 +260,7 @@ absl::StatusOr<TrustRoot> ParseRoot(std::string_view payload) {
         "root.threshold: between 1 and the number of root keys");
   }
   root.threshold = json["threshold"].get<uint32_t>();
+  if (auto s = ParseWitnesses(json, &root); !s.ok()) return s;
   return root;
 }
 

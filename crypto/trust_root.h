@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "crypto/cosignature.h"
 #include "crypto/dsse.h"
 #include "crypto/ed25519.h"
 
@@ -41,6 +42,12 @@ struct TrustRoot {
   uint64_t version = 1;
   uint32_t threshold = 1;  // Root-key signatures needed on a root.
   std::vector<RootKey> keys;
+  // Witnesses that cosign the log's checkpoints (C2SP tlog-cosignature),
+  // and how many of them must have cosigned a checkpoint for verifiers to
+  // accept it: 0 = no policy (cosignatures are checked and reported when
+  // present), else 1..witnesses.size(). Changing them is a root rotation.
+  std::vector<Cosigner> witnesses = {};
+  uint32_t witness_threshold = 0;
 
   [[nodiscard]] const RootKey* FindKey(std::string_view keyid) const;
   // The key `keyid` if it has `role` and was valid at `when`; otherwise
@@ -58,7 +65,9 @@ struct TrustRoot {
 // The root's canonical JSON payload, and back. Parsing checks every field
 // (INVALID_ARGUMENT naming it): origin, version >= 1, 1 <= threshold <=
 // number of root keys, keys with hex public keys, known roles, RFC 3339
-// times (UTC, "Z"), no duplicate keys.
+// times (UTC, "Z"), no duplicate keys; witnesses (optional) with valid key
+// names and hex keys, no name or key twice, and a witness_threshold of 0 to
+// their number.
 [[nodiscard]] absl::StatusOr<std::string> EncodeRoot(const TrustRoot& root);
 [[nodiscard]] absl::StatusOr<TrustRoot> ParseRoot(std::string_view payload);
 

@@ -162,5 +162,51 @@ TEST_F(TrustRootTest, PayloadIsCanonicalAndMalformedOnesAreNamed) {
   }
 }
 
+// Issue 15: the root names its witnesses and how many must cosign.
+TEST_F(TrustRootTest, WitnessesRoundTripAndMalformedOnesAreNamed) {
+  TrustRoot root = V1();
+  root.witnesses = {{"witness.example/a", keys_[2]->public_key()},
+                    {"witness.example/b", keys_[3]->public_key()}};
+  root.witness_threshold = 2;
+  auto text = EncodeRoot(root);
+  ASSERT_TRUE(text.ok()) << text.status();
+  auto parsed = ParseRoot(*text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->witnesses.size(), 2u);
+  EXPECT_EQ(parsed->witnesses[1].name, "witness.example/b");
+  EXPECT_EQ(parsed->witnesses[1].public_key, keys_[3]->public_key());
+  EXPECT_EQ(parsed->witness_threshold, 2u);
+  // Without witnesses the payload is as before: no new fields.
+  EXPECT_EQ(EncodeRoot(V1())->find("witness"), std::string::npos);
+  const std::string b_hex = ToHex(keys_[3]->public_key().data(), 32);
+  const std::string a_hex = ToHex(keys_[2]->public_key().data(), 32);
+  for (const auto& [edit, field] :
+       std::vector<std::pair<std::pair<std::string, std::string>, std::string>>{
+           {{"\"witness_threshold\":2", "\"witness_threshold\":3"},
+            "root.witness_threshold"},
+           {{"\"witness_threshold\":2", "\"witness_threshold\":-1"},
+            "root.witness_threshold"},
+           {{"witness.example/b", "witness.example/a"}, "root.witnesses[1]"},
+           {{b_hex, a_hex}, "root.witnesses[1]"},
+           {{"witness.example/b", "witness example"},
+            "root.witnesses[1].name"},
+           {{"witness.example/b", "a+b"}, "root.witnesses[1].name"},
+           {{"\"name\":\"witness.example/b\"", "\"name\":7"},
+            "root.witnesses[1].name"},
+           {{b_hex, "00"}, "root.witnesses[1].public_key"},
+           {{"\"witnesses\":[", "\"witnesses\":7,\"w\":["},
+            "root.witnesses"}}) {
+    std::string edited = *text;
+    ASSERT_NE(edited.find(edit.first), std::string::npos) << edit.first;
+    edited.replace(edited.find(edit.first), edit.first.size(), edit.second);
+    auto s = ParseRoot(edited).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << edited;
+    EXPECT_EQ(std::string(s.message()).rfind(field, 0), 0u) << s;
+  }
+  // A threshold with no witnesses is refused too.
+  root.witnesses.clear();
+  EXPECT_FALSE(EncodeRoot(root).ok());
+}
+
 }  // namespace
 }  // namespace loupe::crypto

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/str_cat.h"
+#include "server/witness_publisher.h"
 
 namespace loupe::server {
 namespace {
@@ -123,7 +124,7 @@ absl::Status FinishConfig(v1::ServerConfig* config) {
   if (config->worker_threads() > 1024) {
     return absl::InvalidArgumentError("worker_threads: at most 1024");
   }
-  return absl::OkStatus();
+  return FinishWitnessingConfig(config);
 }
 
 }  // namespace loupe::server

@@ -106,3 +106,45 @@ TEST(ConfigTest, DocumentedExampleLoads) {
 
 }  // namespace
 }  // namespace loupe::server
+
+namespace loupe::server {
+namespace {
+
+// Issue 15: the registry's witnesses are checked before it starts.
+TEST(ConfigTest, WitnessingIsCheckedAndDefaulted) {
+  const std::string key(64, 'a');
+  const std::string base = "data_dir: '/d' allow_plaintext: true ";
+  auto config = ParseConfig(
+      base + "witnessing { witnesses { name: 'w.example/1' public_key: '" +
+      key + "' url: 'http://127.0.0.1:7600' } }");
+  ASSERT_TRUE(config.ok());
+  ASSERT_TRUE(FinishConfig(&*config).ok());
+  EXPECT_EQ(config->witnessing().quorum(), 1u);
+  EXPECT_EQ(config->witnessing().timeout_ms(), 5000u);
+  for (const auto& [witnessing, field] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"witnesses { name: 'bad name' public_key: '" + key +
+                "' url: 'http://x' }",
+            "witnessing.witnesses[0].name"},
+           {"witnesses { name: 'w' public_key: 'abc' url: 'http://x' }",
+            "witnessing.witnesses[0].public_key"},
+           {"witnesses { name: 'w' public_key: '" + key +
+                "' url: 'ftp://x' }",
+            "witnessing.witnesses[0].url"},
+           {"witnesses { name: 'w' public_key: '" + key +
+                "' url: 'http://x' } witnesses { name: 'w' public_key: '" +
+                key + "' url: 'http://y' }",
+            "witnessing.witnesses[1].name"},
+           {"witnesses { name: 'w' public_key: '" + key +
+                "' url: 'http://x' } quorum: 2",
+            "witnessing.quorum"}}) {
+    auto bad = ParseConfig(base + "witnessing { " + witnessing + " }");
+    ASSERT_TRUE(bad.ok()) << witnessing;
+    auto s = FinishConfig(&*bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << witnessing;
+    EXPECT_EQ(std::string(s.message()).rfind(field, 0), 0u) << s;
+  }
+}
+
+}  // namespace
+}  // namespace loupe::server

@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "base/file.h"
 #include "base/str_cat.h"
+#include "crypto/sha256.h"
 #include "crypto/trust_root.h"
 
 namespace loupe::server {
@@ -20,6 +21,49 @@ absl::Status WriteFile(const fs::path& path, const std::string& contents,
              ? WriteFileSynced(path.string(), contents, 0600, IfExists::kFail)
              : WriteFileSynced(path.string(), contents, 0644,
                                IfExists::kReplace);
+}
+
+// "name=<64 hex>" flags as the root's witnesses.
+absl::StatusOr<std::vector<crypto::Cosigner>> ParseWitnesses(
+    const std::vector<std::string>& flags) {
+  std::vector<crypto::Cosigner> out;
+  for (const auto& flag : flags) {
+    const size_t eq = flag.rfind('=');
+    auto key = eq == std::string::npos
+                   ? absl::StatusOr<crypto::PublicKey>(
+                         absl::InvalidArgumentError(""))
+                   : crypto::ParsePublicKeyHex(flag.substr(eq + 1));
+    if (!key.ok() || !crypto::ValidKeyName(flag.substr(0, eq))) {
+      return absl::InvalidArgumentError(StrCat(
+          "--witness ", flag, ": expected NAME=<64 hex public key> (the "
+          "witness's `loupe-server witness init` prints it)"));
+    }
+    out.push_back({flag.substr(0, eq), *key});
+  }
+  return out;
+}
+
+// The verified chain in `dir` (root.json, root-v2.json, ...): the newest
+// root.
+absl::StatusOr<crypto::TrustRoot> LoadChain(const fs::path& dir) {
+  std::vector<crypto::DsseEnvelope> chain;
+  for (uint64_t v = 1;; ++v) {
+    const fs::path path = dir / (v == 1 ? std::string("root.json")
+                                        : StrCat("root-v", v, ".json"));
+    if (!fs::exists(path)) break;
+    auto text = ReadFileToString(path.string());
+    if (!text.ok()) return text.status();
+    auto envelope = crypto::EnvelopeFromJson(*text);
+    if (!envelope.ok()) return envelope.status();
+    chain.push_back(*std::move(envelope));
+  }
+  if (chain.empty()) {
+    return absl::NotFoundError(
+        StrCat(dir.string(), ": no root.json (keys init)"));
+  }
+  auto root = crypto::VerifyInitialRoot(chain.front());
+  if (root.ok()) root = crypto::FollowRoots(*root, chain);
+  return root;
 }
 
 }  // namespace
@@ -41,6 +85,12 @@ absl::Status InitKeys(const KeysInitOptions& o, std::ostream& out) {
   fs::create_directories(dir, ec);
   if (ec)
     return absl::FailedPreconditionError(StrCat(o.dir, ": ", ec.message()));
+  auto witnesses = ParseWitnesses(o.witnesses);
+  if (!witnesses.ok()) return witnesses.status();
+  if (o.witness_threshold > witnesses->size()) {
+    return absl::InvalidArgumentError(
+        "--witness-threshold: at most the number of --witness");
+  }
   auto passphrase = crypto::ReadPassphrase(o.passphrase);
   if (!passphrase.ok()) return passphrase.status();
   auto root_key = crypto::SigningKey::Generate();
@@ -59,6 +109,8 @@ absl::Status InitKeys(const KeysInitOptions& o, std::ostream& out) {
         {crypto::kRoleCertificate, crypto::kRoleCheckpoint},
         today,
         std::nullopt}}};
+  root.witnesses = *std::move(witnesses);
+  root.witness_threshold = o.witness_threshold;
   auto envelope = crypto::SignRoot(root, {&*root_key});
   if (!envelope.ok()) return envelope.status();
   auto sealed_root =
@@ -79,28 +131,23 @@ absl::Status InitKeys(const KeysInitOptions& o, std::ostream& out) {
       << crypto::KeyId(root_key->public_key()) << " (keep offline)\n"
       << "  signing-key.json  certificate/checkpoint key "
       << crypto::KeyId(signing_key->public_key()) << "\n"
-      << "  root.json         trust root v1: give it to verifiers\n";
+      << "  root.json         trust root v1: give it to verifiers\n"
+      << "Witnesses follow the log with: --log " << o.origin << "="
+      << crypto::ToHex(signing_key->public_key().data(), 32) << "\n";
+  if (!root.witnesses.empty()) {
+    out << "The root lists " << root.witnesses.size() << " witness(es); "
+        << (root.witness_threshold == 0
+                ? std::string("no witness policy")
+                : StrCat(root.witness_threshold,
+                         " must cosign each checkpoint"))
+        << ".\n";
+  }
   return absl::OkStatus();
 }
 
 absl::Status RotateSigningKey(const KeysRotateOptions& o, std::ostream& out) {
   const fs::path dir(o.dir);
-  std::vector<crypto::DsseEnvelope> chain;
-  for (uint64_t v = 1;; ++v) {
-    const fs::path path = dir / (v == 1 ? std::string("root.json")
-                                        : StrCat("root-v", v, ".json"));
-    if (!fs::exists(path)) break;
-    auto text = ReadFileToString(path.string());
-    if (!text.ok()) return text.status();
-    auto envelope = crypto::EnvelopeFromJson(*text);
-    if (!envelope.ok()) return envelope.status();
-    chain.push_back(*std::move(envelope));
-  }
-  if (chain.empty()) {
-    return absl::NotFoundError(StrCat(o.dir, ": no root.json (keys init)"));
-  }
-  auto root = crypto::VerifyInitialRoot(chain.front());
-  if (root.ok()) root = crypto::FollowRoots(*root, chain);
+  auto root = LoadChain(dir);
   if (!root.ok()) return root.status();
   auto passphrase = crypto::ReadPassphrase(o.passphrase);
   if (!passphrase.ok()) return passphrase.status();
@@ -158,6 +205,53 @@ absl::Status RotateSigningKey(const KeysRotateOptions& o, std::ostream& out) {
       << " (valid until now; kept as " << retired.filename().string()
       << ")\n  new signing key " << crypto::KeyId(new_key->public_key())
       << "\nAdd " << new_root.filename().string()
+      << " to signing.root_files (after the older roots) and restart.\n";
+  if (!next.witnesses.empty()) {
+    out << "First give the witnesses the new checkpoint key: --log "
+        << next.origin << "=" << crypto::ToHex(new_key->public_key().data(), 32)
+        << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetRootWitnesses(const KeysWitnessesOptions& o, std::ostream& out) {
+  const fs::path dir(o.dir);
+  auto witnesses = ParseWitnesses(o.witnesses);
+  if (!witnesses.ok()) return witnesses.status();
+  if (o.witness_threshold > witnesses->size()) {
+    return absl::InvalidArgumentError(
+        "--witness-threshold: at most the number of --witness");
+  }
+  auto root = LoadChain(dir);
+  if (!root.ok()) return root.status();
+  auto passphrase = crypto::ReadPassphrase(o.passphrase);
+  if (!passphrase.ok()) return passphrase.status();
+  auto root_text = ReadFileToString((dir / "root-key.json").string());
+  if (!root_text.ok()) return root_text.status();
+  auto root_key = crypto::OpenSigningKey(*root_text, passphrase->view());
+  if (!root_key.ok()) return root_key.status();
+  crypto::TrustRoot next = *root;
+  next.version = root->version + 1;
+  next.witnesses = *std::move(witnesses);
+  next.witness_threshold = o.witness_threshold;
+  auto envelope = crypto::SignRoot(next, {&*root_key});
+  if (!envelope.ok()) return envelope.status();
+  if (auto verified = crypto::VerifyNextRoot(*root, *envelope);
+      !verified.ok()) {
+    return verified.status();
+  }
+  const fs::path new_root = dir / StrCat("root-v", next.version, ".json");
+  if (auto s = WriteFile(new_root, crypto::EnvelopeToJson(*envelope) + "\n",
+                         false);
+      !s.ok()) {
+    return s;
+  }
+  out << "Trust root v" << next.version << " written to " << new_root.string()
+      << ": " << next.witnesses.size() << " witness(es), "
+      << (next.witness_threshold == 0
+              ? std::string("no witness policy")
+              : StrCat(next.witness_threshold, " must cosign each checkpoint"))
+      << ".\nAdd " << new_root.filename().string()
       << " to signing.root_files (after the older roots) and restart.\n";
   return absl::OkStatus();
 }

@@ -2,6 +2,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "crypto/key_file.h"
@@ -13,6 +14,10 @@ struct KeysInitOptions {
   std::string origin;  // e.g. "registry.example/loupe"
   crypto::PassphraseSource passphrase;
   crypto::KdfCost kdf_cost = crypto::kKdfModerate;
+  // The root's witnesses ("name=<64 hex public key>") and how many must
+  // cosign a checkpoint (0 = no policy).
+  std::vector<std::string> witnesses = {};
+  uint32_t witness_threshold = 0;
 };
 
 // Creates the registry's keys and first trust root in `dir`:
@@ -38,6 +43,20 @@ struct KeysRotateOptions {
 // and the old key as signing-key-retired-v<N>.json. The server then needs
 // the new root in signing.root_files and a restart.
 [[nodiscard]] absl::Status RotateSigningKey(const KeysRotateOptions& options,
+                                            std::ostream& out);
+
+struct KeysWitnessesOptions {
+  std::string dir;  // A directory made by InitKeys.
+  crypto::PassphraseSource passphrase;
+  std::vector<std::string> witnesses;  // "name=<64 hex>"; replaces the list.
+  uint32_t witness_threshold = 0;
+};
+
+// Changes the root's witnesses and witness policy: verifies the root
+// chain, and writes root-v<N+1>.json (the same keys, the new witnesses)
+// signed by the root key. INVALID_ARGUMENT naming the flag for a malformed
+// witness or a threshold above their number.
+[[nodiscard]] absl::Status SetRootWitnesses(const KeysWitnessesOptions& options,
                                             std::ostream& out);
 
 }  // namespace loupe::server

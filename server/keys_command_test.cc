@@ -144,5 +144,50 @@ TEST(KeysCommandTest, RotationRetiresTheKeyAndChainsANewRoot) {
   fs::remove_all(dir);
 }
 
+// Issue 15: the root names the witnesses; changing them is a new root.
+TEST(KeysCommandTest, WitnessesGoInTheRootAndChangeByRotation) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("loupe_keys_" + crypto::RandomId(""));
+  fs::create_directories(dir);
+  std::ofstream(dir / "pass") << "a long dev passphrase\n";
+  const std::string a(64, 'a'), b(64, 'b');
+  KeysInitOptions options{(dir / "keys").string(),
+                          "registry.example/loupe",
+                          {},
+                          crypto::kKdfInteractive};
+  options.passphrase.file = (dir / "pass").string();
+  options.passphrase.allow_prompt = false;
+  options.witnesses = {"witness.example/a=" + a};
+  options.witness_threshold = 2;
+  std::ostringstream out;
+  EXPECT_EQ(InitKeys(options, out).code(), absl::StatusCode::kInvalidArgument);
+  options.witnesses.push_back("witness example=" + b);
+  EXPECT_EQ(InitKeys(options, out).code(), absl::StatusCode::kInvalidArgument);
+  options.witnesses.back() = "witness.example/b=" + b;
+  ASSERT_TRUE(InitKeys(options, out).ok());
+  auto root = crypto::VerifyInitialRoot(
+      *crypto::EnvelopeFromJson(Read(dir / "keys/root.json")));
+  ASSERT_TRUE(root.ok()) << root.status();
+  ASSERT_EQ(root->witnesses.size(), 2u);
+  EXPECT_EQ(root->witnesses[1].name, "witness.example/b");
+  EXPECT_EQ(root->witness_threshold, 2u);
+
+  KeysWitnessesOptions change{(dir / "keys").string(), {}, {}, 1};
+  change.passphrase = options.passphrase;
+  change.witnesses = {"witness.example/b=" + b};
+  ASSERT_TRUE(SetRootWitnesses(change, out).ok()) << out.str();
+  auto v2 = crypto::VerifyNextRoot(
+      *root, *crypto::EnvelopeFromJson(Read(dir / "keys/root-v2.json")));
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  ASSERT_EQ(v2->witnesses.size(), 1u);
+  EXPECT_EQ(v2->witnesses[0].name, "witness.example/b");
+  EXPECT_EQ(v2->witness_threshold, 1u);
+  EXPECT_EQ(v2->keys.size(), root->keys.size());
+  change.witness_threshold = 2;
+  EXPECT_EQ(SetRootWitnesses(change, out).code(),
+            absl::StatusCode::kInvalidArgument);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace loupe::server

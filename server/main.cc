@@ -12,6 +12,7 @@
 #include "server/keys_command.h"
 #include "server/restore.h"
 #include "server/server.h"
+#include "server/witness/witness_command.h"
 
 namespace {
 
@@ -142,6 +143,31 @@ int main(int argc, char** argv) {
   keys_init->add_option("--passphrase-file", keys_options.passphrase.file,
                         "read the passphrase from this file (else "
                         "$LOUPE_KEY_PASSPHRASE, else a prompt)");
+  keys_init->add_option("--witness", keys_options.witnesses,
+                        "NAME=<64 hex public key> of a witness that cosigns "
+                        "checkpoints; repeatable");
+  keys_init->add_option("--witness-threshold", keys_options.witness_threshold,
+                        "how many witnesses must cosign a checkpoint for "
+                        "verifiers to accept it (default 0: no policy)");
+
+  auto* keys_witnesses = keys->add_subcommand(
+      "witnesses",
+      "set the witnesses and witness policy, in trust root v<N+1> signed by "
+      "the root key");
+  loupe::server::KeysWitnessesOptions witnesses_options;
+  keys_witnesses
+      ->add_option("dir", witnesses_options.dir, "the keys directory")
+      ->required();
+  keys_witnesses->add_option("--witness", witnesses_options.witnesses,
+                             "NAME=<64 hex public key>; repeatable; replaces "
+                             "the list (none: no witnesses)");
+  keys_witnesses->add_option("--witness-threshold",
+                             witnesses_options.witness_threshold,
+                             "how many must cosign (default 0: no policy)");
+  keys_witnesses->add_option("--passphrase-file",
+                             witnesses_options.passphrase.file,
+                             "the root key's passphrase (else "
+                             "$LOUPE_KEY_PASSPHRASE, else a prompt)");
 
   auto* keys_rotate = keys->add_subcommand(
       "rotate",
@@ -179,7 +205,64 @@ int main(int argc, char** argv) {
                    "the new data directory (must not hold a store)")
       ->required();
 
+  auto* witness = app.add_subcommand(
+      "witness",
+      "run a transparency-log witness (C2SP tlog-witness): cosigns each "
+      "checkpoint of the logs it follows that is consistent with the last one "
+      "it cosigned, refuses forks; own key and state (docs/operations.md)");
+  witness->require_subcommand(0, 1);
+  loupe::witness::WitnessFlags witness_flags;
+  witness->add_option("-c,--config", witness_flags.config_path,
+                      "witness configuration (protobuf text format, "
+                      "loupe.v1.WitnessServerConfig)");
+  witness->add_option("--name", witness_flags.name,
+                      "the witness's key name, e.g. witness.example/w1");
+  witness->add_option("--key", witness_flags.key_file,
+                      "its encrypted key (loupe-server witness init)");
+  witness->add_option("--passphrase-file", witness_flags.passphrase_file,
+                      "the key's passphrase (else $LOUPE_WITNESS_PASSPHRASE)");
+  witness->add_option("--state-dir", witness_flags.state_dir,
+                      "where the newest cosigned checkpoint of each log is "
+                      "kept (durably)");
+  witness->add_option("--listen", witness_flags.listen,
+                      "host:port to serve on (port 0 = any)");
+  witness->add_option("--log", witness_flags.logs,
+                      "ORIGIN=<64 hex checkpoint public key> of a log to "
+                      "witness; repeatable (a second key for an origin adds "
+                      "to it)");
+  witness->add_flag("--allow-plaintext", witness_flags.allow_plaintext,
+                    "serve without TLS (behind a TLS proxy, or tests)");
+  witness->add_option("--port-file", witness_flags.port_file,
+                      "write the bound port to this file once listening");
+  auto* witness_init = witness->add_subcommand(
+      "init", "create a witness key (encrypted) and print its public key");
+  loupe::witness::WitnessInitOptions witness_init_options;
+  witness_init_options.passphrase.env_var =
+      loupe::witness::kWitnessPassphraseEnv;
+  witness_init
+      ->add_option("key_file", witness_init_options.key_file,
+                   "the key file to create")
+      ->required();
+  witness_init
+      ->add_option("--name", witness_init_options.name,
+                   "the witness's key name, e.g. witness.example/w1")
+      ->required();
+  witness_init->add_option(
+      "--passphrase-file", witness_init_options.passphrase.file,
+      "read the passphrase from this file (else $LOUPE_WITNESS_PASSPHRASE, "
+      "else a prompt)");
+
   CLI11_PARSE(app, argc, argv);
+  if (*witness_init) {
+    return ExitCode(
+        loupe::witness::InitWitnessKey(witness_init_options, std::cout));
+  }
+  if (*witness) {
+    const int code = loupe::witness::RunWitness(witness_flags, std::cout,
+                                                std::cerr);
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
   if (*check_config) {
     auto config = loupe::server::LoadConfigFile(check_path);
     absl::Status s = config.status();
@@ -197,6 +280,10 @@ int main(int argc, char** argv) {
                                                    std::cout);
     if (!s.ok()) std::cerr << "loupe-server: " << s.message() << "\n";
     return s.ok() ? 0 : 1;
+  }
+  if (*keys_witnesses) {
+    return ExitCode(
+        loupe::server::SetRootWitnesses(witnesses_options, std::cout));
   }
   if (*keys_rotate) {
     return ExitCode(loupe::server::RotateSigningKey(rotate_options, std::cout));

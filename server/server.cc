@@ -138,6 +138,10 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   }
   s->log_ =
       std::make_unique<TransparencyLog>(s->store_.get(), s->signer_.get());
+  if (s->signer_ != nullptr && !config.witnessing().witnesses().empty()) {
+    s->log_->SetWitnesses(ConfiguredWitnesses(config.witnessing()),
+                          config.witnessing().quorum());
+  }
   s->registry_ = std::make_unique<Registry>(s->store_.get(), s->policy_.get(),
                                             config.limits(), s->signer_.get(),
                                             s->log_.get());
@@ -212,6 +216,15 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
     p.fd = fd;
     acceptor->HandleNewConnection(&p);
   });
+  if (s->signer_ != nullptr && !config.witnessing().witnesses().empty()) {
+    auto publisher = WitnessPublisher::Start(
+        config.witnessing(), s->log_.get(), s->store_.get(), s->metrics_.get());
+    if (!publisher.ok()) return publisher.status();
+    s->publisher_ = *std::move(publisher);
+  } else if (!config.witnessing().witnesses().empty()) {
+    std::cerr << "loupe-server: WARNING: witnessing is configured but there "
+                 "is no signing key, so no checkpoints to submit\n";
+  }
   if (with_http) {
     std::vector<std::string> roots;
     for (const auto& file : config.signing().root_files()) {
@@ -256,6 +269,7 @@ void RegistryServer::Shutdown() {
   if (http_ != nullptr) http_->Shutdown();
   grpc_gate_->Stop();  // New gRPC connections are refused from here.
   grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (publisher_ != nullptr) publisher_->Stop();
   pool_.reset();       // Runs queued work, then joins.
   admin_->WaitIdle();  // A scrub or backup in progress finishes.
   store_.reset();

@@ -18,6 +18,7 @@
 #include "server/registry.h"
 #include "server/registry_service.h"
 #include "server/signer.h"
+#include "server/witness_publisher.h"
 #include "server/storage/store.h"
 #include "server/worker_pool.h"
 
@@ -74,6 +75,7 @@ class RegistryServer {
   std::unique_ptr<http::PreviewCache> previews_;
   std::unique_ptr<http::Gateway> gateway_;
   std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<WitnessPublisher> publisher_;  // Null without witnesses.
   int port_ = 0;
 
   std::mutex mu_;

@@ -1,5 +1,7 @@
 #include "server/transparency_log.h"
 
+#include <set>
+
 #include "base/str_cat.h"
 
 namespace loupe::server {
@@ -39,8 +41,52 @@ absl::StatusOr<storage::Store::CheckpointRecord> TransparencyLog::Latest() {
   return record;
 }
 
-absl::StatusOr<v1::SignedCheckpoint> TransparencyLog::Checkpoint() {
+void TransparencyLog::SetWitnesses(std::vector<crypto::Cosigner> witnesses,
+                                   uint32_t quorum) {
+  witnesses_ = std::move(witnesses);
+  quorum_ = quorum;
+}
+
+void TransparencyLog::NoteWitnessed(
+    const storage::Store::CheckpointRecord& record) {
+  if (record.note == counted_note_) return;
+  counted_note_ = record.note;
+  auto cosigned = crypto::VerifyCosignatures(record.note, witnesses_);
+  if (!cosigned.ok()) return;
+  std::set<std::string> names;
+  for (const auto& c : *cosigned) names.insert(c.name);
+  if (names.size() < quorum_) return;
+  if (witnessed_ && witnessed_->size > record.size) return;
+  witnessed_ = record;
+  ++cosignature_generation_;
+}
+
+absl::StatusOr<storage::Store::CheckpointRecord> TransparencyLog::Served() {
   auto latest = Latest();
+  if (!latest.ok() || witnesses_.empty()) return latest;
+  std::lock_guard lock(witness_mu_);
+  NoteWitnessed(*latest);
+  return witnessed_ ? *witnessed_ : *latest;
+}
+
+absl::Status TransparencyLog::AddCosignatures(
+    const storage::Store::CheckpointRecord& cosigned) {
+  {
+    std::lock_guard lock(publish_mu_);
+    if (latest_ && latest_->size == cosigned.size &&
+        latest_->root == cosigned.root) {
+      if (auto s = store_->SaveCheckpoint(cosigned); !s.ok()) return s;
+      latest_ = cosigned;
+    }
+  }
+  std::lock_guard lock(witness_mu_);
+  NoteWitnessed(cosigned);
+  ++cosignature_generation_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::SignedCheckpoint> TransparencyLog::Checkpoint() {
+  auto latest = Served();
   if (!latest.ok()) return latest.status();
   v1::SignedCheckpoint out;
   out.set_note(latest->note);
@@ -58,7 +104,7 @@ absl::StatusOr<v1::InclusionProof> TransparencyLog::InclusionProof(
   v1::InclusionProof out;
   uint64_t size = request.tree_size();
   if (size == 0) {
-    auto latest = Latest();
+    auto latest = Served();
     if (!latest.ok()) return latest.status();
     size = latest->size;
     out.set_checkpoint(latest->note);
@@ -76,7 +122,7 @@ absl::StatusOr<v1::ConsistencyProof> TransparencyLog::ConsistencyProof(
   v1::ConsistencyProof out;
   uint64_t size = request.new_size();
   if (size == 0) {
-    auto latest = Latest();
+    auto latest = Served();
     if (!latest.ok()) return latest.status();
     size = latest->size;
     out.set_checkpoint(latest->note);
@@ -117,6 +163,13 @@ absl::StatusOr<v1::GetEntriesResponse> TransparencyLog::Entries(
 absl::StatusOr<crypto::LogProof> TransparencyLog::ProveEntry(uint64_t index) {
   auto latest = Latest();
   if (!latest.ok()) return latest.status();
+  if (!witnesses_.empty()) {
+    // The newest witnessed checkpoint that holds the entry, if any: a
+    // verifier requiring witnesses accepts it.
+    std::lock_guard lock(witness_mu_);
+    NoteWitnessed(*latest);
+    if (witnessed_ && witnessed_->size > index) *latest = *witnessed_;
+  }
   auto proof = store_->LogInclusionProof(index, latest->size);
   if (!proof.ok()) return proof.status();
   return crypto::LogProof{index, latest->size, *std::move(proof), latest->note};

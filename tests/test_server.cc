@@ -109,7 +109,14 @@ void TestServer::SetLimits(const std::string& limits) {
   std::ofstream(path, std::ios::trunc) << config;
 }
 
-std::string TestServer::EnableSigning(const std::string& passphrase) {
+void TestServer::AppendConfig(const std::string& text) {
+  std::ofstream(dir_ + "/loupe.conf", std::ios::app) << text << "\n";
+}
+
+std::string TestServer::EnableSigning(
+    const std::string& passphrase,
+    const std::vector<crypto::Cosigner>& witnesses,
+    uint32_t witness_threshold) {
   auto root_key = *crypto::SigningKey::Generate();
   auto signing_key = *crypto::SigningKey::Generate();
   const absl::Time since = absl::FromUnixSeconds(1700000000);
@@ -122,6 +129,8 @@ std::string TestServer::EnableSigning(const std::string& passphrase) {
         {crypto::kRoleCertificate, crypto::kRoleCheckpoint},
         since,
         std::nullopt}}};
+  root.witnesses = witnesses;
+  root.witness_threshold = witness_threshold;
   std::ofstream(dir_ + "/root.json")
       << crypto::EnvelopeToJson(*crypto::SignRoot(root, {&root_key}));
   std::ofstream(dir_ + "/signing-key.json") << *crypto::SealSigningKey(

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "client/registry_client.h"
+#include "crypto/cosignature.h"
 
 namespace loupe::testing {
 
@@ -33,7 +34,14 @@ class TestServer {
   // passphrase file) and trust root v1, and configures certificate signing.
   // `passphrase` is what the passphrase file holds (a test may break it).
   // Returns the path of root.json.
-  std::string EnableSigning(const std::string& passphrase = "test passphrase");
+  // `witnesses` and `witness_threshold` go in the trust root.
+  std::string EnableSigning(
+      const std::string& passphrase = "test passphrase",
+      const std::vector<crypto::Cosigner>& witnesses = {},
+      uint32_t witness_threshold = 0);
+
+  // Before Start(): appends `text` to the config file.
+  void AppendConfig(const std::string& text);
 
   // After EnableSigning(), while stopped: `loupe-server keys rotate` on the
   // key directory (the signing key retires now, kept as

@@ -77,4 +77,15 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
     rm -rf "$corpus"
     [ "$status" -eq 0 ] || { echo "fuzz: $name failed"; exit 1; }
   done
+  # The witness protocol's parsers (crypto/fuzz/witness_fuzzer.cc).
+  ninja -C "$FUZZ_BUILD" witness_fuzzer
+  corpus=$(mktemp -d)
+  cp "$ROOT/crypto/fuzz/corpus/witness"/* "$corpus/"
+  echo "fuzz: witness protocol parsers, $FUZZ_SECONDS s"
+  "$FUZZ_BUILD/crypto/witness_fuzzer" -max_total_time="$FUZZ_SECONDS" \
+    -max_len=16384 -rss_limit_mb=2048 -print_final_stats=1 "$corpus" 2>&1 \
+    | grep -E "stat::number_of_executed_units|ERROR|SUMMARY" || true
+  status=${PIPESTATUS[0]}
+  rm -rf "$corpus"
+  [ "$status" -eq 0 ] || { echo "fuzz: the witness parsers failed"; exit 1; }
 fi

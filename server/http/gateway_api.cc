@@ -175,9 +175,17 @@ Response Gateway::Certificate(const Principal& who,
                               const v1::GetCertificateRequest& r) const {
   const std::string route = "/api/v1/certificates/{id}";
   // A certificate's JSON changes only when the log grows (its proof is
-  // against the newest checkpoint), so it is kept per log size. Stapled
-  // status statements are fresh every time.
-  const auto size = parts_.store->LogSize();
+  // against the newest checkpoint) or witnesses cosign, so it is kept per
+  // log size and cosignature generation. Stapled status statements are
+  // fresh every time.
+  const auto log_size = parts_.store->LogSize();
+  const auto size =
+      log_size.ok()
+          ? absl::StatusOr<std::pair<uint64_t, uint64_t>>(std::pair(
+                *log_size, parts_.log != nullptr
+                               ? parts_.log->cosignature_generation()
+                               : 0))
+          : absl::StatusOr<std::pair<uint64_t, uint64_t>>(log_size.status());
   if (!r.staple_status() && size.ok()) {
     std::lock_guard lock(certificate_mu_);
     auto it = certificate_json_.find(r.certificate_id());

@@ -125,7 +125,13 @@ absl::Status WriteCheckpoint(RocksDb& db,
   std::lock_guard lock(checkpoint_mu);
   auto stored = ReadCheckpoint(db);
   if (!stored.ok()) return stored.status();
-  if (*stored && (*stored)->size >= record.size) return absl::OkStatus();
+  // A newer tree replaces the record; so does the same tree with a new
+  // note (more witness cosignatures, or signed again after a key rotation).
+  if (*stored && ((*stored)->size > record.size ||
+                  ((*stored)->size == record.size &&
+                   (*stored)->root != record.root))) {
+    return absl::OkStatus();
+  }
   std::string value;
   keys::PutBigEndian64(&value, record.size);
   value.append(reinterpret_cast<const char*>(record.root.data()),

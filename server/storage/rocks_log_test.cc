@@ -137,6 +137,13 @@ TEST_F(RocksLogTest, CheckpointsAreKeptOnlyWhenNewer) {
   ASSERT_TRUE(latest.ok() && latest->has_value());
   EXPECT_EQ((*latest)->size, 3u);
   EXPECT_EQ((*latest)->note, "note 3");
+  // The same tree with a longer note (witness cosignatures) replaces it; a
+  // record of the same size with another root never does.
+  ASSERT_TRUE(
+      store_->SaveCheckpoint({3, *store_->LogRoot(3), "note 3 cosigned"}).ok());
+  ASSERT_TRUE(store_->SaveCheckpoint({3, *store_->LogRoot(2), "forged"}).ok());
+  Reopen();
+  EXPECT_EQ((*store_->LatestCheckpoint())->note, "note 3 cosigned");
 }
 
 // Rewrites entry `index` in storage; with `fix_leaf_hash` the stored leaf

@@ -224,8 +224,9 @@ class Store {
   // The newest checkpoint published, if any.
   [[nodiscard]] virtual absl::StatusOr<std::optional<CheckpointRecord>>
   LatestCheckpoint() = 0;
-  // Records a published checkpoint durably (kept only if newer). Callers
-  // sign the tree's root at `size` first.
+  // Records a published checkpoint durably (kept only if newer, or of the
+  // same tree: a note with more cosignatures). Callers sign the tree's root
+  // at `size` first.
   [[nodiscard]] virtual absl::Status SaveCheckpoint(
       const CheckpointRecord& record) = 0;
   // NOT_FOUND naming certificate_id if absent.
