@@ -381,10 +381,12 @@ TEST_F(WitnessTest, TheRegistryReportsAWitnessThatSawAnotherHistory) {
   EXPECT_NE(server_.log().find("witness witness.test/w2"), std::string::npos)
       << server_.log();
   EXPECT_NE(server_.log().find("HTTP 422"), std::string::npos) << server_.log();
-  EXPECT_NE(HttpGet(server_.http_port(), "/metrics")
-                .body.find("loupe_requests_total{protocol=\"witness\",name="
-                           "\"witness.test/w2\",code=\"422\"}"),
-            std::string::npos);
+  EXPECT_NE(
+      HttpGet(server_.http_port(), "/metrics",
+              std::string("Authorization: Bearer ") + kAdminToken + "\r\n")
+          .body.find("loupe_requests_total{protocol=\"witness\",name="
+                     "\"witness.test/w2\",code=\"422\"}"),
+      std::string::npos);
   // w1 cosigns; w2 never does: the 2-of-2 policy refuses the bundle.
   const std::string note = WaitFor(
       [&] {
