@@ -211,6 +211,31 @@ TEST_F(CertificateTest,
   }
 }
 
+// Issue 15 item 4: `loupe` speaks TLS unless told otherwise; against this
+// plain-text server it fails rather than falling back, and --plaintext
+// (or LOUPE_PLAINTEXT=1) is the explicit way.
+TEST_F(CertificateTest, TheCliSpeaksTlsUnlessToldOtherwise) {
+  // Without the test environment's LOUPE_PLAINTEXT (tests/test_server.cc).
+  auto run = [&](const std::string& flags) {
+    const std::string command =
+        "env -u LOUPE_PLAINTEXT -u LOUPE_CA " + std::string(LOUPE_CLI_BIN) +
+        flags + " --server " + server_.target() + " log checkpoint 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string output;
+    char buffer[4096];
+    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
+      output.append(buffer, n);
+    }
+    const int status = pclose(pipe);
+    return CliResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  };
+  auto r = run("");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("UNAVAILABLE"), std::string::npos) << r.output;
+  r = run(" --plaintext");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
 TEST_F(CertificateTest, VersionsChainToTheirParentsCertificates) {
   auto first = Issue(*aurum_, 0);
   ASSERT_TRUE(first.ok());
