@@ -35,10 +35,9 @@ struct CliResult {
   std::string output;
 };
 
-// The real `loupe` with `args`, its exit code and its output (both streams).
-CliResult RunCli(const std::string& args) {
-  const std::string command = std::string(LOUPE_CLI_BIN) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
+// Runs a shell `command`: its exit code and its output (both streams).
+CliResult RunCommand(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   std::string output;
   char buffer[4096];
   while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
@@ -46,6 +45,11 @@ CliResult RunCli(const std::string& args) {
   }
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// The real `loupe` with `args`.
+CliResult RunCli(const std::string& args) {
+  return RunCommand(std::string(LOUPE_CLI_BIN) + " " + args);
 }
 
 nlohmann::json Predicate(const v1::Certificate& c) {
@@ -217,17 +221,9 @@ TEST_F(CertificateTest,
 TEST_F(CertificateTest, TheCliSpeaksTlsUnlessToldOtherwise) {
   // Without the test environment's LOUPE_PLAINTEXT (tests/test_server.cc).
   auto run = [&](const std::string& flags) {
-    const std::string command =
-        "env -u LOUPE_PLAINTEXT -u LOUPE_CA " + std::string(LOUPE_CLI_BIN) +
-        flags + " --server " + server_.target() + " log checkpoint 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    std::string output;
-    char buffer[4096];
-    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
-      output.append(buffer, n);
-    }
-    const int status = pclose(pipe);
-    return CliResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+    return RunCommand("env -u LOUPE_PLAINTEXT -u LOUPE_CA " +
+                      std::string(LOUPE_CLI_BIN) + flags + " --server " +
+                      server_.target() + " log checkpoint");
   };
   auto r = run("");
   EXPECT_EQ(r.exit_code, 1) << r.output;

@@ -49,13 +49,8 @@ struct HttpReply {
   std::string head, body;
 };
 
-// GET `target` with "Connection: close" and `extra_headers` (each ending
-// in \r\n).
-inline HttpReply HttpGet(int port, const std::string& target,
-                         const std::string& extra_headers = "") {
-  const std::string raw = HttpExchange(
-      port, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
-                extra_headers + "\r\n");
+// The status, head and body of a raw HTTP/1.1 answer.
+inline HttpReply ParseHttpReply(const std::string& raw) {
   HttpReply r;
   const size_t end = raw.find("\r\n\r\n");
   if (raw.size() < 12 || end == std::string::npos) return r;
@@ -63,6 +58,25 @@ inline HttpReply HttpGet(int port, const std::string& target,
   r.head = raw.substr(0, end);
   r.body = raw.substr(end + 4);
   return r;
+}
+
+// GET `target` with "Connection: close" and `extra_headers` (each ending
+// in \r\n).
+inline HttpReply HttpGet(int port, const std::string& target,
+                         const std::string& extra_headers = "") {
+  return ParseHttpReply(HttpExchange(
+      port, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                extra_headers + "\r\n"));
+}
+
+// POST `body` to `target` with "Connection: close".
+inline HttpReply HttpPost(int port, const std::string& target,
+                          const std::string& body) {
+  return ParseHttpReply(
+      HttpExchange(port, "POST " + target +
+                             " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                             "Content-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n" + body));
 }
 
 }  // namespace loupe::testing

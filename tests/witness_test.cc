@@ -41,22 +41,6 @@ std::string Hex(const crypto::PublicKey& key) {
   return crypto::ToHex(key.data(), key.size());
 }
 
-HttpReply HttpPost(int port, const std::string& target,
-                   const std::string& body) {
-  const std::string raw =
-      HttpExchange(port, "POST " + target +
-                             " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                             "Content-Length: " +
-                             std::to_string(body.size()) + "\r\n\r\n" + body);
-  HttpReply r;
-  const size_t end = raw.find("\r\n\r\n");
-  if (raw.size() < 12 || end == std::string::npos) return r;
-  r.status = std::atoi(raw.c_str() + 9);
-  r.head = raw.substr(0, end);
-  r.body = raw.substr(end + 4);
-  return r;
-}
-
 // Runs a shell command; its exit code and what it printed.
 std::pair<int, std::string> RunCommand(const std::string& command) {
   std::string out;
