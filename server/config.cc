@@ -1,42 +1,18 @@
 #include "server/config.h"
 
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
-
 #include <fstream>
 #include <sstream>
 
 #include "base/str_cat.h"
+#include "proto/text_proto.h"
 #include "server/witness_publisher.h"
 
 namespace loupe::server {
-namespace {
-
-// Collects the text parser's first error with its position.
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (error_.empty()) {
-      error_ =
-          StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
-    }
-  }
-  const std::string& error() const { return error_; }
-
- private:
-  std::string error_;
-};
-
-}  // namespace
 
 absl::StatusOr<v1::ServerConfig> ParseConfig(const std::string& text) {
   v1::ServerConfig config;
-  google::protobuf::TextFormat::Parser parser;
-  FirstError errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text, &config)) {
-    return absl::InvalidArgumentError(StrCat("config: ", errors.error()));
+  if (auto s = ParseTextProto(text, &config); !s.ok()) {
+    return absl::InvalidArgumentError(StrCat("config: ", s.message()));
   }
   return config;
 }

@@ -1,7 +1,5 @@
 #include "server/witness/witness_command.h"
 
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -13,6 +11,7 @@
 #include "base/str_cat.h"
 #include "crypto/cosignature.h"
 #include "crypto/sha256.h"
+#include "proto/text_proto.h"
 #include "server/http/http_server.h"
 #include "server/witness/witness.h"
 
@@ -23,27 +22,12 @@ absl::Status Bad(std::string_view what) {
   return absl::InvalidArgumentError(std::string(what));
 }
 
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (error_.empty()) {
-      error_ =
-          StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
-    }
-  }
-  std::string error_;
-};
-
 absl::StatusOr<v1::WitnessServerConfig> LoadFile(const std::string& path) {
   auto text = ReadFileToString(path);
   if (!text.ok()) return Bad(StrCat("--config: ", text.status().message()));
   v1::WitnessServerConfig config;
-  google::protobuf::TextFormat::Parser parser;
-  FirstError errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(*text, &config)) {
-    return Bad(StrCat(path, ": ", errors.error_));
+  if (auto s = ParseTextProto(*text, &config); !s.ok()) {
+    return Bad(StrCat(path, ": ", s.message()));
   }
   return config;
 }
