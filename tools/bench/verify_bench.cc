@@ -19,6 +19,7 @@
 
 #include "crypto/bundle.h"
 #include "crypto/certificate.h"
+#include "crypto/log_entry.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
 
@@ -70,11 +71,13 @@ int main(int argc, char** argv) {
   auto root_key = *SigningKey::Generate();
   auto cert_key = *SigningKey::Generate();
   const absl::Time day0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01
-  TrustRoot root{"registry.example/loupe",
-                 1,
-                 1,
-                 {RootKey{root_key.public_key(), {kRoleRoot}, day0},
-                  RootKey{cert_key.public_key(), {kRoleCertificate}, day0}}};
+  TrustRoot root{
+      "registry.example/loupe",
+      1,
+      1,
+      {RootKey{root_key.public_key(), {kRoleRoot}, day0},
+       RootKey{
+           cert_key.public_key(), {kRoleCertificate, kRoleCheckpoint}, day0}}};
   Statement facts{{},
                   kCertificatePredicateType,
                   {{"piece_id", "pc_bench"}, {"version", 1}}};
@@ -127,8 +130,16 @@ int main(int argc, char** argv) {
   Statement one{{{"ring.stl", Sha256::HexOf(stl)}},
                 kCertificatePredicateType,
                 {{"piece_id", "pc_bench"}, {"version", 1}}};
-  std::ofstream(dir / "bundle.json") << EncodeBundle(
-      {*SignCertificate(one, day0 + absl::Hours(24), cert_key), {}});
+  // Logged as the only entry of a tree, as `loupe verify` requires.
+  Bundle bundle{*SignCertificate(one, day0 + absl::Hours(24), cert_key), {}};
+  const std::string entry =
+      CertificateLogEntry(bundle.certificate.payload, "pc_bench", 1);
+  bundle.log = LogProof{
+      0,
+      1,
+      {},
+      SignCheckpoint({root.origin, 1, LeafHash(entry)}, root.origin, cert_key)};
+  std::ofstream(dir / "bundle.json") << EncodeBundle(bundle);
   std::ofstream(dir / "root.json")
       << EnvelopeToJson(*SignRoot(root, {&root_key}));
   const std::string quiet = " > /dev/null";
