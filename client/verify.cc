@@ -10,6 +10,7 @@
 #include "client/format.h"
 #include "crypto/bundle.h"
 #include "crypto/certificate.h"
+#include "crypto/json_limits.h"
 #include "crypto/log_entry.h"
 #include "crypto/piece_status.h"
 #include "crypto/sha256.h"
@@ -195,6 +196,19 @@ absl::Status CheckStatus(const crypto::Bundle& bundle,
   return absl::OkStatus();
 }
 
+// The bundle file's bytes, refused before reading when larger than any
+// bundle may be (crypto/json_limits.h), so a huge file costs no memory.
+absl::StatusOr<std::string> ReadBundleFile(const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > crypto::kMaxJsonBytes) {
+    return absl::InvalidArgumentError(
+        StrCat("bundle: ", size, " bytes, more than any bundle (",
+               crypto::kMaxJsonBytes >> 20, " MiB)"));
+  }
+  return ReadFileToString(path);
+}
+
 // --online: replaces the held log proof and root chain with the registry's
 // current ones (after a key rotation the held checkpoint may be vouched for
 // only by a retired key). The fresh bundle must hold the same certificate;
@@ -225,7 +239,7 @@ BundleResult CheckBundle(const std::string& path, const crypto::TrustRoot& root,
                          const VerifyOptions& o) {
   BundleResult result;
   result.path = path;
-  auto text = ReadFileToString(path);
+  auto text = ReadBundleFile(path);
   auto bundle = text.ok() ? crypto::ParseBundle(*text)
                           : absl::StatusOr<crypto::Bundle>(text.status());
   if (!bundle.ok()) {

@@ -288,6 +288,20 @@ TEST_F(VerifyCliTest, AllFilesRequiresEverySubject) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
+// A bundle file larger than any bundle is refused before it is read.
+TEST_F(VerifyCliTest, OversizedBundleFilesAreRefusedUnread) {
+  {
+    std::ofstream out(Path("huge.json"), std::ios::binary);
+    out << "{\"certificate\":";
+    out.seekp((16 << 20) + 10);
+    out << "}";
+  }
+  auto r = Verify(Path("huge.json") + " --root " + Path("root-v1.json"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("more than any bundle"), std::string::npos)
+      << r.output;
+}
+
 TEST_F(VerifyCliTest, LogProofIsRequiredAndChecked) {
   MakeBundle("cert.json", keys_[1], Day(50));
   auto r = Verify(Path("cert.json") + " --root " + Path("root-v1.json"));
