@@ -99,11 +99,13 @@ std::string ShortNames(const google::protobuf::EnumDescriptor* d) {
 
 void PrintPiece(std::ostream& out, const v1::Piece& p) {
   out << "piece     " << p.id() << "\n"
-      << "studio    " << p.studio_id() << " (reference " << p.studio_reference()
-      << ")\n"
+      << "studio    " << p.studio_id() << " (reference "
+      << TerminalSafe(p.studio_reference()) << ")\n"
       << "kind      " << ShortName(v1::PieceKind_descriptor(), p.kind())
       << "\n";
-  if (!p.title().empty()) out << "title     " << p.title() << "\n";
+  if (!p.title().empty()) {
+    out << "title     " << TerminalSafe(p.title()) << "\n";
+  }
   out << "created   " << Time(p.created_at()) << "\n"
       << "version   " << p.current_version() << "\n"
       << "status    " << ShortName(v1::PieceStatus_descriptor(), p.status())
@@ -117,7 +119,8 @@ void PrintPiece(std::ostream& out, const v1::Piece& p) {
 }
 
 void PrintPieceLine(std::ostream& out, const v1::Piece& p) {
-  out << p.id() << "  " << p.studio_id() << "  " << p.studio_reference() << "  "
+  out << p.id() << "  " << p.studio_id() << "  "
+      << TerminalSafe(p.studio_reference()) << "  "
       << ShortName(v1::PieceKind_descriptor(), p.kind()) << "  v"
       << p.current_version() << "\n";
 }
@@ -127,7 +130,7 @@ void PrintVersion(std::ostream& out, const v1::TwinVersion& v) {
       << v.parent_number() << ", "
       << ShortName(v1::VersionReason_descriptor(), v.reason()) << ")\n"
       << "created   " << Time(v.created_at()) << " by " << v.author() << "\n";
-  if (!v.note().empty()) out << "note      " << v.note() << "\n";
+  if (!v.note().empty()) out << "note      " << TerminalSafe(v.note()) << "\n";
   if (v.has_ring_size()) {
     out << "ring size "
         << ShortName(v1::RingSizeSystem_descriptor(), v.ring_size().system())
@@ -138,10 +141,10 @@ void PrintVersion(std::ostream& out, const v1::TwinVersion& v) {
     out << "\n";
   }
   if (v.has_assay()) {
-    out << "assay     " << v.assay().alloy() << ", "
+    out << "assay     " << TerminalSafe(v.assay().alloy()) << ", "
         << v.assay().fineness_per_mille() << " per mille";
     if (!v.assay().laboratory().empty())
-      out << " (" << v.assay().laboratory() << ")";
+      out << " (" << TerminalSafe(v.assay().laboratory()) << ")";
     out << "\n";
   }
   out << "facts     " << v.hallmarks_size() << " hallmark(s), "
@@ -150,8 +153,8 @@ void PrintVersion(std::ostream& out, const v1::TwinVersion& v) {
       << "assets    " << v.assets_size() << "\n";
   for (const auto& a : v.assets()) {
     out << "  " << ShortName(v1::AssetRole_descriptor(), a.role()) << "  "
-        << a.file_name() << "  " << a.media_type() << "  " << a.size_bytes()
-        << " bytes  sha256:" << a.sha256() << "\n";
+        << TerminalSafe(a.file_name()) << "  " << TerminalSafe(a.media_type())
+        << "  " << a.size_bytes() << " bytes  sha256:" << a.sha256() << "\n";
   }
 }
 
@@ -160,7 +163,7 @@ void PrintVersionLine(std::ostream& out, const v1::TwinVersion& v) {
       << ShortName(v1::VersionReason_descriptor(), v.reason()) << "  "
       << Time(v.created_at()) << "  " << v.author() << "  " << v.assets_size()
       << " asset(s)";
-  if (!v.note().empty()) out << "  " << v.note();
+  if (!v.note().empty()) out << "  " << TerminalSafe(v.note());
   out << "\n";
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "client/registry_client.h"
 
 namespace loupe::client {
@@ -64,6 +66,29 @@ TEST(FormatTest, TerminalSafeEscapesControls) {
   // Nothing that reaches the terminal is a control any more.
   const std::string out = TerminalSafe("\x1b\x07\x08\r\xc2\x85\xe2\x81\xa9");
   for (unsigned char c : out) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << out;
+}
+
+// Text a studio chose (titles, references, notes, file names) cannot
+// drive the reader's terminal through `piece show` or `version show`.
+TEST(FormatTest, PiecesAndVersionsPrintTextTerminalSafe) {
+  v1::Piece piece;
+  piece.set_id("pc_x");
+  piece.set_title("Ring\xe2\x80\xae\x1b[2J");
+  piece.set_studio_reference("A-1\xc2\x9b");
+  std::ostringstream out;
+  PrintPiece(out, piece);
+  PrintPieceLine(out, piece);
+  v1::TwinVersion version;
+  version.set_note("resized\r\x1b[1AVALID");
+  version.add_assets()->set_file_name("ring\x1b].stl");
+  PrintVersion(out, version);
+  PrintVersionLine(out, version);
+  const std::string text = out.str();
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+  EXPECT_EQ(text.find("\xe2\x80\xae"), std::string::npos) << text;
+  EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos) << text;
+  EXPECT_NE(text.find("Ring\\u202e\\x1b[2J"), std::string::npos) << text;
 }
 
 }  // namespace
