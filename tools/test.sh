@@ -10,8 +10,12 @@
 # 20; 0 skips all fuzzing) and of every parser of untrusted input
 # (LOUPE_FUZZ_PARSER_SECONDS each, default 10).
 #
-# --quick: the first build and its tests only (no sanitizer build, no
-# fuzzing), for work in progress; CI runs the whole thing.
+# Between the two: every benchmark of tools/bench/, briefly, its figures
+# not judged (a broken benchmark fails the run).
+#
+# --quick: a developer's loop: one incremental build and the unit tests
+# (no integration tests, benchmarks, sanitizer build or fuzzing). CI and
+# a full check run tools/test.sh without it.
 #
 # Environment: LOUPE_BUILD_DIR (default <repo>/build), LOUPE_BUILD_TYPE
 # (default RelWithDebInfo), CTEST_PARALLEL_LEVEL (default 2).
@@ -31,8 +35,22 @@ BUILD=${LOUPE_BUILD_DIR:-$ROOT/build}
 cmake -S "$ROOT" -B "$BUILD" -G Ninja \
   -DCMAKE_BUILD_TYPE="${LOUPE_BUILD_TYPE:-RelWithDebInfo}" -DLOUPE_BUILD_TESTS=ON
 ninja -C "$BUILD"
+if [ "$QUICK" = 1 ]; then
+  (cd "$BUILD" && ctest --output-on-failure -LE integration \
+    -j "${CTEST_PARALLEL_LEVEL:-2}")
+  exit 0
+fi
 (cd "$BUILD" && ctest --output-on-failure -j "${CTEST_PARALLEL_LEVEL:-2}")
-[ "$QUICK" = 1 ] && exit 0
+
+# Every benchmark, briefly and without judging its figures, so that one
+# cannot break unnoticed (tools/bench/run.sh is the real, Release run).
+echo "benchmarks: each briefly (figures not judged here)"
+"$BUILD/tools/bench/registry_bench" 0.5 all
+LOUPE_BIN="$BUILD/client/loupe" "$BUILD/tools/bench/verify_bench" 0.5
+"$BUILD/tools/bench/log_bench" 0.5 100000
+/usr/bin/python3 "$ROOT/tools/bench/geometry_bench.py" "$BUILD/client/loupe" \
+  "$BUILD/tools/bench/closest_bench"
+"$BUILD/tools/bench/http_bench" 1
 
 if [ "${LOUPE_SANITIZE:-1}" != 0 ]; then
   SAN_BUILD=${LOUPE_SANITIZE_BUILD_DIR:-$ROOT/build-asan}

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -152,6 +153,12 @@ int Run(int seconds) {
       seconds);
   std::printf("  target >= 20000 req/s for both: %s\n",
               cert_loupe >= 20000 && tile_loupe >= 20000 ? "met" : "NOT MET");
+  // A rate of 0 is a broken run (wrk failed or saw errors), not a figure.
+  if (cert_loupe <= 0 || cert_nginx <= 0 || tile_loupe <= 0 ||
+      tile_nginx <= 0) {
+    std::fprintf(stderr, "http_bench: a measurement failed (0 req/s)\n");
+    return 1;
+  }
   return 0;
 }
 
@@ -159,5 +166,6 @@ int Run(int seconds) {
 }  // namespace loupe::bench
 
 int main(int argc, char** argv) {
-  return loupe::bench::Run(argc > 1 ? std::atoi(argv[1]) : 5);
+  // wrk takes whole seconds.
+  return loupe::bench::Run(argc > 1 ? std::max(1, std::atoi(argv[1])) : 5);
 }
