@@ -129,7 +129,7 @@ int AddVersion(const Globals& g, const std::string& piece_id,
   if (auto s = DescribeVersion(o, &version); !s.ok()) {
     return Usage(std::string(s.message()));
   }
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto piece = client.GetPiece(piece_id);
   if (!piece.ok()) return Fail(piece.status());
   version.set_parent_number(o.parent >= 0 ? o.parent
@@ -177,7 +177,7 @@ int CreatePiece(const Globals& g, const PieceOptions& o) {
   request.set_title(o.title);
   for (const auto& r : o.readers) request.add_asset_readers(r);
   for (const auto& i : o.insurers) request.add_insurers(i);
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   const bool with_version = HasFiles(o.first);
   if (with_version) {
     auto* first = request.mutable_first_version();
@@ -202,7 +202,7 @@ int CreatePiece(const Globals& g, const PieceOptions& o) {
 }
 
 int ShowPiece(const Globals& g, const std::string& id) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto piece = client.GetPiece(id);
   if (!piece.ok()) return Fail(piece.status());
   Emit(g, *piece, &PrintPiece);
@@ -240,7 +240,7 @@ int ListPages(const Globals& g, const ListOptions& o, Request request,
 }
 
 int ListPieces(const Globals& g, const ListOptions& o) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   v1::ListPiecesRequest request;
   request.set_studio_id(o.studio);
   return ListPages(
@@ -252,7 +252,7 @@ int ListPieces(const Globals& g, const ListOptions& o) {
 
 int ListVersions(const Globals& g, const std::string& piece_id,
                  const ListOptions& o) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   v1::ListVersionsRequest request;
   request.set_piece_id(piece_id);
   return ListPages(
@@ -264,7 +264,7 @@ int ListVersions(const Globals& g, const std::string& piece_id,
 
 int ShowVersion(const Globals& g, const std::string& piece_id,
                 uint32_t number) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto version = client.GetVersion(piece_id, number);
   if (!version.ok()) return Fail(version.status());
   Emit(g, *version, &PrintVersion);
@@ -272,7 +272,7 @@ int ShowVersion(const Globals& g, const std::string& piece_id,
 }
 
 int PutAssets(const Globals& g, const std::vector<std::string>& paths) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   for (const auto& path : paths) {
     std::unique_ptr<Progress> progress;
     auto uploaded = client.UploadFile(path, ProgressFor(path, &progress));
@@ -292,7 +292,7 @@ int PutAssets(const Globals& g, const std::vector<std::string>& paths) {
 
 int GetAsset(const Globals& g, const std::string& sha256,
              const std::string& piece_id, const std::string& output) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   v1::DownloadAssetRequest request;
   request.set_sha256(sha256);
   request.set_piece_id(piece_id);
@@ -317,7 +317,7 @@ int GetAsset(const Globals& g, const std::string& sha256,
 std::function<absl::StatusOr<std::string>(const std::string&)> OnlineStatus(
     const Globals& g) {
   return [g](const std::string& piece_id) -> absl::StatusOr<std::string> {
-    RegistryClient client(g.server, g.token);
+    RegistryClient client(g.server, g.token, g.channel);
     v1::GetStatusRequest request;
     request.set_piece_id(piece_id);
     auto status = client.Call<v1::PieceStatusStatement>(
@@ -333,7 +333,7 @@ std::function<absl::StatusOr<std::string>(const std::string&)> OnlineStatus(
 std::function<absl::StatusOr<std::string>(const std::string&)> OnlineBundle(
     const Globals& g) {
   return [g](const std::string& id) -> absl::StatusOr<std::string> {
-    RegistryClient client(g.server, g.token);
+    RegistryClient client(g.server, g.token, g.channel);
     auto certificate = client.GetCertificate(id, /*staple_status=*/false);
     if (!certificate.ok()) return certificate.status();
     return certificate->bundle_json();
@@ -358,27 +358,19 @@ int RunCli(int argc, char** argv) {
   app.add_option("--token", g.token, "bearer token (env LOUPE_TOKEN)")
       ->envname("LOUPE_TOKEN");
   app.add_flag("--json", g.json, "print JSON (one object per line)");
-  // TLS: the registry's CA, and for mutual TLS a client certificate. They
-  // reach the channel through the environment (registry_client.cc).
-  std::string ca, cert, key;
-  app.add_option("--tls-ca", ca,
+  // TLS: the registry's CA, and for mutual TLS a client certificate; they
+  // override the environment's (g.channel).
+  app.add_option("--tls-ca", g.channel.ca_file,
                  "speak TLS, trusting this CA (PEM) (env LOUPE_CA; "
                  "tools/run.sh: data/dev/tls/ca.pem)");
-  app.add_option("--tls-cert", cert,
+  app.add_option("--tls-cert", g.channel.cert_file,
                  "client certificate for mutual TLS (PEM) (env LOUPE_CERT)");
-  app.add_option("--tls-key", key,
+  app.add_option("--tls-key", g.channel.key_file,
                  "the client certificate's key (PEM) (env LOUPE_KEY)");
-  bool plaintext = false;
-  app.add_flag("--plaintext", plaintext,
+  app.add_flag("--plaintext", g.channel.plaintext,
                "speak plain text, unencrypted and unauthenticated (env "
                "LOUPE_PLAINTEXT=1); TLS is the default")
       ->excludes("--tls-ca");
-  app.parse_complete_callback([&ca, &cert, &key, &plaintext] {
-    if (plaintext) setenv("LOUPE_PLAINTEXT", "1", 1);
-    if (!ca.empty()) setenv("LOUPE_CA", ca.c_str(), 1);
-    if (!cert.empty()) setenv("LOUPE_CERT", cert.c_str(), 1);
-    if (!key.empty()) setenv("LOUPE_KEY", key.c_str(), 1);
-  });
   RunSlot run;
 
   auto* piece = app.add_subcommand("piece", "register and read pieces");

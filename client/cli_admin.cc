@@ -15,7 +15,7 @@ struct AdminOptions {
 };
 
 int Scrub(const Globals& g) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto report = client.Call<v1::ScrubReport>(
       v1::ScrubRequest(),
       [&](auto* c, auto& rq, auto* rs) {
@@ -39,7 +39,7 @@ int Scrub(const Globals& g) {
 }
 
 int Backup(const Globals& g, const AdminOptions& o) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   v1::BackupRequest request;
   request.set_directory(o.directory);
   auto backup = client.Call<v1::BackupResponse>(

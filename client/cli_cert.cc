@@ -45,7 +45,7 @@ int EmitCertificate(const Globals& g, const v1::Certificate& c,
 
 int IssueCertificate(const Globals& g, const std::string& piece_id,
                      uint32_t version, const std::string& output) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto c = client.IssueCertificate(piece_id, version);
   if (!c.ok()) return Fail(c.status());
   return EmitCertificate(g, *c, output);
@@ -53,7 +53,7 @@ int IssueCertificate(const Globals& g, const std::string& piece_id,
 
 int GetCertificate(const Globals& g, const std::string& id,
                    const std::string& output, bool staple_status) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto c = client.GetCertificate(id, staple_status);
   if (!c.ok()) return Fail(c.status());
   return EmitCertificate(g, *c, output);
@@ -72,7 +72,7 @@ int RefreshCertificate(const Globals& g, const std::string& path,
     return Usage(StrCat("--refresh: ", path, ": ", held.status().message()));
   }
   const std::string id = crypto::CertificateId(held->certificate.payload);
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto c = client.GetCertificate(id, staple_status);
   if (!c.ok()) return Fail(c.status());
   auto fresh = crypto::ParseBundle(c->bundle_json());
@@ -93,7 +93,7 @@ int RefreshCertificate(const Globals& g, const std::string& path,
 }
 
 int ListCertificates(const Globals& g, const std::string& piece_id) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto all = client.ListCertificates(piece_id);
   if (!all.ok()) return Fail(all.status());
   for (auto c : all->certificates()) {

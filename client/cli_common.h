@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "client/format.h"
+#include "client/registry_client.h"
 
 namespace loupe::client {
 
@@ -21,6 +22,8 @@ struct Globals {
   std::string server = "127.0.0.1:7400";
   std::string token;
   bool json = false;
+  // TLS or --plaintext: the environment's settings, then the flags'.
+  ChannelOptions channel = ChannelOptions::FromEnvironment();
 };
 
 // Prints "loupe: CODE: message" and returns kFailed.

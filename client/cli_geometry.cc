@@ -350,7 +350,7 @@ struct CheckOptions {
 int CheckOnServer(const Globals& g, const CheckOptions& o) {
   auto bytes = ReadFileToString(o.path);
   if (!bytes.ok()) return Usage(std::string(bytes.status().message()));
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   v1::CheckGeometryHeader header;
   header.set_piece_id(o.piece);
   header.set_version(o.version);

@@ -51,7 +51,7 @@ absl::StatusOr<v1::SignedCheckpoint> FetchCheckpoint(RegistryClient& client) {
 }
 
 int ShowCheckpoint(const Globals& g, const LogOptions& o) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto checkpoint = FetchCheckpoint(client);
   if (!checkpoint.ok()) return Fail(checkpoint.status());
   if (!o.root.empty()) {
@@ -135,7 +135,7 @@ int Audit(const Globals& g, const LogOptions& o) {
       return Usage(StrCat("--checkpoint: ", text.status().message()));
     saved_text = *std::move(text);
   }
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto current = FetchCheckpoint(client);
   if (!current.ok()) return Fail(current.status());
   auto newest = CurrentRoot(*root, *current);

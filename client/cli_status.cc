@@ -106,7 +106,7 @@ struct StatusOptions {
 };
 
 int ChangeStatus(const Globals& g, const Action& a, const StatusOptions& o) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   v1::ChangeStatusRequest request;
   request.set_piece_id(o.piece);
   request.set_action(a.action);
@@ -131,7 +131,7 @@ int ChangeStatus(const Globals& g, const Action& a, const StatusOptions& o) {
 }
 
 int ShowStatus(const Globals& g, const StatusOptions& o) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto status = FetchStatus(client, o.piece);
   if (!status.ok()) return Fail(status.status());
   if (!o.output.empty()) {
@@ -143,7 +143,7 @@ int ShowStatus(const Globals& g, const StatusOptions& o) {
 }
 
 int SetInsurers(const Globals& g, const StatusOptions& o) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   v1::SetInsurersRequest request;
   request.set_piece_id(o.piece);
   for (const auto& name : o.insurers) request.add_insurers(name);
@@ -210,7 +210,7 @@ int KeyGen(const Globals& g, const OwnerOptions& o) {
 int SetOwner(const Globals& g, const OwnerOptions& o) {
   auto key = ReadPublicKey(o.to);
   if (!key.ok()) return Usage(StrCat("owner key: ", key.status().message()));
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   v1::SetOwnerRequest request;
   request.set_piece_id(o.piece);
   request.set_owner_public_key(crypto::ToHex(key->data(), key->size()));
@@ -224,7 +224,7 @@ int SetOwner(const Globals& g, const OwnerOptions& o) {
 }
 
 int SubmitTransfer(const Globals& g, const std::string& transfer_json) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   v1::TransferOwnerRequest request;
   request.set_transfer_json(transfer_json);
   auto piece =
@@ -241,7 +241,7 @@ int Transfer(const Globals& g, const OwnerOptions& o) {
   if (!to.ok()) return Usage(StrCat("--to: ", to.status().message()));
   auto key = OpenOwnerKey(o.key_file, o.passphrase_file);
   if (!key.ok()) return Fail(key.status());
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   auto current = FetchStatus(client, o.piece);
   if (!current.ok()) return Fail(current.status());
   const std::string mine(key->public_key().begin(), key->public_key().end());
@@ -256,7 +256,7 @@ int Transfer(const Globals& g, const OwnerOptions& o) {
 }
 
 int ShowOwners(const Globals& g, const OwnerOptions& o) {
-  RegistryClient client(g.server, g.token);
+  RegistryClient client(g.server, g.token, g.channel);
   v1::ListOwnersRequest request;
   request.set_piece_id(o.piece);
   auto owners = client.Call<v1::ListOwnersResponse>(

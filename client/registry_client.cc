@@ -74,39 +74,41 @@ absl::StatusOr<v1::UploadAssetResponse> StreamUpload(
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+ChannelOptions ChannelOptions::FromEnvironment() {
+  auto env = [](const char* name) -> std::string {
+    const char* value = std::getenv(name);
+    return value == nullptr ? "" : value;
+  };
+  return {env("LOUPE_CA"), env("LOUPE_CERT"), env("LOUPE_KEY"),
+          env("LOUPE_PLAINTEXT") == "1"};
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                           const ChannelOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(8 << 20);
   args.SetMaxSendMessageSize(8 << 20);
-  // TLS by default, trusting the system's CAs or LOUPE_CA (PEM); with
-  // LOUPE_CERT and LOUPE_KEY also a client certificate (mutual TLS).
-  // Plain text only when asked: LOUPE_PLAINTEXT=1 (`--plaintext`) and no
-  // CA named. Unreadable files leave the options empty, and the handshake
-  // then fails with gRPC's message.
-  auto read = [](const char* env) -> std::string {
-    const char* path = std::getenv(env);
-    if (path == nullptr || *path == '\0') return "";
+  auto read = [](const std::string& path) -> std::string {
+    if (path.empty()) return "";
     auto text = ReadFileToString(path);
     return text.ok() ? *text : "";
   };
-  const char* ca = std::getenv("LOUPE_CA");
-  const char* plaintext = std::getenv("LOUPE_PLAINTEXT");
   std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if ((ca == nullptr || *ca == '\0') && plaintext != nullptr &&
-      std::string_view(plaintext) == "1") {
+  if (options.plaintext && options.ca_file.empty()) {
     credentials = grpc::InsecureChannelCredentials();
   } else {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = read("LOUPE_CA");
-    options.pem_cert_chain = read("LOUPE_CERT");
-    options.pem_private_key = read("LOUPE_KEY");
-    credentials = grpc::SslCredentials(options);
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = read(options.ca_file);
+    tls.pem_cert_chain = read(options.cert_file);
+    tls.pem_private_key = read(options.key_file);
+    credentials = grpc::SslCredentials(tls);
   }
   return grpc::CreateCustomChannel(target, credentials, args);
 }
 
-RegistryClient::RegistryClient(const std::string& target, std::string token)
-    : RegistryClient(MakeChannel(target), std::move(token)) {}
+RegistryClient::RegistryClient(const std::string& target, std::string token,
+                               const ChannelOptions& options)
+    : RegistryClient(MakeChannel(target, options), std::move(token)) {}
 
 RegistryClient::RegistryClient(std::shared_ptr<grpc::Channel> channel,
                                std::string token)

@@ -16,6 +16,18 @@ namespace loupe::client {
 // Called with the number of bytes moved so far.
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
+// How a client reaches the registry: TLS by default, trusting the system's
+// CAs or `ca_file` (PEM); with `cert_file` and `key_file` also a client
+// certificate (mutual TLS). Plain text only when `plaintext` and no CA is
+// named.
+struct ChannelOptions {
+  std::string ca_file, cert_file, key_file;
+  bool plaintext = false;
+
+  // From LOUPE_CA, LOUPE_CERT, LOUPE_KEY and LOUPE_PLAINTEXT=1.
+  [[nodiscard]] static ChannelOptions FromEnvironment();
+};
+
 // A thin, blocking client of RegistryService that attaches the bearer token
 // and turns gRPC statuses into absl::Status (same codes and messages).
 // Thread-safe: calls may run concurrently from several threads.
@@ -23,7 +35,9 @@ class RegistryClient {
  public:
   // `target` is host:port; `token` may be empty (calls then fail
   // UNAUTHENTICATED).
-  RegistryClient(const std::string& target, std::string token);
+  RegistryClient(
+      const std::string& target, std::string token,
+      const ChannelOptions& options = ChannelOptions::FromEnvironment());
   RegistryClient(std::shared_ptr<grpc::Channel> channel, std::string token);
 
   [[nodiscard]] absl::StatusOr<v1::Piece> CreatePiece(
@@ -102,7 +116,11 @@ class RegistryClient {
 };
 
 // Creates a channel to `target` whose messages may be up to 8 MiB.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
+// Unreadable files leave the TLS options empty, and the handshake then
+// fails with gRPC's message.
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& target,
+    const ChannelOptions& options = ChannelOptions::FromEnvironment());
 
 // The media type Loupe records for a file name, by extension.
 [[nodiscard]] std::string MediaTypeFor(const std::string& file_name);

@@ -35,7 +35,9 @@ class OnlineVerifyTest : public ::testing::Test {
     TrustRoot root{kOrigin,
                    1,
                    1,
-                   {{root_key_->public_key(), {kRoleRoot}, absl::UnixEpoch(),
+                   {{root_key_->public_key(),
+                     {kRoleRoot},
+                     absl::UnixEpoch(),
                      std::nullopt},
                     {key_->public_key(),
                      {kRoleCertificate, kRoleCheckpoint},
@@ -49,9 +51,11 @@ class OnlineVerifyTest : public ::testing::Test {
         *SignCertificate(facts, now_ - absl::Hours(24 * 60), *key_);
     const std::string entry =
         CertificateLogEntry(bundle_.certificate.payload, "pc_abc", 1);
-    bundle_.log = LogProof{
-        0, 1, {},
-        SignCheckpoint({kOrigin, 1, LeafHash(entry)}, kOrigin, *key_)};
+    bundle_.log =
+        LogProof{0,
+                 1,
+                 {},
+                 SignCheckpoint({kOrigin, 1, LeafHash(entry)}, kOrigin, *key_)};
   }
   void TearDown() override { fs::remove_all(dir_); }
 
