@@ -41,9 +41,9 @@ struct Checkpoint {
                                           const PublicKey& key);
 
 // Parses `note` and checks a signature by (`name`, `key`); `name` is the
-// log's origin, and the checkpoint's origin line must equal it. INVALID_ARGUMENT
-// naming the line for a malformed note or checkpoint; UNAUTHENTICATED if the
-// origin differs or no signature by that key verifies.
+// log's origin, and the checkpoint's origin line must equal it.
+// INVALID_ARGUMENT naming the line for a malformed note or checkpoint;
+// UNAUTHENTICATED if the origin differs or no signature by that key verifies.
 [[nodiscard]] absl::StatusOr<Checkpoint> VerifyCheckpoint(std::string_view note,
                                                           std::string_view name,
                                                           const PublicKey& key);

@@ -93,14 +93,15 @@ absl::Status ParseWitnesses(const Json& json, TrustRoot* root) {
     const Json& w = list[i];
     if (!w.is_object() || !w.contains("name") || !w["name"].is_string() ||
         !ValidKeyName(w["name"].get<std::string>())) {
-      return absl::InvalidArgumentError(StrCat(
-          path, ".name: a key name (non-empty, no spaces or \"+\")"));
+      return absl::InvalidArgumentError(
+          StrCat(path, ".name: a key name (non-empty, no spaces or \"+\")"));
     }
     auto key = w.contains("public_key") && w["public_key"].is_string()
                    ? ParsePublicKeyHex(w["public_key"].get<std::string>())
                    : absl::StatusOr<PublicKey>(absl::InvalidArgumentError(""));
     if (!key.ok()) {
-      return absl::InvalidArgumentError(StrCat(path, ".public_key: not 64 hex"));
+      return absl::InvalidArgumentError(
+          StrCat(path, ".public_key: not 64 hex"));
     }
     for (const auto& other : root->witnesses) {
       if (other.name == w["name"] || other.public_key == *key) {

@@ -128,8 +128,7 @@ TEST(ConfigTest, WitnessingIsCheckedAndDefaulted) {
             "witnessing.witnesses[0].name"},
            {"witnesses { name: 'w' public_key: 'abc' url: 'http://x' }",
             "witnessing.witnesses[0].public_key"},
-           {"witnesses { name: 'w' public_key: '" + key +
-                "' url: 'ftp://x' }",
+           {"witnesses { name: 'w' public_key: '" + key + "' url: 'ftp://x' }",
             "witnessing.witnesses[0].url"},
            {"witnesses { name: 'w' public_key: '" + key +
                 "' url: 'http://x' } witnesses { name: 'w' public_key: '" +

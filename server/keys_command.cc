@@ -29,14 +29,15 @@ absl::StatusOr<std::vector<crypto::Cosigner>> ParseWitnesses(
   std::vector<crypto::Cosigner> out;
   for (const auto& flag : flags) {
     const size_t eq = flag.rfind('=');
-    auto key = eq == std::string::npos
-                   ? absl::StatusOr<crypto::PublicKey>(
-                         absl::InvalidArgumentError(""))
-                   : crypto::ParsePublicKeyHex(flag.substr(eq + 1));
+    auto key =
+        eq == std::string::npos
+            ? absl::StatusOr<crypto::PublicKey>(absl::InvalidArgumentError(""))
+            : crypto::ParsePublicKeyHex(flag.substr(eq + 1));
     if (!key.ok() || !crypto::ValidKeyName(flag.substr(0, eq))) {
-      return absl::InvalidArgumentError(StrCat(
-          "--witness ", flag, ": expected NAME=<64 hex public key> (the "
-          "witness's `loupe-server witness init` prints it)"));
+      return absl::InvalidArgumentError(
+          StrCat("--witness ", flag,
+                 ": expected NAME=<64 hex public key> (the "
+                 "witness's `loupe-server witness init` prints it)"));
     }
     out.push_back({flag.substr(0, eq), *key});
   }
@@ -214,7 +215,8 @@ absl::Status RotateSigningKey(const KeysRotateOptions& o, std::ostream& out) {
   return absl::OkStatus();
 }
 
-absl::Status SetRootWitnesses(const KeysWitnessesOptions& o, std::ostream& out) {
+absl::Status SetRootWitnesses(const KeysWitnessesOptions& o,
+                              std::ostream& out) {
   const fs::path dir(o.dir);
   auto witnesses = ParseWitnesses(o.witnesses);
   if (!witnesses.ok()) return witnesses.status();
@@ -241,8 +243,8 @@ absl::Status SetRootWitnesses(const KeysWitnessesOptions& o, std::ostream& out) 
     return verified.status();
   }
   const fs::path new_root = dir / StrCat("root-v", next.version, ".json");
-  if (auto s = WriteFile(new_root, crypto::EnvelopeToJson(*envelope) + "\n",
-                         false);
+  if (auto s =
+          WriteFile(new_root, crypto::EnvelopeToJson(*envelope) + "\n", false);
       !s.ok()) {
     return s;
   }

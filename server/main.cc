@@ -155,8 +155,7 @@ int main(int argc, char** argv) {
       "set the witnesses and witness policy, in trust root v<N+1> signed by "
       "the root key");
   loupe::server::KeysWitnessesOptions witnesses_options;
-  keys_witnesses
-      ->add_option("dir", witnesses_options.dir, "the keys directory")
+  keys_witnesses->add_option("dir", witnesses_options.dir, "the keys directory")
       ->required();
   keys_witnesses->add_option("--witness", witnesses_options.witnesses,
                              "NAME=<64 hex public key>; repeatable; replaces "
@@ -258,8 +257,8 @@ int main(int argc, char** argv) {
         loupe::witness::InitWitnessKey(witness_init_options, std::cout));
   }
   if (*witness) {
-    const int code = loupe::witness::RunWitness(witness_flags, std::cout,
-                                                std::cerr);
+    const int code =
+        loupe::witness::RunWitness(witness_flags, std::cout, std::cerr);
     std::fflush(nullptr);
     std::_Exit(code);
   }

@@ -18,8 +18,8 @@
 #include "server/registry.h"
 #include "server/registry_service.h"
 #include "server/signer.h"
-#include "server/witness_publisher.h"
 #include "server/storage/store.h"
+#include "server/witness_publisher.h"
 #include "server/worker_pool.h"
 
 namespace loupe::server {

@@ -111,8 +111,9 @@ TEST(ValidateTest, StatusReasons) {
         std::string(500, 'r')}) {
     EXPECT_TRUE(ValidateStatusReason("reason", ok).ok()) << ok;
   }
-  for (const std::string& bad : {std::string(), std::string(501, 'r'),
-                                std::string("\xff"), std::string("\xc0\x80")}) {
+  for (const std::string& bad :
+       {std::string(), std::string(501, 'r'), std::string("\xff"),
+        std::string("\xc0\x80")}) {
     ExpectField(ValidateStatusReason("reason", bad), "reason");
   }
   const std::pair<std::string, std::string> controls[] = {

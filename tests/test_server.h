@@ -35,10 +35,9 @@ class TestServer {
   // `passphrase` is what the passphrase file holds (a test may break it).
   // Returns the path of root.json.
   // `witnesses` and `witness_threshold` go in the trust root.
-  std::string EnableSigning(
-      const std::string& passphrase = "test passphrase",
-      const std::vector<crypto::Cosigner>& witnesses = {},
-      uint32_t witness_threshold = 0);
+  std::string EnableSigning(const std::string& passphrase = "test passphrase",
+                            const std::vector<crypto::Cosigner>& witnesses = {},
+                            uint32_t witness_threshold = 0);
 
   // Before Start(): appends `text` to the config file.
   void AppendConfig(const std::string& text);

@@ -110,9 +110,9 @@ class Gateway : public Handler {
   // Certificate JSON by id, with the log size and the log's cosignature
   // generation it was made at.
   mutable std::mutex certificate_mu_;
-  mutable std::unordered_map<
-      std::string, std::pair<std::pair<uint64_t, uint64_t>,
-                             std::shared_ptr<const std::string>>>
+  mutable std::unordered_map<std::string,
+                             std::pair<std::pair<uint64_t, uint64_t>,
+                                       std::shared_ptr<const std::string>>>
       certificate_json_;
 };
 

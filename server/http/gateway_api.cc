@@ -181,10 +181,10 @@ Response Gateway::Certificate(const Principal& who,
   const auto log_size = parts_.store->LogSize();
   const auto size =
       log_size.ok()
-          ? absl::StatusOr<std::pair<uint64_t, uint64_t>>(std::pair(
-                *log_size, parts_.log != nullptr
-                               ? parts_.log->cosignature_generation()
-                               : 0))
+          ? absl::StatusOr<std::pair<uint64_t, uint64_t>>(
+                std::pair(*log_size, parts_.log != nullptr
+                                         ? parts_.log->cosignature_generation()
+                                         : 0))
           : absl::StatusOr<std::pair<uint64_t, uint64_t>>(log_size.status());
   if (!r.staple_status() && size.ok()) {
     std::lock_guard lock(certificate_mu_);

@@ -39,8 +39,8 @@ class HttpServer {
   // Connections are limited as ResolveConnectionLimits() gives for the
   // default limits and one listener.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
-      const v1::HttpConfig& config, const v1::TlsConfig& tls, const Handler* handler,
-      Metrics* metrics);
+      const v1::HttpConfig& config, const v1::TlsConfig& tls,
+      const Handler* handler, Metrics* metrics);
   // Listens on config.listen_address() within `limits`, for the Start()
   // below; errors as Start()'s.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ConnectionGate>> Listen(

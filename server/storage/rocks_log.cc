@@ -127,9 +127,9 @@ absl::Status WriteCheckpoint(RocksDb& db,
   if (!stored.ok()) return stored.status();
   // A newer tree replaces the record; so does the same tree with a new
   // note (more witness cosignatures, or signed again after a key rotation).
-  if (*stored && ((*stored)->size > record.size ||
-                  ((*stored)->size == record.size &&
-                   (*stored)->root != record.root))) {
+  if (*stored &&
+      ((*stored)->size > record.size ||
+       ((*stored)->size == record.size && (*stored)->root != record.root))) {
     return absl::OkStatus();
   }
   std::string value;
