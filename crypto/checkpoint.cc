@@ -13,16 +13,6 @@ namespace {
 constexpr std::string_view kDash = "\u2014 ";  // Em dash and a space.
 constexpr uint8_t kEd25519Type = 0x01;
 
-std::string NoteKeyId(std::string_view name, const PublicKey& key) {
-  Sha256 h;
-  h.Update(name);
-  h.Update("\n");
-  h.Update(&kEd25519Type, 1);
-  h.Update(key.data(), key.size());
-  const Sha256Digest digest = h.Finish();
-  return std::string(reinterpret_cast<const char*>(digest.data()), 4);
-}
-
 std::string_view Raw(const Hash& h) {
   return {reinterpret_cast<const char*>(h.data()), h.size()};
 }
@@ -61,6 +51,17 @@ absl::StatusOr<Checkpoint> ParseBody(std::string_view body) {
 
 }  // namespace
 
+std::string NoteKeyId(std::string_view name, uint8_t type,
+                      const PublicKey& key) {
+  Sha256 h;
+  h.Update(name);
+  h.Update("\n");
+  h.Update(&type, 1);
+  h.Update(key.data(), key.size());
+  const Sha256Digest digest = h.Finish();
+  return std::string(reinterpret_cast<const char*>(digest.data()), 4);
+}
+
 std::string CheckpointBody(const Checkpoint& c) {
   return StrCat(c.origin, "\n", c.size, "\n", Base64Encode(Raw(c.root)), "\n");
 }
@@ -74,13 +75,13 @@ std::string SignCheckpoint(const Checkpoint& checkpoint, std::string_view name,
   const std::string body = CheckpointBody(checkpoint);
   const Signature sig = key.Sign(body);
   const std::string blob =
-      NoteKeyId(name, key.public_key()) +
+      NoteKeyId(name, kEd25519Type, key.public_key()) +
       std::string(reinterpret_cast<const char*>(sig.data()), sig.size());
   return StrCat(body, "\n", kDash, name, " ", Base64Encode(blob), "\n");
 }
 
 std::string NoteVerifierKey(std::string_view name, const PublicKey& key) {
-  const std::string id = NoteKeyId(name, key);
+  const std::string id = NoteKeyId(name, kEd25519Type, key);
   std::string typed(1, static_cast<char>(kEd25519Type));
   typed.append(reinterpret_cast<const char*>(key.data()), key.size());
   return StrCat(name, "+",
@@ -106,7 +107,7 @@ absl::StatusOr<Checkpoint> VerifyCheckpoint(std::string_view note,
                                              checkpoint->origin, "\", not \"",
                                              name, "\""));
   }
-  const std::string want_id = NoteKeyId(name, key);
+  const std::string want_id = NoteKeyId(name, kEd25519Type, key);
   std::string_view rest = note.substr(split + 2);
   while (!rest.empty()) {
     const size_t nl = rest.find('\n');

@@ -26,6 +26,11 @@ struct Checkpoint {
 };
 
 [[nodiscard]] std::string CheckpointBody(const Checkpoint& checkpoint);
+
+// A C2SP signed-note key id: SHA-256(name || "\n" || type || key)[:4], raw
+// bytes (type 0x01 for Ed25519 note signatures, 0x04 for cosignatures).
+[[nodiscard]] std::string NoteKeyId(std::string_view name, uint8_t type,
+                                    const PublicKey& key);
 // Parses a checkpoint body (the note's text). INVALID_ARGUMENT naming the
 // line.
 [[nodiscard]] absl::StatusOr<Checkpoint> ParseCheckpointBody(

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "base/str_cat.h"
+#include "crypto/checkpoint.h"
 #include "crypto/dsse.h"
 #include "crypto/sha256.h"
 
@@ -74,18 +75,6 @@ bool ValidKeyName(std::string_view name) {
   if (name.empty()) return false;
   return std::all_of(name.begin(), name.end(),
                      [](char c) { return c > ' ' && c < 0x7f && c != '+'; });
-}
-
-// C2SP signed-note: SHA-256(name || "\n" || type || key)[:4].
-static std::string NoteKeyId(std::string_view name, uint8_t type,
-                             const PublicKey& key) {
-  Sha256 h;
-  h.Update(name);
-  h.Update("\n");
-  h.Update(&type, 1);
-  h.Update(key.data(), key.size());
-  const Sha256Digest digest = h.Finish();
-  return std::string(reinterpret_cast<const char*>(digest.data()), 4);
 }
 
 std::string CosignerKeyId(std::string_view name, const PublicKey& key) {

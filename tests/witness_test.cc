@@ -198,7 +198,7 @@ class WitnessTest : public ::testing::Test {
     return HttpGet(server_.http_port(), "/checkpoint").body;
   }
   std::string Verify(const std::string& bundle_json, int* exit_code) {
-    const std::string dir = ::testing::TempDir();
+    const std::string dir = server_.keys_dir();  // This test's own.
     std::ofstream(dir + "/witnessed.json", std::ios::trunc) << bundle_json;
     auto [code, out] = RunCommand(std::string(LOUPE_CLI_BIN) + " verify " +
                                   dir + "/witnessed.json --root " + root_path_);
@@ -236,7 +236,7 @@ TEST_F(WitnessTest, CosignaturesAreStapledAndThePolicyIsEnforced) {
   ASSERT_TRUE(BothVouch(note, needed)) << note << server_.log();
   // An independent verifier written from the C2SP texts agrees, and
   // refuses a wrong key.
-  const std::string dir = ::testing::TempDir();
+  const std::string dir = server_.keys_dir();  // This test's own.
   std::ofstream(dir + "/cosigned.txt", std::ios::trunc) << note;
   const std::string check = "/usr/bin/python3 " LOUPE_SOURCE_DIR
                             "/tests/interop/cosignature_check.py " +
