@@ -63,7 +63,7 @@ absl::StatusOr<v1::BackupResponse> BackUp(storage::Store& store,
     return absl::FailedPreconditionError(
         StrCat("directory: cannot create ", directory, ": ", ec.message()));
   }
-  if (auto s = store.CopyTo(directory); !s.ok()) {
+  if (auto s = store.Backup(directory); !s.ok()) {
     fs::remove_all(dir, ec);
     return s;
   }

@@ -141,7 +141,7 @@ void Registry::CreatePiece(const Principal& who,
     }
   }
   const bool with_version = first.has_value();
-  store_->CreatePiece(
+  ledger_.CreatePiece(
       piece, std::move(first),
       [piece, with_version, done = std::move(done)](absl::Status s) mutable {
         if (s.ok()) {
@@ -176,7 +176,7 @@ void Registry::AddVersion(const Principal& who,
     return done(s);
   }
   *version.mutable_created_at() = TimeUtil::GetCurrentTime();
-  store_->AppendVersion(std::move(version), piece->studio_id(),
+  ledger_.AppendVersion(std::move(version), piece->studio_id(),
                         std::move(done));
 }
 
@@ -200,13 +200,13 @@ void Registry::SetInsurers(const Principal& who,
       !s.ok()) {
     return done(s);
   }
-  store_->MutatePiece(
+  ledger_.MutatePiece(
       request.piece_id(),
       [who, policy = policy_, insurers = request.insurers()](
-          v1::Piece& piece) -> absl::StatusOr<storage::Store::PieceChange> {
+          v1::Piece& piece) -> absl::StatusOr<Ledger::PieceChange> {
         if (auto s = policy->CheckWritePiece(who, piece); !s.ok()) return s;
         *piece.mutable_insurers() = insurers;
-        return storage::Store::PieceChange{};
+        return Ledger::PieceChange{};
       },
       std::move(done));
 }
@@ -275,7 +275,7 @@ absl::StatusOr<v1::ListPiecesResponse> Registry::ListPieces(
 
 void Registry::IssueCertificate(const Principal& who,
                                 const v1::IssueCertificateRequest& request,
-                                storage::Store::CertificateCallback done) {
+                                Ledger::CertificateCallback done) {
   if (auto s = ValidatePieceId("piece_id", request.piece_id()); !s.ok()) {
     return done(s);
   }
@@ -302,7 +302,7 @@ void Registry::IssueCertificate(const Principal& who,
   }
   auto issued = signer_->Issue(*piece, *version, parent_id, absl::Now());
   if (!issued.ok()) return done(issued.status());
-  store_->PutCertificate(
+  ledger_.PutCertificate(
       std::move(issued->certificate), std::move(issued->log_entry),
       [this, done = std::move(done)](absl::StatusOr<v1::Certificate> stored) {
         if (!stored.ok()) return done(stored.status());

@@ -7,6 +7,7 @@
 #include "loupe/v1/config.pb.h"
 #include "loupe/v1/registry.pb.h"
 #include "server/access_policy.h"
+#include "server/registry/ledger.h"
 #include "server/signer.h"
 #include "server/storage/store.h"
 #include "server/transparency_log.h"
@@ -59,13 +60,14 @@ class Registry {
            v1::LimitsConfig limits, const CertificateSigner* signer = nullptr,
            TransparencyLog* log = nullptr)
       : store_(store),
+        ledger_(store),
         policy_(policy),
         limits_(std::move(limits)),
         signer_(signer),
         log_(log) {}
 
   using PieceCallback = std::function<void(absl::StatusOr<v1::Piece>)>;
-  using VersionCallback = storage::Store::VersionCallback;
+  using VersionCallback = Ledger::VersionCallback;
 
   void CreatePiece(const Principal& who, const v1::CreatePieceRequest& request,
                    PieceCallback done);
@@ -84,7 +86,7 @@ class Registry {
   // checkpoint in the bundle.
   void IssueCertificate(const Principal& who,
                         const v1::IssueCertificateRequest& request,
-                        storage::Store::CertificateCallback done);
+                        Ledger::CertificateCallback done);
   [[nodiscard]] absl::StatusOr<v1::Certificate> GetCertificate(
       const Principal& who, const v1::GetCertificateRequest& request);
   [[nodiscard]] absl::StatusOr<v1::ListCertificatesResponse> ListCertificates(
@@ -130,11 +132,12 @@ class Registry {
   [[nodiscard]] static absl::Status CheckOwnerReport(
       const crypto::DsseEnvelope& envelope, const v1::Piece& piece,
       std::string_view action, const v1::ChangeStatusRequest& request);
-  [[nodiscard]] static absl::StatusOr<storage::Store::PieceChange> ChangeOwner(
+  [[nodiscard]] static absl::StatusOr<Ledger::PieceChange> ChangeOwner(
       v1::Piece& piece, const crypto::PublicKey& owner,
       const std::string& set_by, const std::string& authorization);
 
   storage::Store* store_;
+  Ledger ledger_;  // The write rules, over store_.
   const AccessPolicy* policy_;
   v1::LimitsConfig limits_;
   const CertificateSigner* signer_;

@@ -127,10 +127,10 @@ void Registry::ChangeStatus(const Principal& who,
   }
   // Authority is decided on the piece as it is committed, so a report
   // opened or cleared concurrently cannot be bypassed.
-  store_->MutatePiece(
+  ledger_.MutatePiece(
       request.piece_id(),
-      [t, report, who, policy = policy_, request](
-          v1::Piece& piece) -> absl::StatusOr<storage::Store::PieceChange> {
+      [t, report, who, policy = policy_,
+       request](v1::Piece& piece) -> absl::StatusOr<Ledger::PieceChange> {
         const bool owner_report = report.has_value() && !t->by_studio;
         if (report) {
           auto s = CheckOwnerReport(*report, piece, t->word, request);
@@ -162,7 +162,7 @@ void Registry::ChangeStatus(const Principal& who,
                        {"reason", request.reason()},
                        {"at", NowUtc(now)}});
         if (!entry.ok()) return entry.status();
-        return storage::Store::PieceChange{{*std::move(entry)}, std::nullopt};
+        return Ledger::PieceChange{{*std::move(entry)}, std::nullopt};
       },
       std::move(done));
 }
@@ -228,10 +228,10 @@ void Registry::SetOwner(const Principal& who,
   if (!piece.ok()) return done(piece.status());
   if (auto s = policy_->CheckWritePiece(who, *piece); !s.ok()) return done(s);
   const std::string set_by = StrCat("studio:", who.studio_id);
-  store_->MutatePiece(
+  ledger_.MutatePiece(
       request.piece_id(),
-      [key = *key, set_by](
-          v1::Piece& piece) -> absl::StatusOr<storage::Store::PieceChange> {
+      [key = *key,
+       set_by](v1::Piece& piece) -> absl::StatusOr<Ledger::PieceChange> {
         if (auto s = CheckOwnerMayChange(piece, "piece_id"); !s.ok()) return s;
         if (piece.owner_sequence() != 0) {
           return absl::FailedPreconditionError(
@@ -257,10 +257,10 @@ void Registry::TransferOwner(const Principal& who,
       !s.ok()) {
     return done(s);
   }
-  store_->MutatePiece(
+  ledger_.MutatePiece(
       transfer->piece_id,
       [envelope = *envelope, json = request.transfer_json()](
-          v1::Piece& piece) -> absl::StatusOr<storage::Store::PieceChange> {
+          v1::Piece& piece) -> absl::StatusOr<Ledger::PieceChange> {
         if (auto s = CheckOwnerMayChange(piece, "transfer_json"); !s.ok()) {
           return s;
         }
@@ -285,7 +285,7 @@ void Registry::TransferOwner(const Principal& who,
       std::move(done));
 }
 
-absl::StatusOr<storage::Store::PieceChange> Registry::ChangeOwner(
+absl::StatusOr<Ledger::PieceChange> Registry::ChangeOwner(
     v1::Piece& piece, const crypto::PublicKey& owner, const std::string& set_by,
     const std::string& authorization) {
   const absl::Time now = absl::Now();
@@ -300,7 +300,7 @@ absl::StatusOr<storage::Store::PieceChange> Registry::ChangeOwner(
                                        {"authorization", authorization},
                                        {"at", NowUtc(now)}});
   if (!entry.ok()) return entry.status();
-  storage::Store::PieceChange change;
+  Ledger::PieceChange change;
   change.log_entries.push_back(*std::move(entry));
   auto& record = change.owner.emplace();
   record.set_sequence(piece.owner_sequence());

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "base/str_cat.h"
+#include "server/storage/open_store.h"
 
 namespace loupe::server {
 namespace {
@@ -66,39 +67,20 @@ void PrintScrubReport(const storage::ScrubReport& r, std::ostream& out) {
 }
 
 absl::Status ScrubDataDir(const std::string& data_dir, std::ostream& out) {
-  if (!fs::exists(fs::path(data_dir) / "rocksdb")) {
-    return absl::NotFoundError(
-        StrCat("data_dir: no store in ", data_dir, " (no rocksdb/)"));
-  }
-  auto store = storage::OpenRocksStore(data_dir);
+  v1::ServerConfig config;
+  config.set_data_dir(data_dir);
+  auto store = storage::OpenExistingStore(config);
   if (!store.ok()) return store.status();
   return Verify(**store, 0, out);
 }
 
 absl::Status RestoreBackup(const std::string& backup_dir,
                            const std::string& data_dir, std::ostream& out) {
-  const fs::path from = fs::path(backup_dir) / "rocksdb";
-  const fs::path to = fs::path(data_dir) / "rocksdb";
-  std::error_code ec;
-  if (!fs::is_directory(from, ec)) {
-    return absl::NotFoundError(
-        StrCat("backup: ", backup_dir, " holds no backup (no rocksdb/)"));
-  }
-  if (fs::exists(to, ec)) {
-    return absl::AlreadyExistsError(
-        StrCat("data_dir: ", data_dir,
-               " already holds a store; restore into a new "
-               "directory"));
-  }
-  fs::create_directories(to, ec);
-  if (!ec) fs::copy(from, to, fs::copy_options::recursive, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        StrCat("data_dir: cannot copy the backup: ", ec.message()));
-  }
-  out << "restored " << backup_dir << " into " << data_dir << "\n";
-  auto store = storage::OpenRocksStore(data_dir);
+  v1::ServerConfig config;
+  config.set_data_dir(data_dir);
+  auto store = storage::RestoreStore(backup_dir, config);
   if (!store.ok()) return store.status();
+  out << "restored " << backup_dir << " into " << data_dir << "\n";
   return Verify(**store, RecordedCheckpointSize(backup_dir), out);
 }
 

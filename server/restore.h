@@ -20,9 +20,9 @@ void PrintScrubReport(const storage::ScrubReport& report, std::ostream& out);
 [[nodiscard]] absl::Status ScrubDataDir(const std::string& data_dir,
                                         std::ostream& out);
 
-// Copies BACKUP/rocksdb into DATA_DIR (which must not hold a store yet),
-// opens it (the log is re-hashed and its root compared with the stored
-// signed checkpoint), checks that checkpoint is at least the one
+// Restores BACKUP (as the engine wrote it) into DATA_DIR (which must not hold a
+// store yet), opens it (the log is re-hashed and its root compared with the
+// stored signed checkpoint), checks that checkpoint is at least the one
 // BACKUP/backup.json recorded, and scrubs it: every asset digest, entry,
 // version chain and certificate.
 [[nodiscard]] absl::Status RestoreBackup(const std::string& backup_dir,

@@ -13,6 +13,7 @@
 #include "base/file.h"
 #include "base/str_cat.h"
 #include "server/connection_gate.h"
+#include "server/storage/open_store.h"
 
 namespace loupe::server {
 namespace {
@@ -126,7 +127,7 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
     return absl::FailedPreconditionError(StrCat(
         "data_dir: cannot create ", config.data_dir(), ": ", ec.message()));
   }
-  auto store = storage::OpenRocksStore(config.data_dir());
+  auto store = storage::OpenStore(config);
   if (!store.ok()) return store.status();
   s->store_ = *std::move(store);
 

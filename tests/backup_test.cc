@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "crypto/merkle.h"
-#include "server/storage/store.h"
+#include "server/storage/rocks/rocks_store.h"
 #include "tests/log_util.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"

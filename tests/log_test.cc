@@ -14,7 +14,7 @@
 #include "crypto/piece_status.h"
 #include "crypto/trust_root.h"
 #include "server/storage/keys.h"
-#include "server/storage/raw_db_for_tests.h"
+#include "server/storage/rocks/raw_db_for_tests.h"
 #include "tests/log_util.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"

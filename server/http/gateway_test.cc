@@ -10,15 +10,15 @@
 
 #include "crypto/sha256.h"
 #include "server/config.h"
-#include "server/storage/store_fixture_for_tests.h"
+#include "server/storage/memory/memory_fixture_for_tests.h"
 
 namespace loupe::server::http {
 namespace {
 
-class GatewayTest : public storage::StoreFixture {
+class GatewayTest : public storage::MemoryStoreFixture {
  protected:
   void SetUp() override {
-    StoreFixture::SetUp();
+    MemoryStoreFixture::SetUp();
     auto config = ParseConfig(
         "principals { id: 'studio-aurum' role: ROLE_STUDIO studio_id: "
         "'aurum' token_sha256: '" +
@@ -50,8 +50,8 @@ class GatewayTest : public storage::StoreFixture {
     piece.set_title("Solitaire <b>ring</b>");
     piece.add_asset_readers("bench-7");
     std::promise<absl::Status> done;
-    store_->CreatePiece(piece, std::nullopt,
-                        [&](absl::Status s) { done.set_value(s); });
+    ledger_->CreatePiece(piece, std::nullopt,
+                         [&](absl::Status s) { done.set_value(s); });
     ASSERT_TRUE(done.get_future().get().ok());
   }
 

@@ -15,7 +15,7 @@
 #include "server/config.h"
 #include "server/http/gateway.h"
 #include "server/http/http_server.h"
-#include "server/storage/store_fixture_for_tests.h"
+#include "server/storage/memory/memory_fixture_for_tests.h"
 #include "tests/http_util.h"
 
 namespace loupe::server::http {
@@ -123,10 +123,10 @@ TEST(PreviewCacheTest, PendingWorkIsBoundedAndShutdownAnswersEveryone) {
 // request for the same preview waits for the same drawing; a different one
 // beyond the bound gets 503 with Retry-After. Before issue 15 the preview
 // was drawn inside Handle() on the I/O thread, so /healthz waited for it.
-class GatewayPreviewTest : public storage::StoreFixture {
+class GatewayPreviewTest : public storage::MemoryStoreFixture {
  protected:
   void SetUp() override {
-    StoreFixture::SetUp();
+    MemoryStoreFixture::SetUp();
     auto config = ParseConfig(
         "principals { id: 'studio-aurum' role: ROLE_STUDIO studio_id: "
         "'aurum' token_sha256: '" +
@@ -139,7 +139,7 @@ class GatewayPreviewTest : public storage::StoreFixture {
     piece.set_id(kPiece);
     piece.set_studio_id("aurum");
     piece.set_studio_reference("R-1");
-    ASSERT_TRUE(store_->CreatePieceAndWait(piece).ok());
+    ASSERT_TRUE(ledger_->CreatePieceAndWait(piece).ok());
     for (const char* name : {"ring.stl", "band.stl"}) {
       const std::string bytes = std::string("solid ") + name;
       auto writer = store_->BeginUpload();
@@ -158,7 +158,7 @@ class GatewayPreviewTest : public storage::StoreFixture {
       asset->set_role(v1::ASSET_ROLE_SCAN);
       asset->set_sha256(crypto::Sha256::HexOf(bytes));
       asset->set_size_bytes(bytes.size());
-      auto stored = store_->AppendVersionAndWait(version, "aurum");
+      auto stored = ledger_->AppendVersionAndWait(version, "aurum");
       ASSERT_TRUE(stored.ok()) << stored.status();
     }
     previews_ = std::make_unique<PreviewCache>(
@@ -189,7 +189,7 @@ class GatewayPreviewTest : public storage::StoreFixture {
     server_.reset();
     gateway_.reset();
     previews_.reset();
-    StoreFixture::TearDown();
+    MemoryStoreFixture::TearDown();
   }
 
   std::string Get(const std::string& target, int timeout_s = 10) {

@@ -2,52 +2,28 @@
 
 #include <vector>
 
-#include "server/storage/keys.h"
-
 namespace loupe::storage {
 
-absl::StatusOr<std::string> GroupView::Get(rocksdb::ColumnFamilyHandle* cf,
-                                           std::string_view key) {
-  std::string value;
-  auto s =
-      batch_.GetFromBatchAndDB(db_.db, rocksdb::ReadOptions(), cf,
-                               rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.IsNotFound()) return absl::NotFoundError("not found");
-  if (!s.ok()) return FromRocks(s, "reading");
-  return value;
-}
-
-absl::StatusOr<bool> GroupView::Has(rocksdb::ColumnFamilyHandle* cf,
-                                    std::string_view key) {
-  auto value = Get(cf, key);
-  if (value.ok()) return true;
-  if (absl::IsNotFound(value.status())) return false;
-  return value.status();
-}
-
-void GroupView::Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
-                    std::string_view value) {
-  batch_.Put(cf, rocksdb::Slice(key.data(), key.size()),
-             rocksdb::Slice(value.data(), value.size()));
-}
-
-absl::StatusOr<uint64_t> GroupView::AppendLog(std::string_view entry) {
-  if (log_ == nullptr || log_->tree == nullptr) {
+absl::StatusOr<PendingLog::Reserved> PendingLog::Reserve(
+    std::string_view entry) {
+  if (tree_ == nullptr) {
     return absl::InternalError("this store has no transparency log");
   }
-  if (!log_->health->ok()) return *log_->health;
-  const uint64_t index = log_->tree->size() + log_->pending.size();
-  const crypto::Hash leaf = crypto::LeafHash(entry);
-  std::string value(reinterpret_cast<const char*>(leaf.data()), leaf.size());
-  value.append(entry);
-  Put(log_->cf, keys::LogEntry(index), value);
-  log_->pending.push_back(leaf);
-  return index;
+  if (!health_->ok()) return *health_;
+  Reserved r{tree_->size() + pending_.size(), crypto::LeafHash(entry)};
+  pending_.push_back(r.leaf);
+  return r;
 }
 
-GroupCommitter::GroupCommitter(RocksDb* db, LogTarget log)
-    : db_(db),
-      log_(std::move(log)),
+void PendingLog::Finish(bool durable) {
+  // Readers see the new entries only once they are durable.
+  if (durable && !pending_.empty()) tree_->Append(pending_);
+  pending_.clear();
+}
+
+GroupCommitter::GroupCommitter(NewBatch new_batch, PendingLog* log)
+    : new_batch_(std::move(new_batch)),
+      log_(log),
       completer_([this] { RunCompletions(); }),
       committer_([this] { Run(); }) {}
 
@@ -80,10 +56,10 @@ void GroupCommitter::RunCompletions() {
   }
 }
 
-void GroupCommitter::Submit(Operation operation, Done done) {
+void GroupCommitter::Submit(Store::Work work, Store::Done done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back({std::move(operation), std::move(done)});
+    queue_.push_back({std::move(work), std::move(done)});
   }
   ready_.notify_one();
 }
@@ -102,32 +78,23 @@ void GroupCommitter::Run() {
 }
 
 void GroupCommitter::CommitGroup(std::deque<Pending>& group) {
-  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0,
-                                     /*overwrite_key=*/true);
-  GroupView view(*db_, batch, &log_);
-  log_.pending.clear();
+  std::unique_ptr<GroupBatch> batch = new_batch_();
   std::vector<absl::Status> results;
   results.reserve(group.size());
   for (auto& pending : group) {
-    batch.SetSavePoint();
-    const size_t logged = log_.pending.size();
-    absl::Status s = pending.operation(view);
+    batch->SetSavePoint();
+    const size_t logged = log_ != nullptr ? log_->mark() : 0;
+    absl::Status s = pending.work(batch->transaction());
     if (s.ok()) {
-      (void)batch.PopSavePoint();
+      batch->PopSavePoint();
     } else {
-      (void)batch.RollbackToSavePoint();
-      log_.pending.resize(logged);
+      batch->RollbackToSavePoint();
+      if (log_ != nullptr) log_->RollBackTo(logged);
     }
     results.push_back(std::move(s));
   }
-  absl::Status written = absl::OkStatus();
-  if (batch.GetWriteBatch()->Count() > 0) {
-    written = FromRocks(db_->db->Write(db_->durable, batch.GetWriteBatch()),
-                        "committing");
-  }
-  // Readers see the new entries only once they are durable.
-  if (written.ok() && !log_.pending.empty()) log_.tree->Append(log_.pending);
-  log_.pending.clear();
+  const absl::Status written = batch->Write();
+  if (log_ != nullptr) log_->Finish(written.ok());
   {
     std::lock_guard<std::mutex> lock(completions_mu_);
     for (size_t i = 0; i < group.size(); ++i) {

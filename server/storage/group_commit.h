@@ -1,90 +1,103 @@
 #pragma once
 
-// Internal to the RocksDB store: one thread that applies write operations in
-// arrival order and commits them in groups, one synced WriteBatch per group.
-
-#include <rocksdb/utilities/write_batch_with_index.h>
+// Engine-neutral group commit: one thread applies Store::Commit works in
+// arrival order and commits each group of them with one durable write.
+// Engines provide the group's batch (GroupBatch); the transparency log's
+// pending leaves are tracked here (PendingLog), so that every engine grows
+// its tree the same way: only once the entries are durable.
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
-#include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "crypto/merkle.h"
 #include "server/storage/log_tree.h"
-#include "server/storage/rocks_db.h"
+#include "server/storage/store.h"
 
 namespace loupe::storage {
 
-// Where log entries go: their column family, the tree that grows once they
-// are durable, and the log's health (appends are refused with it when it is
-// not OK, e.g. the stored log no longer matches its checkpoints).
-struct LogTarget {
-  rocksdb::ColumnFamilyHandle* cf = nullptr;
-  LogTree* tree = nullptr;
-  const absl::Status* health = nullptr;
-  // Leaf hashes appended by the group so far (in the batch, not durable).
-  std::vector<crypto::Hash> pending;
-};
-
-// What an operation sees and writes: the committed database plus the writes
-// of the operations before it in the same group.
-class GroupView {
+// Leaves appended by the group being built, on top of the durable tree.
+// Used by the committer thread only (the tree itself is thread-safe).
+class PendingLog {
  public:
-  GroupView(RocksDb& db, rocksdb::WriteBatchWithIndex& batch, LogTarget* log)
-      : db_(db), batch_(batch), log_(log) {}
+  // Neither is owned; `health` is the log's health fixed at open: appends
+  // are refused with it when it is not OK.
+  PendingLog(LogTree* tree, const absl::Status* health)
+      : tree_(tree), health_(health) {}
 
-  // NOT_FOUND if absent.
-  [[nodiscard]] absl::StatusOr<std::string> Get(rocksdb::ColumnFamilyHandle* cf,
-                                                std::string_view key);
-  [[nodiscard]] absl::StatusOr<bool> Has(rocksdb::ColumnFamilyHandle* cf,
-                                         std::string_view key);
-  void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
-           std::string_view value);
-  // Appends `entry` to the transparency log with the group's write; returns
-  // its index. The tree grows only once the group is durable; if this
-  // operation fails, its entries are rolled back with its other writes.
-  [[nodiscard]] absl::StatusOr<uint64_t> AppendLog(std::string_view entry);
+  struct Reserved {
+    uint64_t index = 0;
+    crypto::Hash leaf{};
+  };
+  // The index and leaf hash `entry` takes; the engine stores them.
+  [[nodiscard]] absl::StatusOr<Reserved> Reserve(std::string_view entry);
+  [[nodiscard]] size_t mark() const { return pending_.size(); }
+  void RollBackTo(size_t mark) { pending_.resize(mark); }
+  // After the group's durable write: the tree grows (if `durable`).
+  void Finish(bool durable);
 
  private:
-  RocksDb& db_;
-  rocksdb::WriteBatchWithIndex& batch_;
-  LogTarget* log_;
+  LogTree* tree_;
+  const absl::Status* health_;
+  std::vector<crypto::Hash> pending_;
 };
 
-// Runs submitted operations one at a time on its own thread, so that each
+// One group's writes, provided by an engine: what works see and write
+// (transaction()), save points to refuse one work without the others, and
+// the durable write. Used by the committer thread only.
+class GroupBatch {
+ public:
+  virtual ~GroupBatch() = default;
+  [[nodiscard]] virtual Transaction& transaction() = 0;
+  virtual void SetSavePoint() = 0;
+  // Drops the writes made since the newest save point, and the save point.
+  virtual void RollbackToSavePoint() = 0;
+  // Keeps the writes, drops the newest save point.
+  virtual void PopSavePoint() = 0;
+  // Makes the batch's writes durable and visible to readers (INTERNAL or
+  // UNAVAILABLE if storage fails; nothing is then written). Called once.
+  [[nodiscard]] virtual absl::Status Write() = 0;
+};
+
+// Runs submitted works one at a time on its own thread, so that each
 // read-check-write is atomic without locks, and commits every group of
-// operations that queued up during the previous commit with one synced
-// write: concurrent writers share one fsync. An operation that returns an
-// error has its writes rolled back and does not affect the others. `done`
-// runs after the group is durable (or failed), on a second thread so that
-// answering callers overlaps the next group's fsync; it must not block.
+// works that queued up during the previous commit with one durable write:
+// concurrent writers share one fsync. A work that returns an error has its
+// writes (and log entries) rolled back and does not affect the others.
+// `done` runs after the group is durable (or failed), on a second thread so
+// that answering callers overlaps the next group's write; it must not
+// block.
 //
 // Thread-safe. The destructor commits what is queued, then joins.
 class GroupCommitter {
  public:
-  using Operation = std::function<absl::Status(GroupView& view)>;
-  using Done = std::function<void(absl::Status)>;
+  // Makes an empty batch for the next group. `log` (may be null: no log)
+  // is the batch's PendingLog, which the committer marks and rolls back.
+  using NewBatch = std::function<std::unique_ptr<GroupBatch>()>;
 
-  // `log.tree` may be null (no log): AppendLog is then INTERNAL.
-  GroupCommitter(RocksDb* db, LogTarget log);
+  GroupCommitter(NewBatch new_batch, PendingLog* log);
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
-  void Submit(Operation operation, Done done);
+  void Submit(Store::Work work, Store::Done done);
 
  private:
   struct Pending {
-    Operation operation;
-    Done done;
+    Store::Work work;
+    Store::Done done;
   };
-
   struct Completion {
-    Done done;
+    Store::Done done;
     absl::Status status;
   };
 
@@ -92,8 +105,8 @@ class GroupCommitter {
   void CommitGroup(std::deque<Pending>& group);
   void RunCompletions();
 
-  RocksDb* db_;
-  LogTarget log_;  // Used by the committer thread only.
+  NewBatch new_batch_;
+  PendingLog* log_;  // Used by the committer thread only.
   std::mutex mu_;
   std::condition_variable ready_;
   std::deque<Pending> queue_;

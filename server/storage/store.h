@@ -18,9 +18,6 @@
 
 namespace loupe::storage {
 
-// Asset content is stored in chunks of this size (the last one shorter).
-inline constexpr size_t kStoredChunkSize = 1 << 20;
-
 struct AssetCommit {
   crypto::Sha256Digest sha256{};
   uint64_t size_bytes = 0;
@@ -31,7 +28,7 @@ struct AssetCommit {
 // Receives one upload. Bytes are staged in a file of their own (not visible)
 // until Commit() succeeds; a writer destroyed without a successful Commit()
 // deletes its staging file, and staging left over by a crash is deleted on
-// the next open. Memory use is bounded by kStoredChunkSize. Not thread-safe.
+// the next open. Memory use is bounded (about a MiB). Not thread-safe.
 class AssetWriter {
  public:
   virtual ~AssetWriter() = default;
@@ -71,20 +68,8 @@ struct VersionPage {
   std::optional<uint32_t> last_number;
 };
 
-// The registry's persistent state. Implementations are thread-safe. Every
-// mutation reported OK is durable (synced to disk) before it is reported.
-// Versions are immutable: there is no way to overwrite or delete one.
-//
-// CreatePiece and AppendVersion complete asynchronously: `done` runs once on
-// a storage thread when the write is durable or refused, and must not block
-// (it typically finishes an RPC). Concurrent writes share one fsync.
-//
-// Errors: NOT_FOUND (no such piece/version/asset), ALREADY_EXISTS,
-// ABORTED (a version's parent is no longer current; re-read and retry),
-// FAILED_PRECONDITION (an asset the studio has not uploaded), DATA_LOSS
-// (stored bytes failed verification), INTERNAL (storage failure).
-// What Store::Scrub found: how much it read, and each problem, naming the
-// record ("asset <sha256>: chunk 3 of 7 fails its stored digest", "log
+// What StoreAdmin::Scrub found: how much it read, and each problem, naming
+// the record ("asset <sha256>: chunk 3 of 7 fails its stored digest", "log
 // entry 17: ...", "piece pc_...: version 2 ...").
 struct ScrubReport {
   uint64_t pieces = 0, versions = 0, certificates = 0;
@@ -94,48 +79,65 @@ struct ScrubReport {
   [[nodiscard]] bool clean() const { return problems.empty(); }
 };
 
-class Store {
+// A signed checkpoint as stored: the tree size and root it commits to, and
+// the signed note (with any cosignatures).
+struct CheckpointRecord {
+  uint64_t size = 0;
+  crypto::Hash root{};
+  std::string note;  // Signed.
+};
+
+// Typed reads and writes inside one atomic write (Store::Commit). Reads see
+// what is committed plus the writes made before them in the same commit
+// group; writes become visible and durable together, or not at all. An
+// engine only stores: every rule (numbering, parents, ownership,
+// idempotence) is the registry's (server/registry/ledger.h). Used by one
+// thread at a time, only inside the Work it was passed to.
+class Transaction {
  public:
-  virtual ~Store() = default;
+  virtual ~Transaction() = default;
 
-  using StatusCallback = std::function<void(absl::Status)>;
-  using VersionCallback = std::function<void(absl::StatusOr<v1::TwinVersion>)>;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::Piece>> FindPiece(
+      std::string_view piece_id) = 0;
+  // The piece a studio registered under `reference`, if any.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>>
+  FindPieceByReference(std::string_view studio_id,
+                       std::string_view reference) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::TwinVersion>>
+  FindVersion(std::string_view piece_id, uint32_t number) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::Certificate>>
+  FindCertificate(std::string_view piece_id, uint32_t version) = 0;
+  // The size of a committed asset, if stored.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<uint64_t>> FindAssetSize(
+      const crypto::Sha256Digest& sha256) = 0;
+  [[nodiscard]] virtual absl::StatusOr<bool> IsAssetUploadedBy(
+      const crypto::Sha256Digest& sha256, std::string_view studio_id) = 0;
 
-  // Stores a new piece and, if given, its version 1 (numbered 1, and the
-  // piece's current_version set to 1), atomically. ALREADY_EXISTS if the
-  // studio already used piece.studio_reference() (the message then carries
-  // the existing id) or the id is taken; the first version is checked like
-  // AppendVersion's, its errors naming "first_version".
-  virtual void CreatePiece(v1::Piece piece,
-                           std::optional<v1::TwinVersion> first_version,
-                           StatusCallback done) = 0;
+  // A new piece: stored, listed under its studio and findable by its
+  // studio_reference.
+  virtual void InsertPiece(const v1::Piece& piece) = 0;
+  // A changed piece (same id, studio and reference).
+  virtual void UpdatePiece(const v1::Piece& piece) = 0;
+  // A new version; its assets (valid sha256 hex) become the piece's assets
+  // (IsAssetOfPiece).
+  virtual void InsertVersion(const v1::TwinVersion& version) = 0;
+  // A new certificate, found by id and by (piece, version).
+  virtual void InsertCertificate(const v1::Certificate& certificate) = 0;
+  virtual void InsertOwner(std::string_view piece_id,
+                           const v1::OwnerRecord& owner) = 0;
+  // Appends `entry` to the transparency log with this write; returns its
+  // index. The tree grows (LogSize) only once the write is durable; a
+  // refused Work's entries are rolled back with its other writes. DATA_LOSS
+  // (LogHealth) if the stored log is damaged.
+  [[nodiscard]] virtual absl::StatusOr<uint64_t> AppendLog(
+      std::string_view entry) = 0;
+};
 
-  // Appends `version` (number = parent + 1) to its piece and makes it current,
-  // atomically; `done` gets the stored version. ABORTED unless
-  // version.parent_number() is the piece's current version;
-  // FAILED_PRECONDITION if an asset is missing or was not uploaded by
-  // `studio_id`.
-  virtual void AppendVersion(v1::TwinVersion version, std::string studio_id,
-                             VersionCallback done) = 0;
-
-  // Blocking forms of the two writes (tests and tools).
-  [[nodiscard]] absl::Status CreatePieceAndWait(
-      v1::Piece piece, std::optional<v1::TwinVersion> first_version = {}) {
-    std::promise<absl::Status> result;
-    CreatePiece(std::move(piece), std::move(first_version),
-                [&](absl::Status s) { result.set_value(s); });
-    return result.get_future().get();
-  }
-  [[nodiscard]] absl::StatusOr<v1::TwinVersion> AppendVersionAndWait(
-      v1::TwinVersion version, std::string studio_id) {
-    std::promise<absl::StatusOr<v1::TwinVersion>> result;
-    AppendVersion(std::move(version), std::move(studio_id),
-                  [&](absl::StatusOr<v1::TwinVersion> v) {
-                    result.set_value(std::move(v));
-                  });
-    return result.get_future().get();
-  }
-
+// Reads of committed records. NOT_FOUND names the field ("piece_id: no
+// piece ...", "number: ...", "certificate_id: ...").
+class RecordReader {
+ public:
+  virtual ~RecordReader() = default;
   [[nodiscard]] virtual absl::StatusOr<v1::Piece> GetPiece(
       std::string_view piece_id) = 0;
   // number 0 = current.
@@ -149,65 +151,32 @@ class Store {
   [[nodiscard]] virtual absl::StatusOr<PiecePage> ListPieces(
       std::string_view studio_id, std::string_view start_after,
       size_t limit) = 0;
-
-  using CertificateCallback =
-      std::function<void(absl::StatusOr<v1::Certificate>)>;
-  // Stores `certificate` durably unless its piece version already has one;
-  // `done` gets whichever is stored (so issuing is idempotent). A new
-  // certificate's `log_entry` is appended to the log in the same write and
-  // its index set as certificate.log_index.
-  virtual void PutCertificate(v1::Certificate certificate,
-                              std::string log_entry,
-                              CertificateCallback done) = 0;
-
-  // What a change to a piece logs: entries appended in order, and the new
-  // owner record if the owner changed (its log_index is set to the last
-  // entry's index).
-  struct PieceChange {
-    std::vector<std::string> log_entries;
-    std::optional<v1::OwnerRecord> owner;
-  };
-  // Changes the piece in place; an error refuses the change.
-  using PieceMutation =
-      std::function<absl::StatusOr<PieceChange>(v1::Piece& piece)>;
-  using PieceCallback = std::function<void(absl::StatusOr<v1::Piece>)>;
-  // Reads the piece, applies `mutate` and stores the result with its log
-  // entries, atomically and durably; `done` gets the stored piece. NOT_FOUND
-  // naming piece_id if absent. `mutate` runs on the commit thread: no
-  // blocking.
-  virtual void MutatePiece(std::string piece_id, PieceMutation mutate,
-                           PieceCallback done) = 0;
+  [[nodiscard]] virtual absl::StatusOr<v1::Certificate> GetCertificate(
+      std::string_view id) = 0;
+  // The certificate of one version, if issued.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::Certificate>>
+  GetCertificateOf(std::string_view piece_id, uint32_t version) = 0;
+  // A piece's certificates in version order.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<v1::Certificate>>
+  ListCertificates(std::string_view piece_id) = 0;
   // A piece's owners, oldest first.
   [[nodiscard]] virtual absl::StatusOr<std::vector<v1::OwnerRecord>> ListOwners(
       std::string_view piece_id) = 0;
+  [[nodiscard]] virtual absl::StatusOr<bool> IsAssetUploadedBy(
+      const crypto::Sha256Digest& sha256, std::string_view studio_id) = 0;
+  [[nodiscard]] virtual absl::StatusOr<bool> IsAssetOfPiece(
+      const crypto::Sha256Digest& sha256, std::string_view piece_id) = 0;
+};
 
-  // The transparency log. Every call is DATA_LOSS (LogHealth's status) if,
-  // when the store was opened, the stored entries no longer matched their
-  // own hashes or the newest checkpoint; INVALID_ARGUMENT naming the field
-  // for sizes or indexes beyond the tree.
-  struct CheckpointRecord {
-    uint64_t size = 0;
-    crypto::Hash root{};
-    std::string note;  // Signed.
-  };
+// The transparency log's stored half: entries, the tree's node hashes and
+// proofs over them, and the newest signed checkpoint. Every call is
+// DATA_LOSS (LogHealth's status) if, when the store was opened, the stored
+// entries no longer matched their own hashes or the newest checkpoint;
+// INVALID_ARGUMENT naming the field for sizes or indexes beyond the tree.
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
   [[nodiscard]] virtual absl::Status LogHealth() = 0;
-
-  // Re-verifies everything stored, from one consistent snapshot, changing
-  // nothing: every asset chunk against its digest and every asset against
-  // its SHA-256; every log entry against its leaf hash, and the root of the
-  // stored leaves against the newest signed checkpoint; every piece's
-  // version chain (1..current, parents, the piece id, referenced assets
-  // present); every certificate and its index. Problems go in the report;
-  // the status is not OK only when storage cannot be read at all. Safe to
-  // run while the store serves (it reads a snapshot). Slow: it reads every
-  // byte.
-  [[nodiscard]] virtual absl::StatusOr<ScrubReport> Scrub() = 0;
-
-  // Writes a consistent, openable copy of the store (everything
-  // acknowledged before the call) to `data_dir`/rocksdb, which must not
-  // exist: hard links where the file system allows, copies otherwise. Safe
-  // while the store serves.
-  [[nodiscard]] virtual absl::Status CopyTo(const std::string& data_dir) = 0;
   [[nodiscard]] virtual absl::StatusOr<uint64_t> LogSize() = 0;
   [[nodiscard]] virtual absl::StatusOr<crypto::Hash> LogRoot(uint64_t size) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::vector<crypto::Hash>>
@@ -229,39 +198,82 @@ class Store {
   // at `size` first.
   [[nodiscard]] virtual absl::Status SaveCheckpoint(
       const CheckpointRecord& record) = 0;
-  // NOT_FOUND naming certificate_id if absent.
-  [[nodiscard]] virtual absl::StatusOr<v1::Certificate> GetCertificate(
-      std::string_view id) = 0;
-  // The certificate of one version, if issued.
-  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::Certificate>>
-  GetCertificateOf(std::string_view piece_id, uint32_t version) = 0;
-  // A piece's certificates in version order.
-  [[nodiscard]] virtual absl::StatusOr<std::vector<v1::Certificate>>
-  ListCertificates(std::string_view piece_id) = 0;
+};
 
+// Asset bytes: content-addressed, streamed in and out, digest-checked.
+class AssetStore {
+ public:
+  virtual ~AssetStore() = default;
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetWriter>>
   BeginUpload() = 0;
+  // NOT_FOUND naming sha256 if absent.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetReader>> OpenAsset(
       const crypto::Sha256Digest& sha256) = 0;
-  [[nodiscard]] virtual absl::StatusOr<bool> IsAssetUploadedBy(
-      const crypto::Sha256Digest& sha256, std::string_view studio_id) = 0;
-  [[nodiscard]] virtual absl::StatusOr<bool> IsAssetOfPiece(
-      const crypto::Sha256Digest& sha256, std::string_view piece_id) = 0;
+};
 
-  // Counts of stored things, for tests and metrics.
+// Operators' tools: scrub and backup (restore is RestoreStore, open_store.h).
+class StoreAdmin {
+ public:
+  virtual ~StoreAdmin() = default;
+  // Re-verifies everything stored, from one consistent snapshot, changing
+  // nothing: every asset against its digests; every log entry against its
+  // leaf hash, and the root of the stored leaves against the newest signed
+  // checkpoint; every piece's version chain (1..current, parents, the piece
+  // id, referenced assets present); every certificate and its index.
+  // Problems go in the report; the status is not OK only when storage
+  // cannot be read at all. Safe while the store serves. Slow: it reads
+  // every byte.
+  [[nodiscard]] virtual absl::StatusOr<ScrubReport> Scrub() = 0;
+  // Writes a consistent copy of the store (everything acknowledged before
+  // the call) into the existing empty-of-stores directory `directory`, in
+  // the engine's own layout, which RestoreStore reads back. Safe while the
+  // store serves.
+  [[nodiscard]] virtual absl::Status Backup(const std::string& directory) = 0;
+
   struct Stats {
     uint64_t assets = 0;
-    uint64_t chunks = 0;
-    // Staging files of uploads in progress.
+    // Uploads begun and neither committed nor abandoned.
     uint64_t uploads_in_flight = 0;
   };
+  // Counts of stored things, for tests and metrics.
   [[nodiscard]] virtual absl::StatusOr<Stats> CountStats() = 0;
+};
+
+// The registry's persistent state: one engine (RocksDB, memory, ...) behind
+// narrow interfaces. Thread-safe. Every write reported OK is durable before
+// it is reported. There is no way to overwrite or delete a version.
+class Store : public RecordReader,
+              public LogReader,
+              public AssetStore,
+              public StoreAdmin {
+ public:
+  // Reads and writes through the transaction; an error refuses the whole
+  // Work (its writes and log entries are rolled back).
+  using Work = std::function<absl::Status(Transaction& txn)>;
+  using Done = std::function<void(absl::Status)>;
+  // Backwards-compatible name used by the log layer.
+  using CheckpointRecord = storage::CheckpointRecord;
+
+  // Runs `work` atomically (engines serialise works, so each
+  // read-check-write needs no lock) and makes its writes durable; `done`
+  // runs once, with work's error or the commit's, on a storage thread when
+  // the write is durable or refused (possibly before Commit returns). Both
+  // must not block: work runs on the engine's commit thread, where
+  // concurrent works share one durable write.
+  virtual void Commit(Work work, Done done) = 0;
+
+  // Blocking form (tests and tools; never on an RPC thread).
+  [[nodiscard]] absl::Status CommitAndWait(Work work) {
+    std::promise<absl::Status> result;
+    Commit(std::move(work), [&](absl::Status s) { result.set_value(s); });
+    return result.get_future().get();
+  }
 };
 
 // The whole of a (small) stored asset, verified chunk by chunk; for mesh
 // files the server measures. NOT_FOUND, DATA_LOSS as OpenAsset/NextChunk.
 [[nodiscard]] inline absl::StatusOr<std::string> ReadAssetBytes(
-    Store& store, const crypto::Sha256Digest& sha256) {
+    AssetStore& store, const crypto::Sha256Digest& sha256) {
   auto reader = store.OpenAsset(sha256);
   if (!reader.ok()) return reader.status();
   std::string bytes;
@@ -273,11 +285,5 @@ class Store {
     bytes += **chunk;
   }
 }
-
-// Opens (creating if needed) the store in directory `dir`: RocksDB in
-// `dir`/rocksdb, upload staging in `dir`/staging (emptied on open, which
-// deletes whatever a crash left there).
-[[nodiscard]] absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(
-    const std::string& dir);
 
 }  // namespace loupe::storage

@@ -19,7 +19,8 @@
 
 #include "crypto/log_entry.h"
 #include "crypto/merkle.h"
-#include "server/storage/store.h"
+#include "server/registry/ledger.h"
+#include "server/storage/rocks/rocks_store.h"
 
 namespace loupe {
 namespace {
@@ -62,11 +63,11 @@ std::string StatusEntry(const std::string& piece, uint64_t n) {
                                   {"at", "2026-11-23T00:00:00Z"}});
 }
 
-storage::Store::PieceMutation StatusChange(std::string piece, uint64_t n) {
+server::Ledger::PieceMutation StatusChange(std::string piece, uint64_t n) {
   return [piece = std::move(piece),
-          n](v1::Piece& p) -> absl::StatusOr<storage::Store::PieceChange> {
+          n](v1::Piece& p) -> absl::StatusOr<server::Ledger::PieceChange> {
     p.set_status_sequence(p.status_sequence() + 1);
-    return storage::Store::PieceChange{{StatusEntry(piece, n)}, std::nullopt};
+    return server::Ledger::PieceChange{{StatusEntry(piece, n)}, std::nullopt};
   };
 }
 
@@ -96,7 +97,7 @@ std::unique_ptr<storage::Store> OpenWithPieces(const fs::path& dir, int n) {
     p.set_id("pc_bench" + std::to_string(i));
     p.set_studio_id("aurum");
     p.set_studio_reference("bench-" + std::to_string(i));
-    if (!(*store)->CreatePieceAndWait(p).ok()) std::abort();
+    if (!server::Ledger(store->get()).CreatePieceAndWait(p).ok()) std::abort();
   }
   return *std::move(store);
 }
@@ -105,7 +106,7 @@ double AppendsPerSecond(storage::Store& store, int threads, double seconds) {
   std::vector<uint64_t> counters(threads, 0);
   return RunConcurrently(threads, seconds, [&](int t) {
     std::promise<bool> ok;
-    store.MutatePiece(
+    server::Ledger(&store).MutatePiece(
         "pc_bench" + std::to_string(t),
         StatusChange("pc_bench" + std::to_string(t), ++counters[t]),
         [&](absl::StatusOr<v1::Piece> p) { ok.set_value(p.ok()); });
@@ -124,13 +125,14 @@ void Fill(storage::Store& store, uint64_t n) {
       cv.wait(lock, [&] { return in_flight < 4096; });
       ++in_flight;
     }
-    store.MutatePiece("pc_bench0", StatusChange("pc_bench0", i),
-                      [&](absl::StatusOr<v1::Piece> p) {
-                        if (!p.ok()) ++failed;
-                        std::lock_guard lock(mu);
-                        --in_flight;
-                        cv.notify_one();
-                      });
+    server::Ledger(&store).MutatePiece("pc_bench0",
+                                       StatusChange("pc_bench0", i),
+                                       [&](absl::StatusOr<v1::Piece> p) {
+                                         if (!p.ok()) ++failed;
+                                         std::lock_guard lock(mu);
+                                         --in_flight;
+                                         cv.notify_one();
+                                       });
   }
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return in_flight == 0; });

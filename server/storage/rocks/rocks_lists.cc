@@ -1,10 +1,22 @@
 // Listings of pieces, for the RocksDB store.
+#include "server/storage/rocks/rocks_lists.h"
+
 #include <memory>
 
 #include "server/storage/keys.h"
-#include "server/storage/rocks_db.h"
 
 namespace loupe::storage {
+
+absl::StatusOr<v1::Piece> ReadPiece(RocksDb& db, std::string_view piece_id) {
+  std::string value;
+  auto s = db.db->Get(rocksdb::ReadOptions(), db.pieces,
+                      rocksdb::Slice(piece_id.data(), piece_id.size()), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(StrCat("piece_id: no piece ", piece_id));
+  }
+  if (!s.ok()) return FromRocks(s, "reading piece");
+  return ParseStored<v1::Piece>(value, "piece");
+}
 
 absl::StatusOr<PiecePage> ListAllPieces(RocksDb& db,
                                         std::string_view start_after,
@@ -20,7 +32,7 @@ absl::StatusOr<PiecePage> ListAllPieces(RocksDb& db,
       page.last_key = page.pieces.back().id();
       break;
     }
-    auto p = ParseStored<v1::Piece>(it->value().ToString(), "piece");
+    auto p = ParseStored<v1::Piece>(it->value().ToStringView(), "piece");
     if (!p.ok()) return p.status();
     page.pieces.push_back(*std::move(p));
   }
@@ -28,7 +40,7 @@ absl::StatusOr<PiecePage> ListAllPieces(RocksDb& db,
   return page;
 }
 
-absl::StatusOr<PiecePage> ListStudioPieces(Store& store, RocksDb& db,
+absl::StatusOr<PiecePage> ListStudioPieces(RocksDb& db,
                                            std::string_view studio_id,
                                            std::string_view start_after,
                                            size_t limit) {
@@ -44,7 +56,7 @@ absl::StatusOr<PiecePage> ListStudioPieces(Store& store, RocksDb& db,
       page.last_key = page.pieces.back().id();
       break;
     }
-    auto p = store.GetPiece(it->key().ToStringView().substr(prefix.size()));
+    auto p = ReadPiece(db, it->key().ToStringView().substr(prefix.size()));
     if (!p.ok()) return p.status();
     page.pieces.push_back(*std::move(p));
   }

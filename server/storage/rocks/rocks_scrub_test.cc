@@ -7,9 +7,9 @@
 
 #include "crypto/sha256.h"
 #include "server/storage/keys.h"
-#include "server/storage/raw_db_for_tests.h"
+#include "server/storage/rocks/raw_db_for_tests.h"
+#include "server/storage/rocks/store_fixture_for_tests.h"
 #include "server/storage/store.h"
-#include "server/storage/store_fixture_for_tests.h"
 
 namespace loupe::storage {
 namespace {
@@ -30,7 +30,7 @@ class ScrubTest : public StoreFixture {
       p.set_id(id);
       p.set_studio_id("aurum");
       p.set_studio_reference(std::string("ref-") + id);
-      ASSERT_TRUE(store_->CreatePieceAndWait(p).ok());
+      ASSERT_TRUE(ledger_->CreatePieceAndWait(p).ok());
       for (uint32_t n = 0; n < 2; ++n) {
         v1::TwinVersion v;
         v.set_piece_id(id);
@@ -38,7 +38,7 @@ class ScrubTest : public StoreFixture {
         auto* a = v.add_assets();
         a->set_sha256(crypto::ToHex(sha_));
         a->set_size_bytes(bytes_.size());
-        ASSERT_TRUE(store_->AppendVersionAndWait(v, "aurum").ok());
+        ASSERT_TRUE(ledger_->AppendVersionAndWait(v, "aurum").ok());
       }
     }
   }

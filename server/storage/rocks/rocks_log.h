@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/storage/log_tree.h"
-#include "server/storage/rocks_db.h"
+#include "server/storage/rocks/rocks_db.h"
 #include "server/storage/store.h"
 
 namespace loupe::storage {
@@ -30,15 +30,10 @@ namespace loupe::storage {
     RocksDb& db, const LogTree& tree, uint64_t start, size_t count);
 
 // `read` may name a snapshot (Scrub reads the checkpoint of its snapshot).
-[[nodiscard]] absl::StatusOr<std::optional<Store::CheckpointRecord>>
-ReadCheckpoint(RocksDb& db,
-               const rocksdb::ReadOptions& read = rocksdb::ReadOptions());
+[[nodiscard]] absl::StatusOr<std::optional<CheckpointRecord>> ReadCheckpoint(
+    RocksDb& db, const rocksdb::ReadOptions& read = rocksdb::ReadOptions());
 // Stores `record` (synced) unless the stored one is at least as large.
-[[nodiscard]] absl::Status WriteCheckpoint(
-    RocksDb& db, const Store::CheckpointRecord& record);
-
-// The log entry of a twin version (docs/transparency-log.md).
-[[nodiscard]] std::string VersionLogEntry(const v1::TwinVersion& version,
-                                          std::string_view studio_id);
+[[nodiscard]] absl::Status WriteCheckpoint(RocksDb& db,
+                                           const CheckpointRecord& record);
 
 }  // namespace loupe::storage

@@ -1,7 +1,7 @@
 #pragma once
 
 // Internal to the RocksDB store: the open database, its column families and
-// helpers shared by rocks_store.cc and rocks_assets.cc.
+// helpers every rocks_*.cc file uses (defined in rocks_db.cc).
 
 #include <rocksdb/db.h>
 
@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "base/str_cat.h"
+#include "server/storage/record.h"
 #include "server/storage/store.h"
 
 namespace loupe::storage {
@@ -53,43 +54,15 @@ class StripedMutex {
   std::array<std::mutex, 64> stripes_;
 };
 
+// A stored record (record.h); DATA_LOSS naming `what` if corrupt.
 template <typename Message>
-absl::StatusOr<Message> ParseStored(const std::string& bytes,
+absl::StatusOr<Message> ParseStored(std::string_view bytes,
                                     std::string_view what) {
-  Message m;
-  if (!m.ParseFromString(bytes)) {
-    return absl::DataLossError(StrCat("stored ", what, " is corrupt"));
-  }
-  return m;
+  return DecodeRecord<Message>(bytes, what);
 }
 
 // Converts a RocksDB failure into an absl::Status naming what was being done.
 [[nodiscard]] absl::Status FromRocks(const rocksdb::Status& s,
                                      std::string_view what);
-
-// Listings (rocks_lists.cc): pieces in id order after `start_after`, of
-// one studio (read through `store`) or of all.
-[[nodiscard]] absl::StatusOr<PiecePage> ListAllPieces(
-    RocksDb& db, std::string_view start_after, size_t limit);
-[[nodiscard]] absl::StatusOr<PiecePage> ListStudioPieces(
-    Store& store, RocksDb& db, std::string_view studio_id,
-    std::string_view start_after, size_t limit);
-
-// Asset functions (rocks_assets.cc).
-[[nodiscard]] absl::StatusOr<std::unique_ptr<AssetWriter>> BeginRocksUpload(
-    std::shared_ptr<RocksDb> db, StripedMutex* locks);
-[[nodiscard]] absl::StatusOr<std::unique_ptr<AssetReader>> OpenRocksAsset(
-    std::shared_ptr<RocksDb> db, const crypto::Sha256Digest& sha256);
-// The stored size of an asset; NOT_FOUND if absent.
-[[nodiscard]] absl::StatusOr<uint64_t> StoredAssetSize(
-    RocksDb& db, const crypto::Sha256Digest& sha256);
-// Scrub (rocks_scrub.cc, and the asset part in rocks_assets.cc): reads
-// through `read` (a snapshot, no block cache).
-[[nodiscard]] absl::Status ScrubAssets(RocksDb& db,
-                                       const rocksdb::ReadOptions& read,
-                                       ScrubReport* report);
-[[nodiscard]] absl::StatusOr<ScrubReport> ScrubRocks(RocksDb& db);
-// Deletes staging files left by uploads that never committed (a crash).
-[[nodiscard]] absl::Status SweepAbandonedUploads(RocksDb& db);
 
 }  // namespace loupe::storage

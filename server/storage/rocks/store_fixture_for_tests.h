@@ -1,6 +1,7 @@
 #pragma once
 
-// Tests only: a fixture with a fresh RocksDB store in a temporary directory
+// Tests only: a fixture with a fresh RocksDB store (and the registry's
+// write rules over it) in a temporary directory
 // of its own, reopened at will (to check what survives a restart).
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "server/registry/ledger.h"
+#include "server/storage/rocks/rocks_store.h"
 #include "server/storage/store.h"
 
 namespace loupe::storage {
@@ -24,18 +27,23 @@ class StoreFixture : public ::testing::Test {
     Reopen();
   }
   void TearDown() override {
+    ledger_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
   void Reopen() {
+    ledger_.reset();
     store_.reset();
     auto s = OpenRocksStore(dir_.string());
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = *std::move(s);
+    ledger_ = std::make_unique<server::Ledger>(store_.get());
   }
 
   std::filesystem::path dir_;
   std::unique_ptr<Store> store_;
+  // The registry's write rules over store_ (tests write through them).
+  std::unique_ptr<server::Ledger> ledger_;
 };
 
 }  // namespace loupe::storage

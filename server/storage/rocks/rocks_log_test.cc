@@ -7,9 +7,9 @@
 
 #include "crypto/log_entry.h"
 #include "server/storage/keys.h"
-#include "server/storage/raw_db_for_tests.h"
+#include "server/storage/rocks/raw_db_for_tests.h"
+#include "server/storage/rocks/store_fixture_for_tests.h"
 #include "server/storage/store.h"
-#include "server/storage/store_fixture_for_tests.h"
 
 namespace loupe::storage {
 namespace {
@@ -23,12 +23,12 @@ class RocksLogTest : public StoreFixture {
     p.set_id(id);
     p.set_studio_id("aurum");
     p.set_studio_reference("ref-" + id);
-    if (auto s = store_->CreatePieceAndWait(p); !s.ok()) return s;
+    if (auto s = ledger_->CreatePieceAndWait(p); !s.ok()) return s;
     for (int i = 0; i < versions; ++i) {
       v1::TwinVersion v;
       v.set_piece_id(id);
       v.set_parent_number(i);
-      auto stored = store_->AppendVersionAndWait(v, "aurum");
+      auto stored = ledger_->AppendVersionAndWait(v, "aurum");
       if (!stored.ok()) return stored.status();
     }
     return absl::OkStatus();
@@ -42,7 +42,7 @@ class RocksLogTest : public StoreFixture {
     c.set_piece_id(piece);
     c.set_version(version);
     std::promise<absl::StatusOr<v1::Certificate>> result;
-    store_->PutCertificate(c, entry, [&](absl::StatusOr<v1::Certificate> r) {
+    ledger_->PutCertificate(c, entry, [&](absl::StatusOr<v1::Certificate> r) {
       result.set_value(std::move(r));
     });
     return result.get_future().get();
@@ -77,11 +77,11 @@ TEST_F(RocksLogTest, VersionsCertificatesAndPieceChangesAreLogged) {
   EXPECT_EQ(PutCertificate("pc_1", 2, "{}")->log_index(), 2u);
 
   std::promise<absl::StatusOr<v1::Piece>> changed;
-  store_->MutatePiece(
+  ledger_->MutatePiece(
       "pc_1",
-      [](v1::Piece& piece) -> absl::StatusOr<Store::PieceChange> {
+      [](v1::Piece& piece) -> absl::StatusOr<server::Ledger::PieceChange> {
         piece.set_status(v1::PIECE_STATUS_STOLEN);
-        Store::PieceChange change;
+        server::Ledger::PieceChange change;
         change.log_entries = {"{\"type\":\"status\"}", "{\"type\":\"owner\"}"};
         change.owner.emplace().set_sequence(1);
         return change;
@@ -111,12 +111,12 @@ TEST_F(RocksLogTest, RefusedWritesLogNothing) {
   v1::TwinVersion stale;
   stale.set_piece_id("pc_1");
   stale.set_parent_number(0);  // Not current: refused.
-  EXPECT_EQ(store_->AppendVersionAndWait(stale, "aurum").status().code(),
+  EXPECT_EQ(ledger_->AppendVersionAndWait(stale, "aurum").status().code(),
             absl::StatusCode::kAborted);
   std::promise<absl::StatusOr<v1::Piece>> refused;
-  store_->MutatePiece(
+  ledger_->MutatePiece(
       "pc_1",
-      [](v1::Piece&) -> absl::StatusOr<Store::PieceChange> {
+      [](v1::Piece&) -> absl::StatusOr<server::Ledger::PieceChange> {
         return absl::FailedPreconditionError("action: not allowed");
       },
       [&](absl::StatusOr<v1::Piece> p) { refused.set_value(std::move(p)); });
@@ -182,7 +182,7 @@ TEST_F(RocksLogTest, AnEntryRewrittenInStorageIsNamedAndNothingIsServed) {
   v1::TwinVersion v;
   v.set_piece_id("pc_1");
   v.set_parent_number(3);
-  EXPECT_EQ(store_->AppendVersionAndWait(v, "aurum").status().code(),
+  EXPECT_EQ(ledger_->AppendVersionAndWait(v, "aurum").status().code(),
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(store_->GetPiece("pc_1")->current_version(), 3u);
 }

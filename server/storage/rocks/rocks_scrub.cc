@@ -2,14 +2,17 @@
 // snapshot and reports what does not hold, naming the record. Changes
 // nothing. See store.h for what is checked.
 
+#include "server/storage/rocks/rocks_scrub.h"
+
 #include <memory>
 
 #include "base/str_cat.h"
 #include "crypto/merkle.h"
 #include "crypto/sha256.h"
 #include "server/storage/keys.h"
-#include "server/storage/rocks_db.h"
-#include "server/storage/rocks_log.h"
+#include "server/storage/rocks/rocks_assets.h"
+#include "server/storage/rocks/rocks_db.h"
+#include "server/storage/rocks/rocks_log.h"
 
 namespace loupe::storage {
 namespace {
@@ -95,12 +98,14 @@ absl::Status ScrubVersions(RocksDb& db, const rocksdb::ReadOptions& read,
           StrCat(name, ": version ", expected, " is missing from the chain"));
       expected = number.value_or(expected);
     }
-    v1::TwinVersion v;
-    if (!v.ParseFromString(it->value().ToString())) {
+    auto parsed =
+        ParseStored<v1::TwinVersion>(it->value().ToStringView(), "version");
+    if (!parsed.ok()) {
       report->problems.push_back(
           StrCat(name, ": version ", expected, " is not readable"));
       continue;
     }
+    const v1::TwinVersion& v = *parsed;
     if (v.piece_id() != piece.id() || v.number() != expected ||
         v.parent_number() >= v.number()) {
       report->problems.push_back(StrCat(
@@ -129,14 +134,13 @@ absl::Status ScrubPieces(RocksDb& db, const rocksdb::ReadOptions& read,
   std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(read, db.pieces));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++report->pieces;
-    v1::Piece piece;
-    if (!piece.ParseFromString(it->value().ToString()) ||
-        piece.id() != it->key().ToStringView()) {
+    auto parsed = ParseStored<v1::Piece>(it->value().ToStringView(), "piece");
+    if (!parsed.ok() || parsed->id() != it->key().ToStringView()) {
       report->problems.push_back(
           StrCat("piece ", it->key().ToStringView(), " is not readable"));
       continue;
     }
-    if (auto s = ScrubVersions(db, read, piece, report); !s.ok()) return s;
+    if (auto s = ScrubVersions(db, read, *parsed, report); !s.ok()) return s;
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scrubbing pieces");
   return absl::OkStatus();
@@ -148,11 +152,13 @@ absl::Status ScrubCertificates(RocksDb& db, const rocksdb::ReadOptions& read,
       db.db->NewIterator(read, db.certificates));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++report->certificates;
-    v1::Certificate c;
-    if (!c.ParseFromString(it->value().ToString())) {
+    auto parsed =
+        ParseStored<v1::Certificate>(it->value().ToStringView(), "certificate");
+    if (!parsed.ok()) {
       report->problems.push_back("a certificate is not readable");
       continue;
     }
+    const v1::Certificate& c = *parsed;
     std::string key;
     auto s = db.db->Get(read, db.index, keys::CertificateById(c.id()), &key);
     if (!s.ok() || key != it->key().ToStringView()) {

@@ -1,10 +1,9 @@
-#include "server/storage/rocks_log.h"
+#include "server/storage/rocks/rocks_log.h"
 
 #include <memory>
 #include <mutex>
 
 #include "base/str_cat.h"
-#include "crypto/log_entry.h"
 #include "server/storage/keys.h"
 
 namespace loupe::storage {
@@ -103,7 +102,7 @@ absl::StatusOr<std::vector<std::string>> ReadLogEntries(RocksDb& db,
   return entries;
 }
 
-absl::StatusOr<std::optional<Store::CheckpointRecord>> ReadCheckpoint(
+absl::StatusOr<std::optional<CheckpointRecord>> ReadCheckpoint(
     RocksDb& db, const rocksdb::ReadOptions& read) {
   std::string value;
   auto s = db.db->Get(read, db.log, keys::kLogCheckpoint, &value);
@@ -113,15 +112,14 @@ absl::StatusOr<std::optional<Store::CheckpointRecord>> ReadCheckpoint(
     return absl::DataLossError(
         "transparency log: stored checkpoint is corrupt");
   }
-  Store::CheckpointRecord record;
+  CheckpointRecord record;
   record.size = keys::GetBigEndian64(value);
   record.root = HashAt(std::string_view(value).substr(8));
   record.note = value.substr(8 + kHashSize);
   return record;
 }
 
-absl::Status WriteCheckpoint(RocksDb& db,
-                             const Store::CheckpointRecord& record) {
+absl::Status WriteCheckpoint(RocksDb& db, const CheckpointRecord& record) {
   std::lock_guard lock(checkpoint_mu);
   auto stored = ReadCheckpoint(db);
   if (!stored.ok()) return stored.status();
@@ -139,24 +137,6 @@ absl::Status WriteCheckpoint(RocksDb& db,
   value.append(record.note);
   return FromRocks(db.db->Put(db.durable, db.log, keys::kLogCheckpoint, value),
                    "storing the checkpoint");
-}
-
-std::string VersionLogEntry(const v1::TwinVersion& version,
-                            std::string_view studio_id) {
-  nlohmann::json assets = nlohmann::json::array();
-  for (const auto& a : version.assets()) {
-    assets.push_back({{"role", v1::AssetRole_Name(a.role())},
-                      {"sha256", a.sha256()},
-                      {"size_bytes", a.size_bytes()}});
-  }
-  nlohmann::json fields = {{"piece_id", version.piece_id()},
-                           {"studio_id", std::string(studio_id)},
-                           {"version", version.number()},
-                           {"parent", version.parent_number()},
-                           {"reason", v1::VersionReason_Name(version.reason())},
-                           {"assets", assets}};
-  // Ids, enum names, hex digests and integers: always canonical.
-  return *crypto::EncodeLogEntry("version", std::move(fields));
 }
 
 }  // namespace loupe::storage

@@ -1,4 +1,7 @@
-// The RocksDB implementation of Store: pieces, versions and indexes.
+// The RocksDB engine of Store: reads, the commit group, the log's tree
+// rebuilt at open, backup and restore.
+#include "server/storage/rocks/rocks_store.h"
+
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/checkpoint.h>
 
@@ -10,27 +13,14 @@
 #include "base/str_cat.h"
 #include "server/storage/group_commit.h"
 #include "server/storage/keys.h"
-#include "server/storage/rocks_db.h"
-#include "server/storage/rocks_log.h"
+#include "server/storage/rocks/rocks_assets.h"
+#include "server/storage/rocks/rocks_db.h"
+#include "server/storage/rocks/rocks_lists.h"
+#include "server/storage/rocks/rocks_log.h"
+#include "server/storage/rocks/rocks_scrub.h"
+#include "server/storage/rocks/rocks_transaction.h"
 
 namespace loupe::storage {
-
-RocksDb::~RocksDb() {
-  if (db == nullptr) return;
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  db->Close();
-  delete db;
-}
-
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  const std::string msg = StrCat(what, ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsBusy() || s.IsTryAgain() || s.IsIncomplete()) {
-    return absl::UnavailableError(msg);
-  }
-  return absl::InternalError(msg);
-}
 
 namespace {
 
@@ -64,46 +54,12 @@ class RocksStore final : public Store {
         tree_(std::move(tree)),
         log_health_(std::move(log_health)) {}
 
-  void CreatePiece(v1::Piece piece,
-                   std::optional<v1::TwinVersion> first_version,
-                   StatusCallback done) override {
-    committer_->Submit(
-        [this, piece = std::move(piece),
-         first = std::move(first_version)](GroupView& view) mutable {
-          if (auto s = ApplyCreatePiece(view, piece); !s.ok()) return s;
-          if (!first) return absl::OkStatus();
-          return ApplyAppendVersion(view, *first, piece.studio_id(),
-                                    "first_version");
-        },
-        std::move(done));
-  }
-
-  void AppendVersion(v1::TwinVersion version, std::string studio_id,
-                     VersionCallback done) override {
-    auto stored = std::make_shared<v1::TwinVersion>(std::move(version));
-    committer_->Submit(
-        [this, stored, studio_id = std::move(studio_id)](GroupView& view) {
-          return ApplyAppendVersion(view, *stored, studio_id, "version");
-        },
-        [stored, done = std::move(done)](absl::Status s) {
-          if (s.ok()) {
-            done(std::move(*stored));
-          } else {
-            done(std::move(s));
-          }
-        });
+  void Commit(Work work, Done done) override {
+    committer_->Submit(std::move(work), std::move(done));
   }
 
   absl::StatusOr<v1::Piece> GetPiece(std::string_view piece_id) override {
-    std::string value;
-    auto s =
-        db_->db->Get(rocksdb::ReadOptions(), db_->pieces,
-                     rocksdb::Slice(piece_id.data(), piece_id.size()), &value);
-    if (s.IsNotFound()) {
-      return absl::NotFoundError(StrCat("piece_id: no piece ", piece_id));
-    }
-    if (!s.ok()) return FromRocks(s, "reading piece");
-    return ParseStored<v1::Piece>(value, "piece");
+    return ReadPiece(*db_, piece_id);
   }
 
   absl::StatusOr<v1::TwinVersion> GetVersion(std::string_view piece_id,
@@ -142,7 +98,8 @@ class RocksStore final : public Store {
         page.last_number = page.versions.back().number();
         break;
       }
-      auto v = ParseStored<v1::TwinVersion>(it->value().ToString(), "version");
+      auto v =
+          ParseStored<v1::TwinVersion>(it->value().ToStringView(), "version");
       if (!v.ok()) return v.status();
       page.versions.push_back(*std::move(v));
     }
@@ -155,40 +112,7 @@ class RocksStore final : public Store {
                                        size_t limit) override {
     return studio_id.empty()
                ? ListAllPieces(*db_, start_after, limit)
-               : ListStudioPieces(*this, *db_, studio_id, start_after, limit);
-  }
-
-  void PutCertificate(v1::Certificate certificate, std::string log_entry,
-                      CertificateCallback done) override {
-    auto stored = std::make_shared<v1::Certificate>(std::move(certificate));
-    committer_->Submit(
-        [this, stored,
-         log_entry = std::move(log_entry)](GroupView& view) -> absl::Status {
-          const std::string key =
-              keys::Version(stored->piece_id(), stored->version());
-          auto existing = view.Get(db_->certificates, key);
-          if (existing.ok()) {  // Already issued: keep the first one.
-            auto parsed =
-                ParseStored<v1::Certificate>(*existing, "certificate");
-            if (!parsed.ok()) return parsed.status();
-            *stored = *std::move(parsed);
-            return absl::OkStatus();
-          }
-          if (!absl::IsNotFound(existing.status())) return existing.status();
-          auto index = view.AppendLog(log_entry);
-          if (!index.ok()) return index.status();
-          stored->set_log_index(*index);
-          view.Put(db_->certificates, key, stored->SerializeAsString());
-          view.Put(db_->index, keys::CertificateById(stored->id()), key);
-          return absl::OkStatus();
-        },
-        [stored, done = std::move(done)](absl::Status s) {
-          if (s.ok()) {
-            done(*stored);
-          } else {
-            done(std::move(s));
-          }
-        });
+               : ListStudioPieces(*db_, studio_id, start_after, limit);
   }
 
   absl::StatusOr<v1::Certificate> GetCertificate(std::string_view id) override {
@@ -226,54 +150,14 @@ class RocksStore final : public Store {
         db_->db->NewIterator(rocksdb::ReadOptions(), db_->certificates));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
          it->Next()) {
-      auto c =
-          ParseStored<v1::Certificate>(it->value().ToString(), "certificate");
+      auto c = ParseStored<v1::Certificate>(it->value().ToStringView(),
+                                            "certificate");
       if (!c.ok()) return c.status();
       out.push_back(*std::move(c));
     }
     if (!it->status().ok())
       return FromRocks(it->status(), "listing certificates");
     return out;
-  }
-
-  void MutatePiece(std::string piece_id, PieceMutation mutate,
-                   PieceCallback done) override {
-    auto stored = std::make_shared<v1::Piece>();
-    committer_->Submit(
-        [this, stored, piece_id = std::move(piece_id),
-         mutate = std::move(mutate)](GroupView& view) -> absl::Status {
-          auto raw = view.Get(db_->pieces, piece_id);
-          if (absl::IsNotFound(raw.status())) {
-            return absl::NotFoundError(StrCat("piece_id: no piece ", piece_id));
-          }
-          if (!raw.ok()) return raw.status();
-          auto piece = ParseStored<v1::Piece>(*raw, "piece");
-          if (!piece.ok()) return piece.status();
-          auto change = mutate(*piece);
-          if (!change.ok()) return change.status();
-          uint64_t last_index = 0;
-          for (const auto& entry : change->log_entries) {
-            auto index = view.AppendLog(entry);
-            if (!index.ok()) return index.status();
-            last_index = *index;
-          }
-          if (change->owner) {
-            change->owner->set_log_index(last_index);
-            view.Put(db_->index,
-                     keys::Owner(piece_id, change->owner->sequence()),
-                     change->owner->SerializeAsString());
-          }
-          view.Put(db_->pieces, piece_id, piece->SerializeAsString());
-          *stored = *std::move(piece);
-          return absl::OkStatus();
-        },
-        [stored, done = std::move(done)](absl::Status s) {
-          if (s.ok()) {
-            done(std::move(*stored));
-          } else {
-            done(std::move(s));
-          }
-        });
   }
 
   absl::StatusOr<std::vector<v1::OwnerRecord>> ListOwners(
@@ -285,7 +169,8 @@ class RocksStore final : public Store {
         db_->db->NewIterator(rocksdb::ReadOptions(), db_->index));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
          it->Next()) {
-      auto o = ParseStored<v1::OwnerRecord>(it->value().ToString(), "owner");
+      auto o =
+          ParseStored<v1::OwnerRecord>(it->value().ToStringView(), "owner");
       if (!o.ok()) return o.status();
       out.push_back(*std::move(o));
     }
@@ -295,7 +180,7 @@ class RocksStore final : public Store {
 
   absl::Status LogHealth() override { return log_health_; }
   absl::StatusOr<ScrubReport> Scrub() override { return ScrubRocks(*db_); }
-  absl::Status CopyTo(const std::string& data_dir) override {
+  absl::Status Backup(const std::string& data_dir) override {
     rocksdb::Checkpoint* raw = nullptr;
     auto s = rocksdb::Checkpoint::Create(db_->db, &raw);
     if (!s.ok()) return FromRocks(s, "starting a backup");
@@ -374,10 +259,7 @@ class RocksStore final : public Store {
       }
       return FromRocks(it->status(), "counting");
     };
-    for (auto s : {count(db_->asset_meta, "", &stats.assets),
-                   count(db_->chunks, "", &stats.chunks)}) {
-      if (!s.ok()) return s;
-    }
+    if (auto s = count(db_->asset_meta, "", &stats.assets); !s.ok()) return s;
     std::error_code ec;
     for (auto it = std::filesystem::directory_iterator(db_->staging_dir, ec);
          !ec && it != std::filesystem::directory_iterator(); ++it) {
@@ -387,87 +269,6 @@ class RocksStore final : public Store {
   }
 
  private:
-  absl::Status ApplyCreatePiece(GroupView& view, const v1::Piece& piece) {
-    const std::string ref_key =
-        keys::StudioReference(piece.studio_id(), piece.studio_reference());
-    auto existing = view.Get(db_->index, ref_key);
-    if (existing.ok()) {
-      return absl::AlreadyExistsError(
-          StrCat("studio_reference: already registered as piece ", *existing));
-    }
-    if (!absl::IsNotFound(existing.status())) return existing.status();
-    auto taken = view.Has(db_->pieces, piece.id());
-    if (!taken.ok()) return taken.status();
-    if (*taken) return absl::AlreadyExistsError("id: piece already exists");
-    view.Put(db_->pieces, piece.id(), piece.SerializeAsString());
-    view.Put(db_->index, ref_key, piece.id());
-    view.Put(db_->index, keys::StudioPiece(piece.studio_id(), piece.id()), "");
-    return absl::OkStatus();
-  }
-
-  // Checks and stages `version`, setting its number.
-  // Errors name fields under `field` ("version" or "first_version").
-  absl::Status ApplyAppendVersion(GroupView& view, v1::TwinVersion& version,
-                                  std::string_view studio_id,
-                                  std::string_view field) {
-    auto raw = view.Get(db_->pieces, version.piece_id());
-    if (absl::IsNotFound(raw.status())) {
-      return absl::NotFoundError(
-          StrCat("piece_id: no piece ", version.piece_id()));
-    }
-    if (!raw.ok()) return raw.status();
-    auto piece = ParseStored<v1::Piece>(*raw, "piece");
-    if (!piece.ok()) return piece.status();
-    if (version.parent_number() != piece->current_version()) {
-      return absl::AbortedError(
-          StrCat("version.parent_number: ", version.parent_number(),
-                 " is not the current version ", piece->current_version(),
-                 "; versions are immutable, re-read the piece and retry"));
-    }
-    if (auto s = CheckAssets(version, studio_id, field); !s.ok()) return s;
-    version.set_number(piece->current_version() + 1);
-    piece->set_current_version(version.number());
-    auto logged = view.AppendLog(VersionLogEntry(version, studio_id));
-    if (!logged.ok()) return logged.status();
-    view.Put(db_->versions, keys::Version(version.piece_id(), version.number()),
-             version.SerializeAsString());
-    view.Put(db_->pieces, piece->id(), piece->SerializeAsString());
-    for (const auto& asset : version.assets()) {
-      auto sha = crypto::ParseSha256Hex(asset.sha256());
-      view.Put(db_->index, keys::PieceAsset(piece->id(), *sha), "");
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status CheckAssets(const v1::TwinVersion& version,
-                           std::string_view studio_id,
-                           std::string_view field_prefix) {
-    for (int i = 0; i < version.assets_size(); ++i) {
-      const auto& asset = version.assets(i);
-      const std::string field = StrCat(field_prefix, ".assets[", i, "]");
-      auto sha = crypto::ParseSha256Hex(asset.sha256());
-      if (!sha.ok()) {
-        return absl::InvalidArgumentError(
-            StrCat(field, ".sha256: ", sha.status().message()));
-      }
-      auto owned = IsAssetUploadedBy(*sha, studio_id);
-      if (!owned.ok()) return owned.status();
-      if (!*owned) {
-        return absl::FailedPreconditionError(StrCat(
-            field, ".sha256: ", asset.sha256(), " was not uploaded by studio ",
-            studio_id, "; upload it first"));
-      }
-      auto size = StoredAssetSize(*db_, *sha);
-      if (!size.ok()) return size.status();
-      if (*size != asset.size_bytes()) {
-        return absl::InvalidArgumentError(
-            StrCat(field, ".size_bytes: ", asset.size_bytes(),
-                   " but the stored asset has ", *size, " bytes"));
-      }
-    }
-    return absl::OkStatus();
-  }
-
   absl::StatusOr<bool> IndexHas(const std::string& key) {
     std::string value;
     auto s = db_->db->Get(rocksdb::ReadOptions(), db_->index, key, &value);
@@ -482,8 +283,10 @@ class RocksStore final : public Store {
   StripedMutex locks_;             // For asset commits (deduplication).
   // Declared last: destroyed first, committing what is queued while the
   // database is still open.
+  PendingLog pending_log_{tree_.get(), &log_health_};
   std::unique_ptr<GroupCommitter> committer_ = std::make_unique<GroupCommitter>(
-      db_.get(), LogTarget{db_->log, tree_.get(), &log_health_, {}});
+      [this] { return NewRocksBatch(db_.get(), &pending_log_); },
+      &pending_log_);
 };
 
 }  // namespace
@@ -530,6 +333,35 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const std::string& dir) {
   if (!log_health.ok()) return log_health.status();
   return std::unique_ptr<Store>(
       new RocksStore(std::move(db), std::move(tree), *std::move(log_health)));
+}
+
+bool HasRocksStore(const std::string& dir) {
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::path(dir) / "rocksdb", ec);
+}
+
+absl::Status RestoreRocksStore(const std::string& backup_dir,
+                               const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path from = fs::path(backup_dir) / "rocksdb";
+  const fs::path to = fs::path(dir) / "rocksdb";
+  std::error_code ec;
+  if (!fs::is_directory(from, ec)) {
+    return absl::NotFoundError(
+        StrCat("backup: ", backup_dir, " holds no backup (no rocksdb/)"));
+  }
+  if (fs::exists(to, ec)) {
+    return absl::AlreadyExistsError(
+        StrCat("data_dir: ", dir,
+               " already holds a store; restore into a new directory"));
+  }
+  fs::create_directories(to, ec);
+  if (!ec) fs::copy(from, to, fs::copy_options::recursive, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        StrCat("data_dir: cannot copy the backup: ", ec.message()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace loupe::storage

@@ -1,5 +1,7 @@
 // Content-addressed asset storage on RocksDB: uploads staged in their own
 // SST file and ingested on commit, and verified chunked reads.
+#include "server/storage/rocks/rocks_assets.h"
+
 #include <fcntl.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
@@ -19,7 +21,6 @@
 #include "base/str_cat.h"
 #include "crypto/random.h"
 #include "server/storage/keys.h"
-#include "server/storage/rocks_db.h"
 
 namespace loupe::storage {
 namespace {
