@@ -27,13 +27,13 @@
 #include <variant>
 #include <vector>
 
-#include "server/access_policy.h"
 #include "server/http/handler.h"
 #include "server/http/metrics.h"
 #include "server/http/preview.h"
-#include "server/registry.h"
+#include "server/log/transparency_log.h"
+#include "server/policy/access_policy.h"
+#include "server/registry/registry.h"
 #include "server/storage/store.h"
-#include "server/transparency_log.h"
 
 namespace loupe::server::http {
 

@@ -9,7 +9,7 @@
 #include <future>
 
 #include "crypto/sha256.h"
-#include "server/config.h"
+#include "server/app/config.h"
 #include "server/storage/memory/memory_fixture_for_tests.h"
 
 namespace loupe::server::http {

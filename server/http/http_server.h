@@ -23,7 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "loupe/v1/config.pb.h"
-#include "server/connection_gate.h"
+#include "server/http/connection_gate.h"
 #include "server/http/handler.h"
 #include "server/http/metrics.h"
 

@@ -6,7 +6,7 @@
 #include "base/str_cat.h"
 #include "geometry/read_mesh.h"
 #include "geometry/simplify.h"
-#include "server/geometry_summary.h"
+#include "server/registry/geometry_summary.h"
 
 namespace loupe::server::http {
 namespace {

@@ -26,8 +26,8 @@
 
 #include "absl/status/statusor.h"
 #include "loupe/v1/twin.pb.h"
+#include "server/registry/worker_pool.h"
 #include "server/storage/store.h"
-#include "server/worker_pool.h"
 
 namespace loupe::server::http {
 

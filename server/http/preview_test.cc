@@ -12,7 +12,7 @@
 
 #include "base/str_cat.h"
 #include "crypto/sha256.h"
-#include "server/config.h"
+#include "server/app/config.h"
 #include "server/http/gateway.h"
 #include "server/http/http_server.h"
 #include "server/storage/memory/memory_fixture_for_tests.h"

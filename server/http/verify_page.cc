@@ -16,8 +16,8 @@
 #include "crypto/dsse.h"
 #include "crypto/sha256.h"
 #include "geometry/jewelry_tables.h"
-#include "server/geometry_summary.h"
 #include "server/http/gateway.h"
+#include "server/registry/geometry_summary.h"
 
 namespace loupe::server::http {
 namespace {

@@ -161,7 +161,7 @@ def docker():
             check(src in {s[1] for s in stages[:-1]},
                   "COPY --from=%s names an earlier stage" % src)
             if "/build/server/loupe-server" in arg:
-                check(os.path.exists(os.path.join(ROOT, "server/main.cc")),
+                check(os.path.exists(os.path.join(ROOT, "server/app/main.cc")),
                       "the image's loupe-server is built from server/")
     check(len(stages) == 2 and all("bookworm" in s[0] for s in stages),
           "two stages, both Debian bookworm")

@@ -1,0 +1,133 @@
+#include "server/registry/geometry_check.h"
+
+#include "absl/time/clock.h"
+#include "base/str_cat.h"
+#include "crypto/dsse.h"
+#include "crypto/sha256.h"
+#include "geometry/compare.h"
+#include "geometry/read_mesh.h"
+#include "server/registry/geometry_summary.h"
+#include "server/registry/validate.h"
+
+namespace loupe::server {
+namespace {
+
+// The twin's mesh: the named asset (which must belong to the version) or
+// the version's first measured mesh.
+absl::StatusOr<std::pair<std::string, std::string>> TwinMesh(
+    storage::Store& store, const v1::TwinVersion& version,
+    const std::string& wanted) {
+  for (const auto& g : version.geometry()) {
+    if (wanted.empty() || g.asset_sha256() == wanted) {
+      for (const auto& a : version.assets()) {
+        if (a.sha256() == g.asset_sha256()) {
+          auto sha = crypto::ParseSha256Hex(a.sha256());
+          if (!sha.ok()) return sha.status();
+          auto bytes = storage::ReadAssetBytes(store, *sha);
+          if (!bytes.ok()) return bytes.status();
+          return std::make_pair(a.file_name(), *std::move(bytes));
+        }
+      }
+    }
+  }
+  return absl::FailedPreconditionError(
+      wanted.empty()
+          ? StrCat("version: version ", version.number(),
+                   " has no measured mesh file (STL, OBJ or PLY scan or CAD)")
+          : StrCat("twin_asset_sha256: not a measured mesh of version ",
+                   version.number()));
+}
+
+}  // namespace
+
+absl::Status CheckGeometryHeader(storage::Store& store,
+                                 const AccessPolicy& policy,
+                                 const Principal& who,
+                                 const v1::CheckGeometryHeader& header) {
+  if (auto s = ValidatePieceId("piece_id", header.piece_id()); !s.ok()) {
+    return s;
+  }
+  if (!geometry::ParsePurpose(header.purpose())) {
+    return absl::InvalidArgumentError(
+        "purpose: one of repair, reorder, resize, matching-band");
+  }
+  if (!(header.tolerance_mm() > 0 && header.tolerance_mm() < 10)) {
+    return absl::InvalidArgumentError(
+        "tolerance_mm: millimetres, above 0 and below 10");
+  }
+  if (header.size_bytes() == 0 || header.size_bytes() > kMaxCheckedFileBytes) {
+    return absl::InvalidArgumentError(
+        StrCat("size_bytes: 1 to ", kMaxCheckedFileBytes, " bytes"));
+  }
+  auto piece = store.GetPiece(header.piece_id());
+  if (!piece.ok()) return piece.status();
+  return policy.CheckReadAssets(who, *piece);
+}
+
+absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
+    storage::Store& store, const CertificateSigner* signer,
+    const Principal& who, const v1::CheckGeometryHeader& header,
+    const std::string& file, uint64_t max_triangles) {
+  auto version = store.GetVersion(header.piece_id(), header.version());
+  if (!version.ok()) return version.status();
+  auto twin_file = TwinMesh(store, *version, header.twin_asset_sha256());
+  if (!twin_file.ok()) return twin_file.status();
+  auto mesh = ReadLimitedMesh(file, header.file_name(), max_triangles);
+  if (absl::IsResourceExhausted(mesh.status())) {
+    return absl::ResourceExhaustedError(
+        StrCat("file: ", header.file_name(), ": ", mesh.status().message()));
+  }
+  if (!mesh.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("file: ", header.file_name(),
+               " is not a readable mesh: ", mesh.status().message()));
+  }
+  auto twin =
+      ReadLimitedMesh(twin_file->second, twin_file->first, max_triangles);
+  if (!twin.ok()) return absl::DataLossError("the twin's mesh no longer reads");
+  geometry::CompareOptions options;
+  options.purpose = *geometry::ParsePurpose(header.purpose());
+  options.tolerance_mm = header.tolerance_mm();
+  options.allow_scale = header.allow_scale();
+  auto report = geometry::Compare(std::move(mesh->mesh), twin->mesh, options);
+  if (!report.ok()) return report.status();
+  v1::GeometryCheck out;
+  out.set_pass(report->pass);
+  for (const auto& r : report->reasons) out.add_reasons(r);
+  out.set_purpose(header.purpose());
+  out.set_tolerance_mm(header.tolerance_mm());
+  out.set_file_sha256(crypto::Sha256::HexOf(file));
+  out.set_twin_asset_sha256(crypto::Sha256::HexOf(twin_file->second));
+  out.set_version(version->number());
+  if (report->to_twin) {
+    const auto& s = report->to_twin->stats;
+    out.set_p95_abs_mm(s.p95_abs);
+    out.set_max_abs_mm(s.max_abs);
+    out.set_rms_mm(s.rms);
+    out.set_coverage(report->coverage);
+    out.set_scale(report->alignment.pose.scale);
+  }
+  if (report->ring) out.set_inner_diameter_mm(report->ring->inner_diameter_mm);
+  if (signer != nullptr) {
+    nlohmann::json reasons = nlohmann::json::array();
+    for (const auto& r : out.reasons()) reasons.push_back(r);
+    auto statement = signer->SignJson(
+        kGeometryCheckPayloadType,
+        {{"piece_id", header.piece_id()},
+         {"version", out.version()},
+         {"file_sha256", out.file_sha256()},
+         {"twin_asset_sha256", out.twin_asset_sha256()},
+         {"purpose", out.purpose()},
+         {"tolerance_um", std::llround(header.tolerance_mm() * 1000)},
+         {"pass", out.pass()},
+         {"reasons", reasons},
+         {"checked_by", who.id.empty() ? "anonymous" : who.id},
+         {"at", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(),
+                                 absl::UTCTimeZone())}});
+    if (!statement.ok()) return statement.status();
+    out.set_statement_json(crypto::EnvelopeToJson(*statement));
+  }
+  return out;
+}
+
+}  // namespace loupe::server

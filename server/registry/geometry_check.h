@@ -1,0 +1,36 @@
+#pragma once
+
+// The geometry checker as a registry call: a file (a scan or CAD file of a
+// repair, reorder, resize or matching band) against a version of a piece's
+// twin (geometry/compare.h), with a statement signed by the registry.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "loupe/v1/registry.pb.h"
+#include "server/policy/access_policy.h"
+#include "server/signing/signer.h"
+#include "server/storage/store.h"
+
+namespace loupe::server {
+
+// Largest file CheckGeometry takes (it is held in memory while checked).
+inline constexpr uint64_t kMaxCheckedFileBytes = 256ull << 20;
+
+inline constexpr char kGeometryCheckPayloadType[] =
+    "application/vnd.loupe.geometry-check+json";
+
+// Checks the header before any bytes are accepted: INVALID_ARGUMENT naming
+// the field, NOT_FOUND, PERMISSION_DENIED unless `who` may read the piece's
+// files.
+[[nodiscard]] absl::Status CheckGeometryHeader(
+    storage::Store& store, const AccessPolicy& policy, const Principal& who,
+    const v1::CheckGeometryHeader& header);
+
+// Runs the check. `signer` may be null (then no statement).
+[[nodiscard]] absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
+    storage::Store& store, const CertificateSigner* signer,
+    const Principal& who, const v1::CheckGeometryHeader& header,
+    const std::string& file, uint64_t max_triangles);
+
+}  // namespace loupe::server
