@@ -1,7 +1,7 @@
 #pragma once
 
-// Key formats of the RocksDB store. Documented in docs/architecture.md;
-// changing any of them is a storage format change.
+// Key formats of the key-value engines (RocksDB, memory). Documented in
+// docs/architecture.md; changing any of them is a storage format change.
 //
 // Column families and keys:
 //   pieces        <piece_id>                              -> Piece
