@@ -86,7 +86,7 @@ int Serve(const std::string& config_path, const std::string& data_dir,
   signals.join();
   server->reset();  // Store closed: everything acknowledged is on disk.
   std::cout << "loupe-server: stopped" << std::endl;
-  // Library static destructors (gRPC, RocksDB's thread pools) take seconds
+  // Library static destructors (gRPC, the storage engine's thread pools) take seconds
   // at exit and guard nothing of ours any more.
   std::fflush(nullptr);
   std::_Exit(0);
@@ -97,8 +97,9 @@ int Serve(const std::string& config_path, const std::string& data_dir,
 int main(int argc, char** argv) {
   CLI::App app{
       "loupe-server: the Loupe provenance and digital-twin registry.\n"
-      "Serves gRPC (loupe.v1.RegistryService, health, reflection) on an "
-      "embedded RocksDB store. Stops cleanly on SIGTERM or SIGINT."};
+      "Serves gRPC (loupe.v1.RegistryService, health, reflection) on the "
+      "store configured in `storage` (by default embedded in data_dir). "
+      "Stops cleanly on SIGTERM or SIGINT."};
   std::string config_path, data_dir, listen, http_listen, port_file;
   app.add_option("-c,--config", config_path,
                  "configuration file (protobuf text format; see "

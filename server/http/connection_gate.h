@@ -2,7 +2,7 @@
 
 // The door of a TCP listener: accepts connections on its own thread and
 // admits them only within limits, so that a flood of connections cannot
-// use up the process's descriptors (and, with them, RocksDB's files, the
+// use up the process's descriptors (and, with them, the store's files, the
 // other listener, and gRPC 1.51's own accept loop, which stops for good on
 // EMFILE: grpc/grpc#20418). Used by the gRPC server (whose listening socket
 // it owns, handing connections over through ServerBuilder's external
@@ -52,7 +52,7 @@ struct ConnectionLimits {
 };
 
 // Descriptors kept back from connections under a limit of `nofile`: for
-// RocksDB's files, uploads being written, gRPC's and asio's event
+// the store's files, uploads being written, gRPC's and asio's event
 // descriptors, logs. max(128, nofile / 4).
 [[nodiscard]] uint64_t DescriptorReserve(uint64_t nofile);
 
