@@ -165,8 +165,9 @@ TEST_P(StoreConformanceTest, ARefusedWorkLeavesNothingWhileItsGroupCommits) {
   EXPECT_EQ(indexes[0], 0u);
   EXPECT_EQ(indexes[2], 2u);
   EXPECT_EQ(*store_->LogSize(), 4u);
-  EXPECT_EQ(*store_->LogEntries(0, 10),
-            (std::vector<std::string>{"a2", "a", "c2", "c"}));
+  auto entries = store_->LogEntries(0, 10);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_EQ(*entries, (std::vector<std::string>{"a2", "a", "c2", "c"}));
 }
 
 TEST_P(StoreConformanceTest, OneOfManyAppendsToTheSameParentWins) {
