@@ -54,17 +54,6 @@ bool Mentions(const ScrubReport& r, const std::string& text) {
   return false;
 }
 
-TEST_F(ScrubTest, AStoreInOrdinaryUseIsClean) {
-  auto report = store_->Scrub();
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_TRUE(report->clean()) << report->problems.front();
-  EXPECT_EQ(report->pieces, 2u);
-  EXPECT_EQ(report->versions, 4u);
-  EXPECT_EQ(report->assets, 1u);
-  EXPECT_EQ(report->asset_bytes, bytes_.size());
-  EXPECT_EQ(report->log_entries, 4u);
-}
-
 TEST_F(ScrubTest, DamageIsNamedRecordByRecordAndNothingChanges) {
   store_.reset();
   {
