@@ -86,8 +86,8 @@ int Serve(const std::string& config_path, const std::string& data_dir,
   signals.join();
   server->reset();  // Store closed: everything acknowledged is on disk.
   std::cout << "loupe-server: stopped" << std::endl;
-  // Library static destructors (gRPC, the storage engine's thread pools) take seconds
-  // at exit and guard nothing of ours any more.
+  // Library static destructors (gRPC, the storage engine's thread pools) take
+  // seconds at exit and guard nothing of ours any more.
   std::fflush(nullptr);
   std::_Exit(0);
 }
