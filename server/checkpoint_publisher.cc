@@ -19,6 +19,9 @@ void CheckpointPublisher::AfterCovering(uint64_t size,
   // Never more than the log holds: a pre-log certificate's index (or a
   // caller's mistake) must not wait for ever.
   if (auto now = log_->Size(); now.ok()) size = std::min(size, *now);
+  if (published_size_.load(std::memory_order_acquire) >= size) {
+    return then();  // The common case, without the lock.
+  }
   {
     std::lock_guard lock(mu_);
     if (!stopped_ && published_size_ < size) {
@@ -53,8 +56,7 @@ void CheckpointPublisher::Stop() {
 }
 
 uint64_t CheckpointPublisher::published_size() const {
-  std::lock_guard lock(mu_);
-  return published_size_;
+  return published_size_.load(std::memory_order_acquire);
 }
 
 uint64_t CheckpointPublisher::publications() const {
@@ -88,14 +90,14 @@ void CheckpointPublisher::PublishAndAnswer() {
   std::vector<Waiter> covered;
   {
     std::lock_guard lock(mu_);
-    if (published.ok() && published->size > published_size_) {
+    if (published.ok() && published->size > published_size_.load()) {
       last_signed_ = started;
-      published_size_ = published->size;
+      published_size_.store(published->size, std::memory_order_release);
       ++publications_;
     }
     auto split =
         std::partition(waiters_.begin(), waiters_.end(), [&](const Waiter& w) {
-          return published.ok() && w.size > published_size_;
+          return published.ok() && w.size > published_size_.load();
         });
     covered.assign(std::make_move_iterator(split),
                    std::make_move_iterator(waiters_.end()));

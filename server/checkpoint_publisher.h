@@ -9,6 +9,7 @@
 //
 // Thread-safe.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -69,7 +70,8 @@ class CheckpointPublisher {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::vector<Waiter> waiters_;
-  uint64_t published_size_ = 0;
+  // Written under mu_; read without it on the fast path.
+  std::atomic<uint64_t> published_size_ = 0;
   uint64_t publications_ = 0;
   // When the last checkpoint was signed; the next may be signed from
   // last_signed_ + interval_.
