@@ -175,12 +175,13 @@ void Registry::CreatePiece(const Principal& who,
   first->set_author(who.id);
   *first->mutable_created_at() = piece.created_at();
   // Continues when the meshes are measured (geometry_summary.h).
-  AddGeometrySummaries(*geometry_, *store_, request.studio_id(),
-                       *std::move(first), "first_version",
-                       [store](absl::StatusOr<v1::TwinVersion> measured) {
-                         if (!measured.ok()) return store(measured.status());
-                         store(std::optional(*std::move(measured)));
-                       });
+  AddGeometrySummaries(
+      *geometry_, *store_, request.studio_id(), *std::move(first),
+      "first_version",
+      [store = std::move(store)](absl::StatusOr<v1::TwinVersion> measured) {
+        if (!measured.ok()) return store(measured.status());
+        store(std::optional(*std::move(measured)));
+      });
 }
 
 void Registry::AddVersion(const Principal& who,
