@@ -140,20 +140,19 @@ std::string HashBySorting(const Mesh& mesh) {
 
 }  // namespace
 
-std::string CanonicalGeometryHash(const Mesh& mesh) {
-  // The passes over vertices and triangles below run on two threads, each
-  // over half of them.
+std::string CanonicalGeometryHash(const Mesh& mesh, int threads) {
+  // The passes over vertices and triangles below run on `threads` threads,
+  // each over a share of them.
   // (Threads pay off only for large meshes.)
-  constexpr int kRuns = 2;
-  const int runs = mesh.triangles.size() >= kThreadsFromTriangles ? kRuns : 1;
+  const int runs =
+      mesh.triangles.size() >= kThreadsFromTriangles ? std::max(1, threads) : 1;
   // The grid's bounds from the coordinates' bounds: dividing by the
   // quantum and rounding never reverse an order, so the smallest grid
   // value on an axis is the smallest coordinate's, without quantizing
   // every vertex twice or keeping each quantized point.
   constexpr double kInf = std::numeric_limits<double>::infinity();
-  std::array<Vec3, kRuns> run_lo, run_hi;
-  run_lo.fill(Vec3{kInf, kInf, kInf});
-  run_hi.fill(Vec3{-kInf, -kInf, -kInf});
+  std::vector<Vec3> run_lo(runs, Vec3{kInf, kInf, kInf});
+  std::vector<Vec3> run_hi(runs, Vec3{-kInf, -kInf, -kInf});
   InRuns(mesh.vertices.size(), runs, [&](int run, size_t begin, size_t end) {
     Vec3 lo = run_lo[run], hi = run_hi[run];
     for (size_t v = begin; v < end; ++v) {
@@ -202,7 +201,7 @@ std::string CanonicalGeometryHash(const Mesh& mesh) {
   constexpr size_t kBuckets = size_t{1} << 16;
   const int top = std::max(0, 2 * kAxisBits + bits - 16);
   const size_t triangles = mesh.triangles.size();
-  std::vector<std::vector<uint32_t>> fill(kRuns,
+  std::vector<std::vector<uint32_t>> fill(runs,
                                           std::vector<uint32_t>(kBuckets, 0));
   InRuns(triangles, runs, [&](int run, size_t begin, size_t end) {
     ForEachCanonicalTriangle(

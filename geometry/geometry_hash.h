@@ -20,7 +20,9 @@ namespace loupe::geometry {
 
 inline constexpr double kGeometryQuantumMm = 0.001;
 
-// Lower-case hex SHA-256.
-[[nodiscard]] std::string CanonicalGeometryHash(const Mesh& mesh);
+// Lower-case hex SHA-256. A large mesh's passes run on `threads` threads
+// (at least one); the hash does not depend on them.
+[[nodiscard]] std::string CanonicalGeometryHash(const Mesh& mesh,
+                                                int threads = 2);
 
 }  // namespace loupe::geometry

@@ -109,6 +109,11 @@ TEST(GeometryHashTest, EqualsItsDefinitionForSmallAndHugeCoordinates) {
   const Mesh large = testing::Band(fine);
   ASSERT_GE(large.triangles.size(), 65536u);
   EXPECT_EQ(CanonicalGeometryHash(large), DefinitionHash(large));
+  // The same on any number of threads (geometry.threads).
+  for (int threads : {1, 3, 4}) {
+    EXPECT_EQ(CanonicalGeometryHash(large, threads), DefinitionHash(large))
+        << threads << " threads";
+  }
   // A vertex beyond the compact encoding's reach that no triangle uses
   // changes nothing; one that a triangle uses makes the hash wide.
   Mesh unused = band;

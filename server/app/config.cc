@@ -1,7 +1,9 @@
 #include "server/app/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "base/str_cat.h"
 #include "proto/text_proto.h"
@@ -31,6 +33,35 @@ absl::StatusOr<v1::ServerConfig> LoadConfigFile(const std::string& path) {
   }
   return config;
 }
+
+namespace {
+
+// geometry and log: defaults and ranges.
+absl::Status FinishBackgroundConfig(v1::ServerConfig* config) {
+  auto* geometry = config->mutable_geometry();
+  if (geometry->threads() == 0) {
+    geometry->set_threads(
+        std::clamp(std::thread::hardware_concurrency(), 1u, 64u));
+  }
+  if (geometry->workers() == 0) geometry->set_workers(1);
+  if (geometry->cache_entries() == 0) geometry->set_cache_entries(100'000);
+  if (geometry->cache_bytes() == 0) geometry->set_cache_bytes(64ull << 20);
+  if (geometry->threads() > 64) {
+    return absl::InvalidArgumentError("geometry.threads: at most 64");
+  }
+  if (geometry->workers() > 64) {
+    return absl::InvalidArgumentError("geometry.workers: at most 64");
+  }
+  auto* log = config->mutable_log();
+  if (log->checkpoint_interval_ms() == 0) log->set_checkpoint_interval_ms(100);
+  if (log->checkpoint_interval_ms() > 60'000) {
+    return absl::InvalidArgumentError(
+        "log.checkpoint_interval_ms: at most 60000");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status FinishConfig(v1::ServerConfig* config) {
   if (config->data_dir().empty()) {
@@ -100,6 +131,7 @@ absl::Status FinishConfig(v1::ServerConfig* config) {
   if (config->worker_threads() > 1024) {
     return absl::InvalidArgumentError("worker_threads: at most 1024");
   }
+  if (auto s = FinishBackgroundConfig(config); !s.ok()) return s;
   return FinishWitnessingConfig(config);
 }
 

@@ -143,9 +143,24 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
     s->log_->SetWitnesses(ConfiguredWitnesses(config.witnessing()),
                           config.witnessing().quorum());
   }
-  s->registry_ = std::make_unique<Registry>(s->store_.get(), s->policy_.get(),
-                                            config.limits(), s->signer_.get(),
-                                            s->log_.get());
+  if (s->signer_ != nullptr) {
+    s->checkpoints_ = std::make_unique<CheckpointPublisher>(
+        s->log_.get(),
+        std::chrono::milliseconds(config.log().checkpoint_interval_ms()));
+  }
+  // Measurements yield the CPU to the threads answering calls.
+  s->geometry_pool_ = std::make_unique<WorkerPool>(config.geometry().workers(),
+                                                   /*nice=*/10);
+  s->geometry_ = std::make_unique<GeometryCache>(
+      s->store_.get(), s->geometry_pool_.get(),
+      GeometryCache::Options{
+          .max_triangles = config.limits().max_mesh_triangles(),
+          .threads = static_cast<int>(config.geometry().threads()),
+          .max_entries = config.geometry().cache_entries(),
+          .max_bytes = config.geometry().cache_bytes()});
+  s->registry_ = std::make_unique<Registry>(
+      s->store_.get(), s->policy_.get(), config.limits(), s->signer_.get(),
+      s->log_.get(), s->geometry_.get(), s->checkpoints_.get());
   s->pool_ = std::make_unique<WorkerPool>(config.worker_threads());
   s->service_ = std::make_unique<RegistryService>(
       s->registry_.get(), s->policy_.get(), s->pool_.get());
@@ -198,7 +213,8 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
       std::make_unique<MetricsInterceptorFactory>(s->metrics_.get()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(s->service_.get());
-  s->log_service_ = std::make_unique<LogService>(s->log_.get());
+  s->log_service_ =
+      std::make_unique<LogService>(s->log_.get(), s->checkpoints_.get());
   builder.RegisterService(s->log_service_.get());
   s->admin_ = std::make_unique<AdminService>(s->store_.get(), s->policy_.get());
   builder.RegisterService(s->admin_.get());
@@ -245,9 +261,11 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
         [grpc_gate] { return grpc_gate->Accepting(); },
         [gates] { return ConnectionMetricsText(gates); },
         config.http().public_metrics()});
-    auto gateway = http::HttpServer::Start(std::move(http_gate), config.http(),
-                                           config.tls(), s->gateway_.get(),
-                                           s->metrics_.get());
+    s->fresh_gateway_ = std::make_unique<http::FreshCheckpointHandler>(
+        s->gateway_.get(), s->checkpoints_.get());
+    auto gateway = http::HttpServer::Start(
+        std::move(http_gate), config.http(), config.tls(),
+        s->fresh_gateway_.get(), s->metrics_.get());
     if (!gateway.ok()) return gateway.status();
     s->http_ = *std::move(gateway);
   }
@@ -267,11 +285,16 @@ void RegistryServer::Shutdown() {
   // Previews still queued are refused and those being drawn finish, so
   // that their answers are written before the gateway stops.
   if (previews_ != nullptr) previews_->Shutdown();
+  // Answers the calls waiting for a checkpoint (HTTP ones before the HTTP
+  // server stops); later ones are answered inline.
+  if (checkpoints_ != nullptr) checkpoints_->Stop();
   if (http_ != nullptr) http_->Shutdown();
   grpc_gate_->Stop();  // New gRPC connections are refused from here.
   grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (publisher_ != nullptr) publisher_->Stop();
-  pool_.reset();       // Runs queued work, then joins.
+  geometry_->Stop();  // Measurements no call waits for are dropped.
+  pool_.reset();      // Runs queued work, then joins.
+  geometry_pool_.reset();
   admin_->WaitIdle();  // A scrub or backup in progress finishes.
   store_.reset();
   stopped_ = true;

@@ -9,11 +9,14 @@
 #include "absl/status/statusor.h"
 #include "loupe/v1/config.pb.h"
 #include "server/http/connection_gate.h"
+#include "server/http/fresh_checkpoint.h"
 #include "server/http/gateway.h"
 #include "server/http/http_server.h"
 #include "server/http/metrics.h"
+#include "server/log/checkpoint_publisher.h"
 #include "server/log/witness_publisher.h"
 #include "server/policy/access_policy.h"
+#include "server/registry/geometry_cache.h"
 #include "server/registry/registry.h"
 #include "server/registry/worker_pool.h"
 #include "server/rpc/admin_service.h"
@@ -61,6 +64,9 @@ class RegistryServer {
   std::unique_ptr<AccessPolicy> policy_;
   std::unique_ptr<CertificateSigner> signer_;  // Null without signing.
   std::unique_ptr<TransparencyLog> log_;
+  std::unique_ptr<CheckpointPublisher> checkpoints_;  // Null without signing.
+  std::unique_ptr<WorkerPool> geometry_pool_;
+  std::unique_ptr<GeometryCache> geometry_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<RegistryService> service_;
@@ -74,6 +80,7 @@ class RegistryServer {
   std::unique_ptr<ConnectionGate> grpc_gate_;
   std::unique_ptr<http::PreviewCache> previews_;
   std::unique_ptr<http::Gateway> gateway_;
+  std::unique_ptr<http::FreshCheckpointHandler> fresh_gateway_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<WitnessPublisher> publisher_;  // Null without witnesses.
   int port_ = 0;

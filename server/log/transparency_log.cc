@@ -13,7 +13,19 @@ std::string Bytes(const crypto::Hash& h) {
 
 }  // namespace
 
-absl::StatusOr<storage::Store::CheckpointRecord> TransparencyLog::Latest() {
+absl::StatusOr<storage::Store::CheckpointRecord> TransparencyLog::Latest(
+    uint64_t at_least) {
+  if (signer_ == nullptr) return Publish();  // Its error.
+  // The log's health first: a damaged log serves no checkpoint.
+  if (auto size = store_->LogSize(); !size.ok()) return size.status();
+  {
+    std::lock_guard lock(publish_mu_);
+    if (latest_ && latest_->size >= at_least) return *latest_;
+  }
+  return Publish();
+}
+
+absl::StatusOr<storage::Store::CheckpointRecord> TransparencyLog::Publish() {
   if (signer_ == nullptr) {
     return absl::FailedPreconditionError(
         "this registry has no signing key configured (signing.key_file), so "
@@ -161,7 +173,7 @@ absl::StatusOr<v1::GetEntriesResponse> TransparencyLog::Entries(
 }
 
 absl::StatusOr<crypto::LogProof> TransparencyLog::ProveEntry(uint64_t index) {
-  auto latest = Latest();
+  auto latest = Latest(index + 1);
   if (!latest.ok()) return latest.status();
   if (!witnesses_.empty()) {
     // The newest witnessed checkpoint that holds the entry, if any: a

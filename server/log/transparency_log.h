@@ -2,10 +2,12 @@
 
 // The registry's transparency log as callers see it: signed checkpoints,
 // proofs and entries, in absl::Status terms (no gRPC here). Entries are
-// appended by the store's writes; this class publishes checkpoints of what
-// is durable, signing one when the tree has grown since the last, and
-// records each before handing it out, so that every later tree is shown to
-// be consistent with it. Thread-safe.
+// appended by the store's writes; Publish() signs a checkpoint of what is
+// durable when the tree has grown since the last, and records it before
+// anyone is shown it, so that every later tree is shown to be consistent
+// with it. The CheckpointPublisher (checkpoint_publisher.h) calls Publish()
+// on its own thread; reads are served the newest checkpoint published.
+// Thread-safe.
 //
 // With witnesses (SetWitnesses), cosignatures gathered by the
 // WitnessPublisher are stapled to the checkpoint they sign and stored with
@@ -42,12 +44,19 @@ class TransparencyLog {
   // them make a checkpoint "witnessed" (1..witnesses.size()).
   void SetWitnesses(std::vector<crypto::Cosigner> witnesses, uint32_t quorum);
 
-  // The checkpoint served: without witnesses the newest, signed now if the
-  // tree grew since the last one; with them the newest witnessed one (the
-  // newest signed one until any is), with its cosignatures.
+  // Signs and stores (synced) a checkpoint of the whole tree if it grew
+  // since the newest one (or that one's key retired); returns the newest.
+  // Slow (a signature and a synced write): the publisher's thread only,
+  // and the rare fallback in ProveEntry.
+  [[nodiscard]] absl::StatusOr<storage::Store::CheckpointRecord> Publish();
+  // Entries in the log now (DATA_LOSS if it is damaged).
+  [[nodiscard]] absl::StatusOr<uint64_t> Size() { return store_->LogSize(); }
+
+  // The checkpoint served: without witnesses the newest published; with
+  // them the newest witnessed one (the newest published one until any
+  // is), with its cosignatures.
   [[nodiscard]] absl::StatusOr<v1::SignedCheckpoint> Checkpoint();
-  // The newest signed checkpoint, signed now if the tree grew (what the
-  // publisher submits to witnesses).
+  // The newest published checkpoint (what the witness publisher submits).
   [[nodiscard]] absl::StatusOr<storage::Store::CheckpointRecord> Newest() {
     return Latest();
   }
@@ -70,10 +79,15 @@ class TransparencyLog {
       const v1::GetEntriesRequest& request);
 
   // The proof for a bundle: entry `index` against the newest checkpoint.
+  // Callers wait until one holds the entry (CheckpointPublisher::
+  // AfterCovering); if none does yet, one is published now.
   [[nodiscard]] absl::StatusOr<crypto::LogProof> ProveEntry(uint64_t index);
 
  private:
-  [[nodiscard]] absl::StatusOr<storage::Store::CheckpointRecord> Latest();
+  // The newest published checkpoint, if it has at least `at_least`
+  // entries; else (or before the first) Publish().
+  [[nodiscard]] absl::StatusOr<storage::Store::CheckpointRecord> Latest(
+      uint64_t at_least = 0);
   // Latest(), or the newest witnessed checkpoint when witnesses are set.
   [[nodiscard]] absl::StatusOr<storage::Store::CheckpointRecord> Served();
   // Takes `record` as witnessed if a quorum cosigned it and it is not older

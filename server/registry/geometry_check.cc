@@ -67,7 +67,7 @@ absl::Status CheckGeometryHeader(storage::Store& store,
 absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
     storage::Store& store, const CertificateSigner* signer,
     const Principal& who, const v1::CheckGeometryHeader& header,
-    const std::string& file, uint64_t max_triangles) {
+    const std::string& file, uint64_t max_triangles, int threads) {
   auto version = store.GetVersion(header.piece_id(), header.version());
   if (!version.ok()) return version.status();
   auto twin_file = TwinMesh(store, *version, header.twin_asset_sha256());
@@ -89,6 +89,7 @@ absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
   options.purpose = *geometry::ParsePurpose(header.purpose());
   options.tolerance_mm = header.tolerance_mm();
   options.allow_scale = header.allow_scale();
+  options.threads = threads;
   auto report = geometry::Compare(std::move(mesh->mesh), twin->mesh, options);
   if (!report.ok()) return report.status();
   v1::GeometryCheck out;

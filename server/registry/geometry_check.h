@@ -27,10 +27,11 @@ inline constexpr char kGeometryCheckPayloadType[] =
     storage::Store& store, const AccessPolicy& policy, const Principal& who,
     const v1::CheckGeometryHeader& header);
 
-// Runs the check. `signer` may be null (then no statement).
+// Runs the check on `threads` threads (geometry.threads). `signer` may be
+// null (then no statement).
 [[nodiscard]] absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
     storage::Store& store, const CertificateSigner* signer,
     const Principal& who, const v1::CheckGeometryHeader& header,
-    const std::string& file, uint64_t max_triangles);
+    const std::string& file, uint64_t max_triangles, int threads);
 
 }  // namespace loupe::server

@@ -44,6 +44,26 @@ absl::StatusOr<size_t> PageSize(uint32_t requested) {
 
 }  // namespace
 
+Registry::Registry(storage::Store* store, const AccessPolicy* policy,
+                   v1::LimitsConfig limits, const CertificateSigner* signer,
+                   TransparencyLog* log, GeometryCache* geometry,
+                   CheckpointPublisher* publisher)
+    : store_(store),
+      ledger_(store),
+      policy_(policy),
+      limits_(std::move(limits)),
+      signer_(signer),
+      log_(log),
+      geometry_(geometry),
+      publisher_(publisher) {
+  if (geometry_ == nullptr) {
+    own_geometry_ = std::make_unique<GeometryCache>(
+        store_, /*pool=*/nullptr,
+        GeometryCache::Options{.max_triangles = limits_.max_mesh_triangles()});
+    geometry_ = own_geometry_.get();
+  }
+}
+
 absl::Status Upload::Append(std::string_view chunk) {
   if (has_trailer_) {
     return absl::InvalidArgumentError("chunk: after the trailer");
@@ -86,6 +106,13 @@ absl::StatusOr<v1::UploadAssetResponse> Upload::Finish() {
   if (!sha.ok()) return sha.status();  // Validated earlier; defensive.
   auto commit = writer_->Commit(header_.size_bytes(), *sha, studio_id_);
   if (!commit.ok()) return commit.status();
+  // A mesh is measured now, on the geometry pool, so that versions citing
+  // it find its summary ready.
+  if (const std::string format = MeshFormatOf(header_.file_name());
+      geometry_ != nullptr && !format.empty() &&
+      commit->size_bytes <= kMaxMeasuredMeshBytes) {
+    geometry_->Prefetch(*sha, format);
+  }
   v1::UploadAssetResponse response;
   response.set_sha256(header_.sha256());
   response.set_size_bytes(commit->size_bytes);
@@ -128,28 +155,33 @@ void Registry::CreatePiece(const Principal& who,
   *piece.mutable_asset_readers() = request.asset_readers();
   *piece.mutable_insurers() = request.insurers();
   piece.set_status(v1::PIECE_STATUS_ACTIVE);
-  if (first) {
-    first->set_piece_id(piece.id());
-    first->set_number(0);
-    first->set_author(who.id);
-    *first->mutable_created_at() = piece.created_at();
-    if (auto s =
-            AddGeometrySummaries(*store_, request.studio_id(), &*first,
-                                 "first_version", limits_.max_mesh_triangles());
-        !s.ok()) {
-      return done(s);
-    }
-  }
-  const bool with_version = first.has_value();
-  ledger_.CreatePiece(
-      piece, std::move(first),
-      [piece, with_version, done = std::move(done)](absl::Status s) mutable {
-        if (s.ok()) {
-          if (with_version) piece.set_current_version(1);
-          done(piece);
-        } else {
-          done(s);
-        }
+  // Stores the piece with its measured first version, or answers an error.
+  auto store = [this, piece, done = std::move(done)](
+                   absl::StatusOr<std::optional<v1::TwinVersion>> first) {
+    if (!first.ok()) return done(first.status());
+    const bool with_version = first->has_value();
+    ledger_.CreatePiece(piece, *std::move(first),
+                        [piece, with_version, done](absl::Status s) mutable {
+                          if (s.ok()) {
+                            if (with_version) piece.set_current_version(1);
+                            done(piece);
+                          } else {
+                            done(s);
+                          }
+                        });
+  };
+  if (!first) return store(std::optional<v1::TwinVersion>());
+  first->set_piece_id(piece.id());
+  first->set_number(0);
+  first->set_author(who.id);
+  *first->mutable_created_at() = piece.created_at();
+  // Continues when the meshes are measured (geometry_summary.h).
+  AddGeometrySummaries(
+      *geometry_, *store_, request.studio_id(), *std::move(first),
+      "first_version",
+      [store = std::move(store)](absl::StatusOr<v1::TwinVersion> measured) {
+        if (!measured.ok()) return store(measured.status());
+        store(std::optional(*std::move(measured)));
       });
 }
 
@@ -170,14 +202,15 @@ void Registry::AddVersion(const Principal& who,
   version.set_piece_id(request.piece_id());
   version.set_number(0);
   version.set_author(who.id);
-  if (auto s = AddGeometrySummaries(*store_, piece->studio_id(), &version,
-                                    "version", limits_.max_mesh_triangles());
-      !s.ok()) {
-    return done(s);
-  }
-  *version.mutable_created_at() = TimeUtil::GetCurrentTime();
-  ledger_.AppendVersion(std::move(version), piece->studio_id(),
-                        std::move(done));
+  // Continues when the meshes are measured (geometry_summary.h).
+  AddGeometrySummaries(
+      *geometry_, *store_, piece->studio_id(), std::move(version), "version",
+      [this, studio_id = piece->studio_id(),
+       done](absl::StatusOr<v1::TwinVersion> version) {
+        if (!version.ok()) return done(version.status());
+        *version->mutable_created_at() = TimeUtil::GetCurrentTime();
+        ledger_.AppendVersion(*std::move(version), studio_id, done);
+      });
 }
 
 absl::StatusOr<v1::Piece> Registry::GetPiece(
@@ -291,7 +324,7 @@ void Registry::IssueCertificate(const Principal& who,
   auto existing = store_->GetCertificateOf(piece->id(), version->number());
   if (!existing.ok()) return done(existing.status());
   if (existing->has_value()) {
-    return done(WithLogProof(**existing, /*staple_status=*/false));
+    return AnswerWithLogProof(**std::move(existing), std::move(done));
   }
   std::string parent_id;
   if (version->parent_number() > 0) {
@@ -306,8 +339,21 @@ void Registry::IssueCertificate(const Principal& who,
       std::move(issued->certificate), std::move(issued->log_entry),
       [this, done = std::move(done)](absl::StatusOr<v1::Certificate> stored) {
         if (!stored.ok()) return done(stored.status());
-        done(WithLogProof(*std::move(stored), /*staple_status=*/false));
+        AnswerWithLogProof(*std::move(stored), done);
       });
+}
+
+void Registry::AnswerWithLogProof(v1::Certificate certificate,
+                                  Ledger::CertificateCallback done) {
+  const uint64_t entries = certificate.log_index() + 1;
+  auto answer = [this, certificate = std::move(certificate),
+                 done = std::move(done)] {
+    done(WithLogProof(certificate, /*staple_status=*/false));
+  };
+  if (publisher_ == nullptr || log_ == nullptr) return answer();
+  // Not here (a storage completion thread): the proof waits for the
+  // publisher's checkpoint that holds the entry.
+  publisher_->AfterCovering(entries, std::move(answer));
 }
 
 absl::StatusOr<v1::Certificate> Registry::GetCertificate(
@@ -321,6 +367,16 @@ absl::StatusOr<v1::Certificate> Registry::GetCertificate(
   auto certificate = store_->GetCertificate(id);
   if (!certificate.ok()) return certificate.status();
   return WithLogProof(*std::move(certificate), request.staple_status());
+}
+
+void Registry::GetCertificateWhenPublished(
+    const Principal& who, const v1::GetCertificateRequest& request,
+    Ledger::CertificateCallback done) {
+  auto read = [this, who, request, done = std::move(done)] {
+    done(GetCertificate(who, request));
+  };
+  if (publisher_ == nullptr) return read();
+  publisher_->AfterCoveringNow(std::move(read));
 }
 
 absl::StatusOr<v1::ListCertificatesResponse> Registry::ListCertificates(
@@ -344,7 +400,8 @@ absl::StatusOr<std::unique_ptr<Upload>> Registry::BeginUpload(
   }
   auto writer = store_->BeginUpload();
   if (!writer.ok()) return writer.status();
-  return std::make_unique<Upload>(*std::move(writer), header, who.studio_id);
+  return std::make_unique<Upload>(*std::move(writer), header, who.studio_id,
+                                  geometry_);
 }
 
 absl::StatusOr<std::unique_ptr<storage::AssetReader>> Registry::OpenDownload(

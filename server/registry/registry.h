@@ -6,8 +6,10 @@
 #include "absl/status/statusor.h"
 #include "loupe/v1/config.pb.h"
 #include "loupe/v1/registry.pb.h"
+#include "server/log/checkpoint_publisher.h"
 #include "server/log/transparency_log.h"
 #include "server/policy/access_policy.h"
+#include "server/registry/geometry_cache.h"
 #include "server/registry/ledger.h"
 #include "server/signing/signer.h"
 #include "server/storage/store.h"
@@ -23,11 +25,15 @@ inline constexpr size_t kMaxUploadChunk = 1 << 20;
 // staged. Not thread-safe.
 class Upload {
  public:
+  // `geometry` (not owned; may be null) measures a mesh file (by its
+  // file_name) once it is committed.
   Upload(std::unique_ptr<storage::AssetWriter> writer,
-         v1::UploadAssetHeader header, std::string studio_id)
+         v1::UploadAssetHeader header, std::string studio_id,
+         GeometryCache* geometry = nullptr)
       : writer_(std::move(writer)),
         header_(std::move(header)),
-        studio_id_(std::move(studio_id)) {}
+        studio_id_(std::move(studio_id)),
+        geometry_(geometry) {}
 
   // INVALID_ARGUMENT for an empty or oversized chunk, more bytes than
   // declared, or a chunk after the trailer.
@@ -43,6 +49,7 @@ class Upload {
   std::unique_ptr<storage::AssetWriter> writer_;
   v1::UploadAssetHeader header_;
   std::string studio_id_;
+  GeometryCache* geometry_;
   bool has_trailer_ = false;
 };
 
@@ -50,21 +57,21 @@ class Upload {
 // checks (through AccessPolicy) and storage. No gRPC here; the service
 // converts at the edge. Thread-safe. Reads return directly; writes complete
 // through `done`, called once (possibly before the call returns) on a
-// storage thread when durable or refused; `done` must not block.
+// storage thread when durable or refused, on a geometry pool thread when a
+// mesh measurement refuses a version, or on the checkpoint publisher's
+// thread (IssueCertificate); `done` must not block.
 class Registry {
  public:
   // No pointer is owned; all must outlive the Registry. `signer` may be
   // null: then IssueCertificate is FAILED_PRECONDITION. `log` may be null:
-  // then certificates carry no log proof.
+  // then certificates carry no log proof. `geometry` may be null: then
+  // meshes are measured on the calling thread, uncached beyond this
+  // Registry (tests). `publisher` may be null: then a certificate's proof
+  // is against a checkpoint signed on the completing thread (tests).
   Registry(storage::Store* store, const AccessPolicy* policy,
            v1::LimitsConfig limits, const CertificateSigner* signer = nullptr,
-           TransparencyLog* log = nullptr)
-      : store_(store),
-        ledger_(store),
-        policy_(policy),
-        limits_(std::move(limits)),
-        signer_(signer),
-        log_(log) {}
+           TransparencyLog* log = nullptr, GeometryCache* geometry = nullptr,
+           CheckpointPublisher* publisher = nullptr);
 
   using PieceCallback = std::function<void(absl::StatusOr<v1::Piece>)>;
   using VersionCallback = Ledger::VersionCallback;
@@ -89,6 +96,12 @@ class Registry {
                         Ledger::CertificateCallback done);
   [[nodiscard]] absl::StatusOr<v1::Certificate> GetCertificate(
       const Principal& who, const v1::GetCertificateRequest& request);
+  // GetCertificate once a published checkpoint holds the log as it is now,
+  // so that the proof is against a tree with every durable entry: inline,
+  // or on the checkpoint publisher's thread.
+  void GetCertificateWhenPublished(const Principal& who,
+                                   const v1::GetCertificateRequest& request,
+                                   Ledger::CertificateCallback done);
   [[nodiscard]] absl::StatusOr<v1::ListCertificatesResponse> ListCertificates(
       const Principal& who, const v1::ListCertificatesRequest& request);
 
@@ -126,6 +139,10 @@ class Registry {
   OpenDownload(const Principal& who, const v1::DownloadAssetRequest& request);
 
  private:
+  // done(WithLogProof(certificate)) once a published checkpoint holds its
+  // entry: on the publisher's thread, or inline.
+  void AnswerWithLogProof(v1::Certificate certificate,
+                          Ledger::CertificateCallback done);
   // Adds the log proof (and a fresh status statement) to the bundle.
   [[nodiscard]] absl::StatusOr<v1::Certificate> WithLogProof(
       v1::Certificate certificate, bool staple_status);
@@ -142,6 +159,9 @@ class Registry {
   v1::LimitsConfig limits_;
   const CertificateSigner* signer_;
   TransparencyLog* log_;
+  std::unique_ptr<GeometryCache> own_geometry_;  // When none is given.
+  GeometryCache* geometry_;
+  CheckpointPublisher* publisher_;
 };
 
 }  // namespace loupe::server

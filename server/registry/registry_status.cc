@@ -332,7 +332,8 @@ absl::StatusOr<v1::GeometryCheck> Registry::FinishGeometryCheck(
     const Principal& who, const v1::CheckGeometryHeader& header,
     const std::string& file) {
   return RunGeometryCheck(*store_, signer_, who, header, file,
-                          limits_.max_mesh_triangles());
+                          limits_.max_mesh_triangles(),
+                          geometry_->options().threads);
 }
 
 absl::StatusOr<v1::Certificate> Registry::WithLogProof(

@@ -1,10 +1,27 @@
 #include "server/registry/worker_pool.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 namespace loupe::server {
 
-WorkerPool::WorkerPool(size_t threads) {
+WorkerPool::WorkerPool(size_t threads, int nice) {
   threads_.reserve(threads);
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, nice] {
+      if (nice != 0) {
+        // Best effort: without the permission the thread runs as it is.
+        const int tid = static_cast<int>(::syscall(SYS_gettid));
+        errno = 0;
+        const int now = ::getpriority(PRIO_PROCESS, tid);
+        if (errno == 0) (void)::setpriority(PRIO_PROCESS, tid, now + nice);
+      }
+      Run();
+    });
+  }
 }
 
 WorkerPool::~WorkerPool() {

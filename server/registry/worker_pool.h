@@ -16,7 +16,10 @@ namespace loupe::server {
 // Thread-safe. The destructor runs the tasks already queued, then joins.
 class WorkerPool {
  public:
-  explicit WorkerPool(size_t threads);
+  // `nice`: added to the threads' nice value (Linux: per thread, inherited
+  // by threads they start), so that background work (mesh measurement)
+  // yields the CPU to the threads answering calls.
+  explicit WorkerPool(size_t threads, int nice = 0);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

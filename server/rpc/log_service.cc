@@ -14,25 +14,49 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx,
   return reactor;
 }
 
+// Answers with `read()` once a checkpoint holds the log as it is now (when
+// `fresh`), without blocking: possibly later, on the publisher's thread.
+// `read` must stay valid until then (it reads the request, which gRPC
+// keeps until the call finishes).
+template <typename Response, typename Read>
+grpc::ServerUnaryReactor* AnswerFresh(grpc::CallbackServerContext* ctx,
+                                      CheckpointPublisher* publisher,
+                                      bool fresh, Response* response,
+                                      Read read) {
+  if (publisher == nullptr || !fresh) return Answer(ctx, response, read());
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  publisher->AfterCoveringNow([reactor, response, read] {
+    auto result = read();
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpc(result.status()));
+  });
+  return reactor;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* LogService::GetCheckpoint(
     grpc::CallbackServerContext* ctx, const v1::GetCheckpointRequest*,
     v1::SignedCheckpoint* response) {
-  return Answer(ctx, response, log_->Checkpoint());
+  return AnswerFresh(ctx, publisher_, true, response,
+                     [log = log_] { return log->Checkpoint(); });
 }
 
 grpc::ServerUnaryReactor* LogService::GetInclusionProof(
     grpc::CallbackServerContext* ctx,
     const v1::GetInclusionProofRequest* request, v1::InclusionProof* response) {
-  return Answer(ctx, response, log_->InclusionProof(*request));
+  return AnswerFresh(
+      ctx, publisher_, request->tree_size() == 0, response,
+      [log = log_, request] { return log->InclusionProof(*request); });
 }
 
 grpc::ServerUnaryReactor* LogService::GetConsistencyProof(
     grpc::CallbackServerContext* ctx,
     const v1::GetConsistencyProofRequest* request,
     v1::ConsistencyProof* response) {
-  return Answer(ctx, response, log_->ConsistencyProof(*request));
+  return AnswerFresh(
+      ctx, publisher_, request->new_size() == 0, response,
+      [log = log_, request] { return log->ConsistencyProof(*request); });
 }
 
 grpc::ServerUnaryReactor* LogService::GetEntries(

@@ -1,16 +1,21 @@
 #pragma once
 
 #include "loupe/v1/log.grpc.pb.h"
+#include "server/log/checkpoint_publisher.h"
 #include "server/log/transparency_log.h"
 
 namespace loupe::server {
 
 // The gRPC edge of the TransparencyLog, on the callback API. The log is
-// public: no token is asked for. Every call runs inline (reads only; a new
-// checkpoint is one signature). Nothing is owned.
+// public: no token is asked for. Reads only, never signing: a call served
+// the newest checkpoint (GetCheckpoint, proofs at size 0) is answered once
+// one holds every entry durable when it arrived (so a writer sees its own
+// writes), from the publisher's thread if it has to wait; the others run
+// inline. Nothing is owned; `publisher` may be null (then inline).
 class LogService final : public v1::TransparencyLogService::CallbackService {
  public:
-  explicit LogService(TransparencyLog* log) : log_(log) {}
+  LogService(TransparencyLog* log, CheckpointPublisher* publisher)
+      : log_(log), publisher_(publisher) {}
 
   grpc::ServerUnaryReactor* GetCheckpoint(
       grpc::CallbackServerContext* ctx, const v1::GetCheckpointRequest* request,
@@ -29,6 +34,7 @@ class LogService final : public v1::TransparencyLogService::CallbackService {
 
  private:
   TransparencyLog* log_;
+  CheckpointPublisher* publisher_;
 };
 
 }  // namespace loupe::server

@@ -322,10 +322,12 @@ grpc::ServerUnaryReactor* RegistryService::IssueCertificate(
 grpc::ServerUnaryReactor* RegistryService::GetCertificate(
     grpc::CallbackServerContext* ctx, const v1::GetCertificateRequest* request,
     v1::Certificate* response) {
-  return RunRead(
+  // Its proof waits for a checkpoint of the log as it is now (no signing
+  // here): finished like a write.
+  return RunWrite(
       ctx, *policy_, response,
-      [this, request](const Principal& who) {
-        return registry_->GetCertificate(who, *request);
+      [this, request](const Principal& who, auto done) {
+        registry_->GetCertificateWhenPublished(who, *request, std::move(done));
       },
       Auth::kOptional);  // Public facts (docs/api.md).
 }
