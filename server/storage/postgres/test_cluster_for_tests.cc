@@ -132,9 +132,11 @@ absl::Status PostgresTestCluster::PgCtl(const std::string& action) {
   if (action == "start") {
     args.insert(args.end(), {"-o", options, "-l", dir_ + "/server.log"});
   } else {
-    args.insert(args.end(), {"-m", "fast"});
+    // "stop" is a fast shutdown (clients disconnected, a checkpoint);
+    // "discard" skips the checkpoint: the data is deleted next.
+    args.insert(args.end(), {"-m", action == "stop" ? "fast" : "immediate"});
   }
-  args.push_back(action);
+  args.push_back(action == "start" ? "start" : "stop");
   if (RunAsPostgres(args, log) != 0) {
     return absl::InternalError(StrCat("pg_ctl ", action,
                                       " failed: ", ReadFile(log),
@@ -146,7 +148,7 @@ absl::Status PostgresTestCluster::PgCtl(const std::string& action) {
 
 PostgresTestCluster::~PostgresTestCluster() {
   if (running_) {
-    if (auto s = PgCtl("stop"); !s.ok()) std::cerr << s << "\n";
+    if (auto s = PgCtl("discard"); !s.ok()) std::cerr << s << "\n";
   }
   std::error_code ec;
   fs::remove_all(dir_, ec);

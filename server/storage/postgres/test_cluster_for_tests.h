@@ -31,7 +31,9 @@ class PostgresTestCluster {
   // binaries, the postgres user) or INTERNAL with the server's log.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<PostgresTestCluster>>
   Start();
-  ~PostgresTestCluster();  // Stops the server and removes the directory.
+  // Stops the server (immediate shutdown: no checkpoint of data about to
+  // be deleted) and removes the directory.
+  ~PostgresTestCluster();
   PostgresTestCluster(const PostgresTestCluster&) = delete;
   PostgresTestCluster& operator=(const PostgresTestCluster&) = delete;
 
@@ -56,6 +58,7 @@ class PostgresTestCluster {
 
  private:
   explicit PostgresTestCluster(std::string dir) : dir_(std::move(dir)) {}
+  // "start", "stop" (fast shutdown) or "discard" (immediate shutdown).
   [[nodiscard]] absl::Status PgCtl(const std::string& action);
 
   std::string dir_;  // Owned by postgres; data/ and the socket inside.
