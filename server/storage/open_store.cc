@@ -70,4 +70,14 @@ absl::StatusOr<std::unique_ptr<Store>> RestoreStore(
   return OpenRocksStore(config.data_dir());
 }
 
+absl::StatusOr<int> MigrateStoreSchema(const v1::ServerConfig& config) {
+  if (!InPostgres(config)) {
+    return absl::InvalidArgumentError(
+        "storage: only the postgres engine has a schema to migrate");
+  }
+  auto options = PostgresOptionsFromConfig(config.storage().postgres());
+  if (!options.ok()) return options.status();
+  return MigratePostgresSchema(options->url);
+}
+
 }  // namespace loupe::storage
