@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   clang-format clang libclang-rt-14-dev python3-nacl python3-open3d python3-yaml
   nodejs chromium wrk nginx-light openssl curl libcurl4-openssl-dev
+  postgresql-15 libpqxx-dev libpq-dev
 )
 
 missing=()

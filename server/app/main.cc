@@ -12,6 +12,7 @@
 #include "server/ops/dev_setup.h"
 #include "server/ops/keys_command.h"
 #include "server/ops/restore.h"
+#include "server/storage/open_store.h"
 #include "server/witness/witness_command.h"
 
 namespace {
@@ -205,6 +206,16 @@ int main(int argc, char** argv) {
                    "the new data directory (must not hold a store)")
       ->required();
 
+  auto* migrate_schema = app.add_subcommand(
+      "migrate-schema",
+      "apply the schema migrations the configured database lacks (storage { "
+      "postgres {} }); safe to run from several front ends at once; exit 0 "
+      "migrated (prints the version), 1 failed (e.g. the database is newer)");
+  std::string migrate_config;
+  migrate_schema
+      ->add_option("-c,--config", migrate_config, "the configuration file")
+      ->required();
+
   auto* witness = app.add_subcommand(
       "witness",
       "run a transparency-log witness (C2SP tlog-witness): cosigns each "
@@ -272,6 +283,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::cout << config->DebugString();
+    return 0;
+  }
+  if (*migrate_schema) {
+    auto config = loupe::server::LoadConfigFile(migrate_config);
+    if (!config.ok()) return ExitCode(config.status());
+    auto version = loupe::storage::MigrateStoreSchema(*config);
+    if (!version.ok()) return ExitCode(version.status());
+    std::cout << "schema version " << *version << "\n";
     return 0;
   }
   if (*scrub || *restore) {

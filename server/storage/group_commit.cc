@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "base/str_cat.h"
+
 namespace loupe::storage {
 
 absl::StatusOr<PendingLog::Reserved> PendingLog::Reserve(
@@ -77,24 +79,47 @@ void GroupCommitter::Run() {
   }
 }
 
-void GroupCommitter::CommitGroup(std::deque<Pending>& group) {
-  std::unique_ptr<GroupBatch> batch = new_batch_();
+std::vector<absl::Status> GroupCommitter::RunWorks(GroupBatch& batch,
+                                                   std::deque<Pending>& group) {
   std::vector<absl::Status> results;
   results.reserve(group.size());
   for (auto& pending : group) {
-    batch->SetSavePoint();
+    batch.SetSavePoint();
     const size_t logged = log_ != nullptr ? log_->mark() : 0;
-    absl::Status s = pending.work(batch->transaction());
+    absl::Status s = pending.work(batch.transaction());
     if (s.ok()) {
-      batch->PopSavePoint();
+      batch.PopSavePoint();
     } else {
-      batch->RollbackToSavePoint();
+      batch.RollbackToSavePoint();
       if (log_ != nullptr) log_->RollBackTo(logged);
     }
     results.push_back(std::move(s));
   }
-  const absl::Status written = batch->Write();
-  if (log_ != nullptr) log_->Finish(written.ok());
+  return results;
+}
+
+void GroupCommitter::CommitGroup(std::deque<Pending>& group) {
+  std::vector<absl::Status> results;
+  absl::Status written;
+  for (int attempt = 1;; ++attempt) {
+    std::unique_ptr<GroupBatch> batch = new_batch_();
+    written = absl::OkStatus();
+    results = RunWorks(*batch, group);
+    bool retry = batch->MustRetry();
+    if (!retry) {
+      written = batch->Write();
+      retry = batch->MustRetry();
+    }
+    if (log_ != nullptr) log_->Finish(written.ok() && !retry);
+    if (!retry) break;
+    if (attempt == kMaxGroupAttempts) {
+      written = absl::AbortedError(
+          StrCat("storage: the commit conflicted with concurrent writers ",
+                 attempt, " times in a row; nothing was written, try again"));
+      results.assign(group.size(), written);
+      break;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(completions_mu_);
     for (size_t i = 0; i < group.size(); ++i) {

@@ -64,8 +64,15 @@ class GroupBatch {
   // Keeps the writes, drops the newest save point.
   virtual void PopSavePoint() = 0;
   // Makes the batch's writes durable and visible to readers (INTERNAL or
-  // UNAVAILABLE if storage fails; nothing is then written). Called once.
+  // UNAVAILABLE if storage fails; nothing is then written). Called once,
+  // and not at all if MustRetry() is already true after the works.
   [[nodiscard]] virtual absl::Status Write() = 0;
+  // Whether the whole group must run again, every work on a new batch: the
+  // batch's transaction failed on a serialization conflict with another
+  // writer (SQLSTATE 40001 on a SQL engine), during a work's read or in
+  // Write(), and nothing of it was written. Engines whose committer is the
+  // only writer never conflict and keep the default.
+  [[nodiscard]] virtual bool MustRetry() const { return false; }
 };
 
 // Runs submitted works one at a time on its own thread, so that each
@@ -75,7 +82,11 @@ class GroupBatch {
 // writes (and log entries) rolled back and does not affect the others.
 // `done` runs after the group is durable (or failed), on a second thread so
 // that answering callers overlaps the next group's write; it must not
-// block.
+// block. A group whose batch must be retried (GroupBatch::MustRetry) runs
+// again from its first work on a new batch, at most kMaxGroupAttempts
+// times in all (then every work gets ABORTED): works must therefore
+// depend only on what they read through the transaction, as the registry's
+// do, and may run more than once.
 //
 // Thread-safe. The destructor commits what is queued, then joins.
 class GroupCommitter {
@@ -83,6 +94,7 @@ class GroupCommitter {
   // Makes an empty batch for the next group. `log` (may be null: no log)
   // is the batch's PendingLog, which the committer marks and rolls back.
   using NewBatch = std::function<std::unique_ptr<GroupBatch>()>;
+  static constexpr int kMaxGroupAttempts = 8;
 
   GroupCommitter(NewBatch new_batch, PendingLog* log);
   ~GroupCommitter();
@@ -103,6 +115,9 @@ class GroupCommitter {
 
   void Run();
   void CommitGroup(std::deque<Pending>& group);
+  // Runs every work of `group` on `batch`; their results.
+  std::vector<absl::Status> RunWorks(GroupBatch& batch,
+                                     std::deque<Pending>& group);
   void RunCompletions();
 
   NewBatch new_batch_;

@@ -23,6 +23,9 @@ struct Observer {
   std::atomic<int> writes{0};
   std::atomic<int> rollbacks{0};
   std::atomic<bool> fail_writes{false};
+  // The next `conflicts` batches report a serialization conflict after
+  // their works (as a SQL engine's would on SQLSTATE 40001).
+  std::atomic<int> conflicts{0};
 };
 
 // A memory batch that counts writes and rollbacks, and fails its write on
@@ -30,7 +33,9 @@ struct Observer {
 class ObservedBatch final : public GroupBatch {
  public:
   ObservedBatch(std::unique_ptr<GroupBatch> inner, Observer* observer)
-      : inner_(std::move(inner)), observer_(observer) {}
+      : inner_(std::move(inner)),
+        observer_(observer),
+        conflict_(observer->conflicts.fetch_sub(1) > 0) {}
   Transaction& transaction() override { return inner_->transaction(); }
   void SetSavePoint() override { inner_->SetSavePoint(); }
   void RollbackToSavePoint() override {
@@ -43,10 +48,12 @@ class ObservedBatch final : public GroupBatch {
     ++observer_->writes;
     return inner_->Write();
   }
+  bool MustRetry() const override { return conflict_; }
 
  private:
   std::unique_ptr<GroupBatch> inner_;
   Observer* observer_;
+  const bool conflict_;
 };
 
 v1::Piece Piece(const std::string& id) {
@@ -283,6 +290,58 @@ TEST(PendingLogTest, LeavesJoinTheTreeOnlyWhenDurable) {
   log.Finish(/*durable=*/true);
   EXPECT_EQ(tree.size(), 1u);
   EXPECT_EQ(*tree.LeafHash(0), crypto::LeafHash("a"));
+}
+
+TEST_F(GroupCommitTest, AConflictedGroupRunsAgainOnANewBatch) {
+  observer_.conflicts = 2;
+  std::atomic<int> runs{0};
+  std::atomic<uint64_t> index{99};
+  const absl::Status s = CommitAndWait([&](Transaction& txn) -> absl::Status {
+    ++runs;
+    // Each run sees nothing of the discarded ones.
+    EXPECT_FALSE(*txn.FindPiece("pc_1"));
+    txn.InsertPiece(Piece("pc_1"));
+    auto logged = txn.AppendLog("pc_1");
+    if (!logged.ok()) return logged.status();
+    index = *logged;
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(runs, 3);
+  EXPECT_EQ(observer_.writes, 1);  // Only the third batch was written.
+  EXPECT_EQ(index, 0u);            // Each run's index was given back.
+  EXPECT_TRUE(Stored("pc_1"));
+  EXPECT_EQ(Logged(), std::vector<std::string>{"pc_1"});
+  EXPECT_EQ(tree_.size(), 1u);
+}
+
+TEST_F(GroupCommitTest, ConflictsBeyondTheBoundAbortEveryWorkAndWriteNothing) {
+  std::atomic<int> runs{0};
+  std::promise<absl::Status> a, b;
+  std::promise<void> release;
+  Block(release.get_future().share());  // Its batch is made: no conflict.
+  observer_.conflicts = 1000;  // Every batch of the next group conflicts.
+  committer_->Submit(
+      [&](Transaction& txn) {
+        ++runs;
+        return InsertAndLog("pc_a")(txn);
+      },
+      [&](absl::Status s) { a.set_value(s); });
+  committer_->Submit(InsertAndLog("pc_b", absl::AbortedError("refused")),
+                     [&](absl::Status s) { b.set_value(s); });
+  release.set_value();
+  for (auto* done : {&a, &b}) {
+    const absl::Status s = done->get_future().get();
+    EXPECT_EQ(s.code(), absl::StatusCode::kAborted);
+    EXPECT_NE(s.message().find("conflicted with concurrent writers"),
+              std::string::npos)
+        << s;
+  }
+  EXPECT_EQ(runs, GroupCommitter::kMaxGroupAttempts);
+  EXPECT_EQ(observer_.writes, 1);  // The blocking group's only.
+  EXPECT_FALSE(Stored("pc_a"));
+  EXPECT_TRUE(Logged().empty());
+  EXPECT_EQ(tree_.size(), 0u);
 }
 
 }  // namespace

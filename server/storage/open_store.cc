@@ -2,6 +2,7 @@
 
 #include "base/str_cat.h"
 #include "server/storage/memory/memory_store.h"
+#include "server/storage/postgres/postgres_store.h"
 #include "server/storage/rocks/rocks_store.h"
 
 namespace loupe::storage {
@@ -11,11 +12,24 @@ bool InMemory(const v1::ServerConfig& config) {
   return config.storage().has_memory();
 }
 
+bool InPostgres(const v1::ServerConfig& config) {
+  return config.storage().has_postgres();
+}
+
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgres(
+    const v1::ServerConfig& config, bool may_migrate) {
+  auto options = PostgresOptionsFromConfig(config.storage().postgres());
+  if (!options.ok()) return options.status();
+  options->apply_migrations &= may_migrate;
+  return OpenPostgresStore(*options);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(
     const v1::ServerConfig& config) {
   if (InMemory(config)) return std::unique_ptr<Store>(NewMemoryStore());
+  if (InPostgres(config)) return OpenPostgres(config, /*may_migrate=*/true);
   return OpenRocksStore(config.data_dir());
 }
 
@@ -25,6 +39,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenExistingStore(
     return absl::NotFoundError(
         "storage: the memory engine keeps nothing between runs");
   }
+  // The database exists by definition; an absent schema is refused (not
+  // created) by the schema check.
+  if (InPostgres(config)) return OpenPostgres(config, /*may_migrate=*/false);
   if (!HasRocksStore(config.data_dir())) {
     return absl::NotFoundError(
         StrCat("data_dir: no store in ", config.data_dir(), " (no rocksdb/)"));
@@ -39,10 +56,28 @@ absl::StatusOr<std::unique_ptr<Store>> RestoreStore(
     if (!store.ok()) return store.status();
     return std::unique_ptr<Store>(*std::move(store));
   }
+  if (InPostgres(config)) {
+    auto options = PostgresOptionsFromConfig(config.storage().postgres());
+    if (!options.ok()) return options.status();
+    if (auto s = RestorePostgresStore(backup_dir, options->url); !s.ok()) {
+      return s;
+    }
+    return OpenPostgresStore(*options);
+  }
   if (auto s = RestoreRocksStore(backup_dir, config.data_dir()); !s.ok()) {
     return s;
   }
   return OpenRocksStore(config.data_dir());
+}
+
+absl::StatusOr<int> MigrateStoreSchema(const v1::ServerConfig& config) {
+  if (!InPostgres(config)) {
+    return absl::InvalidArgumentError(
+        "storage: only the postgres engine has a schema to migrate");
+  }
+  auto options = PostgresOptionsFromConfig(config.storage().postgres());
+  if (!options.ok()) return options.status();
+  return MigratePostgresSchema(options->url);
 }
 
 }  // namespace loupe::storage

@@ -31,4 +31,12 @@ namespace loupe::storage {
 [[nodiscard]] absl::StatusOr<std::unique_ptr<Store>> RestoreStore(
     const std::string& backup_dir, const v1::ServerConfig& config);
 
+// Applies the schema migrations the configured database lacks (the
+// PostgreSQL engine; `loupe-server migrate-schema`) and returns the schema
+// version now in place. INVALID_ARGUMENT naming "storage" for an engine
+// without a schema; FAILED_PRECONDITION if the database is newer than this
+// binary.
+[[nodiscard]] absl::StatusOr<int> MigrateStoreSchema(
+    const v1::ServerConfig& config);
+
 }  // namespace loupe::storage

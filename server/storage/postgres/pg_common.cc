@@ -1,0 +1,135 @@
+#include "server/storage/postgres/pg_common.h"
+
+#include <algorithm>
+
+#include "absl/strings/cord.h"
+#include "base/str_cat.h"
+
+namespace loupe::storage::pg {
+namespace {
+
+constexpr char kRetryPayload[] = "loupe.storage/serialization-conflict";
+
+}  // namespace
+
+absl::Status RetryableAbort(std::string_view what) {
+  absl::Status s = absl::AbortedError(
+      StrCat("storage: ", what,
+             " conflicted with a concurrent transaction (SQLSTATE 40001)"));
+  s.SetPayload(kRetryPayload, absl::Cord("1"));
+  return s;
+}
+
+bool IsRetryable(const absl::Status& s) {
+  return s.GetPayload(kRetryPayload).has_value();
+}
+
+absl::Status FromException(const std::exception& e, std::string_view doing) {
+  if (dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr ||
+      dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr) {
+    return RetryableAbort(doing);
+  }
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    // Some engines report conflicts under the generic class.
+    if (sql->sqlstate() == "40001" || sql->sqlstate() == "40P01") {
+      return RetryableAbort(doing);
+    }
+    if (sql->sqlstate().starts_with("08") ||
+        sql->sqlstate().starts_with("57P")) {
+      return absl::UnavailableError(
+          StrCat("storage: ", doing, ": the database went away: ", e.what()));
+    }
+    return absl::InternalError(StrCat("storage: ", doing, ": ", e.what()));
+  }
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+    return absl::UnavailableError(
+        StrCat("storage: ", doing, ": the database went away: ", e.what()));
+  }
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+    return absl::UnavailableError(StrCat(
+        "storage: ", doing, ": the commit's outcome is unknown: ", e.what()));
+  }
+  return absl::InternalError(StrCat("storage: ", doing, ": ", e.what()));
+}
+
+crypto::Hash HashAt(std::string_view bytes) {
+  crypto::Hash h{};
+  std::copy_n(bytes.begin(), std::min(bytes.size(), h.size()), h.begin());
+  return h;
+}
+
+ConnectionPool::Lease::~Lease() {
+  if (c_ != nullptr) pool_->Return(std::move(c_));
+}
+
+absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
+  {
+    std::unique_lock lock(mu_);
+    freed_.wait(lock, [this] { return !idle_.empty() || open_ < max_; });
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(c));
+    }
+    ++open_;
+  }
+  try {
+    return Lease(this, std::make_unique<pqxx::connection>(url_));
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard lock(mu_);
+      --open_;
+    }
+    freed_.notify_one();
+    return absl::UnavailableError(
+        StrCat("storage: cannot connect to PostgreSQL: ", e.what()));
+  }
+}
+
+void ConnectionPool::Return(std::unique_ptr<pqxx::connection> c) {
+  {
+    std::lock_guard lock(mu_);
+    if (c->is_open()) {
+      idle_.push_back(std::move(c));
+    } else {
+      --open_;
+    }
+  }
+  freed_.notify_one();
+}
+
+absl::Status RunSerializable(
+    ConnectionPool& pool, std::string_view doing,
+    const std::function<absl::Status(SerializableTxn&)>& fn) {
+  absl::Status last;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    auto lease = pool.Acquire();
+    if (!lease.ok()) return lease.status();
+    try {
+      SerializableTxn txn(**lease);
+      absl::Status s = fn(txn);
+      if (!s.ok()) return s;  // The transaction rolls back.
+      txn.commit();
+      return absl::OkStatus();
+    } catch (const std::exception& e) {
+      last = FromException(e, doing);
+      if (!IsRetryable(last)) return last;
+    }
+  }
+  return last;
+}
+
+absl::Status RunRead(
+    ConnectionPool& pool, std::string_view doing,
+    const std::function<absl::Status(pqxx::nontransaction&)>& fn) {
+  auto lease = pool.Acquire();
+  if (!lease.ok()) return lease.status();
+  try {
+    pqxx::nontransaction txn(**lease);
+    return fn(txn);
+  } catch (const std::exception& e) {
+    return FromException(e, doing);
+  }
+}
+
+}  // namespace loupe::storage::pg

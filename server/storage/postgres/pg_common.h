@@ -1,0 +1,104 @@
+#pragma once
+
+// Internal to the PostgreSQL engine: connections, transactions with a
+// bounded retry on serialization failures, and error mapping. Only this
+// folder sees libpqxx.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "crypto/merkle.h"
+
+namespace loupe::storage::pg {
+
+// How many times a transaction that failed with SQLSTATE 40001 (or 40P01)
+// is run before the caller gets ABORTED.
+inline constexpr int kMaxAttempts = 8;
+
+// A libpqxx exception as a Status: serialization failures and deadlocks
+// ABORTED and retryable (IsRetryable), a lost connection or an unknown
+// commit outcome UNAVAILABLE, everything else INTERNAL; `doing` says what
+// failed ("reading piece pc_1").
+[[nodiscard]] absl::Status FromException(const std::exception& e,
+                                         std::string_view doing);
+// Whether `s` came from a serialization conflict: running the whole
+// transaction again may succeed.
+[[nodiscard]] bool IsRetryable(const absl::Status& s);
+[[nodiscard]] absl::Status RetryableAbort(std::string_view what);
+
+// Bytes as a BYTEA parameter, and back.
+[[nodiscard]] inline pqxx::binarystring Bytes(std::string_view b) {
+  return pqxx::binarystring(b.data(), b.size());
+}
+[[nodiscard]] inline pqxx::binarystring Bytes(const crypto::Hash& h) {
+  return pqxx::binarystring(h.data(), h.size());
+}
+[[nodiscard]] inline std::string FieldBytes(const pqxx::field& f) {
+  return pqxx::binarystring(f).str();
+}
+[[nodiscard]] crypto::Hash HashAt(std::string_view bytes);
+
+// Connections to one database, opened on demand (up to `max` at once,
+// callers wait beyond that) and reused. Thread-safe.
+class ConnectionPool {
+ public:
+  ConnectionPool(std::string url, size_t max)
+      : url_(std::move(url)), max_(max) {}
+
+  // A connection for one caller; returned to the pool when destroyed
+  // (dropped instead if it broke).
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<pqxx::connection> c)
+        : pool_(pool), c_(std::move(c)) {}
+    Lease(Lease&&) = default;
+    ~Lease();
+    pqxx::connection& operator*() { return *c_; }
+    pqxx::connection* operator->() { return c_.get(); }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<pqxx::connection> c_;
+  };
+  // UNAVAILABLE if the database cannot be reached.
+  [[nodiscard]] absl::StatusOr<Lease> Acquire();
+  [[nodiscard]] const std::string& url() const { return url_; }
+
+ private:
+  void Return(std::unique_ptr<pqxx::connection> c);
+
+  const std::string url_;
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  size_t open_ = 0;
+};
+
+using SerializableTxn = pqxx::transaction<pqxx::serializable>;
+
+// Runs `fn` in a SERIALIZABLE transaction on a pooled connection and
+// commits; runs it again (a new transaction) when it or the commit fails
+// with a serialization conflict, at most kMaxAttempts times. `fn` returns
+// a non-OK status to roll back; it may throw libpqxx exceptions.
+[[nodiscard]] absl::Status RunSerializable(
+    ConnectionPool& pool, std::string_view doing,
+    const std::function<absl::Status(SerializableTxn&)>& fn);
+
+// Runs `fn` with one autocommit statement context (READ COMMITTED): for
+// single reads.
+[[nodiscard]] absl::Status RunRead(
+    ConnectionPool& pool, std::string_view doing,
+    const std::function<absl::Status(pqxx::nontransaction&)>& fn);
+
+}  // namespace loupe::storage::pg

@@ -1,0 +1,160 @@
+// The PostgreSQL engine beyond the conformance suite: schema migrations,
+// two stores (front ends) on one database sharing the log, and the re-run
+// of a commit group that fails with a real serialization failure.
+#include "server/storage/postgres/postgres_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+
+#include "server/storage/postgres/test_cluster_for_tests.h"
+
+namespace loupe::storage {
+namespace {
+
+using testing::SharedPostgresCluster;
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    database_ = SharedPostgresCluster().UniqueName("store");
+    auto url = SharedPostgresCluster().CreateDatabase(database_);
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
+  }
+  absl::StatusOr<std::unique_ptr<Store>> Open(bool migrate = true) {
+    PostgresOptions options;
+    options.url = url_;
+    options.apply_migrations = migrate;
+    return OpenPostgresStore(options);
+  }
+  std::string Sql(const std::string& sql) {
+    auto r = SharedPostgresCluster().Sql(database_, sql);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : "";
+  }
+
+  std::string database_, url_;
+};
+
+v1::Piece Piece(const std::string& id, const std::string& title = "") {
+  v1::Piece p;
+  p.set_id(id);
+  p.set_studio_id("aurum");
+  p.set_studio_reference("ref-" + id);
+  p.set_title(title);
+  return p;
+}
+
+TEST_F(PostgresStoreTest, MigrationsAreRecordedOnceAndANewerSchemaIsRefused) {
+  // An unmigrated database is refused unless the config asks to migrate.
+  auto unmigrated = Open(/*migrate=*/false);
+  EXPECT_EQ(unmigrated.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(unmigrated.status().message().find("migrate-schema"),
+            std::string::npos)
+      << unmigrated.status();
+  auto version = MigratePostgresSchema(url_);
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, 1);
+  EXPECT_EQ(*MigratePostgresSchema(url_), 1);  // Idempotent.
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM schema_migrations"), "1");
+  EXPECT_TRUE(Open(/*migrate=*/false).ok());
+  // A newer loupe-server migrated the database: this one refuses it.
+  Sql("INSERT INTO schema_migrations VALUES (2, 'from the future', 0)");
+  for (const auto& s :
+       {Open(/*migrate=*/false).status(), Open(/*migrate=*/true).status(),
+        MigratePostgresSchema(url_).status()}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(s.message().find("version 2"), std::string::npos) << s;
+  }
+}
+
+TEST_F(PostgresStoreTest, TwoFrontEndsShareOneLog) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto append = [](Store& store, const std::string& entry) {
+    std::promise<uint64_t> index;
+    EXPECT_TRUE(store
+                    .CommitAndWait([&](Transaction& txn) -> absl::Status {
+                      auto i = txn.AppendLog(entry);
+                      if (!i.ok()) return i.status();
+                      index.set_value(*i);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return index.get_future().get();
+  };
+  for (int i = 0; i < 300; ++i) {  // More than a tile.
+    EXPECT_EQ(append(i % 2 ? **b : **a, "e" + std::to_string(i)),
+              static_cast<uint64_t>(i));
+  }
+  EXPECT_EQ(*(*a)->LogSize(), 300u);
+  EXPECT_EQ(*(*b)->LogSize(), 300u);
+  EXPECT_EQ(*(*a)->LogRoot(300), *(*b)->LogRoot(300));
+  std::vector<crypto::Hash> leaves;
+  for (int i = 0; i < 300; ++i) {
+    leaves.push_back(crypto::LeafHash("e" + std::to_string(i)));
+  }
+  EXPECT_EQ(*(*b)->LogRoot(300), crypto::SubtreeRoot(leaves, 0, 300));
+  auto proof = (*a)->LogInclusionProof(257, 300);
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_TRUE(crypto::VerifyInclusion(leaves[257], 257, 300, *proof,
+                                      *(*b)->LogRoot(300)));
+  EXPECT_EQ((*b)->LogNodeHashes(8, 0, 1)->front(),
+            crypto::SubtreeRoot(leaves, 0, 256));
+  EXPECT_EQ(*(*b)->LogEntries(299, 1), std::vector<std::string>{"e299"});
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM log_tiles"), "3");  // 0/0, 0/1, 1/0.
+  // A third front end starts from the tiles and scrubs clean.
+  auto c = Open();
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE((*c)->LogHealth().ok());
+  auto report = (*c)->Scrub();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->clean()) << report->problems.front();
+  EXPECT_EQ(report->log_entries, 300u);
+}
+
+TEST_F(PostgresStoreTest, AGroupThatHitsASerializationFailureRunsAgain) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->CommitAndWait([](Transaction& txn) {
+                    txn.InsertPiece(Piece("pc_1", "v0"));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  std::atomic<int> runs{0};
+  std::promise<void> read, other_committed;
+  std::promise<absl::Status> done;
+  (*a)->Commit(
+      [&](Transaction& txn) -> absl::Status {
+        auto piece = txn.FindPiece("pc_1");  // The snapshot is taken here.
+        if (!piece.ok()) return piece.status();
+        if (++runs == 1) {
+          read.set_value();
+          other_committed.get_future().wait();
+        }
+        v1::Piece changed = **piece;
+        changed.set_title(changed.title() + " +a");
+        txn.UpdatePiece(changed);
+        return absl::OkStatus();
+      },
+      [&](absl::Status s) { done.set_value(s); });
+  read.get_future().wait();
+  // Another front end changes the row a's transaction read.
+  ASSERT_TRUE((*b)->CommitAndWait([](Transaction& txn) {
+                    txn.UpdatePiece(Piece("pc_1", "v0 +b"));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  other_committed.set_value();
+  const absl::Status s = done.get_future().get();
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(runs, 2);  // 40001 on the first run's write; the re-run wins.
+  EXPECT_EQ((*a)->GetPiece("pc_1")->title(), "v0 +b +a");
+}
+
+}  // namespace
+}  // namespace loupe::storage
