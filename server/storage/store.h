@@ -259,7 +259,9 @@ class Store : public RecordReader,
   // runs once, with work's error or the commit's, on a storage thread when
   // the write is durable or refused (possibly before Commit returns). Both
   // must not block: work runs on the engine's commit thread, where
-  // concurrent works share one durable write.
+  // concurrent works share one durable write. An engine may run `work`
+  // more than once (a distributed engine re-runs a commit group that lost a
+  // serialization conflict), so it must have no effect but its writes.
   virtual void Commit(Work work, Done done) = 0;
 
   // Blocking form (tests and tools; never on an RPC thread).
