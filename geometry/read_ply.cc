@@ -277,8 +277,9 @@ void ReadRecordsInPlace(const Element& e, bool is_vertex, BodyReader* reader,
   Type type[3] = {Type::kFloat32, Type::kFloat32, Type::kFloat32};
   for (const auto& p : e.properties) {
     if (p.is_list) return;
+    static constexpr std::string_view kAxes[3] = {"x", "y", "z"};
     for (int k = 0; k < 3; ++k) {
-      if (p.name == std::string_view("xyz" + k, 1)) {
+      if (p.name == kAxes[k]) {
         at[k] = static_cast<int>(size);
         type[k] = p.type;
       }
