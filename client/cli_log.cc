@@ -236,21 +236,17 @@ int Audit(const Globals& g, const LogOptions& o) {
 
 }  // namespace
 
-void AddLogCommands(CLI::App& app, Globals& g, RunSlot& run) {
-  auto* log =
-      app.add_subcommand("log",
-                         "the transparency log: signed checkpoints, audits "
-                         "(exit 0 consistent, 1 inconsistent, 2 usage)");
-  log->require_subcommand(1);
+void AddLogCommands(CLI::App& log, Globals& g, RunSlot& run) {
+  log.require_subcommand(1);
   auto o = std::make_shared<LogOptions>();
   auto* checkpoint =
-      log->add_subcommand("checkpoint", "print the newest signed checkpoint");
+      log.add_subcommand("checkpoint", "print the newest signed checkpoint");
   checkpoint->add_option("--root", o->root, "verify it with this trust root");
   checkpoint->add_option("-o,--output", o->output, "also save it here");
   checkpoint->callback(
       [&g, &run, o] { run = [&g, o] { return ShowCheckpoint(g, *o); }; });
 
-  auto* audit = log->add_subcommand(
+  auto* audit = log.add_subcommand(
       "audit",
       "check the current checkpoint against the trust root, its consistency "
       "with a checkpoint saved earlier, and (--entries) the root recomputed "
