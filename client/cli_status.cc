@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_join.h"
 #include "base/file.h"
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "client/cli_common.h"
 #include "client/registry_client.h"
@@ -76,23 +77,19 @@ void PrintPieceStatus(const Globals& g, const v1::Piece& p) {
 
 absl::StatusOr<crypto::SigningKey> OpenOwnerKey(const std::string& path,
                                                 const std::string& pass_file) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
+  ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
   crypto::PassphraseSource source;
   source.file = pass_file;
   source.prompt = "Owner key passphrase: ";
-  auto passphrase = crypto::ReadPassphrase(source);
-  if (!passphrase.ok()) return passphrase.status();
-  return crypto::OpenSigningKey(*text, passphrase->view());
+  ASSIGN_OR_RETURN(const auto passphrase, crypto::ReadPassphrase(source));
+  return crypto::OpenSigningKey(text, passphrase.view());
 }
 
 // A public key given as 64 hex characters or as a file holding them.
 absl::StatusOr<crypto::PublicKey> ReadPublicKey(const std::string& arg) {
   std::string text = arg;
   if (arg.size() != 64) {
-    auto file = ReadFileToString(arg);
-    if (!file.ok()) return file.status();
-    text = *file;
+    ASSIGN_OR_RETURN(text, ReadFileToString(arg));
     while (!text.empty() &&
            std::isspace(static_cast<unsigned char>(text.back())))
       text.pop_back();

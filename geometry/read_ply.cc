@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/prefault.h"
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "geometry/read_internal.h"
 
@@ -372,7 +373,7 @@ absl::StatusOr<ReadMeshResult> ParsePly(std::string_view bytes,
   auto header = ParseHeader(bytes);
   if (!header.ok()) return header.status();
   const std::string_view body = bytes.substr(header->body);
-  if (auto s = CheckCounts(*header, body.size(), limits); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckCounts(*header, body.size(), limits));
   ReadMeshResult result;
   result.format = header->format;
   Mesh& mesh = result.mesh;
