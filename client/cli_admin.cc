@@ -64,17 +64,15 @@ int Backup(const Globals& g, const AdminOptions& o) {
 
 }  // namespace
 
-void AddAdminCommands(CLI::App& app, Globals& g, RunSlot& run) {
-  auto* admin = app.add_subcommand(
-      "admin", "operator calls (an admin token): scrub, backup");
-  admin->require_subcommand(1);
+void AddAdminCommands(CLI::App& admin, Globals& g, RunSlot& run) {
+  admin.require_subcommand(1);
   auto o = std::make_shared<AdminOptions>();
-  auto* scrub = admin->add_subcommand(
+  auto* scrub = admin.add_subcommand(
       "scrub",
       "re-verify the live store (asset digests, log entries and root, version "
       "chains, certificates); changes nothing; exit 0 clean, 1 problems");
   scrub->callback([&g, &run] { run = [&g] { return Scrub(g); }; });
-  auto* backup = admin->add_subcommand(
+  auto* backup = admin.add_subcommand(
       "backup",
       "an online backup of the live store into DIR on the server's machine "
       "(absolute, new); restore with loupe-server restore");

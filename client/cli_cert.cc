@@ -105,11 +105,10 @@ int ListCertificates(const Globals& g, const std::string& piece_id) {
 
 }  // namespace
 
-void AddCertCommands(CLI::App& app, Globals& g, RunSlot& run) {
-  auto* cert = app.add_subcommand("cert", "issue and fetch certificates");
-  cert->require_subcommand(1);
+void AddCertCommands(CLI::App& cert, Globals& g, RunSlot& run) {
+  cert.require_subcommand(1);
   auto o = std::make_shared<CertOptions>();
-  auto* issue = cert->add_subcommand(
+  auto* issue = cert.add_subcommand(
       "issue", "sign a certificate of a piece version (your studio's)");
   issue->add_option("piece", o->piece_id, "piece id")->required();
   issue->add_option("version", o->version, "version (default: current)");
@@ -120,7 +119,7 @@ void AddCertCommands(CLI::App& app, Globals& g, RunSlot& run) {
       return IssueCertificate(g, o->piece_id, o->version, o->output);
     };
   });
-  auto* get = cert->add_subcommand(
+  auto* get = cert.add_subcommand(
       "get", "fetch a certificate's bundle, with its log proof");
   auto* id = get->add_option("id", o->id, "certificate id (ct_...)");
   get->add_option("--refresh", o->refresh,
@@ -142,7 +141,7 @@ void AddCertCommands(CLI::App& app, Globals& g, RunSlot& run) {
       return GetCertificate(g, o->id, o->output, o->staple);
     };
   });
-  auto* list = cert->add_subcommand("list", "a piece's certificates");
+  auto* list = cert.add_subcommand("list", "a piece's certificates");
   list->add_option("piece", o->piece_id, "piece id")->required();
   list->callback([&g, &run, o] {
     run = [&g, o] { return ListCertificates(g, o->piece_id); };

@@ -41,14 +41,24 @@ inline int Usage(const std::string& message) {
 // The chosen command, set by a subcommand's callback and run after parsing.
 using RunSlot = std::function<int()>;
 
-// `loupe status`, `loupe owner` and `loupe log` (cli_status.cc).
-void AddStatusCommands(CLI::App& app, Globals& g, RunSlot& run);
-void AddOwnerCommands(CLI::App& app, Globals& g, RunSlot& run);
-void AddLogCommands(CLI::App& app, Globals& g, RunSlot& run);
-void AddAdminCommands(CLI::App& app, Globals& g, RunSlot& run);
+// Each adds a top-level command's options and subcommands to `command`
+// (made by RunCli from its table of commands, cli.cc, with the command's
+// name and usage line); the chosen one's callback sets `run`. `g` and
+// `run` outlive `command`'s callbacks.
+// `loupe piece`, `version` and `asset` (cli_piece.cc).
+void AddPieceCommands(CLI::App& command, Globals& g, RunSlot& run);
+void AddVersionCommands(CLI::App& command, Globals& g, RunSlot& run);
+void AddAssetCommands(CLI::App& command, Globals& g, RunSlot& run);
+// `loupe status` and `loupe owner` (cli_status.cc).
+void AddStatusCommands(CLI::App& command, Globals& g, RunSlot& run);
+void AddOwnerCommands(CLI::App& command, Globals& g, RunSlot& run);
+// `loupe log` (cli_log.cc) and `loupe admin` (cli_admin.cc).
+void AddLogCommands(CLI::App& command, Globals& g, RunSlot& run);
+void AddAdminCommands(CLI::App& command, Globals& g, RunSlot& run);
 // `loupe cert` (cli_cert.cc).
-void AddCertCommands(CLI::App& app, Globals& g, RunSlot& run);
-// `loupe geometry` (cli_geometry.cc).
-void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run);
+void AddCertCommands(CLI::App& command, Globals& g, RunSlot& run);
+// `loupe geometry` and `loupe check` (cli_geometry.cc).
+void AddGeometryCommands(CLI::App& command, Globals& g, RunSlot& run);
+void AddCheckCommand(CLI::App& command, Globals& g, RunSlot& run);
 
 }  // namespace loupe::client

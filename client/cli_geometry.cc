@@ -383,12 +383,10 @@ int CheckOnServer(const Globals& g, const CheckOptions& o) {
 
 }  // namespace
 
-void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
-  auto* geometry = app.add_subcommand(
-      "geometry", "mesh files, offline: check and measure them");
-  geometry->require_subcommand(1);
+void AddGeometryCommands(CLI::App& geometry, Globals& g, RunSlot& run) {
+  geometry.require_subcommand(1);
   auto o = std::make_shared<InspectOptions>();
-  auto* inspect = geometry->add_subcommand(
+  auto* inspect = geometry.add_subcommand(
       "inspect",
       "read an STL, OBJ or PLY file: topology checks, the file and geometry "
       "hashes, volume, area, box; for a ring its inner diameter, sizes, band "
@@ -404,7 +402,7 @@ void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
       [&g, &run, o] { run = [&g, o] { return Inspect(g, *o); }; });
 
   auto c = std::make_shared<CompareOptions>();
-  auto* compare = geometry->add_subcommand(
+  auto* compare = geometry.add_subcommand(
       "compare",
       "check a scan or CAD file against the twin's file for a purpose, "
       "within a tolerance (exit 0 pass, 1 fail, 2 usage); rules in "
@@ -427,27 +425,25 @@ void AddGeometryCommands(CLI::App& app, Globals& g, RunSlot& run) {
                     "deviation, coverage, report) on stderr");
   compare->callback(
       [&g, &run, c] { run = [&g, c] { return CompareFiles(g, *c); }; });
+}
 
+void AddCheckCommand(CLI::App& check, Globals& g, RunSlot& run) {
   auto k = std::make_shared<CheckOptions>();
-  auto* check = app.add_subcommand(
-      "check",
-      "check a scan or CAD file against a piece's twin on the registry "
-      "(exit 0 pass, 1 fail, 2 usage); the registry signs the result");
-  check->add_option("piece", k->piece, "piece id")->required();
-  check->add_option("file", k->path, "the new scan or CAD file")
+  check.add_option("piece", k->piece, "piece id")->required();
+  check.add_option("file", k->path, "the new scan or CAD file")
       ->required()
       ->check(CLI::ExistingFile);
-  check->add_option("--version", k->version, "twin version (default: current)");
-  check->add_option("--purpose", k->purpose,
-                    "repair (default), reorder, resize, matching-band");
-  check->add_option("--tolerance", k->tolerance, "millimetres (default 0.05)");
-  check->add_flag("--allow-scale", k->allow_scale,
-                  "reorder: allow a casting scale");
-  check->add_option("--twin", k->twin,
-                    "sha256 of the twin's mesh (default: the version's first)");
-  check->add_option("-o,--output", k->output,
-                    "save the registry's signed statement here");
-  check->callback(
+  check.add_option("--version", k->version, "twin version (default: current)");
+  check.add_option("--purpose", k->purpose,
+                   "repair (default), reorder, resize, matching-band");
+  check.add_option("--tolerance", k->tolerance, "millimetres (default 0.05)");
+  check.add_flag("--allow-scale", k->allow_scale,
+                 "reorder: allow a casting scale");
+  check.add_option("--twin", k->twin,
+                   "sha256 of the twin's mesh (default: the version's first)");
+  check.add_option("-o,--output", k->output,
+                   "save the registry's signed statement here");
+  check.callback(
       [&g, &run, k] { run = [&g, k] { return CheckOnServer(g, *k); }; });
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "base/file.h"
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "client/cli_common.h"
 #include "client/progress.h"
@@ -23,11 +24,9 @@ struct LogOptions {
 };
 
 absl::StatusOr<crypto::TrustRoot> LoadRoot(const std::string& path) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  auto envelope = crypto::EnvelopeFromJson(*text);
-  if (!envelope.ok()) return envelope.status();
-  return crypto::VerifyInitialRoot(*envelope);
+  ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+  ASSIGN_OR_RETURN(const auto envelope, crypto::EnvelopeFromJson(text));
+  return crypto::VerifyInitialRoot(envelope);
 }
 
 // Follows the rotations the registry sends with its checkpoint from the
@@ -36,9 +35,8 @@ absl::StatusOr<crypto::TrustRoot> CurrentRoot(
     const crypto::TrustRoot& held, const v1::SignedCheckpoint& checkpoint) {
   std::vector<crypto::DsseEnvelope> chain;
   for (const auto& text : checkpoint.root_chain()) {
-    auto envelope = crypto::EnvelopeFromJson(text);
-    if (!envelope.ok()) return envelope.status();
-    chain.push_back(*std::move(envelope));
+    ASSIGN_OR_RETURN(auto envelope, crypto::EnvelopeFromJson(text));
+    chain.push_back(std::move(envelope));
   }
   return crypto::FollowRoots(held, chain);
 }
@@ -236,21 +234,17 @@ int Audit(const Globals& g, const LogOptions& o) {
 
 }  // namespace
 
-void AddLogCommands(CLI::App& app, Globals& g, RunSlot& run) {
-  auto* log =
-      app.add_subcommand("log",
-                         "the transparency log: signed checkpoints, audits "
-                         "(exit 0 consistent, 1 inconsistent, 2 usage)");
-  log->require_subcommand(1);
+void AddLogCommands(CLI::App& log, Globals& g, RunSlot& run) {
+  log.require_subcommand(1);
   auto o = std::make_shared<LogOptions>();
   auto* checkpoint =
-      log->add_subcommand("checkpoint", "print the newest signed checkpoint");
+      log.add_subcommand("checkpoint", "print the newest signed checkpoint");
   checkpoint->add_option("--root", o->root, "verify it with this trust root");
   checkpoint->add_option("-o,--output", o->output, "also save it here");
   checkpoint->callback(
       [&g, &run, o] { run = [&g, o] { return ShowCheckpoint(g, *o); }; });
 
-  auto* audit = log->add_subcommand(
+  auto* audit = log.add_subcommand(
       "audit",
       "check the current checkpoint against the trust root, its consistency "
       "with a checkpoint saved earlier, and (--entries) the root recomputed "

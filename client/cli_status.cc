@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_join.h"
 #include "base/file.h"
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "client/cli_common.h"
 #include "client/registry_client.h"
@@ -76,23 +77,19 @@ void PrintPieceStatus(const Globals& g, const v1::Piece& p) {
 
 absl::StatusOr<crypto::SigningKey> OpenOwnerKey(const std::string& path,
                                                 const std::string& pass_file) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
+  ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
   crypto::PassphraseSource source;
   source.file = pass_file;
   source.prompt = "Owner key passphrase: ";
-  auto passphrase = crypto::ReadPassphrase(source);
-  if (!passphrase.ok()) return passphrase.status();
-  return crypto::OpenSigningKey(*text, passphrase->view());
+  ASSIGN_OR_RETURN(const auto passphrase, crypto::ReadPassphrase(source));
+  return crypto::OpenSigningKey(text, passphrase.view());
 }
 
 // A public key given as 64 hex characters or as a file holding them.
 absl::StatusOr<crypto::PublicKey> ReadPublicKey(const std::string& arg) {
   std::string text = arg;
   if (arg.size() != 64) {
-    auto file = ReadFileToString(arg);
-    if (!file.ok()) return file.status();
-    text = *file;
+    ASSIGN_OR_RETURN(text, ReadFileToString(arg));
     while (!text.empty() &&
            std::isspace(static_cast<unsigned char>(text.back())))
       text.pop_back();
@@ -282,33 +279,29 @@ int ShowOwners(const Globals& g, const OwnerOptions& o) {
 
 }  // namespace
 
-void AddOwnerCommands(CLI::App& app, Globals& g, RunSlot& run) {
-  auto* owner = app.add_subcommand(
-      "owner",
-      "owners are Ed25519 keys: create one, set the first owner, "
-      "transfer, show the history");
-  owner->require_subcommand(1);
+void AddOwnerCommands(CLI::App& owner, Globals& g, RunSlot& run) {
+  owner.require_subcommand(1);
   auto o = std::make_shared<OwnerOptions>();
   auto add_passphrase = [o](CLI::App* cmd) {
     cmd->add_option("--passphrase-file", o->passphrase_file,
                     "the key's passphrase (else $LOUPE_KEY_PASSPHRASE or a "
                     "prompt)");
   };
-  auto* keygen = owner->add_subcommand(
+  auto* keygen = owner.add_subcommand(
       "keygen", "create an owner key: FILE (encrypted) and FILE.pub");
   keygen->add_option("-o,--output", o->output, "the key file to create")
       ->required();
   add_passphrase(keygen);
   keygen->callback([&g, &run, o] { run = [&g, o] { return KeyGen(g, *o); }; });
 
-  auto* set = owner->add_subcommand(
+  auto* set = owner.add_subcommand(
       "set", "set a piece's first owner (the piece's studio, once)");
   set->add_option("piece", o->piece, "piece id")->required();
   set->add_option("owner", o->to, "the owner's public key (hex or .pub file)")
       ->required();
   set->callback([&g, &run, o] { run = [&g, o] { return SetOwner(g, *o); }; });
 
-  auto* transfer = owner->add_subcommand(
+  auto* transfer = owner.add_subcommand(
       "transfer",
       "sign and submit a transfer to a new owner (no token "
       "needed; signs the next owner sequence number)");
@@ -324,7 +317,7 @@ void AddOwnerCommands(CLI::App& app, Globals& g, RunSlot& run) {
   transfer->callback(
       [&g, &run, o] { run = [&g, o] { return Transfer(g, *o); }; });
 
-  auto* submit = owner->add_subcommand(
+  auto* submit = owner.add_subcommand(
       "submit", "submit a transfer signed earlier (saved with --save)");
   submit->add_option("file", o->transfer_file, "the signed transfer")
       ->required()
@@ -337,29 +330,24 @@ void AddOwnerCommands(CLI::App& app, Globals& g, RunSlot& run) {
     };
   });
 
-  auto* show = owner->add_subcommand("show", "a piece's owner history");
+  auto* show = owner.add_subcommand("show", "a piece's owner history");
   show->add_option("piece", o->piece, "piece id")->required();
   show->callback(
       [&g, &run, o] { run = [&g, o] { return ShowOwners(g, *o); }; });
 }
 
-void AddStatusCommands(CLI::App& app, Globals& g, RunSlot& run) {
-  auto* status = app.add_subcommand(
-      "status",
-      "a piece's status: show it, revoke, suspend, report lost or "
-      "stolen, recovered (each logged with who and why)");
-  status->require_subcommand(1);
+void AddStatusCommands(CLI::App& status, Globals& g, RunSlot& run) {
+  status.require_subcommand(1);
   // Owned by the callbacks, which live as long as the app.
   auto o = std::make_shared<StatusOptions>();
-  auto* show =
-      status->add_subcommand("show", "show a piece's status and owner");
+  auto* show = status.add_subcommand("show", "show a piece's status and owner");
   show->add_option("piece", o->piece, "piece id")->required();
   show->add_option("-o,--output", o->output,
                    "also save the signed status statement here");
   show->callback(
       [&g, &run, o] { run = [&g, o] { return ShowStatus(g, *o); }; });
   for (const Action& a : kActions) {
-    auto* cmd = status->add_subcommand(a.command, a.help);
+    auto* cmd = status.add_subcommand(a.command, a.help);
     cmd->add_option("piece", o->piece, "piece id")->required();
     cmd->add_option("--reason", o->reason,
                     "why (required; logged publicly: no personal data)")
@@ -375,7 +363,7 @@ void AddStatusCommands(CLI::App& app, Globals& g, RunSlot& run) {
       run = [&g, &a, o] { return ChangeStatus(g, a, *o); };
     });
   }
-  auto* insurers = status->add_subcommand(
+  auto* insurers = status.add_subcommand(
       "insurers",
       "name the insurers that may report this piece lost or stolen (its "
       "studio; replaces the list, none given clears it)");

@@ -180,7 +180,8 @@ void DrawScale(const Mesh& mesh, const std::vector<double>& d, double tolerance,
   const double peak =
       std::max(*std::max_element(bins.begin(), bins.end()), 1e-12);
   const int base = kHeight - 10, bin_width = width / 100;
-  for (size_t b = 0; b < bins.size(); ++b) {
+  const int bin_count = static_cast<int>(bins.size());
+  for (int b = 0; b < bin_count; ++b) {
     const int h = static_cast<int>(bins[b] / peak * (kHistogram - 30));
     const double v = ((b + 0.5) / bins.size() - 0.5) * 6 * tolerance;
     for (int x = left + b * bin_width; x < left + (b + 1) * bin_width - 1;

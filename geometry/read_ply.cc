@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/prefault.h"
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "geometry/read_internal.h"
 
@@ -277,8 +278,9 @@ void ReadRecordsInPlace(const Element& e, bool is_vertex, BodyReader* reader,
   Type type[3] = {Type::kFloat32, Type::kFloat32, Type::kFloat32};
   for (const auto& p : e.properties) {
     if (p.is_list) return;
+    static constexpr std::string_view kAxes[3] = {"x", "y", "z"};
     for (int k = 0; k < 3; ++k) {
-      if (p.name == std::string_view("xyz" + k, 1)) {
+      if (p.name == kAxes[k]) {
         at[k] = static_cast<int>(size);
         type[k] = p.type;
       }
@@ -371,7 +373,7 @@ absl::StatusOr<ReadMeshResult> ParsePly(std::string_view bytes,
   auto header = ParseHeader(bytes);
   if (!header.ok()) return header.status();
   const std::string_view body = bytes.substr(header->body);
-  if (auto s = CheckCounts(*header, body.size(), limits); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckCounts(*header, body.size(), limits));
   ReadMeshResult result;
   result.format = header->format;
   Mesh& mesh = result.mesh;

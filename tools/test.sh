@@ -18,7 +18,8 @@
 # a full check run tools/test.sh without it.
 #
 # Environment: LOUPE_BUILD_DIR (default <repo>/build), LOUPE_BUILD_TYPE
-# (default RelWithDebInfo), CTEST_PARALLEL_LEVEL (default 2).
+# (default RelWithDebInfo), CTEST_PARALLEL_LEVEL (default 2), LOUPE_WERROR
+# (ON: compiler warnings fail every build; .ci/run sets it; default OFF).
 set -euo pipefail
 QUICK=0
 for arg in "$@"; do
@@ -30,10 +31,12 @@ for arg in "$@"; do
 done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LOUPE_BUILD_DIR:-$ROOT/build}
+WERROR=${LOUPE_WERROR:-OFF}
 
 "$ROOT/tools/setup.sh"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja \
-  -DCMAKE_BUILD_TYPE="${LOUPE_BUILD_TYPE:-RelWithDebInfo}" -DLOUPE_BUILD_TESTS=ON
+  -DCMAKE_BUILD_TYPE="${LOUPE_BUILD_TYPE:-RelWithDebInfo}" -DLOUPE_BUILD_TESTS=ON \
+  -DLOUPE_WERROR="$WERROR"
 ninja -C "$BUILD"
 if [ "$QUICK" = 1 ]; then
   (cd "$BUILD" && ctest --output-on-failure -LE integration \
@@ -55,7 +58,8 @@ LOUPE_BIN="$BUILD/client/loupe" "$BUILD/tools/bench/verify_bench" 0.5
 if [ "${LOUPE_SANITIZE:-1}" != 0 ]; then
   SAN_BUILD=${LOUPE_SANITIZE_BUILD_DIR:-$ROOT/build-asan}
   cmake -S "$ROOT" -B "$SAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DLOUPE_BUILD_TESTS=ON -DLOUPE_SANITIZE=ON > /dev/null
+    -DLOUPE_BUILD_TESTS=ON -DLOUPE_SANITIZE=ON -DLOUPE_WERROR="$WERROR" \
+    > /dev/null
   ninja -C "$SAN_BUILD"
   echo "sanitizers: every test under ASan, UBSan and LeakSanitizer"
   (cd "$SAN_BUILD" && \
@@ -70,7 +74,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
   FUZZ_BUILD=${LOUPE_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
   cmake -S "$ROOT" -B "$FUZZ_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DLOUPE_BUILD_TESTS=OFF -DLOUPE_FUZZ=ON > /dev/null
+    -DLOUPE_BUILD_TESTS=OFF -DLOUPE_FUZZ=ON -DLOUPE_WERROR="$WERROR" > /dev/null
   # The mesh readers, then every parser of untrusted input (bundles, DSSE
   # envelopes, trust roots, checkpoints, owner payloads, tile paths) for
   # LOUPE_FUZZ_PARSER_SECONDS each: directory, target, seconds.

@@ -79,8 +79,11 @@ class Gateway : public Handler {
 
  private:
   [[nodiscard]] Response Route(const Request& request) const;
+  // /api/v1/<path>: looked up in a table of routes (gateway_api.cc).
   [[nodiscard]] Response Api(const Request& request, std::string_view path,
                              std::string_view query) const;
+  struct ApiCall;
+  class ApiRoutes;
   [[nodiscard]] Response Tile(std::string_view path) const;
   [[nodiscard]] Response Metrics(const Request& request) const;
   [[nodiscard]] Response Ready() const;

@@ -6,11 +6,166 @@
 #include <optional>
 #include <variant>
 
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "server/http/gateway.h"
 #include "server/http/responses.h"
 
 namespace loupe::server::http {
+
+namespace {
+
+// Whether `segments` fit `pattern` ("pieces/{id}/versions"): as many
+// segments, each equal to the pattern's or taken by a "{...}" placeholder.
+bool Matches(std::string_view pattern,
+             const std::vector<std::string_view>& segments) {
+  const std::vector<std::string_view> want = Segments(pattern);
+  if (want.size() != segments.size()) return false;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!want[i].starts_with('{') && want[i] != segments[i]) return false;
+  }
+  return true;
+}
+
+uint32_t PageSize(uint64_t n) {
+  return static_cast<uint32_t>(std::min<uint64_t>(n, 1u << 31));
+}
+
+}  // namespace
+
+// What an /api/v1/ handler reads: the admitted caller, the path's segments
+// (each plain), the query string, and the route's label ("/api/v1/" and
+// the pattern), which its errors carry. Valid during the call.
+struct Gateway::ApiCall {
+  const Principal& who;
+  const std::vector<std::string_view>& s;
+  std::string_view query;
+  const std::string& route;
+};
+
+// The /api/v1/ routes: a table of path patterns and handlers. Every route
+// is a GET (Route() answers other methods 405, HEAD like GET). A handler's
+// error status is answered as Error(status, route). Nested in Gateway, so
+// handlers reach its parts; the log's handlers run only with a log.
+class Gateway::ApiRoutes {
+ public:
+  using Handler = absl::StatusOr<Response> (*)(const Gateway&, const ApiCall&);
+  struct Entry {
+    std::string_view pattern;
+    Handler handler;
+  };
+  // The route `segments` take, or null.
+  [[nodiscard]] static const Entry* Find(
+      const std::vector<std::string_view>& segments) {
+    static constexpr Entry kRoutes[] = {
+        {"pieces/{id}", &Piece},
+        {"pieces/{id}/versions", &Versions},
+        {"pieces/{id}/versions/{n}", &Version},
+        {"pieces/{id}/status", &Status},
+        {"pieces/{id}/owners", &Owners},
+        {"assets/{sha256}", &Asset},
+        {"trust-root", &TrustRoot},
+        {"certificates/{id}", &Certificate},
+        {"log/checkpoint", &Checkpoint},
+        {"log/inclusion", &Inclusion},
+        {"log/consistency", &Consistency},
+        {"log/entries", &Entries},
+    };
+    for (const Entry& entry : kRoutes) {
+      if (Matches(entry.pattern, segments)) return &entry;
+    }
+    return nullptr;
+  }
+
+ private:
+  static absl::StatusOr<Response> Piece(const Gateway& g, const ApiCall& c) {
+    v1::GetPieceRequest r;
+    r.set_piece_id(std::string(c.s[1]));
+    return JsonOr(g.parts_.registry->GetPiece(c.who, r), c.route);
+  }
+  static absl::StatusOr<Response> Versions(const Gateway& g, const ApiCall& c) {
+    v1::ListVersionsRequest r;
+    r.set_piece_id(std::string(c.s[1]));
+    ASSIGN_OR_RETURN(const uint64_t size, QueryNumber(c.query, "page_size", 0));
+    r.set_page_size(PageSize(size));
+    r.set_page_token(std::string(QueryValue(c.query, "page_token")));
+    return JsonOr(g.parts_.registry->ListVersions(c.who, r), c.route);
+  }
+  static absl::StatusOr<Response> Version(const Gateway& g, const ApiCall& c) {
+    v1::GetVersionRequest r;
+    r.set_piece_id(std::string(c.s[1]));
+    ASSIGN_OR_RETURN(const uint32_t number, VersionNumber(c.s[3]));
+    r.set_number(number);
+    return JsonOr(g.parts_.registry->GetVersion(c.who, r), c.route);
+  }
+  static absl::StatusOr<Response> Status(const Gateway& g, const ApiCall& c) {
+    v1::GetStatusRequest r;
+    r.set_piece_id(std::string(c.s[1]));
+    return JsonOr(g.parts_.registry->GetStatus(c.who, r), c.route);
+  }
+  static absl::StatusOr<Response> Owners(const Gateway& g, const ApiCall& c) {
+    v1::ListOwnersRequest r;
+    r.set_piece_id(std::string(c.s[1]));
+    return JsonOr(g.parts_.registry->ListOwners(c.who, r), c.route);
+  }
+  static absl::StatusOr<Response> Asset(const Gateway& g, const ApiCall& c) {
+    return g.Asset(c.who, std::string(c.s[1]),
+                   std::string(QueryValue(c.query, "piece_id")));
+  }
+  static absl::StatusOr<Response> TrustRoot(const Gateway& g,
+                                            const ApiCall& c) {
+    std::string body = "{\"roots\":[";
+    for (size_t i = 0; i < g.parts_.trust_roots.size(); ++i) {
+      if (i > 0) body += ",";
+      body += g.parts_.trust_roots[i];
+    }
+    Response r = Text(200, body + "]}\n", c.route);
+    r.content_type = kJson;
+    return r;
+  }
+  static absl::StatusOr<Response> Certificate(const Gateway& g,
+                                              const ApiCall& c) {
+    v1::GetCertificateRequest r;
+    r.set_certificate_id(std::string(c.s[1]));
+    r.set_staple_status(QueryValue(c.query, "staple_status") == "true");
+    return g.Certificate(c.who, r);
+  }
+  static absl::StatusOr<Response> Checkpoint(const Gateway& g,
+                                             const ApiCall& c) {
+    return JsonOr(g.parts_.log->Checkpoint(), c.route);
+  }
+  static absl::StatusOr<Response> Inclusion(const Gateway& g,
+                                            const ApiCall& c) {
+    ASSIGN_OR_RETURN(const uint64_t index,
+                     QueryNumber(c.query, "index", UINT64_MAX));
+    ASSIGN_OR_RETURN(const uint64_t size, QueryNumber(c.query, "tree_size", 0));
+    if (index == UINT64_MAX)
+      return absl::InvalidArgumentError("index: required");
+    v1::GetInclusionProofRequest r;
+    r.set_index(index);
+    r.set_tree_size(size);
+    return JsonOr(g.parts_.log->InclusionProof(r), c.route);
+  }
+  static absl::StatusOr<Response> Consistency(const Gateway& g,
+                                              const ApiCall& c) {
+    v1::GetConsistencyProofRequest r;
+    ASSIGN_OR_RETURN(const uint64_t old_size,
+                     QueryNumber(c.query, "old_size", 0));
+    ASSIGN_OR_RETURN(const uint64_t new_size,
+                     QueryNumber(c.query, "new_size", 0));
+    r.set_old_size(old_size);
+    r.set_new_size(new_size);
+    return JsonOr(g.parts_.log->ConsistencyProof(r), c.route);
+  }
+  static absl::StatusOr<Response> Entries(const Gateway& g, const ApiCall& c) {
+    v1::GetEntriesRequest r;
+    ASSIGN_OR_RETURN(const uint64_t start, QueryNumber(c.query, "start", 0));
+    ASSIGN_OR_RETURN(const uint64_t count, QueryNumber(c.query, "count", 100));
+    r.set_start(start);
+    r.set_count(PageSize(count));
+    return JsonOr(g.parts_.log->Entries(r), c.route);
+  }
+};
 
 Response Gateway::Api(const Request& request, std::string_view path,
                       std::string_view query) const {
@@ -25,115 +180,21 @@ Response Gateway::Api(const Request& request, std::string_view path,
   }
   auto caller = Caller(request);
   if (auto* refusal = std::get_if<Response>(&caller)) return *refusal;
-  const Principal* who = &std::get<Principal>(caller);
-  Registry& registry = *parts_.registry;
-  if (s.size() >= 2 && s[0] == "pieces") {
-    const std::string id(s[1]);
-    if (s.size() == 2) {
-      v1::GetPieceRequest r;
-      r.set_piece_id(id);
-      return JsonOr(registry.GetPiece(*who, r), "/api/v1/pieces/{id}");
-    }
-    if (s.size() == 3 && s[2] == "versions") {
-      v1::ListVersionsRequest r;
-      r.set_piece_id(id);
-      auto size = QueryNumber(query, "page_size", 0);
-      if (!size.ok())
-        return Error(size.status(), "/api/v1/pieces/{id}/versions");
-      r.set_page_size(
-          static_cast<uint32_t>(std::min<uint64_t>(*size, 1u << 31)));
-      r.set_page_token(std::string(QueryValue(query, "page_token")));
-      return JsonOr(registry.ListVersions(*who, r),
-                    "/api/v1/pieces/{id}/versions");
-    }
-    if (s.size() == 4 && s[2] == "versions") {
-      v1::GetVersionRequest r;
-      r.set_piece_id(id);
-      auto number = VersionNumber(s[3]);
-      if (!number.ok()) {
-        return Error(number.status(), "/api/v1/pieces/{id}/versions/{n}");
-      }
-      r.set_number(*number);
-      return JsonOr(registry.GetVersion(*who, r),
-                    "/api/v1/pieces/{id}/versions/{n}");
-    }
-    if (s.size() == 3 && s[2] == "status") {
-      v1::GetStatusRequest r;
-      r.set_piece_id(id);
-      return JsonOr(registry.GetStatus(*who, r), "/api/v1/pieces/{id}/status");
-    }
-    if (s.size() == 3 && s[2] == "owners") {
-      v1::ListOwnersRequest r;
-      r.set_piece_id(id);
-      return JsonOr(registry.ListOwners(*who, r), "/api/v1/pieces/{id}/owners");
-    }
+  // Without a signing key every log path is refused, known or not.
+  if (s.size() >= 2 && s[0] == "log" && parts_.log == nullptr) {
+    return Error(
+        absl::FailedPreconditionError("log: the registry has no signing key"),
+        StrCat("/api/v1/log/", s.back()));
   }
-  if (s.size() == 2 && s[0] == "assets") {
-    return Asset(*who, std::string(s[1]),
-                 std::string(QueryValue(query, "piece_id")));
+  const ApiRoutes::Entry* entry = ApiRoutes::Find(s);
+  if (entry == nullptr) {
+    return Error(absl::NotFoundError(StrCat("no such API: /api/v1/", path)),
+                 "/api/v1/(not found)");
   }
-  if (s.size() == 1 && s[0] == "trust-root") {
-    std::string body = "{\"roots\":[";
-    for (size_t i = 0; i < parts_.trust_roots.size(); ++i) {
-      if (i > 0) body += ",";
-      body += parts_.trust_roots[i];
-    }
-    Response r = Text(200, body + "]}\n", "/api/v1/trust-root");
-    r.content_type = kJson;
-    return r;
-  }
-  if (s.size() == 2 && s[0] == "certificates") {
-    v1::GetCertificateRequest r;
-    r.set_certificate_id(std::string(s[1]));
-    r.set_staple_status(QueryValue(query, "staple_status") == "true");
-    return Certificate(*who, r);
-  }
-  if (s.size() >= 2 && s[0] == "log") {
-    const std::string route = StrCat("/api/v1/log/", s.back());
-    if (parts_.log == nullptr) {
-      return Error(
-          absl::FailedPreconditionError("log: the registry has no signing key"),
-          route);
-    }
-    if (s.size() == 2 && s[1] == "checkpoint") {
-      return JsonOr(parts_.log->Checkpoint(), route);
-    }
-    if (s.size() == 2 && s[1] == "inclusion") {
-      v1::GetInclusionProofRequest r;
-      auto index = QueryNumber(query, "index", UINT64_MAX);
-      auto size = QueryNumber(query, "tree_size", 0);
-      if (!index.ok()) return Error(index.status(), route);
-      if (!size.ok()) return Error(size.status(), route);
-      if (*index == UINT64_MAX) {
-        return Error(absl::InvalidArgumentError("index: required"), route);
-      }
-      r.set_index(*index);
-      r.set_tree_size(*size);
-      return JsonOr(parts_.log->InclusionProof(r), route);
-    }
-    if (s.size() == 2 && s[1] == "consistency") {
-      v1::GetConsistencyProofRequest r;
-      auto old_size = QueryNumber(query, "old_size", 0);
-      auto new_size = QueryNumber(query, "new_size", 0);
-      if (!old_size.ok()) return Error(old_size.status(), route);
-      if (!new_size.ok()) return Error(new_size.status(), route);
-      r.set_old_size(*old_size);
-      r.set_new_size(*new_size);
-      return JsonOr(parts_.log->ConsistencyProof(r), route);
-    }
-    if (s.size() == 2 && s[1] == "entries") {
-      v1::GetEntriesRequest r;
-      auto start = QueryNumber(query, "start", 0);
-      auto count = QueryNumber(query, "count", 100);
-      if (!start.ok()) return Error(start.status(), route);
-      if (!count.ok()) return Error(count.status(), route);
-      r.set_start(*start);
-      r.set_count(static_cast<uint32_t>(std::min<uint64_t>(*count, 1u << 31)));
-      return JsonOr(parts_.log->Entries(r), route);
-    }
-  }
-  return Error(absl::NotFoundError(StrCat("no such API: /api/v1/", path)),
-               "/api/v1/(not found)");
+  const std::string route = StrCat("/api/v1/", entry->pattern);
+  absl::StatusOr<Response> out = entry->handler(
+      *this, ApiCall{std::get<Principal>(caller), s, query, route});
+  return out.ok() ? *std::move(out) : Error(out.status(), route);
 }
 
 Response Gateway::Asset(const Principal& who, const std::string& sha256,

@@ -15,6 +15,16 @@
 namespace loupe::server::http {
 namespace {
 
+// A request from no particular peer, without a body.
+Request MakeRequest(std::string method, std::string target,
+                    std::string authorization = "") {
+  Request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.authorization = std::move(authorization);
+  return r;
+}
+
 class GatewayTest : public storage::MemoryStoreFixture {
  protected:
   void SetUp() override {
@@ -56,7 +66,7 @@ class GatewayTest : public storage::MemoryStoreFixture {
   }
 
   Response Get(const std::string& target, const std::string& auth = "") {
-    return gateway_->Handle({"GET", target, auth});
+    return gateway_->Handle(MakeRequest("GET", target, auth));
   }
 
   static constexpr char kPiece[] = "pc_aaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -114,12 +124,13 @@ TEST_F(GatewayTest, TraversalEscapesAndOddMethodsAreRefused) {
   EXPECT_EQ(r.status, 400);
   r = Get("/" + std::string(5000, 'a'));
   EXPECT_EQ(r.status, 414);
-  r = gateway_->Handle({"POST", "/api/v1/pieces", ""});
+  r = gateway_->Handle(MakeRequest("POST", "/api/v1/pieces"));
   EXPECT_EQ(r.status, 405);
-  r = gateway_->Handle({"DELETE", std::string("/api/v1/pieces/") + kPiece, ""});
+  r = gateway_->Handle(
+      MakeRequest("DELETE", std::string("/api/v1/pieces/") + kPiece));
   EXPECT_EQ(r.status, 405);
   // HEAD: the same status and length, no body.
-  r = gateway_->Handle({"HEAD", "/healthz", ""});
+  r = gateway_->Handle(MakeRequest("HEAD", "/healthz"));
   EXPECT_EQ(r.status, 200);
   EXPECT_TRUE(r.body.empty());
 }
@@ -179,7 +190,7 @@ TEST_F(GatewayTest, MetricsAreForAdminsUnlessMadePublic) {
                               /*grpc_accepting=*/{},
                               /*more_metrics=*/{},
                               /*public_metrics=*/true});
-  r = open.Handle({"GET", "/metrics", ""});
+  r = open.Handle(MakeRequest("GET", "/metrics"));
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("loupe_log_entries"), std::string::npos);
 }

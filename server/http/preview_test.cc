@@ -171,7 +171,9 @@ class GatewayPreviewTest : public storage::MemoryStoreFixture {
                                                         dir_.string(),
                                                         "",
                                                         {},
-                                                        previews_.get()});
+                                                        previews_.get(),
+                                                        /*grpc_accepting=*/{},
+                                                        /*more_metrics=*/{}});
     v1::HttpConfig http;
     http.set_listen_address("127.0.0.1:0");
     http.set_threads(1);

@@ -75,7 +75,7 @@ TEST(TilesTest, IndexesBeyondAnyLogAreRefused) {
         << path << ": " << tile.status();
   }
   // The last tiles of a 2^64-entry log still parse.
-  for (const std::string path :
+  for (const std::string& path :
        {"0/" + EncodeTileIndex(first_beyond - 1),
         "entries/" + EncodeTileIndex(first_beyond - 1),
         "1/" + EncodeTileIndex((uint64_t{1} << 48) - 1),

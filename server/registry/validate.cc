@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "base/utf8.h"
 #include "crypto/sha256.h"
@@ -55,48 +56,39 @@ absl::Status CheckRange(std::string_view field, double v, double lo,
   return absl::OkStatus();
 }
 
-#define LOUPE_RETURN_IF_ERROR(expr)           \
-  do {                                        \
-    if (absl::Status _s = (expr); !_s.ok()) { \
-      return _s;                              \
-    }                                         \
-  } while (0)
-
 absl::Status CheckAsset(const std::string& f, const v1::AssetRef& a) {
   if (a.role() == v1::ASSET_ROLE_UNSPECIFIED ||
       !v1::AssetRole_IsValid(a.role())) {
     return Invalid(f + ".role", "required");
   }
-  LOUPE_RETURN_IF_ERROR(CheckText(f + ".file_name", a.file_name(), 255, true));
+  RETURN_IF_ERROR(CheckText(f + ".file_name", a.file_name(), 255, true));
   if (a.file_name().find_first_of("/\\") != std::string::npos ||
       a.file_name() == "." || a.file_name() == "..") {
     return Invalid(f + ".file_name",
                    "must be a base name, without '/' or '\\'");
   }
-  LOUPE_RETURN_IF_ERROR(
-      CheckText(f + ".media_type", a.media_type(), 127, false));
+  RETURN_IF_ERROR(CheckText(f + ".media_type", a.media_type(), 127, false));
   return CheckSha(f + ".sha256", a.sha256());
 }
 
 absl::Status CheckAssay(const v1::Assay& a) {
-  LOUPE_RETURN_IF_ERROR(
-      CheckText("version.assay.alloy", a.alloy(), 128, false));
+  RETURN_IF_ERROR(CheckText("version.assay.alloy", a.alloy(), 128, false));
   if (a.fineness_per_mille() > 1000) {
     return Invalid("version.assay.fineness_per_mille", "at most 1000");
   }
   double total = 0;
   for (const auto& [element, fraction] : a.composition()) {
     const std::string f = StrCat("version.assay.composition[", element, "]");
-    LOUPE_RETURN_IF_ERROR(CheckText(f, element, 8, true));
-    LOUPE_RETURN_IF_ERROR(CheckRange(f, fraction, 0.0, 1.0));
+    RETURN_IF_ERROR(CheckText(f, element, 8, true));
+    RETURN_IF_ERROR(CheckRange(f, fraction, 0.0, 1.0));
     total += fraction;
   }
   if (total > 1.0 + 1e-6) {
     return Invalid("version.assay.composition", "mass fractions exceed 1");
   }
-  LOUPE_RETURN_IF_ERROR(
+  RETURN_IF_ERROR(
       CheckText("version.assay.laboratory", a.laboratory(), 128, false));
-  LOUPE_RETURN_IF_ERROR(
+  RETURN_IF_ERROR(
       CheckText("version.assay.report_id", a.report_id(), 128, false));
   return CheckDate("version.assay.date", a.date());
 }
@@ -111,20 +103,18 @@ absl::Status CheckStone(const std::string& f, const v1::StoneReport& s) {
         {".clarity", &s.clarity()},
         {".girdle_inscription", &s.girdle_inscription()},
         {".position", &s.position()}}) {
-    LOUPE_RETURN_IF_ERROR(CheckText(f + name, *value, 256, false));
+    RETURN_IF_ERROR(CheckText(f + name, *value, 256, false));
   }
-  LOUPE_RETURN_IF_ERROR(CheckRange(f + ".carat", s.carat(), 0, 10000));
+  RETURN_IF_ERROR(CheckRange(f + ".carat", s.carat(), 0, 10000));
   const auto& m = s.measurements();
-  LOUPE_RETURN_IF_ERROR(
-      CheckRange(f + ".measurements.min_mm", m.min_mm(), 0, 1000));
-  LOUPE_RETURN_IF_ERROR(
-      CheckRange(f + ".measurements.max_mm", m.max_mm(), 0, 1000));
+  RETURN_IF_ERROR(CheckRange(f + ".measurements.min_mm", m.min_mm(), 0, 1000));
+  RETURN_IF_ERROR(CheckRange(f + ".measurements.max_mm", m.max_mm(), 0, 1000));
   return CheckRange(f + ".measurements.depth_mm", m.depth_mm(), 0, 1000);
 }
 
 absl::Status CheckLinked(const std::string& f, const std::string& sha,
                          const std::set<std::string>& assets) {
-  LOUPE_RETURN_IF_ERROR(CheckSha(f, sha));
+  RETURN_IF_ERROR(CheckSha(f, sha));
   if (!assets.contains(sha)) {
     return Invalid(f, "not one of this version's assets");
   }
@@ -140,16 +130,16 @@ absl::Status CheckProduction(const v1::TwinVersion& v,
         !v1::ProductionStepKind_IsValid(step.kind())) {
       return Invalid(f + ".kind", "required");
     }
-    LOUPE_RETURN_IF_ERROR(CheckText(f + ".actor", step.actor(), 256, false));
-    LOUPE_RETURN_IF_ERROR(CheckText(f + ".note", step.note(), 4096, false));
+    RETURN_IF_ERROR(CheckText(f + ".actor", step.actor(), 256, false));
+    RETURN_IF_ERROR(CheckText(f + ".note", step.note(), 4096, false));
     for (const auto& [key, value] : step.parameters()) {
       const std::string pf = StrCat(f, ".parameters[", key, "]");
-      LOUPE_RETURN_IF_ERROR(CheckText(pf, key, 128, true));
-      LOUPE_RETURN_IF_ERROR(CheckText(pf, value, 1024, false));
+      RETURN_IF_ERROR(CheckText(pf, key, 128, true));
+      RETURN_IF_ERROR(CheckText(pf, value, 1024, false));
     }
     for (int j = 0; j < step.asset_sha256_size(); ++j) {
-      LOUPE_RETURN_IF_ERROR(CheckLinked(StrCat(f, ".asset_sha256[", j, "]"),
-                                        step.asset_sha256(j), assets));
+      RETURN_IF_ERROR(CheckLinked(StrCat(f, ".asset_sha256[", j, "]"),
+                                  step.asset_sha256(j), assets));
     }
   }
   return absl::OkStatus();
@@ -162,18 +152,16 @@ absl::Status CheckToleranceAndSize(const v1::TwinVersion& v) {
     if (!v1::ProductionStepKind_IsValid(item.step())) {
       return Invalid(f + ".step", "unknown step kind");
     }
-    LOUPE_RETURN_IF_ERROR(
-        CheckText(f + ".dimension", item.dimension(), 128, false));
-    LOUPE_RETURN_IF_ERROR(CheckRange(f + ".expected_change_percent",
-                                     item.expected_change_percent(), -100,
-                                     100));
-    LOUPE_RETURN_IF_ERROR(CheckRange(f + ".compensation_percent",
-                                     item.compensation_percent(), -100, 100));
-    LOUPE_RETURN_IF_ERROR(
+    RETURN_IF_ERROR(CheckText(f + ".dimension", item.dimension(), 128, false));
+    RETURN_IF_ERROR(CheckRange(f + ".expected_change_percent",
+                               item.expected_change_percent(), -100, 100));
+    RETURN_IF_ERROR(CheckRange(f + ".compensation_percent",
+                               item.compensation_percent(), -100, 100));
+    RETURN_IF_ERROR(
         CheckRange(f + ".tolerance_mm", item.tolerance_mm(), 0, 100));
   }
-  LOUPE_RETURN_IF_ERROR(CheckText("version.tolerance.summary",
-                                  v.tolerance().summary(), 4096, false));
+  RETURN_IF_ERROR(CheckText("version.tolerance.summary",
+                            v.tolerance().summary(), 4096, false));
   const auto& size = v.ring_size();
   if (!v1::RingSizeSystem_IsValid(size.system())) {
     return Invalid("version.ring_size.system", "unknown system");
@@ -182,11 +170,11 @@ absl::Status CheckToleranceAndSize(const v1::TwinVersion& v) {
       size.value().empty()) {
     return Invalid("version.ring_size.value", "required when system is set");
   }
-  LOUPE_RETURN_IF_ERROR(
+  RETURN_IF_ERROR(
       CheckText("version.ring_size.value", size.value(), 32, false));
   if (size.inner_diameter_mm() != 0) {
-    LOUPE_RETURN_IF_ERROR(CheckRange("version.ring_size.inner_diameter_mm",
-                                     size.inner_diameter_mm(), 5, 40));
+    RETURN_IF_ERROR(CheckRange("version.ring_size.inner_diameter_mm",
+                               size.inner_diameter_mm(), 5, 40));
   }
   return absl::OkStatus();
 }
@@ -218,19 +206,19 @@ absl::Status ValidateStudioId(std::string_view field, std::string_view id) {
 }
 
 absl::Status ValidateCreatePiece(const v1::CreatePieceRequest& r) {
-  LOUPE_RETURN_IF_ERROR(ValidateStudioId("studio_id", r.studio_id()));
-  LOUPE_RETURN_IF_ERROR(
+  RETURN_IF_ERROR(ValidateStudioId("studio_id", r.studio_id()));
+  RETURN_IF_ERROR(
       CheckText("studio_reference", r.studio_reference(), 128, true));
   if (r.kind() == v1::PIECE_KIND_UNSPECIFIED ||
       !v1::PieceKind_IsValid(r.kind())) {
     return Invalid("kind", "required (ring, band, pendant, ...)");
   }
-  LOUPE_RETURN_IF_ERROR(CheckText("title", r.title(), 256, false));
+  RETURN_IF_ERROR(CheckText("title", r.title(), 256, false));
   if (r.asset_readers_size() > 64)
     return Invalid("asset_readers", "at most 64");
   for (int i = 0; i < r.asset_readers_size(); ++i) {
-    LOUPE_RETURN_IF_ERROR(CheckText(StrCat("asset_readers[", i, "]"),
-                                    r.asset_readers(i), 128, true));
+    RETURN_IF_ERROR(CheckText(StrCat("asset_readers[", i, "]"),
+                              r.asset_readers(i), 128, true));
   }
   return absl::OkStatus();
 }
@@ -245,17 +233,17 @@ static absl::Status ValidateVersionFields(const v1::TwinVersion& v) {
   if (v.parent_number() == 0 && v.reason() != v1::VERSION_REASON_ORIGINAL) {
     return Invalid("version.reason", "the first version's reason is original");
   }
-  LOUPE_RETURN_IF_ERROR(CheckText("version.note", v.note(), 4096, false));
+  RETURN_IF_ERROR(CheckText("version.note", v.note(), 4096, false));
   if (v.assets_size() > 1000) return Invalid("version.assets", "at most 1000");
   std::set<std::string> assets;
   for (int i = 0; i < v.assets_size(); ++i) {
     const std::string f = StrCat("version.assets[", i, "]");
-    LOUPE_RETURN_IF_ERROR(CheckAsset(f, v.assets(i)));
+    RETURN_IF_ERROR(CheckAsset(f, v.assets(i)));
     if (!assets.insert(v.assets(i).sha256()).second) {
       return Invalid(f + ".sha256", "listed twice");
     }
   }
-  LOUPE_RETURN_IF_ERROR(CheckAssay(v.assay()));
+  RETURN_IF_ERROR(CheckAssay(v.assay()));
   for (int i = 0; i < v.hallmarks_size(); ++i) {
     const auto& h = v.hallmarks(i);
     const std::string f = StrCat("version.hallmarks[", i, "]");
@@ -265,18 +253,17 @@ static absl::Status ValidateVersionFields(const v1::TwinVersion& v) {
           {".assay_office", &h.assay_office()},
           {".date_letter", &h.date_letter()},
           {".common_control_mark", &h.common_control_mark()}}) {
-      LOUPE_RETURN_IF_ERROR(CheckText(f + name, *value, 128, false));
+      RETURN_IF_ERROR(CheckText(f + name, *value, 128, false));
     }
     if (!h.photo_sha256().empty()) {
-      LOUPE_RETURN_IF_ERROR(
+      RETURN_IF_ERROR(
           CheckLinked(f + ".photo_sha256", h.photo_sha256(), assets));
     }
   }
   for (int i = 0; i < v.stones_size(); ++i) {
-    LOUPE_RETURN_IF_ERROR(
-        CheckStone(StrCat("version.stones[", i, "]"), v.stones(i)));
+    RETURN_IF_ERROR(CheckStone(StrCat("version.stones[", i, "]"), v.stones(i)));
   }
-  LOUPE_RETURN_IF_ERROR(CheckProduction(v, assets));
+  RETURN_IF_ERROR(CheckProduction(v, assets));
   return CheckToleranceAndSize(v);
 }
 
@@ -317,15 +304,14 @@ absl::Status ValidateStatusReason(std::string_view field,
 absl::Status ValidateUploadHeader(const v1::UploadAssetHeader& h,
                                   uint64_t max_asset_bytes) {
   if (!h.sha256().empty()) {  // Else it comes in the trailer.
-    LOUPE_RETURN_IF_ERROR(CheckSha("header.sha256", h.sha256()));
+    RETURN_IF_ERROR(CheckSha("header.sha256", h.sha256()));
   }
   if (h.size_bytes() > max_asset_bytes) {
     return absl::ResourceExhaustedError(
         StrCat("header.size_bytes: ", h.size_bytes(), " exceeds the limit of ",
                max_asset_bytes, " bytes"));
   }
-  LOUPE_RETURN_IF_ERROR(
-      CheckText("header.file_name", h.file_name(), 255, false));
+  RETURN_IF_ERROR(CheckText("header.file_name", h.file_name(), 255, false));
   return CheckText("header.media_type", h.media_type(), 127, false);
 }
 

@@ -75,9 +75,11 @@ int main(int argc, char** argv) {
       "registry.example/loupe",
       1,
       1,
-      {RootKey{root_key.public_key(), {kRoleRoot}, day0},
-       RootKey{
-           cert_key.public_key(), {kRoleCertificate, kRoleCheckpoint}, day0}}};
+      {RootKey{root_key.public_key(), {kRoleRoot}, day0, std::nullopt},
+       RootKey{cert_key.public_key(),
+               {kRoleCertificate, kRoleCheckpoint},
+               day0,
+               std::nullopt}}};
   Statement facts{{},
                   kCertificatePredicateType,
                   {{"piece_id", "pc_bench"}, {"version", 1}}};
@@ -131,7 +133,10 @@ int main(int argc, char** argv) {
                 kCertificatePredicateType,
                 {{"piece_id", "pc_bench"}, {"version", 1}}};
   // Logged as the only entry of a tree, as `loupe verify` requires.
-  Bundle bundle{*SignCertificate(one, day0 + absl::Hours(24), cert_key), {}};
+  Bundle bundle{*SignCertificate(one, day0 + absl::Hours(24), cert_key),
+                {},
+                std::nullopt,
+                std::nullopt};
   const std::string entry =
       CertificateLogEntry(bundle.certificate.payload, "pc_bench", 1);
   bundle.log = LogProof{
