@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/sha256.h"
 #include "server/storage/postgres/test_cluster_for_tests.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
@@ -306,6 +308,117 @@ TEST_F(FrontEndsTest, SigkillOfFrontEndsUnderLoadLosesNothing) {
   EXPECT_EQ(*size, *next);  // No gap, nothing beyond the coordinator.
   EXPECT_EQ(*top, *next);
   EXPECT_GE(std::stoull(*size), acknowledged.size());
+}
+
+CliResult RunServerCli(const std::string& args) {
+  FILE* pipe = popen(
+      (std::string(LOUPE_SERVER_BIN) + " " + args + " 2>&1").c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
+    output.append(buffer, n);
+  }
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// `loupe-server migrate`: a registry made on embedded RocksDB, copied into
+// PostgreSQL and served from there by a front end with the same key.
+TEST(MigrateTest, ARocksDbRegistryIsServedFromPostgresAfterMigrate) {
+  TestServer rocks;
+  const std::string root = rocks.EnableSigning();
+  ASSERT_OK(rocks.Start());
+  auto aurum = rocks.Client(kAurumToken);
+  const std::string cad = TestBytes(1500000, 9);  // Two chunks.
+  ASSERT_TRUE(aurum->UploadBytes(HeaderFor(cad), cad).ok());
+  std::vector<std::string> pieces;
+  for (int i = 0; i < 12; ++i) {
+    auto request = PieceRequest("aurum", "M-" + std::to_string(i));
+    *request.mutable_first_version()->add_assets() = CadAsset(cad);
+    auto piece = aurum->CreatePiece(request);
+    ASSERT_TRUE(piece.ok()) << piece.status();
+    pieces.push_back(piece->id());
+    ASSERT_TRUE(aurum
+                    ->AddVersion(VersionRequest(piece->id(), 1,
+                                                v1::VERSION_REASON_RESIZE))
+                    .ok());
+  }
+  auto cert = aurum->IssueCertificate(pieces[3], 1);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  const std::string dir =
+      ::testing::TempDir() + "/migrate_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/cert.json") << cert->bundle_json();
+  std::ofstream(dir + "/ring.stl", std::ios::binary) << cad;
+  const std::string saved = dir + "/before.txt";
+  auto r = RunCli("log audit --root " + root + " --server " + rocks.target() +
+                  " --save " + saved);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(rocks.Stop(), 0);
+
+  auto& cluster = SharedPostgresCluster();
+  const std::string database = cluster.UniqueName("migrated");
+  auto url = cluster.CreateDatabase(database);
+  ASSERT_TRUE(url.ok()) << url.status();
+  // Usage errors: 2.
+  EXPECT_EQ(RunServerCli("migrate --from " + rocks.data_dir()).exit_code, 2);
+  EXPECT_EQ(
+      RunServerCli("migrate --from " + rocks.data_dir() + " --to mysql://x")
+          .exit_code,
+      2);
+  r = RunServerCli("migrate --from " + rocks.data_dir() + " --to '" + *url +
+                   "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("copied: 12 pieces, 24 versions, 1 certificates"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("matches"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("migrated: the copy proves out"), std::string::npos)
+      << r.output;
+  // Once only: the destination now holds a registry.
+  r = RunServerCli("migrate --from " + rocks.data_dir() + " --to '" + *url +
+                   "'");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("already holds a registry"), std::string::npos)
+      << r.output;
+
+  // A PostgreSQL front end with the same key serves the copy.
+  TestServer front;
+  const std::string keys = rocks.keys_dir();
+  front.AppendConfig("signing { key_file: '" + keys +
+                     "/signing-key.json' passphrase_file: '" + keys +
+                     "/passphrase' root_files: '" + keys + "/root.json' }");
+  front.AppendConfig("storage { postgres { url: '" + *url + "' } }");
+  ASSERT_OK(front.Start());
+  auto reader = front.Client(kAurumToken);
+  for (const auto& id : pieces) {
+    auto p = reader->GetPiece(id);
+    ASSERT_TRUE(p.ok()) << id << ": " << p.status();
+    EXPECT_EQ(p->current_version(), 2u);
+  }
+  v1::DownloadAssetRequest download;
+  download.set_sha256(crypto::Sha256::HexOf(cad));
+  download.set_piece_id(pieces[0]);
+  auto bytes = reader->DownloadBytes(download);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(*bytes, cad);
+  const std::string check = " --root " + root + " --file " + dir + "/ring.stl";
+  r = RunCli("verify " + dir + "/cert.json" + check);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = RunCli("verify " + dir + "/cert.json" + check + " --online --server " +
+             front.target());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = RunCli("log audit --root " + root + " --server " + front.target() +
+             " --entries --checkpoint " + saved);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("consistent with the saved"), std::string::npos)
+      << r.output;
+  // And it keeps appending where the copy ended.
+  ASSERT_TRUE(
+      front.Client(kAurumToken)
+          ->AddVersion(VersionRequest(pieces[0], 2, v1::VERSION_REASON_REPAIR))
+          .ok());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
