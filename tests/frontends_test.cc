@@ -250,17 +250,30 @@ TEST_F(FrontEndsTest, SigkillOfFrontEndsUnderLoadLosesNothing) {
       }
     });
   }
+  // Joined however the test ends: a failed ASSERT must report, not
+  // std::terminate on joinable threads.
+  struct Joiner {
+    std::atomic<bool>* stop;
+    std::vector<std::thread>* threads;
+    ~Joiner() {
+      *stop = true;
+      for (auto& t : *threads) {
+        if (t.joinable()) t.join();
+      }
+    }
+  } joiner{&stop, &writers};
   std::vector<std::string> checkpoints;  // Saved before each kill.
   std::set<int> holders;
   for (int cycle = 0; cycle < 5; ++cycle) {
     std::this_thread::sleep_for(milliseconds(800));
     const int victim = LeaseHolder();
-    ASSERT_GE(victim, 0) << "no front end holds the lease";
+    ASSERT_GE(victim, 0) << "cycle " << cycle << ": no front end holds the "
+                         << "lease";
     holders.insert(victim);
     const int witness = (victim + 1) % kFrontEnds;
     const std::string file = dir_ + "/before" + std::to_string(cycle) + ".txt";
     auto r = RunCli(Audit(witness, " --save " + file));
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << "cycle " << cycle << ": " << r.output;
     checkpoints.push_back(file);
     servers_[victim]->Kill();  // Mid-load: its writers' calls fail.
     // Another front end takes the lease once it expires (1 s).
