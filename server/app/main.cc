@@ -11,6 +11,7 @@
 #include "server/app/server.h"
 #include "server/ops/dev_setup.h"
 #include "server/ops/keys_command.h"
+#include "server/ops/migrate.h"
 #include "server/ops/restore.h"
 #include "server/storage/open_store.h"
 #include "server/witness/witness_command.h"
@@ -23,6 +24,37 @@ int ExitCode(const absl::Status& s) {
   if (s.ok()) return 0;
   std::cerr << "loupe-server: " << s.message() << "\n";
   return absl::IsInvalidArgument(s) ? 2 : 1;
+}
+
+// `loupe-server migrate`: the two stores' configs, then the copy.
+absl::Status Migrate(const std::string& from, const std::string& to,
+                     const std::string& to_config) {
+  if (to.empty() == to_config.empty()) {
+    return absl::InvalidArgumentError(
+        "migrate: give exactly one of --to URL and --to-config FILE");
+  }
+  loupe::v1::ServerConfig source;
+  source.set_data_dir(from);
+  loupe::v1::ServerConfig destination;
+  if (!to.empty()) {
+    if (!to.starts_with("postgres://") && !to.starts_with("postgresql://")) {
+      return absl::InvalidArgumentError(
+          "--to: a postgres:// or postgresql:// URL");
+    }
+    destination.mutable_storage()->mutable_postgres()->set_url(to);
+  } else {
+    auto loaded = loupe::server::LoadConfigFile(to_config);
+    if (!loaded.ok()) {
+      return absl::InvalidArgumentError(loaded.status().message());
+    }
+    destination = *std::move(loaded);
+    if (!destination.storage().has_postgres()) {
+      return absl::InvalidArgumentError(
+          "--to-config: the config names no storage { postgres {} }");
+    }
+  }
+  destination.mutable_storage()->mutable_postgres()->set_apply_migrations(true);
+  return loupe::server::MigrateRegistry(source, destination, std::cout);
 }
 
 int Serve(const std::string& config_path, const std::string& data_dir,
@@ -216,6 +248,22 @@ int main(int argc, char** argv) {
       ->add_option("-c,--config", migrate_config, "the configuration file")
       ->required();
 
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "copy a stopped RocksDB registry (--from DATA_DIR) into an empty "
+      "PostgreSQL database (--to URL or --to-config FILE), then prove the "
+      "copy (log root = the signed checkpoint's, counts, a clean scrub); exit "
+      "0 proven, 1 failed, 2 usage");
+  std::string migrate_from, migrate_to, migrate_to_config;
+  migrate->add_option("--from", migrate_from, "the source data directory")
+      ->required();
+  migrate->add_option("--to", migrate_to,
+                      "the destination's URL (postgres://... or "
+                      "postgresql://...)");
+  migrate->add_option("--to-config", migrate_to_config,
+                      "a loupe-server config naming the destination "
+                      "(storage { postgres {} })");
+
   auto* witness = app.add_subcommand(
       "witness",
       "run a transparency-log witness (C2SP tlog-witness): cosigns each "
@@ -292,6 +340,9 @@ int main(int argc, char** argv) {
     if (!version.ok()) return ExitCode(version.status());
     std::cout << "schema version " << *version << "\n";
     return 0;
+  }
+  if (*migrate) {
+    return ExitCode(Migrate(migrate_from, migrate_to, migrate_to_config));
   }
   if (*scrub || *restore) {
     auto s = *scrub ? loupe::server::ScrubDataDir(scrub_dir, std::cout)

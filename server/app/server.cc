@@ -235,7 +235,10 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   });
   if (s->signer_ != nullptr && !config.witnessing().witnesses().empty()) {
     auto publisher = WitnessPublisher::Start(
-        config.witnessing(), s->log_.get(), s->store_.get(), s->metrics_.get());
+        config.witnessing(), s->log_.get(), s->store_.get(), s->metrics_.get(),
+        [checkpoints = s->checkpoints_.get()] {
+          return checkpoints->leading();
+        });
     if (!publisher.ok()) return publisher.status();
     s->publisher_ = *std::move(publisher);
   } else if (!config.witnessing().witnesses().empty()) {

@@ -1,13 +1,40 @@
 #include "server/log/checkpoint_publisher.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <iostream>
+#include <optional>
 #include <utility>
+
+#include "base/str_cat.h"
+#include "crypto/random.h"
 
 namespace loupe::server {
 
+namespace {
+
+std::string DefaultHolder() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return StrCat(host, "/", getpid(), "/", crypto::RandomId(""));
+}
+
+}  // namespace
+
 CheckpointPublisher::CheckpointPublisher(TransparencyLog* log,
-                                         std::chrono::milliseconds interval)
-    : log_(log), interval_(interval), last_signed_(Clock::now() - interval) {
+                                         std::chrono::milliseconds interval,
+                                         Lease lease, std::string holder)
+    : log_(log),
+      interval_(interval),
+      lease_ttl_(std::max(3 * interval, std::chrono::milliseconds(1000))),
+      lease_(lease != nullptr
+                 ? std::move(lease)
+                 : [log](std::string_view h,
+                         std::chrono::milliseconds
+                             ttl) { return log->HoldPublisherLease(h, ttl); }),
+      holder_(holder.empty() ? DefaultHolder() : std::move(holder)),
+      last_signed_(Clock::now() - interval) {
   PublishAndAnswer();
   thread_ = std::thread([this] { Run(); });
 }
@@ -46,6 +73,8 @@ void CheckpointPublisher::Stop() {
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
   PublishAndAnswer();
+  // Another front end may take over at once.
+  if (leading_.load()) Lead(std::chrono::milliseconds(0));
   std::vector<Waiter> rest;
   {
     std::lock_guard lock(mu_);
@@ -84,20 +113,53 @@ void CheckpointPublisher::Run() {
   }
 }
 
+bool CheckpointPublisher::Lead(std::chrono::milliseconds ttl) {
+  auto held = lease_(holder_, ttl);
+  const bool now = held.ok() && *held;
+  if (!held.ok()) {
+    std::cerr << "loupe-server: WARNING: the checkpoint publisher's lease: "
+              << held.status().message() << "\n";
+  }
+  if (leading_.exchange(now) != now && ttl.count() > 0) {
+    std::cout << "loupe-server: " << holder_
+              << (now ? " publishes checkpoints (holds the lease)"
+                      : " follows the checkpoints another front end publishes")
+              << std::endl;
+  }
+  return now;
+}
+
 void CheckpointPublisher::PublishAndAnswer() {
   const Clock::time_point started = Clock::now();
-  auto published = log_->Publish();
+  const bool lead = Lead(lease_ttl_);
+  // A follower reads the stored checkpoint; none yet is no failure: its
+  // waiters wait for the holder's first (or for the lease).
+  absl::StatusOr<std::optional<storage::CheckpointRecord>> published;
+  if (lead) {
+    auto signed_now = log_->Publish();
+    if (signed_now.ok()) {
+      published = std::optional(*std::move(signed_now));
+    } else {
+      published = signed_now.status();
+    }
+  } else {
+    published = log_->Follow();
+  }
+  const bool failed = !published.ok();
+  const uint64_t size =
+      published.ok() && published->has_value() ? (*published)->size : 0;
   std::vector<Waiter> covered;
   {
     std::lock_guard lock(mu_);
-    if (published.ok() && published->size > published_size_.load()) {
+    if (!lead) last_signed_ = started;  // Polls once per interval.
+    if (size > published_size_.load()) {
       last_signed_ = started;
-      published_size_.store(published->size, std::memory_order_release);
-      ++publications_;
+      published_size_.store(size, std::memory_order_release);
+      if (lead) ++publications_;
     }
     auto split =
         std::partition(waiters_.begin(), waiters_.end(), [&](const Waiter& w) {
-          return published.ok() && w.size > published_size_.load();
+          return !failed && w.size > published_size_.load();
         });
     covered.assign(std::make_move_iterator(split),
                    std::make_move_iterator(waiters_.end()));

@@ -7,6 +7,14 @@
 // issued certificate's proof; a reader who must see its own writes) queue
 // a continuation that runs once one is published (AfterCovering).
 //
+// Several front ends sharing one store publish one at a time: each round
+// the publisher takes or renews the store's publisher lease
+// (Store::TryHoldPublisherLease, for lease_ttl). The holder signs and
+// stores; the others follow: they read the newest stored checkpoint each
+// interval, serve it and answer their waiters with it. When the holder
+// dies, its lease expires and another front end takes it in its next
+// round. Stop() gives the lease up. Engines of one process always grant it.
+//
 // Thread-safe.
 
 #include <atomic>
@@ -16,6 +24,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -29,7 +39,13 @@ class CheckpointPublisher {
   // re-signing, a first checkpoint), then starts the thread. `log` is not
   // owned and outlives the publisher. A failure to publish is not fatal:
   // the log's readers report it, and the thread keeps trying.
-  CheckpointPublisher(TransparencyLog* log, std::chrono::milliseconds interval);
+  //
+  // `lease` replaces the store's lease (tests); `holder` names this
+  // process in the lease (default: host, pid and a random suffix).
+  using Lease = std::function<absl::StatusOr<bool>(
+      std::string_view holder, std::chrono::milliseconds ttl)>;
+  CheckpointPublisher(TransparencyLog* log, std::chrono::milliseconds interval,
+                      Lease lease = nullptr, std::string holder = "");
   ~CheckpointPublisher();  // Stop().
   CheckpointPublisher(const CheckpointPublisher&) = delete;
   CheckpointPublisher& operator=(const CheckpointPublisher&) = delete;
@@ -51,6 +67,13 @@ class CheckpointPublisher {
   [[nodiscard]] uint64_t published_size() const;
   // Checkpoints signed (the tree had grown), for tests and metrics.
   [[nodiscard]] uint64_t publications() const;
+  // Whether this front end held the publisher lease at its last round.
+  [[nodiscard]] bool leading() const { return leading_.load(); }
+  [[nodiscard]] const std::string& holder() const { return holder_; }
+  // How long a lease lasts without renewal: 3 intervals, at least 1 s.
+  [[nodiscard]] std::chrono::milliseconds lease_ttl() const {
+    return lease_ttl_;
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -60,12 +83,19 @@ class CheckpointPublisher {
   };
 
   void Run();
-  // Publishes and runs the continuations it covers (all if it failed).
-  // Called without mu_.
+  // Publishes (holding the lease) or reads the stored checkpoint (not
+  // holding it), and runs the continuations it covers (all if publishing
+  // failed). Called without mu_.
   void PublishAndAnswer();
+  // Takes or renews the lease (`ttl` 0: gives it up); whether held.
+  bool Lead(std::chrono::milliseconds ttl);
 
   TransparencyLog* const log_;
   const Clock::duration interval_;
+  const std::chrono::milliseconds lease_ttl_;
+  const Lease lease_;
+  const std::string holder_;
+  std::atomic<bool> leading_ = false;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

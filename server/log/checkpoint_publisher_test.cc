@@ -8,6 +8,8 @@
 #include <atomic>
 #include <fstream>
 #include <future>
+#include <mutex>
+#include <string>
 #include <thread>
 
 #include "crypto/key_file.h"
@@ -164,6 +166,85 @@ TEST_F(CheckpointPublisherTest, ReadsServeTheNewestPublishedCheckpoint) {
   auto checkpoint = log_->Checkpoint();
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
   EXPECT_EQ(checkpoint->tree_size(), 1u);
+  EXPECT_EQ(StoredSize(), 1u);
+}
+
+// A lease shared by publishers on one store, as the database's would be:
+// held until given up (ttl 0) or taken over after Expire().
+class FakeLease {
+ public:
+  CheckpointPublisher::Lease For() {
+    return [this](std::string_view holder, milliseconds ttl) {
+      std::lock_guard lock(mu_);
+      if (ttl.count() == 0) {
+        if (holder_ == holder) holder_.clear();
+        return false;
+      }
+      if (holder_.empty()) holder_ = holder;
+      return holder_ == holder;
+    };
+  }
+  void Expire() {
+    std::lock_guard lock(mu_);
+    holder_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::string holder_;
+};
+
+// Two front ends on one store: only the lease holder signs; the other
+// serves and answers its waiters from the stored checkpoint, and takes
+// over when the holder gives the lease up.
+TEST_F(CheckpointPublisherTest, OnlyTheLeaseHolderSignsAndOthersFollow) {
+  FakeLease lease;
+  TransparencyLog other_log(store_.get(), signer_.get());
+  Append();
+  CheckpointPublisher leader(log_.get(), milliseconds(20), lease.For(), "a");
+  CheckpointPublisher follower(&other_log, milliseconds(20), lease.For(), "b");
+  EXPECT_TRUE(leader.leading());
+  EXPECT_FALSE(follower.leading());
+  EXPECT_EQ(follower.published_size(), 1u);  // The leader's, read back.
+  const uint64_t size = Append();
+  std::promise<uint64_t> stored_then;
+  follower.AfterCovering(size, [&] { stored_then.set_value(StoredSize()); });
+  EXPECT_GE(stored_then.get_future().get(), size);
+  EXPECT_GE(follower.published_size(), size);
+  auto checkpoint = other_log.Checkpoint();
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  EXPECT_GE(checkpoint->tree_size(), size);
+  auto proof = other_log.ProveEntry(size - 1);
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_EQ(follower.publications(), 0u);  // It never signed.
+  EXPECT_GE(leader.publications(), 2u);
+  // The leader stops (gives the lease up): the follower takes over.
+  leader.Stop();
+  const uint64_t later = Append();
+  std::promise<void> covered;
+  follower.AfterCovering(later, [&] { covered.set_value(); });
+  covered.get_future().wait();
+  EXPECT_TRUE(follower.leading());
+  EXPECT_GE(follower.publications(), 1u);
+  EXPECT_EQ(StoredSize(), later);
+}
+
+// A holder that dies keeps the lease until it expires; then another takes
+// it in its next round.
+TEST_F(CheckpointPublisherTest, AnExpiredLeaseIsTakenOver) {
+  FakeLease lease;
+  ASSERT_TRUE(*lease.For()("dead", milliseconds(1000)));  // Then it crashed.
+  Append();
+  CheckpointPublisher publisher(log_.get(), milliseconds(20), lease.For(), "b");
+  EXPECT_FALSE(publisher.leading());
+  EXPECT_EQ(StoredSize(), 0u);  // Nobody signed.
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(StoredSize(), 0u);
+  lease.Expire();
+  std::promise<void> covered;
+  publisher.AfterCovering(1, [&] { covered.set_value(); });
+  covered.get_future().wait();
+  EXPECT_TRUE(publisher.leading());
   EXPECT_EQ(StoredSize(), 1u);
 }
 

@@ -22,7 +22,27 @@ absl::StatusOr<storage::Store::CheckpointRecord> TransparencyLog::Latest(
     std::lock_guard lock(publish_mu_);
     if (latest_ && latest_->size >= at_least) return *latest_;
   }
+  auto followed = Follow();
+  if (!followed.ok()) return followed.status();
+  if (*followed && (*followed)->size >= at_least) return **followed;
   return Publish();
+}
+
+absl::StatusOr<std::optional<storage::CheckpointRecord>>
+TransparencyLog::Follow() {
+  if (signer_ == nullptr) return Publish().status();  // Its error.
+  auto stored = store_->LatestCheckpoint();
+  if (!stored.ok()) return stored.status();
+  std::lock_guard lock(publish_mu_);
+  // A checkpoint signed by another key (a front end not yet restarted
+  // after a key rotation) is not served: verifiers may not accept it.
+  if (*stored && signer_->SignedCheckpoint((*stored)->note) &&
+      (!latest_ || (*stored)->size > latest_->size ||
+       ((*stored)->size == latest_->size && (*stored)->root == latest_->root &&
+        (*stored)->note.size() > latest_->note.size()))) {
+    latest_ = **stored;
+  }
+  return latest_;
 }
 
 absl::StatusOr<storage::Store::CheckpointRecord> TransparencyLog::Publish() {

@@ -17,6 +17,7 @@
 // signed one, whose cosignatures come later: fetch the bundle again).
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -49,6 +50,17 @@ class TransparencyLog {
   // Slow (a signature and a synced write): the publisher's thread only,
   // and the rare fallback in ProveEntry.
   [[nodiscard]] absl::StatusOr<storage::Store::CheckpointRecord> Publish();
+  // A front end that does not hold the publisher lease: adopts the newest
+  // stored checkpoint (signed by this log's key; another front end
+  // published it) if it is newer than the one held, or the same tree with
+  // more cosignatures; returns the one held now, nullopt before any.
+  [[nodiscard]] absl::StatusOr<std::optional<storage::CheckpointRecord>>
+  Follow();
+  // Store::TryHoldPublisherLease.
+  [[nodiscard]] absl::StatusOr<bool> HoldPublisherLease(
+      std::string_view holder, std::chrono::milliseconds ttl) {
+    return store_->TryHoldPublisherLease(holder, ttl);
+  }
   // Entries in the log now (DATA_LOSS if it is damaged).
   [[nodiscard]] absl::StatusOr<uint64_t> Size() { return store_->LogSize(); }
 
@@ -85,7 +97,8 @@ class TransparencyLog {
 
  private:
   // The newest published checkpoint, if it has at least `at_least`
-  // entries; else (or before the first) Publish().
+  // entries; else the newest stored one (another front end's), if it has;
+  // else (or before the first) Publish().
   [[nodiscard]] absl::StatusOr<storage::Store::CheckpointRecord> Latest(
       uint64_t at_least = 0);
   // Latest(), or the newest witnessed checkpoint when witnesses are set.

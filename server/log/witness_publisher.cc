@@ -93,6 +93,7 @@ struct WitnessPublisher::Impl {
   TransparencyLog* log = nullptr;
   storage::Store* store = nullptr;
   http::Metrics* metrics = nullptr;
+  std::function<bool()> leading;  // Null: always.
   std::vector<Target> targets;
   CURLM* multi = nullptr;
   std::optional<Record> current;  // The checkpoint being cosigned.
@@ -287,6 +288,7 @@ struct WitnessPublisher::Impl {
   }
 
   void Round() {
+    if (leading && !leading()) return;  // Another front end submits.
     auto newest = log->Newest();
     if (!newest.ok()) return;  // No tree to show (e.g. the log is damaged).
     if (!current || current->size != newest->size ||
@@ -329,7 +331,8 @@ struct WitnessPublisher::Impl {
 
 absl::StatusOr<std::unique_ptr<WitnessPublisher>> WitnessPublisher::Start(
     const v1::WitnessingConfig& config, TransparencyLog* log,
-    storage::Store* store, http::Metrics* metrics) {
+    storage::Store* store, http::Metrics* metrics,
+    std::function<bool()> leading) {
   static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
   if (global != CURLE_OK) {
     return absl::InternalError(StrCat("libcurl: ", curl_easy_strerror(global)));
@@ -337,6 +340,7 @@ absl::StatusOr<std::unique_ptr<WitnessPublisher>> WitnessPublisher::Start(
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->log = log;
+  impl->leading = std::move(leading);
   impl->store = store;
   impl->metrics = metrics;
   impl->multi = curl_multi_init();

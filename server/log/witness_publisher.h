@@ -14,6 +14,7 @@
 // are verified with the configured key before they are kept.
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,10 +43,13 @@ class WitnessPublisher {
  public:
   // Starts the thread. `log`, `store` and `metrics` must outlive the
   // publisher; `config` must have passed FinishWitnessingConfig and list at
-  // least one witness.
+  // least one witness. `leading` (if set) says whether this front end
+  // holds the checkpoint publisher's lease (CheckpointPublisher::leading):
+  // only the holder submits; the others skip their rounds.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<WitnessPublisher>> Start(
       const v1::WitnessingConfig& config, TransparencyLog* log,
-      storage::Store* store, http::Metrics* metrics);
+      storage::Store* store, http::Metrics* metrics,
+      std::function<bool()> leading = nullptr);
   ~WitnessPublisher();  // Stop().
 
   // Stops the thread (a submission in flight is cut short). Idempotent.

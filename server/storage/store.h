@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -198,6 +199,23 @@ class LogReader {
   // at `size` first.
   [[nodiscard]] virtual absl::Status SaveCheckpoint(
       const CheckpointRecord& record) = 0;
+
+  // The checkpoint publisher's lease, for engines that several front ends
+  // share: true if `holder` (a name unique to one process) holds the lease
+  // to sign and store checkpoints and submit them to witnesses, taking it
+  // if it is free or its holder let `ttl` pass without renewing, and
+  // renewing it (for `ttl` more) if `holder` has it. A `ttl` of zero
+  // gives it up if `holder` has it (and returns false). Time is the
+  // engine's clock, not the caller's. A lease lost to a pause is benign:
+  // every checkpoint signs a prefix of the same append-only tree, and
+  // SaveCheckpoint keeps only a newer one. Engines used by one process
+  // grant it always (this default). Errors are storage failures; callers
+  // treat them as "not held".
+  [[nodiscard]] virtual absl::StatusOr<bool> TryHoldPublisherLease(
+      std::string_view holder, std::chrono::milliseconds ttl) {
+    (void)holder;
+    return ttl.count() > 0;
+  }
 };
 
 // Asset bytes: content-addressed, streamed in and out, digest-checked.

@@ -97,6 +97,63 @@ def kubernetes(server):
     check_config(server, config, "the Kubernetes config")
 
 
+def frontends(server):
+    """deploy/k8s/loupe-frontends.yaml: N stateless front ends on an
+    external database (docs/scale-out.md)."""
+    path = os.path.join(ROOT, "deploy/k8s/loupe-frontends.yaml")
+    with open(path) as f:
+        docs = [d for d in yaml.safe_load_all(f) if d]
+    kinds = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    check(all("apiVersion" in d and "kind" in d for d in docs),
+          "front ends: every manifest has apiVersion and kind")
+    dep = kinds.get(("Deployment", "loupe-frontend"))
+    check(dep is not None and dep["apiVersion"] == "apps/v1",
+          "front ends: a Deployment apps/v1")
+    if dep is None:
+        return
+    spec = dep["spec"]
+    pod = spec["template"]["spec"]
+    labels = spec["template"]["metadata"]["labels"]
+    check(all(labels.get(k) == v
+              for k, v in spec["selector"]["matchLabels"].items()),
+          "front ends: the selector matches the template's labels")
+    check(spec.get("replicas", 1) >= 2, "front ends: more than one replica")
+    check("volumeClaimTemplates" not in spec,
+          "front ends: stateless (no volume claims)")
+    container = pod["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    for kind, path_ in (("livenessProbe", "/healthz"),
+                        ("readinessProbe", "/readyz")):
+        probe = container.get(kind, {}).get("httpGet", {})
+        check(probe.get("path") == path_ and probe.get("port") in ports and
+              probe.get("scheme") == "HTTPS",
+              "front ends: %s on %s over HTTPS" % (kind, path_))
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    check(all(n in volumes for n in mounts.values()),
+          "front ends: every volumeMount names a volume")
+    for v in volumes.values():
+        if "secret" in v:
+            check(("Secret", v["secret"]["secretName"]) in kinds,
+                  "front ends: Secret %s is defined" %
+                  v["secret"]["secretName"])
+    check(pod.get("securityContext", {}).get("runAsNonRoot") is True,
+          "front ends: run as non-root")
+    config = kinds[("Secret", "loupe-frontends-config")]["stringData"][
+        "loupe.conf"]
+    url_file = re.search(r'url_file:\s*"([^"]+)"', config)
+    check(url_file is not None and "url:" not in config.replace(
+        "url_file:", ""), "front ends: the database URL comes from url_file")
+    if url_file:
+        mount = os.path.dirname(url_file.group(1))
+        name = mounts.get(mount)
+        check(name in volumes and "secret" in volumes[name],
+              "front ends: url_file is in a mounted Secret")
+    check("tls {" in config and "allow_plaintext" not in config,
+          "front ends: the config speaks TLS")
+    check_config(server, config, "the front ends' config")
+
+
 def systemd(server):
     unit = os.path.join(ROOT, "deploy/loupe.service")
     with open(unit) as f:
@@ -189,6 +246,7 @@ def docker():
 def main():
     server = os.path.abspath(sys.argv[1])
     kubernetes(server)
+    frontends(server)
     systemd(server)
     docker()
     with open(os.path.join(ROOT, "deploy/loupe.conf.example")) as f:

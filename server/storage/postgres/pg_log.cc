@@ -360,6 +360,45 @@ absl::Status SaveCheckpoint(ConnectionPool& pool,
       });
 }
 
+absl::StatusOr<bool> HoldPublisherLease(ConnectionPool& pool,
+                                        std::string_view holder,
+                                        std::chrono::milliseconds ttl) {
+  bool held = false;
+  absl::Status s = RunSerializable(
+      pool, "taking the checkpoint publisher's lease",
+      [&](SerializableTxn& txn) -> absl::Status {
+        held = false;
+        const auto row = txn.exec(
+            "SELECT holder, expires_unix_ms, CAST(EXTRACT(EPOCH FROM now()) * "
+            "1000 AS BIGINT) FROM publisher_lease WHERE id = 0 FOR UPDATE");
+        if (row.empty()) {
+          return absl::DataLossError(
+              "storage: the publisher_lease row is missing");
+        }
+        const std::string current = row[0][0].c_str();
+        const int64_t expires = row[0][1].as<int64_t>();
+        const int64_t now = row[0][2].as<int64_t>();
+        const bool mine = current == holder;
+        if (ttl.count() <= 0) {  // Giving it up.
+          if (mine && expires > now) {
+            txn.exec_params(
+                "UPDATE publisher_lease SET expires_unix_ms = $1 WHERE id = 0",
+                now);
+          }
+          return absl::OkStatus();
+        }
+        if (!mine && expires > now) return absl::OkStatus();  // Another's.
+        txn.exec_params(
+            "UPDATE publisher_lease SET holder = $1, expires_unix_ms = $2 "
+            "WHERE id = 0",
+            std::string(holder), now + static_cast<int64_t>(ttl.count()));
+        held = true;
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return held;
+}
+
 absl::Status CheckLogAtOpen(ConnectionPool& pool, TileTree& tree,
                             uint64_t verify_entries, absl::Status* health) {
   // Damage goes in *health; anything else fails the open.

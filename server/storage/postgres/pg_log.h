@@ -11,6 +11,7 @@
 // rebuilding anything.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -101,5 +102,12 @@ class TileTree {
 // Stores `record` unless the stored one is newer (as the other engines).
 [[nodiscard]] absl::Status SaveCheckpoint(ConnectionPool& pool,
                                           const CheckpointRecord& record);
+
+// Store::TryHoldPublisherLease on the one-row publisher_lease table: in a
+// SERIALIZABLE transaction, the row locked (FOR UPDATE, no advisory lock),
+// the database's clock deciding expiry.
+[[nodiscard]] absl::StatusOr<bool> HoldPublisherLease(
+    ConnectionPool& pool, std::string_view holder,
+    std::chrono::milliseconds ttl);
 
 }  // namespace loupe::storage::pg

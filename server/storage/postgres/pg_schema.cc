@@ -93,6 +93,14 @@ CREATE TABLE log_checkpoint (
   note BYTEA NOT NULL
 )
 )sql"},
+    {2, "the checkpoint publisher's lease", R"sql(
+CREATE TABLE publisher_lease (
+  id INT PRIMARY KEY CHECK (id = 0),
+  holder TEXT NOT NULL,
+  expires_unix_ms BIGINT NOT NULL
+);
+INSERT INTO publisher_lease (id, holder, expires_unix_ms) VALUES (0, '', 0)
+)sql"},
 };
 
 constexpr char kCreateMigrations[] = R"sql(

@@ -224,6 +224,11 @@ class PostgresStore final : public Store {
     return pg::SaveCheckpoint(*pool_, record);
   }
 
+  absl::StatusOr<bool> TryHoldPublisherLease(
+      std::string_view holder, std::chrono::milliseconds ttl) override {
+    return pg::HoldPublisherLease(*pool_, holder, ttl);
+  }
+
   absl::StatusOr<std::unique_ptr<AssetWriter>> BeginUpload() override {
     return pg::NewPgAssetWriter(pool_.get(), &uploads_in_flight_);
   }

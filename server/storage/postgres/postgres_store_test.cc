@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
+#include <thread>
+#include <vector>
 
 #include "server/storage/postgres/test_cluster_for_tests.h"
 
@@ -56,18 +59,62 @@ TEST_F(PostgresStoreTest, MigrationsAreRecordedOnceAndANewerSchemaIsRefused) {
       << unmigrated.status();
   auto version = MigratePostgresSchema(url_);
   ASSERT_TRUE(version.ok()) << version.status();
-  EXPECT_EQ(*version, 1);
-  EXPECT_EQ(*MigratePostgresSchema(url_), 1);  // Idempotent.
-  EXPECT_EQ(Sql("SELECT COUNT(*) FROM schema_migrations"), "1");
+  EXPECT_EQ(*version, 2);
+  EXPECT_EQ(*MigratePostgresSchema(url_), 2);  // Idempotent.
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM schema_migrations"), "2");
   EXPECT_TRUE(Open(/*migrate=*/false).ok());
   // A newer loupe-server migrated the database: this one refuses it.
-  Sql("INSERT INTO schema_migrations VALUES (2, 'from the future', 0)");
+  Sql("INSERT INTO schema_migrations VALUES (3, 'from the future', 0)");
   for (const auto& s :
        {Open(/*migrate=*/false).status(), Open(/*migrate=*/true).status(),
         MigratePostgresSchema(url_).status()}) {
     EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-    EXPECT_NE(s.message().find("version 2"), std::string::npos) << s;
+    EXPECT_NE(s.message().find("version 3"), std::string::npos) << s;
   }
+}
+
+TEST_F(PostgresStoreTest, OneFrontEndHoldsThePublisherLeaseUntilItExpires) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a.ok() && b.ok());
+  using std::chrono::milliseconds;
+  const milliseconds ttl(400);
+  EXPECT_TRUE(*(*a)->TryHoldPublisherLease("a", ttl));
+  EXPECT_FALSE(*(*b)->TryHoldPublisherLease("b", ttl));  // a's, not expired.
+  EXPECT_TRUE(*(*a)->TryHoldPublisherLease("a", ttl));   // Renewed.
+  EXPECT_EQ(Sql("SELECT holder FROM publisher_lease"), "a");
+  // a stops renewing: b takes it once the lease expires, and a lost it.
+  std::this_thread::sleep_for(ttl + milliseconds(100));
+  EXPECT_TRUE(*(*b)->TryHoldPublisherLease("b", ttl));
+  EXPECT_FALSE(*(*a)->TryHoldPublisherLease("a", ttl));
+  // Given up (ttl 0): free at once, for a; a stranger cannot release it.
+  EXPECT_FALSE(*(*a)->TryHoldPublisherLease("a", milliseconds(0)));
+  EXPECT_FALSE(*(*a)->TryHoldPublisherLease("a", ttl));
+  EXPECT_FALSE(*(*b)->TryHoldPublisherLease("b", milliseconds(0)));
+  EXPECT_TRUE(*(*a)->TryHoldPublisherLease("a", ttl));
+  // Contended by many at once: exactly one holds it.
+  std::atomic<int> holders = 0;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      auto held = (i % 2 ? **a : **b)
+                      .TryHoldPublisherLease("t" + std::to_string(i), ttl);
+      if (held.ok() && *held) ++holders;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(holders.load(), 0);  // a still holds it: nobody else gets it.
+  std::this_thread::sleep_for(ttl + milliseconds(100));
+  threads.clear();
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      auto held = (i % 2 ? **a : **b)
+                      .TryHoldPublisherLease("t" + std::to_string(i), ttl);
+      if (held.ok() && *held) ++holders;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(holders.load(), 1);
 }
 
 TEST_F(PostgresStoreTest, TwoFrontEndsShareOneLog) {
