@@ -28,8 +28,9 @@ absl::StatusOr<std::optional<Message>> Decode(
 
 class PgBatch final : public GroupBatch, public Transaction {
  public:
-  PgBatch(ConnectionPool* pool, TileTree* tree, const absl::Status* health)
-      : pool_(pool), tree_(tree), health_(health) {}
+  PgBatch(ConnectionPool* pool, TileTree* tree, const absl::Status* health,
+          Dialect dialect)
+      : pool_(pool), tree_(tree), health_(health), dialect_(dialect) {}
 
   Transaction& transaction() override { return *this; }
   void SetSavePoint() override { save_points_.push_back(undo_.size()); }
@@ -186,7 +187,8 @@ class PgBatch final : public GroupBatch, public Transaction {
     }
   }
 
-  // The group's transaction, begun on first use. Throws.
+  // The group's transaction, begun on first use with the dialect's writer
+  // exclusion as its first statement (before the snapshot). Throws.
   SerializableTxn& Txn() {
     if (!txn_) {
       auto lease = pool_->Acquire();
@@ -195,6 +197,9 @@ class PgBatch final : public GroupBatch, public Transaction {
       }
       lease_.emplace(*std::move(lease));
       txn_ = std::make_unique<SerializableTxn>(**lease_);
+      if (const char* exclude = WriterExclusionSql(dialect_)) {
+        txn_->exec(exclude);
+      }
     }
     return *txn_;
   }
@@ -224,6 +229,7 @@ class PgBatch final : public GroupBatch, public Transaction {
   ConnectionPool* pool_;
   TileTree* tree_;
   const absl::Status* health_;
+  const Dialect dialect_;
   std::optional<ConnectionPool::Lease> lease_;
   std::unique_ptr<SerializableTxn> txn_;
   absl::Status failed_;
@@ -314,8 +320,9 @@ absl::Status PgBatch::Write() {
 }  // namespace
 
 std::unique_ptr<GroupBatch> NewPgBatch(ConnectionPool* pool, TileTree* tree,
-                                       const absl::Status* health) {
-  return std::make_unique<PgBatch>(pool, tree, health);
+                                       const absl::Status* health,
+                                       Dialect dialect) {
+  return std::make_unique<PgBatch>(pool, tree, health, dialect);
 }
 
 }  // namespace loupe::storage::pg

@@ -7,7 +7,9 @@
 // Log entries are sequenced through the one-row coordinator: the first
 // AppendLog of a group locks it (SELECT ... FOR UPDATE) and reads the next
 // index; Write() inserts the entries, appends their hashes to the tiles and
-// advances the coordinator, all in the group's transaction.
+// advances the coordinator, all in the group's transaction. On PostgreSQL
+// the transaction first runs WriterExclusionSql() (pg_common.h), so that
+// groups of several front ends take turns instead of failing with 40001.
 
 #include <memory>
 
@@ -18,8 +20,11 @@
 namespace loupe::storage::pg {
 
 // `health` is the log's health fixed at open (appends refused with it when
-// not OK); none is owned. Committer thread only.
-[[nodiscard]] std::unique_ptr<GroupBatch> NewPgBatch(
-    ConnectionPool* pool, TileTree* tree, const absl::Status* health);
+// not OK); none is owned. `dialect` decides the writer exclusion.
+// Committer thread only.
+[[nodiscard]] std::unique_ptr<GroupBatch> NewPgBatch(ConnectionPool* pool,
+                                                     TileTree* tree,
+                                                     const absl::Status* health,
+                                                     Dialect dialect);
 
 }  // namespace loupe::storage::pg

@@ -1,6 +1,7 @@
 #include "server/storage/postgres/pg_common.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/cord.h"
 #include "base/str_cat.h"
@@ -117,6 +118,35 @@ absl::Status RunSerializable(
     }
   }
   return last;
+}
+
+Dialect DialectOfVersion(std::string_view version) {
+  // What each distributed engine's version() contains.
+  static constexpr std::pair<std::string_view, Dialect> kMarkers[] = {
+      {"CockroachDB", Dialect::kDistributed},  // "CockroachDB CCL v23.1.11 ..."
+      {"-YB-", Dialect::kDistributed},  // "PostgreSQL 11.2-YB-2.18.0.0-b0 ..."
+  };
+  for (const auto& [marker, dialect] : kMarkers) {
+    if (version.find(marker) != std::string_view::npos) return dialect;
+  }
+  return Dialect::kPostgres;
+}
+
+absl::StatusOr<Dialect> DetectDialect(ConnectionPool& pool) {
+  Dialect dialect = Dialect::kPostgres;
+  absl::Status s = RunRead(
+      pool, "reading the database's version", [&](pqxx::nontransaction& txn) {
+        dialect = DialectOfVersion(txn.exec("SELECT version()")[0][0].c_str());
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return dialect;
+}
+
+const char* WriterExclusionSql(Dialect dialect) {
+  return dialect == Dialect::kPostgres
+             ? "LOCK TABLE log_coordinator IN SHARE ROW EXCLUSIVE MODE"
+             : nullptr;
 }
 
 absl::Status RunRead(

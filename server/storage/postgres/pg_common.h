@@ -87,6 +87,32 @@ class ConnectionPool {
 
 using SerializableTxn = pqxx::transaction<pqxx::serializable>;
 
+// Which PostgreSQL-protocol database the store talks to, where their SQL
+// differs (docs/scale-out.md, "Sequencing and throughput").
+enum class Dialect {
+  // PostgreSQL itself: commit groups take WriterExclusionSql() first.
+  kPostgres,
+  // CockroachDB, YugabyteDB: no table locks; their serializable retries
+  // order concurrent writers.
+  kDistributed,
+};
+
+// The dialect of the database `pool` reaches, from `SELECT version()`
+// (CockroachDB and YugabyteDB name themselves there; anything else is
+// PostgreSQL). UNAVAILABLE or INTERNAL if it cannot be read.
+[[nodiscard]] absl::StatusOr<Dialect> DetectDialect(ConnectionPool& pool);
+[[nodiscard]] Dialect DialectOfVersion(std::string_view version);
+
+// The statement a transaction that may append to the log runs first, before
+// any read, or nullptr. On PostgreSQL it takes a self-conflicting lock on
+// log_coordinator (SHARE ROW EXCLUSIVE): such transactions run one at a
+// time, and each one's snapshot, taken by its first read after the lock is
+// granted, already sees the previous one's commit. Without it a SERIALIZABLE
+// group's snapshot predates its wait for the coordinator row, and whenever
+// another front end commits first the group fails with 40001 and runs again.
+// Readers (ACCESS SHARE) are not blocked.
+[[nodiscard]] const char* WriterExclusionSql(Dialect dialect);
+
 // Runs `fn` in a SERIALIZABLE transaction on a pooled connection and
 // commits; runs it again (a new transaction) when it or the commit fails
 // with a serialization conflict, at most kMaxAttempts times. `fn` returns

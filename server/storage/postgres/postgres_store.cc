@@ -32,10 +32,12 @@ std::string RawSha(const crypto::Sha256Digest& d) {
 class PostgresStore final : public Store {
  public:
   PostgresStore(std::unique_ptr<pg::ConnectionPool> pool,
-                std::unique_ptr<pg::TileTree> tree, absl::Status health)
+                std::unique_ptr<pg::TileTree> tree, absl::Status health,
+                pg::Dialect dialect)
       : pool_(std::move(pool)),
         tree_(std::move(tree)),
-        log_health_(std::move(health)) {}
+        log_health_(std::move(health)),
+        dialect_(dialect) {}
 
   void Commit(Work work, Done done) override {
     committer_->Submit(std::move(work), std::move(done));
@@ -296,10 +298,13 @@ class PostgresStore final : public Store {
   std::unique_ptr<pg::ConnectionPool> pool_;
   std::unique_ptr<pg::TileTree> tree_;
   const absl::Status log_health_;
+  const pg::Dialect dialect_;
   std::atomic<uint64_t> uploads_in_flight_{0};
   // Declared last: destroyed first, committing what is queued.
   std::unique_ptr<GroupCommitter> committer_ = std::make_unique<GroupCommitter>(
-      [this] { return pg::NewPgBatch(pool_.get(), tree_.get(), &log_health_); },
+      [this] {
+        return pg::NewPgBatch(pool_.get(), tree_.get(), &log_health_, dialect_);
+      },
       nullptr);
 };
 
@@ -340,6 +345,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
     if (auto v = pg::ApplyMigrations(*pool); !v.ok()) return v.status();
   }
   if (auto s = pg::CheckSchemaVersion(*pool); !s.ok()) return s;
+  auto dialect = pg::DetectDialect(*pool);
+  if (!dialect.ok()) return dialect.status();
   if (auto s = pg::DeleteAbandonedUploads(*pool, kAbandonedUploadSeconds);
       !s.ok()) {
     return s;
@@ -352,7 +359,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
     return s;
   }
   return std::unique_ptr<Store>(std::make_unique<PostgresStore>(
-      std::move(pool), std::move(tree), std::move(health)));
+      std::move(pool), std::move(tree), std::move(health), *dialect));
 }
 
 absl::StatusOr<int> MigratePostgresSchema(const std::string& url) {
