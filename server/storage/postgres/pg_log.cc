@@ -410,13 +410,11 @@ absl::Status CheckLogAtOpen(ConnectionPool& pool, TileTree& tree,
     return s;
   };
   *health = absl::OkStatus();
-  auto size = tree.Refresh();
-  if (!size.ok()) return size.status();
-  const uint64_t start = *size > verify_entries ? *size - verify_entries : 0;
-  for (uint64_t at = start; at < *size; at += 4096) {
-    auto entries = ReadLogEntries(pool, tree, at, 4096);
-    if (!entries.ok()) return sort(entries.status());
-  }
+  // The checkpoint first, then the entries: other front ends keep
+  // appending, and a checkpoint is stored only once its entries are
+  // committed, so entries read after it hold at least its size. (Read the
+  // other way round, a checkpoint published in between looked larger than
+  // the log: a false DATA_LOSS that stopped the front end's log.)
   std::optional<CheckpointRecord> checkpoint;
   absl::Status read = RunRead(pool, "reading the checkpoint",
                               [&](pqxx::nontransaction& txn) -> absl::Status {
@@ -425,7 +423,15 @@ absl::Status CheckLogAtOpen(ConnectionPool& pool, TileTree& tree,
                                 checkpoint = *std::move(c);
                                 return absl::OkStatus();
                               });
-  if (!read.ok() || !checkpoint) return sort(read);
+  if (!read.ok()) return sort(read);
+  auto size = tree.Refresh();
+  if (!size.ok()) return size.status();
+  const uint64_t start = *size > verify_entries ? *size - verify_entries : 0;
+  for (uint64_t at = start; at < *size; at += 4096) {
+    auto entries = ReadLogEntries(pool, tree, at, 4096);
+    if (!entries.ok()) return sort(entries.status());
+  }
+  if (!checkpoint) return absl::OkStatus();
   if (checkpoint->size > *size) {
     *health = absl::DataLossError(StrCat(
         "transparency log: ", *size, " entries in storage but a checkpoint of ",
