@@ -345,6 +345,7 @@ struct CheckOptions {
   uint32_t version = 0;
   double tolerance = 0.05;
   bool allow_scale = false;
+  bool record = false;
 };
 
 int CheckOnServer(const Globals& g, const CheckOptions& o) {
@@ -359,6 +360,7 @@ int CheckOnServer(const Globals& g, const CheckOptions& o) {
   header.set_allow_scale(o.allow_scale);
   header.set_file_name(o.path);
   header.set_twin_asset_sha256(o.twin);
+  header.set_record(o.record);
   auto check = client.CheckGeometry(header, *bytes);
   if (!check.ok()) return Fail(check.status());
   if (!o.output.empty() && !check->statement_json().empty()) {
@@ -376,6 +378,12 @@ int CheckOnServer(const Globals& g, const CheckOptions& o) {
       std::cout << "  signed by the registry"
                 << (o.output.empty() ? "" : ", statement in " + o.output)
                 << "\n";
+    }
+    if (!check->check_id().empty()) {
+      std::cout << "  recorded: " << check->check_id() << " (log entry "
+                << check->log_index() << "); cite it with `loupe version add "
+                << o.piece << " --reason " << check->purpose()
+                << " --evidence " << check->check_id() << "`\n";
     }
   }
   return check->pass() ? kOk : kFailed;
@@ -441,6 +449,10 @@ void AddCheckCommand(CLI::App& check, Globals& g, RunSlot& run) {
                  "reorder: allow a casting scale");
   check.add_option("--twin", k->twin,
                    "sha256 of the twin's mesh (default: the version's first)");
+  check.add_flag("--record", k->record,
+                 "record the result: the registry stores and logs its signed "
+                 "statement and prints the check's id, which a new version "
+                 "may cite (`loupe version add --evidence`)");
   check.add_option("-o,--output", k->output,
                    "save the registry's signed statement here");
   check.callback(

@@ -26,6 +26,9 @@ struct VersionOptions {
   int parent = -1;
   std::string note;
   VersionFiles files;
+  // Cited checks: ids, "ID=REASON" overrides of failed ones, and
+  // "ID=PNG" heat-map pictures published with them.
+  std::vector<std::string> evidence, overrides, heat_maps;
 };
 
 template <typename Message>
@@ -122,6 +125,50 @@ absl::Status DescribeVersion(const VersionOptions& o,
   return absl::OkStatus();
 }
 
+// "ID=VALUE" -> {ID, VALUE}; INVALID_ARGUMENT naming `option` otherwise.
+absl::StatusOr<std::pair<std::string, std::string>> SplitPair(
+    std::string_view option, const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
+    return absl::InvalidArgumentError(
+        StrCat(option, ": expected CHECK_ID=VALUE, got '", text, "'"));
+  }
+  return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
+}
+
+// The evidence entry of `id` in `version`, added if absent.
+v1::CheckEvidence* EvidenceFor(v1::TwinVersion* version,
+                               const std::string& id) {
+  for (auto& e : *version->mutable_evidence()) {
+    if (e.check_id() == id) return &e;
+  }
+  auto* e = version->add_evidence();
+  e->set_check_id(id);
+  return e;
+}
+
+// --evidence, --override and --heat-map into `version` (heat maps are
+// uploaded as renders of the version).
+absl::Status CiteChecks(RegistryClient& client, const VersionOptions& o,
+                        v1::TwinVersion* version) {
+  for (const auto& id : o.evidence) EvidenceFor(version, id);
+  for (const auto& text : o.overrides) {
+    auto pair = SplitPair("--override", text);
+    if (!pair.ok()) return pair.status();
+    EvidenceFor(version, pair->first)->set_override_reason(pair->second);
+  }
+  for (const auto& text : o.heat_maps) {
+    auto pair = SplitPair("--heat-map", text);
+    if (!pair.ok()) return pair.status();
+    VersionFiles picture;
+    picture.render.push_back(pair->second);
+    if (auto s = UploadFiles(client, picture, version); !s.ok()) return s;
+    EvidenceFor(version, pair->first)
+        ->set_heat_map_sha256(version->assets().rbegin()->sha256());
+  }
+  return absl::OkStatus();
+}
+
 // Builds the version from --from, flags and files, then adds it.
 int AddVersion(const Globals& g, const std::string& piece_id,
                const VersionOptions& o) {
@@ -141,6 +188,10 @@ int AddVersion(const Globals& g, const std::string& piece_id,
     version.set_reason(v1::VERSION_REASON_ORIGINAL);
   }
   if (auto s = UploadFiles(client, o.files, &version); !s.ok()) return Fail(s);
+  if (auto s = CiteChecks(client, o, &version); !s.ok()) {
+    return absl::IsInvalidArgument(s) ? Usage(std::string(s.message()))
+                                      : Fail(s);
+  }
   v1::AddVersionRequest request;
   request.set_piece_id(piece_id);
   *request.mutable_version() = version;
@@ -368,6 +419,15 @@ void AddVersionCommands(CLI::App& version, Globals& g, RunSlot& run) {
       "add", "add a version (resize, repair, ...) with its facts and files");
   add_cmd->add_option("piece", *piece_id, "piece id")->required();
   AddVersionOptions(add_cmd, add.get());
+  add_cmd->add_option("--evidence", add->evidence,
+                      "cite a recorded check (`loupe check --record`) as "
+                      "evidence of this version; repeatable");
+  add_cmd->add_option("--override", add->overrides,
+                      "CHECK_ID=REASON: cite a check that failed, with the "
+                      "studio's reason (logged publicly)");
+  add_cmd->add_option("--heat-map", add->heat_maps,
+                      "CHECK_ID=PNG: publish the check's heat-map picture "
+                      "(`loupe geometry compare --picture`) with the version");
   add_cmd->callback([&g, &run, piece_id, add] {
     run = [&g, piece_id, add] { return AddVersion(g, *piece_id, *add); };
   });

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
+#include "base/str_cat.h"
 #include "base/utf8.h"
 
 namespace loupe::client {
@@ -156,6 +157,27 @@ void PrintVersion(std::ostream& out, const v1::TwinVersion& v) {
         << TerminalSafe(a.file_name()) << "  " << TerminalSafe(a.media_type())
         << "  " << a.size_bytes() << " bytes  sha256:" << a.sha256() << "\n";
   }
+  for (const auto& e : v.evidence()) {
+    out << "evidence  " << DescribeEvidence(e) << "\n";
+  }
+}
+
+std::string DescribeEvidence(const v1::CheckEvidence& e) {
+  char numbers[160];
+  std::snprintf(numbers, sizeof(numbers),
+                " within %.3f mm: %s (largest difference %.3f mm, %.1f %% of "
+                "the surface)",
+                e.tolerance_um() / 1e3, e.pass() ? "PASS" : "FAIL",
+                e.max_abs_nm() / 1e6, e.coverage_ppm() / 1e4);
+  std::string line = StrCat(e.check_id(), ": ", e.purpose(),
+                            " check against version ", e.checked_version(),
+                            numbers, ", by ", e.checked_by(), " at ",
+                            e.checked_at(), ", file sha256:", e.file_sha256());
+  if (!e.override_reason().empty()) {
+    line += StrCat("; cited anyway, the studio's reason: ",
+                   e.override_reason());
+  }
+  return TerminalSafe(line);
 }
 
 void PrintVersionLine(std::ostream& out, const v1::TwinVersion& v) {

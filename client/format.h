@@ -41,5 +41,10 @@ void PrintPiece(std::ostream& out, const v1::Piece& piece);
 void PrintPieceLine(std::ostream& out, const v1::Piece& piece);
 void PrintVersion(std::ostream& out, const v1::TwinVersion& version);
 void PrintVersionLine(std::ostream& out, const v1::TwinVersion& version);
+// One cited check in a line: "ck_...: repair check against version 1
+// within 0.050 mm: PASS (largest difference 0.040 mm, 99.8 % of the
+// surface), by bench at ...", and the studio's reason for a failed one.
+// Terminal-safe.
+[[nodiscard]] std::string DescribeEvidence(const v1::CheckEvidence& e);
 
 }  // namespace loupe::client

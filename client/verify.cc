@@ -8,6 +8,7 @@
 #include "base/file.h"
 #include "base/str_cat.h"
 #include "client/format.h"
+#include "client/verify_evidence.h"
 #include "crypto/bundle.h"
 #include "crypto/certificate.h"
 #include "crypto/json_limits.h"
@@ -68,6 +69,8 @@ struct BundleResult {
   std::optional<crypto::PieceStatusFacts> piece_status;
   bool status_online = false;
   bool log_online = false;  // The log proof was fetched (--online).
+  // The checks the version cites, verified (verify_evidence.h).
+  std::vector<VerifiedEvidence> evidence;
 };
 
 std::string Days(absl::Duration d) {
@@ -231,6 +234,7 @@ absl::Status Refresh(const VerifyOptions& o, crypto::Bundle* bundle) {
   }
   bundle->roots = std::move(fresh->roots);
   if (fresh->log) bundle->log = std::move(fresh->log);
+  if (!fresh->evidence.empty()) bundle->evidence = std::move(fresh->evidence);
   return absl::OkStatus();
 }
 
@@ -266,6 +270,12 @@ BundleResult CheckBundle(const std::string& path, const crypto::TrustRoot& root,
   result.files = crypto::MatchFiles(certificate->statement, files);
   result.certificate = *std::move(certificate);
   result.status = CheckLog(*bundle, *result.certificate, *newest, o, &result);
+  if (result.status.ok()) {
+    auto evidence = VerifyEvidence(*bundle, *result.certificate, *newest,
+                                   o.now, o.allow_unlogged);
+    result.status = evidence.status();
+    if (evidence.ok()) result.evidence = *std::move(evidence);
+  }
   if (result.status.ok()) {
     result.status =
         CheckStatus(*bundle, *result.certificate, *newest, o, &result);
@@ -311,6 +321,7 @@ void PrintText(const std::vector<BundleResult>& results,
             << "\n";
       }
     }
+    PrintEvidence(r.evidence, out);
     if (r.piece_status) {
       out << "  status: " << r.piece_status->status << " as of "
           << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", r.piece_status->as_of,
@@ -351,6 +362,7 @@ Json ToJson(const std::vector<BundleResult>& results,
       b["keyid"] = r.certificate->keyid;
       b["predicate"] = r.certificate->statement.predicate;
       b["complete"] = r.files.complete;
+      b["evidence"] = EvidenceJson(r.evidence);
       if (r.log) {
         Json witnesses = Json::array();
         for (const auto& w : r.witnesses) {

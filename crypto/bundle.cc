@@ -16,6 +16,15 @@ std::string EncodeBundle(const Bundle& bundle) {
       {"roots", roots}};
   if (bundle.log) json["log"] = LogProofToJson(*bundle.log);
   if (bundle.status) json["status"] = EnvelopeToJsonValue(*bundle.status);
+  if (!bundle.evidence.empty()) {
+    nlohmann::json evidence = nlohmann::json::array();
+    for (const auto& e : bundle.evidence) {
+      nlohmann::json item = {{"check", EnvelopeToJsonValue(e.check)}};
+      if (e.log) item["log"] = LogProofToJson(*e.log);
+      evidence.push_back(std::move(item));
+    }
+    json["evidence"] = std::move(evidence);
+  }
   return json.dump(2) + "\n";
 }
 
@@ -55,6 +64,28 @@ absl::StatusOr<Bundle> ParseBundle(std::string_view text) {
     auto status = EnvelopeFromJsonValue(json["status"], "bundle.status");
     if (!status.ok()) return status.status();
     bundle.status = *std::move(status);
+  }
+  const auto evidence = json.value("evidence", nlohmann::json::array());
+  if (!evidence.is_array() || evidence.size() > 64) {
+    return absl::InvalidArgumentError(
+        "bundle.evidence: not an array of at most 64 checks");
+  }
+  for (size_t i = 0; i < evidence.size(); ++i) {
+    const std::string path = StrCat("bundle.evidence[", i, "]");
+    if (!evidence[i].is_object()) {
+      return absl::InvalidArgumentError(StrCat(path, ": not an object"));
+    }
+    BundleEvidence item;
+    auto check = EnvelopeFromJsonValue(
+        evidence[i].value("check", nlohmann::json()), StrCat(path, ".check"));
+    if (!check.ok()) return check.status();
+    item.check = *std::move(check);
+    if (evidence[i].contains("log")) {
+      auto log = LogProofFromJson(evidence[i]["log"], StrCat(path, ".log"));
+      if (!log.ok()) return log.status();
+      item.log = *std::move(log);
+    }
+    bundle.evidence.push_back(std::move(item));
   }
   return bundle;
 }

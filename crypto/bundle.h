@@ -8,6 +8,9 @@
 // optional members: "log" (crypto/log_entry.h LogProof: the certificate's
 // log index, inclusion proof and signed checkpoint) and "status" (a signed
 // piece-status statement, crypto/piece_status.h, stapled when fetched).
+// A certificate whose version cites recorded checks also carries
+// "evidence": [{"check": <DSSE envelope of the check statement>,
+// "log": <LogProof of its check entry>}, ...] (crypto/check_statement.h).
 
 #include <optional>
 #include <string>
@@ -22,11 +25,18 @@ namespace loupe::crypto {
 
 inline constexpr char kBundleFormat[] = "loupe-certificate-bundle-v1";
 
+// A cited check's signed statement and the proof that it was logged.
+struct BundleEvidence {
+  DsseEnvelope check;
+  std::optional<LogProof> log;
+};
+
 struct Bundle {
   DsseEnvelope certificate;
   std::vector<DsseEnvelope> roots;
   std::optional<LogProof> log;
   std::optional<DsseEnvelope> status;
+  std::vector<BundleEvidence> evidence;  // Absent from the JSON when empty.
 };
 
 [[nodiscard]] std::string EncodeBundle(const Bundle& bundle);

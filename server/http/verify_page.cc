@@ -16,7 +16,9 @@
 #include "crypto/dsse.h"
 #include "crypto/sha256.h"
 #include "geometry/jewelry_tables.h"
+#include "server/http/evidence_text.h"
 #include "server/http/gateway.h"
+#include "server/http/responses.h"
 #include "server/registry/geometry_summary.h"
 
 namespace loupe::server::http {
@@ -190,6 +192,64 @@ constexpr char kStyle[] =
     "radius:.5rem}.small{font-size:.85rem;color:#555}tr.certified{font-weight:"
     "bold}#qr svg{width:10rem;height:10rem}@media print{a{display:none}}";
 
+// The checks the version cites, in plain words, each with its heat-map
+// picture if the studio published it (/verify/<id>/heat-map/<sha256>).
+std::string Evidence(const v1::TwinVersion& v, std::string_view certificate_id) {
+  const auto described = DescribeEvidence(v);
+  if (described.empty()) return "";
+  std::string out = StrCat("<h2>", Escape(EvidenceHeading()),
+                           "</h2><ul class=\"evidence\" id=\"evidence\">\n");
+  for (const auto& e : described) {
+    out += StrCat("<li>", Escape(e.sentence));
+    if (!e.override_note.empty()) {
+      out += StrCat("<br><span class=\"small\">", Escape(e.override_note),
+                    "</span>");
+    }
+    if (!e.heat_map_sha256.empty()) {
+      out += StrCat("<br><img class=\"heat-map\" alt=\"\" src=\"/verify/",
+                    Escape(certificate_id), "/heat-map/",
+                    Escape(e.heat_map_sha256), "\">");
+    }
+    out += "</li>\n";
+  }
+  return out + "</ul>\n";
+}
+
+// A heat-map picture the certified version publishes with a cited check
+// (evidence.heat_map_sha256, a PNG asset of the version): public, since
+// the studio published it; any other asset stays behind a token.
+Response HeatMap(Registry& registry, storage::Store& store,
+                 std::string_view certificate_id, std::string_view sha256) {
+  const std::string route = "/verify/{id}/heat-map/{sha256}";
+  Principal anonymous;
+  v1::GetCertificateRequest cr;
+  cr.set_certificate_id(std::string(certificate_id));
+  auto certificate = registry.GetCertificate(anonymous, cr);
+  if (!certificate.ok()) return Error(certificate.status(), route);
+  v1::GetVersionRequest vr;
+  vr.set_piece_id(certificate->piece_id());
+  vr.set_number(certificate->version());
+  auto version = registry.GetVersion(anonymous, vr);
+  if (!version.ok()) return Error(version.status(), route);
+  bool published = false;
+  for (const auto& e : version->evidence()) {
+    published = published || (!sha256.empty() && e.heat_map_sha256() == sha256);
+  }
+  for (const auto& a : version->assets()) {
+    if (!published || a.sha256() != sha256) continue;
+    if (a.media_type() != "image/png" || a.size_bytes() > (8u << 20)) break;
+    auto digest = crypto::ParseSha256Hex(a.sha256());
+    auto bytes = digest.ok() ? storage::ReadAssetBytes(store, *digest)
+                             : absl::StatusOr<std::string>(digest.status());
+    if (!bytes.ok()) return Error(bytes.status(), route);
+    Response r = Text(200, *std::move(bytes), route);
+    r.content_type = "image/png";
+    r.headers.push_back({"Cache-Control", kImmutable});
+    return r;
+  }
+  return Text(404, "no heat map published under this certificate\n", route);
+}
+
 // JSON for a <script type="application/json"> block: no "<" can close it.
 std::string ScriptSafeJson(std::string_view s) {
   const std::string json =
@@ -278,6 +338,11 @@ std::string BrowserPart(const v1::Certificate& certificate,
 Response Gateway::VerifyPage(std::string_view certificate_id,
                              bool print) const {
   const std::string route = "/verify/{id}";
+  if (auto at = certificate_id.find("/heat-map/");
+      at != std::string_view::npos) {
+    return HeatMap(*parts_.registry, *parts_.store,
+                   certificate_id.substr(0, at), certificate_id.substr(at + 10));
+  }
   Principal anonymous;
   v1::GetCertificateRequest cr;
   cr.set_certificate_id(std::string(certificate_id));
@@ -334,6 +399,7 @@ Response Gateway::VerifyPage(std::string_view certificate_id,
   vr.set_number(certificate->version());
   auto version = parts_.registry->GetVersion(anonymous, vr);
   if (piece.ok() && version.ok()) body += Facts(*piece, *version);
+  if (version.ok()) body += Evidence(*version, certificate_id);
   v1::ListVersionsRequest lr;
   lr.set_piece_id(certificate->piece_id());
   lr.set_page_size(1000);

@@ -1,7 +1,10 @@
 #include "server/registry/geometry_check.h"
 
+#include <algorithm>
+
 #include "absl/time/clock.h"
 #include "base/str_cat.h"
+#include "crypto/check_statement.h"
 #include "crypto/dsse.h"
 #include "crypto/sha256.h"
 #include "geometry/compare.h"
@@ -38,12 +41,41 @@ absl::StatusOr<std::pair<std::string, std::string>> TwinMesh(
                    version.number()));
 }
 
+// Lengths as whole nanometres (at most about 4 m), shares in ppm.
+uint32_t Nanometres(double mm) {
+  return static_cast<uint32_t>(std::clamp(std::llround(mm * 1e6), 0ll,
+                                          static_cast<long long>(UINT32_MAX)));
+}
+
+crypto::CheckFacts CheckFactsOf(const v1::GeometryCheck& c,
+                                const Principal& who, absl::Time now) {
+  crypto::CheckFacts f;
+  f.piece_id = c.piece_id();
+  f.version = c.version();
+  f.file_sha256 = c.file_sha256();
+  f.twin_asset_sha256 = c.twin_asset_sha256();
+  f.purpose = c.purpose();
+  f.tolerance_um = static_cast<uint32_t>(std::llround(c.tolerance_mm() * 1e3));
+  f.pass = c.pass();
+  f.reasons.assign(c.reasons().begin(), c.reasons().end());
+  f.max_abs_nm = Nanometres(c.max_abs_mm());
+  f.p95_abs_nm = Nanometres(c.p95_abs_mm());
+  f.rms_nm = Nanometres(c.rms_mm());
+  f.coverage_ppm = static_cast<uint32_t>(
+      std::clamp(std::llround(c.coverage() * 1e6), 0ll, 1000000ll));
+  f.inner_diameter_nm = Nanometres(c.inner_diameter_mm());
+  f.checked_by = who.id.empty() ? "anonymous" : who.id;
+  f.at = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  return f;
+}
+
 }  // namespace
 
 absl::Status CheckGeometryHeader(storage::Store& store,
                                  const AccessPolicy& policy,
                                  const Principal& who,
-                                 const v1::CheckGeometryHeader& header) {
+                                 const v1::CheckGeometryHeader& header,
+                                 bool can_record) {
   if (auto s = ValidatePieceId("piece_id", header.piece_id()); !s.ok()) {
     return s;
   }
@@ -55,6 +87,11 @@ absl::Status CheckGeometryHeader(storage::Store& store,
     return absl::InvalidArgumentError(
         "tolerance_mm: millimetres, above 0 and below 10");
   }
+  if (header.record() && !can_record) {
+    return absl::FailedPreconditionError(
+        "record: this registry has no signing key; a check is recorded with "
+        "the registry's signed statement");
+  }
   if (header.size_bytes() == 0 || header.size_bytes() > kMaxCheckedFileBytes) {
     return absl::InvalidArgumentError(
         StrCat("size_bytes: 1 to ", kMaxCheckedFileBytes, " bytes"));
@@ -62,6 +99,45 @@ absl::Status CheckGeometryHeader(storage::Store& store,
   auto piece = store.GetPiece(header.piece_id());
   if (!piece.ok()) return piece.status();
   return policy.CheckReadAssets(who, *piece);
+}
+
+absl::StatusOr<std::pair<v1::GeometryCheck, std::string>> RecordableCheck(
+    v1::GeometryCheck check) {
+  auto envelope = crypto::EnvelopeFromJson(check.statement_json());
+  if (!envelope.ok()) {
+    return absl::FailedPreconditionError(
+        "record: the check has no signed statement (no signing key)");
+  }
+  auto entry = crypto::CheckLogEntry(envelope->payload);
+  if (!entry.ok()) return entry.status();
+  check.set_check_id(crypto::CheckId(envelope->payload));
+  return std::make_pair(std::move(check), *std::move(entry));
+}
+
+absl::Status AddEvidenceProofs(storage::Store& store, TransparencyLog& log,
+                               crypto::Bundle& bundle) {
+  auto statement = crypto::ParseStatement(bundle.certificate.payload);
+  if (!statement.ok()) return statement.status();
+  const auto twin = statement->predicate.value("twin", nlohmann::json());
+  const auto cited = twin.is_object()
+                         ? twin.value("evidence", nlohmann::json::array())
+                         : nlohmann::json::array();
+  bundle.evidence.clear();
+  for (const auto& e : cited) {
+    const std::string id =
+        e.is_object() ? e.value("check_id", std::string()) : std::string();
+    auto check = store.GetCheck(id);
+    if (!check.ok()) {
+      return absl::DataLossError(
+          StrCat("evidence: cited check ", id, ": ", check.status().message()));
+    }
+    auto envelope = crypto::EnvelopeFromJson(check->statement_json());
+    if (!envelope.ok()) return envelope.status();
+    auto proof = log.ProveEntry(check->log_index());
+    if (!proof.ok()) return proof.status();
+    bundle.evidence.push_back({*std::move(envelope), *std::move(proof)});
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
@@ -100,6 +176,7 @@ absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
   out.set_file_sha256(crypto::Sha256::HexOf(file));
   out.set_twin_asset_sha256(crypto::Sha256::HexOf(twin_file->second));
   out.set_version(version->number());
+  out.set_piece_id(header.piece_id());
   if (report->to_twin) {
     const auto& s = report->to_twin->stats;
     out.set_p95_abs_mm(s.p95_abs);
@@ -110,21 +187,9 @@ absl::StatusOr<v1::GeometryCheck> RunGeometryCheck(
   }
   if (report->ring) out.set_inner_diameter_mm(report->ring->inner_diameter_mm);
   if (signer != nullptr) {
-    nlohmann::json reasons = nlohmann::json::array();
-    for (const auto& r : out.reasons()) reasons.push_back(r);
     auto statement = signer->SignJson(
         kGeometryCheckPayloadType,
-        {{"piece_id", header.piece_id()},
-         {"version", out.version()},
-         {"file_sha256", out.file_sha256()},
-         {"twin_asset_sha256", out.twin_asset_sha256()},
-         {"purpose", out.purpose()},
-         {"tolerance_um", std::llround(header.tolerance_mm() * 1000)},
-         {"pass", out.pass()},
-         {"reasons", reasons},
-         {"checked_by", who.id.empty() ? "anonymous" : who.id},
-         {"at", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(),
-                                 absl::UTCTimeZone())}});
+        crypto::CheckPayloadJson(CheckFactsOf(out, who, absl::Now())));
     if (!statement.ok()) return statement.status();
     out.set_statement_json(crypto::EnvelopeToJson(*statement));
   }

@@ -6,6 +6,7 @@
 #include "base/str_cat.h"
 #include "crypto/log_entry.h"
 #include "crypto/sha256.h"
+#include "server/registry/evidence.h"
 
 namespace loupe::server {
 namespace {
@@ -84,6 +85,7 @@ absl::Status AppendVersionIn(Transaction& txn, v1::TwinVersion& version,
                "; versions are immutable, re-read the piece and retry"));
   }
   if (auto s = CheckAssets(txn, version, studio_id, field); !s.ok()) return s;
+  if (auto s = CiteEvidence(txn, version, field); !s.ok()) return s;
   version.set_number(piece->current_version() + 1);
   piece->set_current_version(version.number());
   auto logged = txn.AppendLog(VersionLogEntry(version, studio_id));
@@ -121,7 +123,23 @@ std::string VersionLogEntry(const v1::TwinVersion& version,
                            {"parent", version.parent_number()},
                            {"reason", v1::VersionReason_Name(version.reason())},
                            {"assets", assets}};
-  // Ids, enum names, hex digests and integers: always canonical.
+  // Cited checks (absent when none, so older entries are unchanged), with
+  // the studio's reason for citing a failed one.
+  if (version.evidence_size() > 0) {
+    nlohmann::json evidence = nlohmann::json::array();
+    for (const auto& e : version.evidence()) {
+      nlohmann::json cited = {{"check_id", e.check_id()},
+                              {"pass", e.pass()},
+                              {"statement_sha256", e.statement_sha256()}};
+      if (!e.override_reason().empty()) {
+        cited["override_reason"] = e.override_reason();
+      }
+      evidence.push_back(std::move(cited));
+    }
+    fields["evidence"] = std::move(evidence);
+  }
+  // Ids, enum names, hex digests, integers and validated UTF-8 reasons:
+  // always canonical.
   return *crypto::EncodeLogEntry("version", std::move(fields));
 }
 
@@ -164,6 +182,28 @@ void Ledger::PutCertificate(v1::Certificate certificate, std::string log_entry,
         if (!index.ok()) return index.status();
         stored->set_log_index(*index);
         txn.InsertCertificate(*stored);
+        return absl::OkStatus();
+      },
+      Deliver(stored, std::move(done)));
+}
+
+void Ledger::RecordCheck(v1::GeometryCheck check, std::string log_entry,
+                         CheckCallback done) {
+  auto stored = std::make_shared<v1::GeometryCheck>(std::move(check));
+  store_->Commit(
+      [stored, log_entry = std::move(log_entry)](Transaction& txn) {
+        auto piece = ReadPiece(txn, stored->piece_id());
+        if (!piece.ok()) return piece.status();
+        auto existing = txn.FindCheck(stored->check_id());
+        if (!existing.ok()) return existing.status();
+        if (existing->has_value()) {  // The same statement: keep the first.
+          *stored = **std::move(existing);
+          return absl::OkStatus();
+        }
+        auto index = txn.AppendLog(log_entry);
+        if (!index.ok()) return index.status();
+        stored->set_log_index(*index);
+        txn.InsertCheck(*stored);
         return absl::OkStatus();
       },
       Deliver(stored, std::move(done)));
@@ -226,6 +266,13 @@ absl::StatusOr<v1::Piece> Ledger::MutatePieceAndWait(std::string piece_id,
                                                      PieceMutation mutate) {
   return Wait<absl::StatusOr<v1::Piece>>([&](auto done) {
     MutatePiece(std::move(piece_id), std::move(mutate), std::move(done));
+  });
+}
+
+absl::StatusOr<v1::GeometryCheck> Ledger::RecordCheckAndWait(
+    v1::GeometryCheck check, std::string log_entry) {
+  return Wait<absl::StatusOr<v1::GeometryCheck>>([&](auto done) {
+    RecordCheck(std::move(check), std::move(log_entry), std::move(done));
   });
 }
 

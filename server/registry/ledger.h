@@ -42,6 +42,7 @@ class Ledger {
   using CertificateCallback =
       std::function<void(absl::StatusOr<v1::Certificate>)>;
   using PieceCallback = std::function<void(absl::StatusOr<v1::Piece>)>;
+  using CheckCallback = std::function<void(absl::StatusOr<v1::GeometryCheck>)>;
 
   // Stores a new piece and, if given, its version 1 (numbered 1, and the
   // piece's current_version set to 1), atomically. ALREADY_EXISTS if the
@@ -57,7 +58,10 @@ class Ledger {
   // version.parent_number() is the piece's current version;
   // FAILED_PRECONDITION if an asset is missing or was not uploaded by
   // `studio_id`; INVALID_ARGUMENT naming size_bytes if an asset's size
-  // differs from the stored one.
+  // differs from the stored one. Cited checks (version.evidence) must pass
+  // the evidence rules (evidence.h: this piece, the reason's purpose, a
+  // stated reason for a failed check, checked against the parent); their
+  // facts are copied into the stored version and its log entry.
   void AppendVersion(v1::TwinVersion version, std::string studio_id,
                      VersionCallback done);
 
@@ -67,6 +71,14 @@ class Ledger {
   // its index set as certificate.log_index.
   void PutCertificate(v1::Certificate certificate, std::string log_entry,
                       CertificateCallback done);
+
+  // Stores a recorded geometry check (check.check_id(), check.piece_id()
+  // and its signed statement set) with `log_entry` appended to the log in
+  // the same write, its index set as check.log_index; `done` gets the
+  // stored check (the first one if the same id was recorded before).
+  // NOT_FOUND naming piece_id if the piece is absent.
+  void RecordCheck(v1::GeometryCheck check, std::string log_entry,
+                   CheckCallback done);
 
   // What a change to a piece logs: entries appended in order, and the new
   // owner record if the owner changed (its log_index is set to the last
@@ -94,6 +106,8 @@ class Ledger {
       std::string piece_id, PieceMutation mutate);
   [[nodiscard]] absl::StatusOr<v1::Certificate> PutCertificateAndWait(
       v1::Certificate certificate, std::string log_entry);
+  [[nodiscard]] absl::StatusOr<v1::GeometryCheck> RecordCheckAndWait(
+      v1::GeometryCheck check, std::string log_entry);
 
  private:
   storage::Store* store_;

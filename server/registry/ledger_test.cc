@@ -6,11 +6,19 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/canonical_json.h"
+#include "crypto/check_statement.h"
+#include "crypto/dsse.h"
+#include "crypto/ed25519.h"
 #include "crypto/sha256.h"
 #include "server/storage/memory/memory_fixture_for_tests.h"
 
 namespace loupe::server {
 namespace {
+
+bool Contains(absl::string_view text, absl::string_view part) {
+  return text.find(part) != absl::string_view::npos;
+}
 
 class LedgerTest : public storage::MemoryStoreFixture {
  protected:
@@ -40,6 +48,74 @@ class LedgerTest : public storage::MemoryStoreFixture {
     return sha;
   }
   uint64_t LogSize() { return *store_->LogSize(); }
+  // Records a signed check of `piece` against `version`, as CheckGeometry
+  // with record does (the registry's statement, its id and log entry).
+  absl::StatusOr<v1::GeometryCheck> RecordCheck(const std::string& piece,
+                                                uint32_t version,
+                                                const std::string& purpose,
+                                                bool pass) {
+    crypto::CheckFacts f;
+    f.piece_id = piece;
+    f.version = version;
+    f.file_sha256 = std::string(64, 'a');
+    f.twin_asset_sha256 = std::string(64, 'b');
+    f.purpose = purpose;
+    f.tolerance_um = 50;
+    f.pass = pass;
+    f.reasons = {pass ? "ok: within tolerance" : "FAIL: 2% outside"};
+    f.max_abs_nm = pass ? 40000 : 90000;
+    f.coverage_ppm = 998000;
+    f.checked_by = "bench";
+    f.at = absl::FromUnixSeconds(1804032000 + (++checks_));
+    auto json = crypto::CheckPayloadJson(f);
+    json["keyid"] = crypto::KeyId(key_.public_key());
+    const std::string payload = *crypto::CanonicalJson(json);
+    v1::GeometryCheck check;
+    check.set_check_id(crypto::CheckId(payload));
+    check.set_piece_id(piece);
+    check.set_version(version);
+    check.set_purpose(purpose);
+    check.set_pass(pass);
+    check.set_statement_json(crypto::EnvelopeToJson(
+        crypto::SignEnvelope(crypto::kCheckPayloadType, payload, key_)));
+    return ledger_->RecordCheckAndWait(check, *crypto::CheckLogEntry(payload));
+  }
+  // A version of `piece` after `parent` citing `checks`.
+  static v1::TwinVersion Citing(const std::string& piece, uint32_t parent,
+                                v1::VersionReason reason,
+                                std::vector<std::string> checks,
+                                const std::string& override_reason = "") {
+    auto v = MakeVersion(piece, parent);
+    v.set_reason(reason);
+    for (const auto& id : checks) {
+      auto* e = v.add_evidence();
+      e->set_check_id(id);
+      e->set_override_reason(override_reason);
+    }
+    return v;
+  }
+  // Pieces pc_1 and pc_2 with a version 1 each.
+  void TwoPieces() {
+    for (const char* id : {"pc_1", "pc_2"}) {
+      ASSERT_TRUE(ledger_->CreatePieceAndWait(MakePiece(id, "aurum", id)).ok());
+      ASSERT_TRUE(ledger_->AppendVersionAndWait(MakeVersion(id, 0), "aurum").ok());
+    }
+  }
+  // Cites and expects a refusal with `code` naming `field`, leaving the
+  // piece and the log as they were.
+  void ExpectRefused(const v1::TwinVersion& v, absl::StatusCode code,
+                     const std::string& field) {
+    const uint64_t logged = LogSize();
+    const uint32_t current = store_->GetPiece(v.piece_id())->current_version();
+    auto s = ledger_->AppendVersionAndWait(v, "aurum").status();
+    EXPECT_EQ(s.code(), code) << s;
+    EXPECT_TRUE(Contains(s.message(), field)) << s;
+    EXPECT_EQ(LogSize(), logged);
+    EXPECT_EQ(store_->GetPiece(v.piece_id())->current_version(), current);
+  }
+
+  crypto::SigningKey key_ = *crypto::SigningKey::Generate();
+  int checks_ = 0;
   absl::StatusOr<v1::Certificate> Put(const std::string& id, uint32_t version,
                                       const std::string& entry = "cert") {
     v1::Certificate c;
@@ -50,9 +126,6 @@ class LedgerTest : public storage::MemoryStoreFixture {
   }
 };
 
-bool Contains(absl::string_view text, absl::string_view part) {
-  return text.find(part) != absl::string_view::npos;
-}
 
 TEST_F(LedgerTest, VersionsAreNumberedAfterTheirParentAndLogged) {
   ASSERT_TRUE(
@@ -275,6 +348,138 @@ TEST_F(LedgerTest, ARefusedPieceChangeLeavesNothing) {
       ledger_->AppendVersionAndWait(MakeVersion("pc_1", 1), "aurum").ok());
   EXPECT_EQ(LogSize(), 2u);
   EXPECT_TRUE(store_->Scrub()->clean());
+}
+
+TEST_F(LedgerTest, ARecordedCheckIsLoggedOnceAndCitedByARepair) {
+  TwoPieces();
+  auto check = RecordCheck("pc_1", 1, "repair", true);
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->log_index(), 2u);
+  auto entry = (*store_->LogEntries(2, 1))[0];
+  EXPECT_TRUE(Contains(entry, "\"type\":\"check\"")) << entry;
+  EXPECT_TRUE(Contains(entry, check->check_id())) << entry;
+  // Recording the same statement again keeps the first and logs nothing.
+  auto again = ledger_->RecordCheckAndWait(*check, "another entry");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->log_index(), 2u);
+  EXPECT_EQ(LogSize(), 3u);
+  auto unknown = *check;
+  unknown.set_piece_id("pc_9");
+  unknown.set_check_id("ck_other");
+  EXPECT_EQ(ledger_->RecordCheckAndWait(unknown, "x").status().code(),
+            absl::StatusCode::kNotFound);
+
+  auto v = ledger_->AppendVersionAndWait(
+      Citing("pc_1", 1, v1::VERSION_REASON_REPAIR, {check->check_id()}),
+      "aurum");
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->evidence_size(), 1);
+  const auto& e = store_->GetVersion("pc_1", 2)->evidence(0);
+  EXPECT_EQ(e.check_id(), check->check_id());
+  EXPECT_TRUE(e.pass());
+  EXPECT_EQ(e.purpose(), "repair");
+  EXPECT_EQ(e.tolerance_um(), 50u);
+  EXPECT_EQ(e.max_abs_nm(), 40000u);
+  EXPECT_EQ(e.coverage_ppm(), 998000u);
+  EXPECT_EQ(e.checked_version(), 1u);
+  EXPECT_EQ(e.log_index(), 2u);
+  EXPECT_EQ(e.checked_by(), "bench");
+  EXPECT_EQ(e.statement_sha256().size(), 64u);
+  auto logged = (*store_->LogEntries(3, 1))[0];
+  EXPECT_EQ(logged, VersionLogEntry(*v, "aurum"));
+  EXPECT_TRUE(Contains(logged, "\"evidence\":[{\"check_id\":\"" +
+                                   check->check_id()))
+      << logged;
+}
+
+TEST_F(LedgerTest, EvidenceOfAnotherPieceIsRefused) {
+  TwoPieces();
+  auto other = RecordCheck("pc_2", 1, "repair", true);  // A replay attempt.
+  ASSERT_TRUE(other.ok());
+  ExpectRefused(
+      Citing("pc_1", 1, v1::VERSION_REASON_REPAIR, {other->check_id()}),
+      absl::StatusCode::kInvalidArgument, "version.evidence[0].check_id");
+  // Still good for its own piece.
+  EXPECT_TRUE(ledger_
+                  ->AppendVersionAndWait(Citing("pc_2", 1,
+                                                v1::VERSION_REASON_REPAIR,
+                                                {other->check_id()}),
+                                         "aurum")
+                  .ok());
+}
+
+TEST_F(LedgerTest, EvidenceForAnotherPurposeIsRefused) {
+  TwoPieces();
+  auto resize = RecordCheck("pc_1", 1, "resize", true);
+  auto band = RecordCheck("pc_1", 1, "matching-band", true);
+  auto repair = RecordCheck("pc_1", 1, "repair", true);
+  ExpectRefused(
+      Citing("pc_1", 1, v1::VERSION_REASON_REPAIR, {resize->check_id()}),
+      absl::StatusCode::kInvalidArgument, "version.evidence[0].check_id");
+  ExpectRefused(
+      Citing("pc_1", 1, v1::VERSION_REASON_REPAIR, {band->check_id()}),
+      absl::StatusCode::kInvalidArgument, "a matching-band check");
+  ExpectRefused(
+      Citing("pc_1", 1, v1::VERSION_REASON_REFINISH, {repair->check_id()}),
+      absl::StatusCode::kInvalidArgument, "takes no check evidence");
+  ExpectRefused(Citing("pc_1", 1, v1::VERSION_REASON_RESIZE,
+                       {resize->check_id(), repair->check_id()}),
+                absl::StatusCode::kInvalidArgument,
+                "version.evidence[1].check_id");
+}
+
+TEST_F(LedgerTest, AFailedCheckNeedsTheStudiosReasonWhichIsRecorded) {
+  TwoPieces();
+  auto failed = RecordCheck("pc_1", 1, "repair", false);
+  auto passed = RecordCheck("pc_1", 1, "repair", true);
+  ExpectRefused(
+      Citing("pc_1", 1, v1::VERSION_REASON_REPAIR, {failed->check_id()}),
+      absl::StatusCode::kInvalidArgument, "version.evidence[0].override_reason");
+  ExpectRefused(Citing("pc_1", 1, v1::VERSION_REASON_REPAIR,
+                       {passed->check_id()}, "not needed"),
+                absl::StatusCode::kInvalidArgument, "only for a failed check");
+  auto v = ledger_->AppendVersionAndWait(
+      Citing("pc_1", 1, v1::VERSION_REASON_REPAIR, {failed->check_id()},
+             "shank rebuilt thicker on purpose"),
+      "aurum");
+  ASSERT_TRUE(v.ok()) << v.status();
+  const auto& e = store_->GetVersion("pc_1", 2)->evidence(0);
+  EXPECT_FALSE(e.pass());
+  EXPECT_EQ(e.override_reason(), "shank rebuilt thicker on purpose");
+  EXPECT_TRUE(Contains((*store_->LogEntries(LogSize() - 1, 1))[0],
+                       "\"override_reason\":\"shank rebuilt thicker"));
+}
+
+TEST_F(LedgerTest, ACheckAgainstAVersionNoLongerTheParentIsRefused) {
+  TwoPieces();
+  auto stale = RecordCheck("pc_1", 1, "repair", true);
+  ASSERT_TRUE(ledger_->AppendVersionAndWait(MakeVersion("pc_1", 1), "aurum")
+                  .ok());  // Version 2 moves the twin on.
+  ExpectRefused(
+      Citing("pc_1", 2, v1::VERSION_REASON_REPAIR, {stale->check_id()}),
+      absl::StatusCode::kFailedPrecondition, "not this version's parent 2");
+  auto fresh = RecordCheck("pc_1", 2, "repair", true);
+  EXPECT_TRUE(ledger_
+                  ->AppendVersionAndWait(Citing("pc_1", 2,
+                                                v1::VERSION_REASON_REPAIR,
+                                                {fresh->check_id()}),
+                                         "aurum")
+                  .ok());
+  // Cited once: the parent has moved past it.
+  ExpectRefused(
+      Citing("pc_1", 3, v1::VERSION_REASON_REPAIR, {fresh->check_id()}),
+      absl::StatusCode::kFailedPrecondition, "version.evidence[0].check_id");
+}
+
+TEST_F(LedgerTest, UnknownAndTwiceCitedChecksAreRefused) {
+  TwoPieces();
+  auto check = RecordCheck("pc_1", 1, "repair", true);
+  ExpectRefused(Citing("pc_1", 1, v1::VERSION_REASON_REPAIR,
+                       {"ck_00000000000000000000000000000000"}),
+                absl::StatusCode::kNotFound, "no recorded check");
+  ExpectRefused(Citing("pc_1", 1, v1::VERSION_REASON_REPAIR,
+                       {check->check_id(), check->check_id()}),
+                absl::StatusCode::kInvalidArgument, "cited twice");
 }
 
 }  // namespace

@@ -130,6 +130,10 @@ class Registry {
   [[nodiscard]] absl::StatusOr<v1::GeometryCheck> FinishGeometryCheck(
       const Principal& who, const v1::CheckGeometryHeader& header,
       const std::string& file);
+  // Records a finished, signed check (header.record): stored, logged, and
+  // given its id; `done` runs on a storage thread when durable.
+  void RecordGeometryCheck(v1::GeometryCheck check,
+                           Ledger::CheckCallback done);
 
   [[nodiscard]] const v1::LimitsConfig& limits() const { return limits_; }
 

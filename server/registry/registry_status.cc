@@ -325,7 +325,16 @@ absl::StatusOr<v1::ListOwnersResponse> Registry::ListOwners(
 
 absl::Status Registry::BeginGeometryCheck(
     const Principal& who, const v1::CheckGeometryHeader& header) {
-  return CheckGeometryHeader(*store_, *policy_, who, header);
+  return CheckGeometryHeader(*store_, *policy_, who, header,
+                             /*can_record=*/signer_ != nullptr);
+}
+
+void Registry::RecordGeometryCheck(v1::GeometryCheck check,
+                                   Ledger::CheckCallback done) {
+  auto ready = RecordableCheck(std::move(check));
+  if (!ready.ok()) return done(ready.status());
+  ledger_.RecordCheck(std::move(ready->first), std::move(ready->second),
+                      std::move(done));
 }
 
 absl::StatusOr<v1::GeometryCheck> Registry::FinishGeometryCheck(
@@ -353,6 +362,7 @@ absl::StatusOr<v1::Certificate> Registry::WithLogProof(
     if (!proof.ok()) return proof.status();
     bundle->log = *std::move(proof);
   }
+  if (auto s = AddEvidenceProofs(*store_, *log_, *bundle); !s.ok()) return s;
   if (staple_status) {
     auto piece = store_->GetPiece(certificate.piece_id());
     if (!piece.ok()) return piece.status();

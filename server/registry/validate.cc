@@ -223,6 +223,39 @@ absl::Status ValidateCreatePiece(const v1::CreatePieceRequest& r) {
   return absl::OkStatus();
 }
 
+// Cited checks: ids well formed, an override a public reason, a heat map
+// one of the version's files. The ledger checks the rest (evidence.h).
+static absl::Status CheckEvidenceInput(const v1::TwinVersion& v,
+                                       const std::set<std::string>& assets) {
+  constexpr int kMaxEvidence = 16;
+  if (v.evidence_size() > kMaxEvidence) {
+    return Invalid("version.evidence", StrCat("at most ", kMaxEvidence));
+  }
+  for (int i = 0; i < v.evidence_size(); ++i) {
+    const auto& e = v.evidence(i);
+    const std::string f = StrCat("version.evidence[", i, "]");
+    bool ok = e.check_id().size() == 35 && e.check_id().starts_with("ck_");
+    for (size_t j = 3; ok && j < e.check_id().size(); ++j) {
+      const char c = e.check_id()[j];
+      ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    }
+    if (!ok) {
+      return Invalid(f + ".check_id",
+                     "malformed; a check id is \"ck_\" and 32 lower-case "
+                     "hex characters");
+    }
+    if (!e.override_reason().empty()) {
+      RETURN_IF_ERROR(
+          ValidateStatusReason(f + ".override_reason", e.override_reason()));
+    }
+    if (!e.heat_map_sha256().empty()) {
+      RETURN_IF_ERROR(
+          CheckLinked(f + ".heat_map_sha256", e.heat_map_sha256(), assets));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Checks `v`; messages name fields under "version".
 static absl::Status ValidateVersionFields(const v1::TwinVersion& v) {
   if (v.reason() == v1::VERSION_REASON_UNSPECIFIED ||
@@ -264,6 +297,7 @@ static absl::Status ValidateVersionFields(const v1::TwinVersion& v) {
     RETURN_IF_ERROR(CheckStone(StrCat("version.stones[", i, "]"), v.stones(i)));
   }
   RETURN_IF_ERROR(CheckProduction(v, assets));
+  RETURN_IF_ERROR(CheckEvidenceInput(v, assets));
   return CheckToleranceAndSize(v);
 }
 

@@ -193,6 +193,15 @@ class CheckReactor final
     pool_->Submit([this] {
       auto result = registry_->FinishGeometryCheck(who_, header_, file_);
       std::string().swap(file_);
+      if (result.ok() && header_.record()) {
+        // Stored and logged; answered when durable (a storage thread).
+        registry_->RecordGeometryCheck(
+            *std::move(result), [this](absl::StatusOr<v1::GeometryCheck> r) {
+              if (r.ok()) *response_ = *std::move(r);
+              Finish(ToGrpc(r.status()));
+            });
+        return;
+      }
       if (result.ok()) *response_ = *std::move(result);
       Finish(ToGrpc(result.status()));
     });

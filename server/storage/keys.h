@@ -15,6 +15,7 @@
 //                 'p' <piece_id> 0x00 <sha256 raw>        -> ""  (referenced)
 //                 'c' <certificate_id>                    -> certificates key
 //                 'w' <piece_id> 0x00 <u32 sequence, BE>  -> OwnerRecord
+//                 'k' <check_id>                          -> GeometryCheck
 //   log           'e' <u64 index, BE>   -> leaf hash (32 bytes) || entry
 //                 'c'                   -> newest checkpoint: <u64 size, BE>
 //                                          <root, 32 bytes> <signed note>
@@ -40,6 +41,8 @@ inline constexpr size_t kContentIdSize = 16;
 [[nodiscard]] std::string CertificateById(std::string_view certificate_id);
 [[nodiscard]] std::string Owner(std::string_view piece_id, uint32_t sequence);
 [[nodiscard]] std::string OwnerPrefix(std::string_view piece_id);
+// A recorded geometry check (index family).
+[[nodiscard]] std::string Check(std::string_view check_id);
 
 [[nodiscard]] std::string LogEntry(uint64_t index);
 inline constexpr char kLogEntryTag = 'e';

@@ -113,6 +113,9 @@ class Transaction {
       const crypto::Sha256Digest& sha256) = 0;
   [[nodiscard]] virtual absl::StatusOr<bool> IsAssetUploadedBy(
       const crypto::Sha256Digest& sha256, std::string_view studio_id) = 0;
+  // A recorded geometry check by its id (GeometryCheck.check_id), if any.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<v1::GeometryCheck>>
+  FindCheck(std::string_view check_id) = 0;
 
   // A new piece: stored, listed under its studio and findable by its
   // studio_reference.
@@ -126,6 +129,8 @@ class Transaction {
   virtual void InsertCertificate(const v1::Certificate& certificate) = 0;
   virtual void InsertOwner(std::string_view piece_id,
                            const v1::OwnerRecord& owner) = 0;
+  // A recorded geometry check, found by check.check_id(); never changed.
+  virtual void InsertCheck(const v1::GeometryCheck& check) = 0;
   // Appends `entry` to the transparency log with this write; returns its
   // index. The tree grows (LogSize) only once the write is durable; a
   // refused Work's entries are rolled back with its other writes. DATA_LOSS
@@ -167,6 +172,9 @@ class RecordReader {
       const crypto::Sha256Digest& sha256, std::string_view studio_id) = 0;
   [[nodiscard]] virtual absl::StatusOr<bool> IsAssetOfPiece(
       const crypto::Sha256Digest& sha256, std::string_view piece_id) = 0;
+  // A recorded geometry check; NOT_FOUND naming check_id.
+  [[nodiscard]] virtual absl::StatusOr<v1::GeometryCheck> GetCheck(
+      std::string_view check_id) = 0;
 };
 
 // The transparency log's stored half: entries, the tree's node hashes and

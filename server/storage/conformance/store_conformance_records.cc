@@ -31,6 +31,10 @@ Store::Work WriteEverything(const std::string& piece_id, std::string entry) {
     v1::OwnerRecord owner;
     owner.set_sequence(1);
     txn.InsertOwner(piece_id, owner);
+    v1::GeometryCheck check;
+    check.set_check_id("ck_" + piece_id);
+    check.set_piece_id(piece_id);
+    txn.InsertCheck(check);
     auto index = txn.AppendLog(entry);
     return index.ok() ? absl::OkStatus() : index.status();
   };
@@ -49,6 +53,7 @@ void ExpectRecords(Store& store, const std::string& piece_id, Seen seen) {
   EXPECT_EQ(of->has_value(), all);
   auto owners = store.ListOwners(piece_id);
   EXPECT_EQ(owners.ok() && owners->size() == 1, all);
+  EXPECT_EQ(store.GetCheck("ck_" + piece_id).ok(), all);
   auto pages = store.ListPieces("aurum", "", 100);
   ASSERT_TRUE(pages.ok());
   const bool listed =
@@ -368,6 +373,41 @@ TEST_P(StoreConformanceTest, EverythingCommittedSurvivesAReopen) {
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->number(), 4u);
   EXPECT_EQ(*store_->LogSize(), 5u);
+}
+
+TEST_P(StoreConformanceTest, ARecordedCheckIsFoundInItsWorkAfterAndReopened) {
+  v1::GeometryCheck check;
+  check.set_check_id("ck_0123");
+  check.set_piece_id("pc_1");
+  check.set_log_index(7);
+  check.set_statement_json("{\"signed\":true}");
+  ASSERT_TRUE(store_
+                  ->CommitAndWait([&](Transaction& txn) -> absl::Status {
+                    auto before = txn.FindCheck("ck_0123");
+                    if (!before.ok()) return before.status();
+                    EXPECT_FALSE(before->has_value());
+                    txn.InsertCheck(check);
+                    auto after = txn.FindCheck("ck_0123");  // Its own write.
+                    if (!after.ok()) return after.status();
+                    EXPECT_TRUE(after->has_value());
+                    EXPECT_FALSE(txn.FindCheck("ck_0124")->has_value());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto expect_stored = [&] {
+    auto got = store_->GetCheck("ck_0123");
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->piece_id(), "pc_1");
+    EXPECT_EQ(got->log_index(), 7u);
+    EXPECT_EQ(got->statement_json(), "{\"signed\":true}");
+    auto missing = store_->GetCheck("ck_0124");
+    EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_NE(missing.status().message().find("check_id"), std::string::npos);
+  };
+  expect_stored();
+  if (!engine().persists()) return;
+  Reopen();
+  expect_stored();
 }
 
 }  // namespace

@@ -98,6 +98,11 @@ class MemoryBatch final : public GroupBatch, public Transaction {
                                          std::string_view studio_id) override {
     return Get(kIndex, keys::AssetOwner(sha256, studio_id)).has_value();
   }
+  absl::StatusOr<std::optional<v1::GeometryCheck>> FindCheck(
+      std::string_view check_id) override {
+    return Decode<v1::GeometryCheck>(Get(kIndex, keys::Check(check_id)),
+                                     "check");
+  }
 
   void InsertPiece(const v1::Piece& piece) override {
     UpdatePiece(piece);
@@ -126,6 +131,9 @@ class MemoryBatch final : public GroupBatch, public Transaction {
   void InsertOwner(std::string_view piece_id,
                    const v1::OwnerRecord& owner) override {
     Put(kIndex, keys::Owner(piece_id, owner.sequence()), EncodeRecord(owner));
+  }
+  void InsertCheck(const v1::GeometryCheck& check) override {
+    Put(kIndex, keys::Check(check.check_id()), EncodeRecord(check));
   }
   absl::StatusOr<uint64_t> AppendLog(std::string_view entry) override {
     auto reserved = log_->Reserve(entry);

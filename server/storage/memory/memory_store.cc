@@ -228,6 +228,12 @@ class MemoryStoreImpl final : public MemoryStore {
                                       std::string_view piece_id) override {
     return Get(kIndex, keys::PieceAsset(piece_id, sha256)).has_value();
   }
+  absl::StatusOr<v1::GeometryCheck> GetCheck(
+      std::string_view check_id) override {
+    auto raw = Get(kIndex, keys::Check(check_id));
+    if (!raw) return absl::NotFoundError(StrCat("check_id: no check ", check_id));
+    return DecodeRecord<v1::GeometryCheck>(*raw, "check");
+  }
 
   absl::Status LogHealth() override { return log_health_; }
   absl::StatusOr<uint64_t> LogSize() override {

@@ -302,6 +302,7 @@ constexpr BackupTable kTables[] = {
     {"log_entries", "entry_index, entry", "log_entries"},
     {"log_tiles", "tile_level, tile_index, hashes", "log_tiles"},
     {"log_checkpoint", "id, tree_size, root, note", "log_checkpoint"},
+    {"checks", "check_id, piece_id, record", "checks"},
 };
 
 size_t ColumnCount(const char* columns) {

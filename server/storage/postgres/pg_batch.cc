@@ -112,6 +112,16 @@ class PgBatch final : public GroupBatch, public Transaction {
     if (!raw.ok()) return raw.status();
     return raw->has_value();
   }
+  absl::StatusOr<std::optional<v1::GeometryCheck>> FindCheck(
+      std::string_view check_id) override {
+    if (auto it = checks_.find(std::string(check_id)); it != checks_.end()) {
+      return Decode<v1::GeometryCheck>(it->second.second, "check");
+    }
+    auto raw = Select1("SELECT record FROM checks WHERE check_id = $1",
+                       "reading a check", Bytes(check_id));
+    if (!raw.ok()) return raw.status();
+    return Decode<v1::GeometryCheck>(*raw, "check");
+  }
 
   void InsertPiece(const v1::Piece& piece) override {
     UpdatePiece(piece);
@@ -144,6 +154,10 @@ class PgBatch final : public GroupBatch, public Transaction {
                    const v1::OwnerRecord& owner) override {
     Put(owners_, std::make_pair(std::string(piece_id), owner.sequence()),
         EncodeRecord(owner));
+  }
+  void InsertCheck(const v1::GeometryCheck& check) override {
+    Put(checks_, check.check_id(),
+        std::make_pair(check.piece_id(), EncodeRecord(check)));
   }
   absl::StatusOr<uint64_t> AppendLog(std::string_view entry) override {
     if (!health_->ok()) return *health_;
@@ -242,6 +256,8 @@ class PgBatch final : public GroupBatch, public Transaction {
            std::pair<std::string, std::string>>
       certificates_;
   std::map<std::pair<std::string, uint32_t>, std::string> owners_;
+  // check id -> (piece id, record).
+  std::map<std::string, std::pair<std::string, std::string>> checks_;
   std::optional<uint64_t> base_;  // The coordinator's next_index, locked.
   std::vector<std::string> entries_;
   std::vector<crypto::Hash> leaves_;
@@ -282,6 +298,11 @@ void PgBatch::WriteRecords(SerializableTxn& txn) {
         "$3)",
         Bytes(key.first), static_cast<int64_t>(key.second), Bytes(record));
   }
+  for (const auto& [id, row] : checks_) {
+    txn.exec_params(
+        "INSERT INTO checks (check_id, piece_id, record) VALUES ($1, $2, $3)",
+        Bytes(id), Bytes(row.first), Bytes(row.second));
+  }
 }
 
 void PgBatch::WriteLog(SerializableTxn& txn) {
@@ -302,7 +323,7 @@ absl::Status PgBatch::Write() {
   if (!failed_.ok()) return failed_;
   const bool nothing = pieces_.empty() && versions_.empty() &&
                        certificates_.empty() && owners_.empty() &&
-                       entries_.empty();
+                       checks_.empty() && entries_.empty();
   if (nothing && !txn_) return absl::OkStatus();
   try {
     SerializableTxn& txn = Txn();

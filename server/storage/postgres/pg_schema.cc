@@ -101,6 +101,13 @@ CREATE TABLE publisher_lease (
 );
 INSERT INTO publisher_lease (id, holder, expires_unix_ms) VALUES (0, '', 0)
 )sql"},
+    {3, "recorded geometry checks", R"sql(
+CREATE TABLE checks (
+  check_id BYTEA PRIMARY KEY,
+  piece_id BYTEA NOT NULL,
+  record BYTEA NOT NULL
+)
+)sql"},
 };
 
 constexpr char kCreateMigrations[] = R"sql(

@@ -130,6 +130,16 @@ class PostgresStore final : public Store {
     }
     return DecodeRecord<v1::Certificate>(**raw, "certificate");
   }
+  absl::StatusOr<v1::GeometryCheck> GetCheck(
+      std::string_view check_id) override {
+    auto raw = One("SELECT record FROM checks WHERE check_id = $1",
+                   "reading a check", Bytes(check_id));
+    if (!raw.ok()) return raw.status();
+    if (!*raw) {
+      return absl::NotFoundError(StrCat("check_id: no check ", check_id));
+    }
+    return DecodeRecord<v1::GeometryCheck>(**raw, "check");
+  }
   absl::StatusOr<std::optional<v1::Certificate>> GetCertificateOf(
       std::string_view piece_id, uint32_t version) override {
     auto raw =

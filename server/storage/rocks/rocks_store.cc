@@ -244,6 +244,17 @@ class RocksStore final : public Store {
                                       std::string_view piece_id) override {
     return IndexHas(keys::PieceAsset(piece_id, sha256));
   }
+  absl::StatusOr<v1::GeometryCheck> GetCheck(
+      std::string_view check_id) override {
+    std::string value;
+    auto s = db_->db->Get(rocksdb::ReadOptions(), db_->index,
+                          keys::Check(check_id), &value);
+    if (s.IsNotFound()) {
+      return absl::NotFoundError(StrCat("check_id: no check ", check_id));
+    }
+    if (!s.ok()) return FromRocks(s, "reading check");
+    return ParseStored<v1::GeometryCheck>(value, "check");
+  }
 
   absl::StatusOr<Stats> CountStats() override {
     Stats stats;

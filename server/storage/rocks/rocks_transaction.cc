@@ -57,6 +57,10 @@ class RocksBatch final : public GroupBatch, public Transaction {
     if (!v.ok()) return v.status();
     return v->has_value();
   }
+  absl::StatusOr<std::optional<v1::GeometryCheck>> FindCheck(
+      std::string_view check_id) override {
+    return Find<v1::GeometryCheck>(db_.index, keys::Check(check_id), "check");
+  }
 
   void InsertPiece(const v1::Piece& piece) override {
     UpdatePiece(piece);
@@ -87,6 +91,9 @@ class RocksBatch final : public GroupBatch, public Transaction {
                    const v1::OwnerRecord& owner) override {
     Put(db_.index, keys::Owner(piece_id, owner.sequence()),
         EncodeRecord(owner));
+  }
+  void InsertCheck(const v1::GeometryCheck& check) override {
+    Put(db_.index, keys::Check(check.check_id()), EncodeRecord(check));
   }
   absl::StatusOr<uint64_t> AppendLog(std::string_view entry) override {
     if (log_ == nullptr) {
