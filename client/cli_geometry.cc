@@ -382,8 +382,8 @@ int CheckOnServer(const Globals& g, const CheckOptions& o) {
     if (!check->check_id().empty()) {
       std::cout << "  recorded: " << check->check_id() << " (log entry "
                 << check->log_index() << "); cite it with `loupe version add "
-                << o.piece << " --reason " << check->purpose()
-                << " --evidence " << check->check_id() << "`\n";
+                << o.piece << " --reason " << check->purpose() << " --evidence "
+                << check->check_id() << "`\n";
     }
   }
   return check->pass() ? kOk : kFailed;

@@ -164,7 +164,8 @@ absl::Status CiteChecks(RegistryClient& client, const VersionOptions& o,
     picture.render.push_back(pair->second);
     if (auto s = UploadFiles(client, picture, version); !s.ok()) return s;
     EvidenceFor(version, pair->first)
-        ->set_heat_map_sha256(version->assets().rbegin()->sha256());
+        ->set_heat_map_sha256(
+            version->assets(version->assets_size() - 1).sha256());
   }
   return absl::OkStatus();
 }

@@ -169,13 +169,13 @@ std::string DescribeEvidence(const v1::CheckEvidence& e) {
                 "the surface)",
                 e.tolerance_um() / 1e3, e.pass() ? "PASS" : "FAIL",
                 e.max_abs_nm() / 1e6, e.coverage_ppm() / 1e4);
-  std::string line = StrCat(e.check_id(), ": ", e.purpose(),
-                            " check against version ", e.checked_version(),
-                            numbers, ", by ", e.checked_by(), " at ",
-                            e.checked_at(), ", file sha256:", e.file_sha256());
+  std::string line =
+      StrCat(e.check_id(), ": ", e.purpose(), " check against version ",
+             e.checked_version(), numbers, ", by ", e.checked_by(), " at ",
+             e.checked_at(), ", file sha256:", e.file_sha256());
   if (!e.override_reason().empty()) {
-    line += StrCat("; cited anyway, the studio's reason: ",
-                   e.override_reason());
+    line +=
+        StrCat("; cited anyway, the studio's reason: ", e.override_reason());
   }
   return TerminalSafe(line);
 }

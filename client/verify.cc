@@ -271,8 +271,8 @@ BundleResult CheckBundle(const std::string& path, const crypto::TrustRoot& root,
   result.certificate = *std::move(certificate);
   result.status = CheckLog(*bundle, *result.certificate, *newest, o, &result);
   if (result.status.ok()) {
-    auto evidence = VerifyEvidence(*bundle, *result.certificate, *newest,
-                                   o.now, o.allow_unlogged);
+    auto evidence = VerifyEvidence(*bundle, *result.certificate, *newest, o.now,
+                                   o.allow_unlogged);
     result.status = evidence.status();
     if (evidence.ok()) result.evidence = *std::move(evidence);
   }

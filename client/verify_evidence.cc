@@ -39,9 +39,9 @@ std::string Mismatch(const v1::CheckEvidence& e, const crypto::CheckFacts& f,
       {"coverage_ppm", e.coverage_ppm() == f.coverage_ppm},
       {"inner_diameter_nm", e.inner_diameter_nm() == f.inner_diameter_nm},
       {"checked_by", e.checked_by() == f.checked_by},
-      {"checked_at", e.checked_at() == absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                                                        f.at,
-                                                        absl::UTCTimeZone())},
+      {"checked_at",
+       e.checked_at() ==
+           absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", f.at, absl::UTCTimeZone())},
   };
   for (const auto& [field, ok] : same) {
     if (!ok) return field;
@@ -85,8 +85,8 @@ absl::StatusOr<std::vector<VerifiedEvidence>> VerifyEvidence(
     }
     auto facts = crypto::VerifyCheckStatement(item->check, root);
     if (!facts.ok()) return Failed(i, e.check_id(), facts.status().message());
-    const std::string field = Mismatch(e, *facts, crypto::CheckId(item->check.payload),
-                                       piece_id, parent);
+    const std::string field = Mismatch(
+        e, *facts, crypto::CheckId(item->check.payload), piece_id, parent);
     if (!field.empty()) {
       return Failed(i, e.check_id(),
                     StrCat("the certificate's ", field,

@@ -7,11 +7,10 @@
 // and this version's parent, saying exactly what the certificate says it
 // does, and logged (its entry in the signed tree), all offline.
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

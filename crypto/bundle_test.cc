@@ -10,7 +10,8 @@ TEST(BundleTest, RoundTripsAndRefusesMalformedOnes) {
   Bundle bundle{SignEnvelope("t", "certificate", *key),
                 {SignEnvelope("r", "root v2", *key)},
                 std::nullopt,
-                std::nullopt};
+                std::nullopt,
+                {}};
   const std::string text = EncodeBundle(bundle);
   auto parsed = ParseBundle(text);
   ASSERT_TRUE(parsed.ok()) << parsed.status();

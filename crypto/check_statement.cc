@@ -73,20 +73,18 @@ absl::StatusOr<CheckFacts> ParseCheckPayload(std::string_view payload) {
   if (!j.is_object()) return Bad("payload", "not a JSON object");
   CheckFacts f;
   std::string at;
-  for (auto s : {Read(j, "piece_id", &f.piece_id),
-                 Read(j, "version", &f.version),
-                 Read(j, "file_sha256", &f.file_sha256),
-                 Read(j, "twin_asset_sha256", &f.twin_asset_sha256),
-                 Read(j, "purpose", &f.purpose),
-                 Read(j, "tolerance_um", &f.tolerance_um),
-                 Read(j, "pass", &f.pass),
-                 Read(j, "max_abs_nm", &f.max_abs_nm),
-                 Read(j, "p95_abs_nm", &f.p95_abs_nm),
-                 Read(j, "rms_nm", &f.rms_nm),
-                 Read(j, "coverage_ppm", &f.coverage_ppm),
-                 Read(j, "inner_diameter_nm", &f.inner_diameter_nm),
-                 Read(j, "checked_by", &f.checked_by), Read(j, "at", &at),
-                 Read(j, "keyid", &f.keyid)}) {
+  for (auto s :
+       {Read(j, "piece_id", &f.piece_id), Read(j, "version", &f.version),
+        Read(j, "file_sha256", &f.file_sha256),
+        Read(j, "twin_asset_sha256", &f.twin_asset_sha256),
+        Read(j, "purpose", &f.purpose),
+        Read(j, "tolerance_um", &f.tolerance_um), Read(j, "pass", &f.pass),
+        Read(j, "max_abs_nm", &f.max_abs_nm),
+        Read(j, "p95_abs_nm", &f.p95_abs_nm), Read(j, "rms_nm", &f.rms_nm),
+        Read(j, "coverage_ppm", &f.coverage_ppm),
+        Read(j, "inner_diameter_nm", &f.inner_diameter_nm),
+        Read(j, "checked_by", &f.checked_by), Read(j, "at", &at),
+        Read(j, "keyid", &f.keyid)}) {
     if (!s.ok()) return s;
   }
   if (!j.contains("reasons") || !j["reasons"].is_array()) {

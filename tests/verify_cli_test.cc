@@ -82,8 +82,11 @@ class VerifyCliTest : public ::testing::Test {
   Bundle Make(const SigningKey& signer, absl::Time when,
               std::vector<DsseEnvelope> roots = {},
               const SigningKey* log_signer = nullptr) {
-    Bundle bundle{*SignCertificate(Facts(), when, signer), roots, std::nullopt,
-                  std::nullopt};
+    Bundle bundle{*SignCertificate(Facts(), when, signer),
+                  roots,
+                  std::nullopt,
+                  std::nullopt,
+                  {}};
     std::vector<Hash> leaves;
     for (int i = 0; i < 5; ++i) {
       leaves.push_back(LeafHash(

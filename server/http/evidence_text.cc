@@ -36,9 +36,9 @@ std::string_view Words(std::string_view key) {
 }
 
 // `key`'s text with each {name} replaced.
-std::string Fill(std::string_view key,
-                 std::initializer_list<std::pair<std::string_view,
-                                                 std::string>> values) {
+std::string Fill(
+    std::string_view key,
+    std::initializer_list<std::pair<std::string_view, std::string>> values) {
   std::string text(Words(key));
   for (const auto& [name, value] : values) {
     const std::string slot = StrCat("{", name, "}");
@@ -75,20 +75,19 @@ std::vector<EvidenceText> DescribeEvidence(const v1::TwinVersion& v) {
     const std::string_view done =
         Words(what) == what ? Words("evidence.other") : Words(what);
     const std::string date = e.checked_at().substr(0, 10);
-    std::string sentence =
-        StrCat(done, " ", Fill("evidence.on_by", {{"date", date},
-                                                  {"who", e.checked_by()}}),
-               ": ",
-               e.checked_version() == 1
-                   ? std::string(Words("evidence.checked_original"))
-                   : Fill("evidence.checked_version",
-                          {{"n", StrCat(e.checked_version())}}),
-               " ", Fill("evidence.within", {{"tolerance",
-                                              Mm(e.tolerance_um() / 1e3)}}),
-               " (",
-               Fill("evidence.numbers", {{"coverage", Percent(e.coverage_ppm())},
-                                         {"max", Mm(e.max_abs_nm() / 1e6)}}),
-               ")");
+    std::string sentence = StrCat(
+        done, " ",
+        Fill("evidence.on_by", {{"date", date}, {"who", e.checked_by()}}), ": ",
+        e.checked_version() == 1
+            ? std::string(Words("evidence.checked_original"))
+            : Fill("evidence.checked_version",
+                   {{"n", StrCat(e.checked_version())}}),
+        " ",
+        Fill("evidence.within", {{"tolerance", Mm(e.tolerance_um() / 1e3)}}),
+        " (",
+        Fill("evidence.numbers", {{"coverage", Percent(e.coverage_ppm())},
+                                  {"max", Mm(e.max_abs_nm() / 1e6)}}),
+        ")");
     if (!e.pass()) sentence += StrCat("; ", Words("evidence.failed"));
     EvidenceText t;
     t.sentence = std::move(sentence);

@@ -15,8 +15,8 @@
 namespace loupe::server::http {
 
 struct EvidenceText {
-  std::string sentence;  // Plain text; the caller escapes it.
-  std::string override_note;  // "The studio accepted it because: ...", or "".
+  std::string sentence;         // Plain text; the caller escapes it.
+  std::string override_note;    // "The studio accepted it because: ...", or "".
   std::string heat_map_sha256;  // The published picture, if any.
 };
 

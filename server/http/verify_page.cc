@@ -194,7 +194,8 @@ constexpr char kStyle[] =
 
 // The checks the version cites, in plain words, each with its heat-map
 // picture if the studio published it (/verify/<id>/heat-map/<sha256>).
-std::string Evidence(const v1::TwinVersion& v, std::string_view certificate_id) {
+std::string Evidence(const v1::TwinVersion& v,
+                     std::string_view certificate_id) {
   const auto described = DescribeEvidence(v);
   if (described.empty()) return "";
   std::string out = StrCat("<h2>", Escape(EvidenceHeading()),
@@ -341,7 +342,8 @@ Response Gateway::VerifyPage(std::string_view certificate_id,
   if (auto at = certificate_id.find("/heat-map/");
       at != std::string_view::npos) {
     return HeatMap(*parts_.registry, *parts_.store,
-                   certificate_id.substr(0, at), certificate_id.substr(at + 10));
+                   certificate_id.substr(0, at),
+                   certificate_id.substr(at + 10));
   }
   Principal anonymous;
   v1::GetCertificateRequest cr;

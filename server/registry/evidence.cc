@@ -86,12 +86,12 @@ absl::Status CiteEvidence(storage::Transaction& txn, v1::TwinVersion& version,
     }
     const std::string_view wanted = PurposeForReason(version.reason());
     if (check.purpose() != wanted) {
-      return absl::InvalidArgumentError(StrCat(
-          f, ".check_id: ", e.check_id(), " is a ", check.purpose(),
-          " check; a version of reason ",
-          v1::VersionReason_Name(version.reason()), " takes ",
-          wanted.empty() ? std::string("no check evidence")
-                         : StrCat(wanted, " checks")));
+      return absl::InvalidArgumentError(
+          StrCat(f, ".check_id: ", e.check_id(), " is a ", check.purpose(),
+                 " check; a version of reason ",
+                 v1::VersionReason_Name(version.reason()), " takes ",
+                 wanted.empty() ? std::string("no check evidence")
+                                : StrCat(wanted, " checks")));
     }
     if (check.version() != version.parent_number()) {
       return absl::FailedPreconditionError(StrCat(
@@ -110,9 +110,9 @@ absl::Status CiteEvidence(storage::Transaction& txn, v1::TwinVersion& version,
                  " passed; an override is only for a failed check"));
     }
     if (auto s = FillEvidence(check, e); !s.ok()) {
-      return absl::DataLossError(
-          StrCat(f, ": the recorded check ", e.check_id(),
-                 " no longer reads: ", s.message()));
+      return absl::DataLossError(StrCat(f, ": the recorded check ",
+                                        e.check_id(),
+                                        " no longer reads: ", s.message()));
     }
   }
   return absl::OkStatus();

@@ -7,6 +7,7 @@
 #include "crypto/check_statement.h"
 #include "crypto/dsse.h"
 #include "crypto/sha256.h"
+#include "crypto/statement.h"
 #include "geometry/compare.h"
 #include "geometry/read_mesh.h"
 #include "server/registry/geometry_summary.h"

@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "loupe/v1/registry.pb.h"
 #include "crypto/bundle.h"
+#include "loupe/v1/registry.pb.h"
 #include "server/log/transparency_log.h"
 #include "server/policy/access_policy.h"
 #include "server/signing/signer.h"

@@ -98,7 +98,8 @@ class LedgerTest : public storage::MemoryStoreFixture {
   void TwoPieces() {
     for (const char* id : {"pc_1", "pc_2"}) {
       ASSERT_TRUE(ledger_->CreatePieceAndWait(MakePiece(id, "aurum", id)).ok());
-      ASSERT_TRUE(ledger_->AppendVersionAndWait(MakeVersion(id, 0), "aurum").ok());
+      ASSERT_TRUE(
+          ledger_->AppendVersionAndWait(MakeVersion(id, 0), "aurum").ok());
     }
   }
   // Cites and expects a refusal with `code` naming `field`, leaving the
@@ -125,7 +126,6 @@ class LedgerTest : public storage::MemoryStoreFixture {
     return ledger_->PutCertificateAndWait(c, entry);
   }
 };
-
 
 TEST_F(LedgerTest, VersionsAreNumberedAfterTheirParentAndLogged) {
   ASSERT_TRUE(
@@ -387,8 +387,8 @@ TEST_F(LedgerTest, ARecordedCheckIsLoggedOnceAndCitedByARepair) {
   EXPECT_EQ(e.statement_sha256().size(), 64u);
   auto logged = (*store_->LogEntries(3, 1))[0];
   EXPECT_EQ(logged, VersionLogEntry(*v, "aurum"));
-  EXPECT_TRUE(Contains(logged, "\"evidence\":[{\"check_id\":\"" +
-                                   check->check_id()))
+  EXPECT_TRUE(
+      Contains(logged, "\"evidence\":[{\"check_id\":\"" + check->check_id()))
       << logged;
 }
 
@@ -400,12 +400,12 @@ TEST_F(LedgerTest, EvidenceOfAnotherPieceIsRefused) {
       Citing("pc_1", 1, v1::VERSION_REASON_REPAIR, {other->check_id()}),
       absl::StatusCode::kInvalidArgument, "version.evidence[0].check_id");
   // Still good for its own piece.
-  EXPECT_TRUE(ledger_
-                  ->AppendVersionAndWait(Citing("pc_2", 1,
-                                                v1::VERSION_REASON_REPAIR,
-                                                {other->check_id()}),
-                                         "aurum")
-                  .ok());
+  EXPECT_TRUE(
+      ledger_
+          ->AppendVersionAndWait(
+              Citing("pc_2", 1, v1::VERSION_REASON_REPAIR, {other->check_id()}),
+              "aurum")
+          .ok());
 }
 
 TEST_F(LedgerTest, EvidenceForAnotherPurposeIsRefused) {
@@ -434,7 +434,8 @@ TEST_F(LedgerTest, AFailedCheckNeedsTheStudiosReasonWhichIsRecorded) {
   auto passed = RecordCheck("pc_1", 1, "repair", true);
   ExpectRefused(
       Citing("pc_1", 1, v1::VERSION_REASON_REPAIR, {failed->check_id()}),
-      absl::StatusCode::kInvalidArgument, "version.evidence[0].override_reason");
+      absl::StatusCode::kInvalidArgument,
+      "version.evidence[0].override_reason");
   ExpectRefused(Citing("pc_1", 1, v1::VERSION_REASON_REPAIR,
                        {passed->check_id()}, "not needed"),
                 absl::StatusCode::kInvalidArgument, "only for a failed check");
@@ -459,12 +460,12 @@ TEST_F(LedgerTest, ACheckAgainstAVersionNoLongerTheParentIsRefused) {
       Citing("pc_1", 2, v1::VERSION_REASON_REPAIR, {stale->check_id()}),
       absl::StatusCode::kFailedPrecondition, "not this version's parent 2");
   auto fresh = RecordCheck("pc_1", 2, "repair", true);
-  EXPECT_TRUE(ledger_
-                  ->AppendVersionAndWait(Citing("pc_1", 2,
-                                                v1::VERSION_REASON_REPAIR,
-                                                {fresh->check_id()}),
-                                         "aurum")
-                  .ok());
+  EXPECT_TRUE(
+      ledger_
+          ->AppendVersionAndWait(
+              Citing("pc_1", 2, v1::VERSION_REASON_REPAIR, {fresh->check_id()}),
+              "aurum")
+          .ok());
   // Cited once: the parent has moved past it.
   ExpectRefused(
       Citing("pc_1", 3, v1::VERSION_REASON_REPAIR, {fresh->check_id()}),

@@ -132,8 +132,7 @@ class Registry {
       const std::string& file);
   // Records a finished, signed check (header.record): stored, logged, and
   // given its id; `done` runs on a storage thread when durable.
-  void RecordGeometryCheck(v1::GeometryCheck check,
-                           Ledger::CheckCallback done);
+  void RecordGeometryCheck(v1::GeometryCheck check, Ledger::CheckCallback done);
 
   [[nodiscard]] const v1::LimitsConfig& limits() const { return limits_; }
 

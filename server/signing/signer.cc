@@ -100,7 +100,7 @@ absl::StatusOr<CertificateSigner::Issued> CertificateSigner::Issue(
           absl::ToUnixSeconds(now));
   certificate.set_keyid(crypto::KeyId(key_.public_key()));
   certificate.set_bundle_json(crypto::EncodeBundle(
-      {*std::move(envelope), Rotations(), std::nullopt, std::nullopt}));
+      {*std::move(envelope), Rotations(), std::nullopt, std::nullopt, {}}));
   return issued;
 }
 

@@ -66,9 +66,7 @@ std::string CertificateById(std::string_view certificate_id) {
   return StrCat("c", certificate_id);
 }
 
-std::string Check(std::string_view check_id) {
-  return StrCat("k", check_id);
-}
+std::string Check(std::string_view check_id) { return StrCat("k", check_id); }
 
 std::string Owner(std::string_view piece_id, uint32_t sequence) {
   std::string key = OwnerPrefix(piece_id);

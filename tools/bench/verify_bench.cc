@@ -136,7 +136,8 @@ int main(int argc, char** argv) {
   Bundle bundle{*SignCertificate(one, day0 + absl::Hours(24), cert_key),
                 {},
                 std::nullopt,
-                std::nullopt};
+                std::nullopt,
+                {}};
   const std::string entry =
       CertificateLogEntry(bundle.certificate.payload, "pc_bench", 1);
   bundle.log = LogProof{

@@ -231,7 +231,8 @@ class MemoryStoreImpl final : public MemoryStore {
   absl::StatusOr<v1::GeometryCheck> GetCheck(
       std::string_view check_id) override {
     auto raw = Get(kIndex, keys::Check(check_id));
-    if (!raw) return absl::NotFoundError(StrCat("check_id: no check ", check_id));
+    if (!raw)
+      return absl::NotFoundError(StrCat("check_id: no check ", check_id));
     return DecodeRecord<v1::GeometryCheck>(*raw, "check");
   }
 
