@@ -13,7 +13,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-absl::Status Failed(size_t i, const std::string& id, std::string_view why) {
+absl::Status Failed(size_t i, const std::string& id, absl::string_view why) {
   return absl::UnauthenticatedError(
       StrCat("evidence[", i, "] (", id, "): ", why));
 }

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -195,6 +196,17 @@ absl::Status CopyLog(Store& src, Store& dst, Counts& counts,
           StrCat("source log: no entry at ", counts.log_entries));
     }
     const uint64_t first = counts.log_entries;
+    // Recorded checks are found through their log entries (each has one),
+    // cited or not, and copied with them.
+    std::vector<v1::GeometryCheck> checks;
+    for (const auto& entry : *entries) {
+      if (entry.find("\"type\":\"check\"") == std::string::npos) continue;
+      const auto json = nlohmann::json::parse(entry, nullptr, false);
+      if (!json.is_object() || json.value("type", "") != "check") continue;
+      auto check = src.GetCheck(json.value("check_id", ""));
+      if (!check.ok()) return check.status();
+      checks.push_back(*std::move(check));
+    }
     // Waited for batch by batch: the indexes follow the order.
     absl::Status s = dst.CommitAndWait([&](Transaction& txn) -> absl::Status {
       for (size_t i = 0; i < entries->size(); ++i) {
@@ -206,6 +218,7 @@ absl::Status CopyLog(Store& src, Store& dst, Counts& counts,
                      ": is something else writing to the destination?"));
         }
       }
+      for (const auto& c : checks) txn.InsertCheck(c);
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
