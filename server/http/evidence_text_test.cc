@@ -1,0 +1,58 @@
+// The verify page's evidence in plain words (evidence_text.h).
+#include "server/http/evidence_text.h"
+
+#include <gtest/gtest.h>
+
+namespace loupe::server::http {
+namespace {
+
+v1::CheckEvidence Repair() {
+  v1::CheckEvidence e;
+  e.set_check_id("ck_0123456789abcdef0123456789abcdef");
+  e.set_purpose("repair");
+  e.set_tolerance_um(50);
+  e.set_pass(true);
+  e.set_checked_version(1);
+  e.set_max_abs_nm(40000);
+  e.set_coverage_ppm(998000);
+  e.set_checked_at("2027-03-02T10:15:00Z");
+  e.set_checked_by("bench");
+  return e;
+}
+
+TEST(EvidenceTextTest, ARepairIsSaidInTheBuyersWords) {
+  v1::TwinVersion v;
+  *v.add_evidence() = Repair();
+  const auto text = DescribeEvidence(v);
+  ASSERT_EQ(text.size(), 1u);
+  EXPECT_EQ(text[0].sentence,
+            "Repaired on 2027-03-02 by bench: checked against the original "
+            "within 0.05 mm (99.8 % of the surface; largest difference "
+            "0.04 mm)");
+  EXPECT_TRUE(text[0].override_note.empty());
+  EXPECT_EQ(EvidenceHeading(), "Evidence");
+}
+
+TEST(EvidenceTextTest, AFailedCheckSaysSoWithTheStudiosReason) {
+  v1::TwinVersion v;
+  auto e = Repair();
+  e.set_purpose("resize");
+  e.set_pass(false);
+  e.set_checked_version(3);
+  e.set_max_abs_nm(125000);
+  e.set_override_reason("band widened on request");
+  e.set_heat_map_sha256(std::string(64, 'c'));
+  *v.add_evidence() = e;
+  const auto text = DescribeEvidence(v);
+  ASSERT_EQ(text.size(), 1u);
+  EXPECT_EQ(text[0].sentence,
+            "Resized on 2027-03-02 by bench: checked against version 3 within "
+            "0.05 mm (99.8 % of the surface; largest difference 0.125 mm); "
+            "the check did not pass");
+  EXPECT_EQ(text[0].override_note,
+            "The studio accepted it because: band widened on request");
+  EXPECT_EQ(text[0].heat_map_sha256, std::string(64, 'c'));
+}
+
+}  // namespace
+}  // namespace loupe::server::http
