@@ -374,7 +374,8 @@ TEST_F(LedgerTest, ARecordedCheckIsLoggedOnceAndCitedByARepair) {
       "aurum");
   ASSERT_TRUE(v.ok()) << v.status();
   ASSERT_EQ(v->evidence_size(), 1);
-  const auto& e = store_->GetVersion("pc_1", 2)->evidence(0);
+  const v1::TwinVersion stored = *store_->GetVersion("pc_1", 2);
+  const auto& e = stored.evidence(0);
   EXPECT_EQ(e.check_id(), check->check_id());
   EXPECT_TRUE(e.pass());
   EXPECT_EQ(e.purpose(), "repair");
@@ -444,7 +445,8 @@ TEST_F(LedgerTest, AFailedCheckNeedsTheStudiosReasonWhichIsRecorded) {
              "shank rebuilt thicker on purpose"),
       "aurum");
   ASSERT_TRUE(v.ok()) << v.status();
-  const auto& e = store_->GetVersion("pc_1", 2)->evidence(0);
+  const v1::TwinVersion stored = *store_->GetVersion("pc_1", 2);
+  const auto& e = stored.evidence(0);
   EXPECT_FALSE(e.pass());
   EXPECT_EQ(e.override_reason(), "shank rebuilt thicker on purpose");
   EXPECT_TRUE(Contains((*store_->LogEntries(LogSize() - 1, 1))[0],
