@@ -61,17 +61,17 @@ TEST_F(PostgresStoreTest, MigrationsAreRecordedOnceAndANewerSchemaIsRefused) {
       << unmigrated.status();
   auto version = MigratePostgresSchema(url_);
   ASSERT_TRUE(version.ok()) << version.status();
-  EXPECT_EQ(*version, 2);
-  EXPECT_EQ(*MigratePostgresSchema(url_), 2);  // Idempotent.
-  EXPECT_EQ(Sql("SELECT COUNT(*) FROM schema_migrations"), "2");
+  EXPECT_EQ(*version, 3);
+  EXPECT_EQ(*MigratePostgresSchema(url_), 3);  // Idempotent.
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM schema_migrations"), "3");
   EXPECT_TRUE(Open(/*migrate=*/false).ok());
   // A newer loupe-server migrated the database: this one refuses it.
-  Sql("INSERT INTO schema_migrations VALUES (3, 'from the future', 0)");
+  Sql("INSERT INTO schema_migrations VALUES (4, 'from the future', 0)");
   for (const auto& s :
        {Open(/*migrate=*/false).status(), Open(/*migrate=*/true).status(),
         MigratePostgresSchema(url_).status()}) {
     EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-    EXPECT_NE(s.message().find("version 3"), std::string::npos) << s;
+    EXPECT_NE(s.message().find("version 4"), std::string::npos) << s;
   }
 }
 
