@@ -36,7 +36,7 @@ struct Bundle {
   std::vector<DsseEnvelope> roots;
   std::optional<LogProof> log;
   std::optional<DsseEnvelope> status;
-  std::vector<BundleEvidence> evidence;  // Absent from the JSON when empty.
+  std::vector<BundleEvidence> evidence = {};  // Absent from JSON when empty.
 };
 
 [[nodiscard]] std::string EncodeBundle(const Bundle& bundle);
