@@ -223,8 +223,9 @@ class PgBatch final : public GroupBatch, public Transaction {
     }
   }
 
-  void WriteRecords(SerializableTxn& txn);
-  void WriteLog(SerializableTxn& txn);
+  // Add the group's rows to `script`, sent in one round trip by Write().
+  void WriteRecords(SqlScript& script);
+  void WriteLog(SerializableTxn& txn, SqlScript& script);
 
   ConnectionPool* pool_;
   TileTree* tree_;
@@ -249,53 +250,62 @@ class PgBatch final : public GroupBatch, public Transaction {
   std::vector<size_t> save_points_;
 };
 
-void PgBatch::WriteRecords(SerializableTxn& txn) {
+void PgBatch::WriteRecords(SqlScript& script) {
+  using S = SqlScript;
+  std::vector<std::string> rows;
   for (const auto& [id, row] : pieces_) {
-    txn.exec_params(
-        "INSERT INTO pieces (piece_id, studio_id, studio_reference, record) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (piece_id) DO UPDATE SET record "
-        "= EXCLUDED.record",
-        Bytes(id), Bytes(row.studio), Bytes(row.reference), Bytes(row.record));
+    rows.push_back(S::Row({S::Bytea(id), S::Bytea(row.studio),
+                           S::Bytea(row.reference), S::Bytea(row.record)}));
   }
+  script.Insert(
+      "INSERT INTO pieces (piece_id, studio_id, studio_reference, record) "
+      "VALUES",
+      rows, " ON CONFLICT (piece_id) DO UPDATE SET record = EXCLUDED.record");
+  rows.clear();
   for (const auto& [key, record] : versions_) {
-    txn.exec_params(
-        "INSERT INTO versions (piece_id, version_number, record) VALUES ($1, "
-        "$2, $3)",
-        Bytes(key.first), static_cast<int64_t>(key.second), Bytes(record));
+    rows.push_back(
+        S::Row({S::Bytea(key.first), S::Int(key.second), S::Bytea(record)}));
   }
+  script.Insert(
+      "INSERT INTO versions (piece_id, version_number, record) VALUES", rows);
+  rows.clear();
   for (const auto& [key, unused] : piece_assets_) {
-    txn.exec_params(
-        "INSERT INTO piece_assets (piece_id, sha256) VALUES ($1, $2) ON "
-        "CONFLICT DO NOTHING",
-        Bytes(key.first), Bytes(key.second));
+    rows.push_back(S::Row({S::Bytea(key.first), S::Bytea(key.second)}));
   }
+  script.Insert("INSERT INTO piece_assets (piece_id, sha256) VALUES", rows,
+                " ON CONFLICT DO NOTHING");
+  rows.clear();
   for (const auto& [key, row] : certificates_) {
-    txn.exec_params(
-        "INSERT INTO certificates (piece_id, version_number, certificate_id, "
-        "record) VALUES ($1, $2, $3, $4)",
-        Bytes(key.first), static_cast<int64_t>(key.second), Bytes(row.first),
-        Bytes(row.second));
+    rows.push_back(S::Row({S::Bytea(key.first), S::Int(key.second),
+                           S::Bytea(row.first), S::Bytea(row.second)}));
   }
+  script.Insert(
+      "INSERT INTO certificates (piece_id, version_number, certificate_id, "
+      "record) VALUES",
+      rows);
+  rows.clear();
   for (const auto& [key, record] : owners_) {
-    txn.exec_params(
-        "INSERT INTO owners (piece_id, owner_sequence, record) VALUES ($1, $2, "
-        "$3)",
-        Bytes(key.first), static_cast<int64_t>(key.second), Bytes(record));
+    rows.push_back(
+        S::Row({S::Bytea(key.first), S::Int(key.second), S::Bytea(record)}));
   }
+  script.Insert("INSERT INTO owners (piece_id, owner_sequence, record) VALUES",
+                rows);
 }
 
-void PgBatch::WriteLog(SerializableTxn& txn) {
+void PgBatch::WriteLog(SerializableTxn& txn, SqlScript& script) {
   if (entries_.empty()) return;
+  std::vector<std::string> rows;
+  rows.reserve(entries_.size());
   for (size_t i = 0; i < entries_.size(); ++i) {
-    txn.exec_params(
-        "INSERT INTO log_entries (entry_index, entry) VALUES ($1, $2)",
-        static_cast<int64_t>(*base_ + i), Bytes(entries_[i]));
+    rows.push_back(SqlScript::Row(
+        {SqlScript::Int(*base_ + i), SqlScript::Bytea(entries_[i])}));
   }
-  if (auto s = AppendTiles(txn, *base_, leaves_); !s.ok()) {
+  script.Insert("INSERT INTO log_entries (entry_index, entry) VALUES", rows);
+  if (auto s = AppendTiles(txn, *base_, leaves_, script); !s.ok()) {
     throw std::runtime_error(std::string(s.message()));
   }
-  txn.exec_params("UPDATE log_coordinator SET next_index = $1 WHERE id = 0",
-                  static_cast<int64_t>(*base_ + entries_.size()));
+  script.Add(StrCat("UPDATE log_coordinator SET next_index = ",
+                    *base_ + entries_.size(), " WHERE id = 0"));
 }
 
 absl::Status PgBatch::Write() {
@@ -306,8 +316,10 @@ absl::Status PgBatch::Write() {
   if (nothing && !txn_) return absl::OkStatus();
   try {
     SerializableTxn& txn = Txn();
-    WriteRecords(txn);
-    WriteLog(txn);
+    SqlScript script;
+    WriteRecords(script);
+    WriteLog(txn, script);
+    script.Run(txn);
     txn.commit();
   } catch (const std::exception& e) {
     failed_ = FromException(e, "committing a group of writes");

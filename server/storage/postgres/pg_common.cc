@@ -53,6 +53,52 @@ absl::Status FromException(const std::exception& e, std::string_view doing) {
   return absl::InternalError(StrCat("storage: ", doing, ": ", e.what()));
 }
 
+std::string SqlScript::Bytea(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "E'\\\\x";
+  out.reserve(out.size() + 2 * bytes.size() + 9);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  out += "'::BYTEA";
+  return out;
+}
+
+std::string SqlScript::Row(std::initializer_list<std::string> values) {
+  std::string out = "(";
+  for (const auto& v : values) {
+    if (out.size() > 1) out += ", ";
+    out += v;
+  }
+  out += ")";
+  return out;
+}
+
+void SqlScript::Insert(std::string_view head,
+                       const std::vector<std::string>& rows,
+                       std::string_view tail) {
+  if (rows.empty()) return;
+  sql_.append(head);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    sql_ += i == 0 ? " " : ", ";
+    sql_ += rows[i];
+  }
+  sql_.append(tail);
+  sql_ += ";\n";
+}
+
+void SqlScript::Add(std::string_view statement) {
+  sql_.append(statement);
+  sql_ += ";\n";
+}
+
+void SqlScript::Run(pqxx::transaction_base& txn) {
+  if (sql_.empty()) return;
+  txn.exec(sql_);
+  sql_.clear();
+}
+
 crypto::Hash HashAt(std::string_view bytes) {
   crypto::Hash h{};
   std::copy_n(bytes.begin(), std::min(bytes.size(), h.size()), h.begin());

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -47,6 +48,37 @@ inline constexpr int kMaxAttempts = 8;
   return pqxx::binarystring(f).str();
 }
 [[nodiscard]] crypto::Hash HashAt(std::string_view bytes);
+
+// Statements with their values spelled as literals, sent as one string:
+// a commit group's writes in one round trip instead of one per row. Only
+// hex digits (BYTEA) and decimal digits (integers) are spliced into the
+// SQL, so no value can change what a statement means. Not thread-safe.
+class SqlScript {
+ public:
+  // E'\\x<hex>'::BYTEA, read the same whatever standard_conforming_strings.
+  [[nodiscard]] static std::string Bytea(std::string_view bytes);
+  [[nodiscard]] static std::string Bytea(const crypto::Hash& h) {
+    return Bytea(
+        std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+  }
+  [[nodiscard]] static std::string Int(int64_t v) { return std::to_string(v); }
+  // "(a, b, c)" from literals made by Bytea() and Int().
+  [[nodiscard]] static std::string Row(std::initializer_list<std::string> v);
+
+  // Adds `head` ("INSERT INTO t (a, b) VALUES"), the rows separated by
+  // commas, then `tail` (" ON CONFLICT DO NOTHING"); nothing if no rows.
+  void Insert(std::string_view head, const std::vector<std::string>& rows,
+              std::string_view tail = "");
+  // Adds one statement made only of SQL text and literals from above.
+  void Add(std::string_view statement);
+  [[nodiscard]] bool empty() const { return sql_.empty(); }
+  // Sends every statement added so far in one round trip and clears the
+  // script. Throws as pqxx::transaction_base::exec does.
+  void Run(pqxx::transaction_base& txn);
+
+ private:
+  std::string sql_;
+};
 
 // Connections to one database, opened on demand (up to `max` at once,
 // callers wait beyond that) and reused. Thread-safe.

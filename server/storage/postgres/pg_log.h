@@ -76,12 +76,14 @@ class TileTree {
 };
 
 // Appends `leaves` (the leaf hashes of entries base, base + 1, ...) to the
-// stored tiles inside `txn`, which holds the coordinator row whose
-// next_index is `base`. Throws on storage errors; DATA_LOSS if the stored
-// tiles do not end at `base`.
+// stored tiles: reads the partial tiles they extend inside `txn` (which
+// holds the coordinator row whose next_index is `base`, one round trip) and
+// adds the new and extended tiles to `script`. Throws on storage errors;
+// DATA_LOSS if the stored tiles do not end at `base`.
 [[nodiscard]] absl::Status AppendTiles(pqxx::transaction_base& txn,
                                        uint64_t base,
-                                       const std::vector<crypto::Hash>& leaves);
+                                       const std::vector<crypto::Hash>& leaves,
+                                       SqlScript& script);
 
 // Entries [start, min(start + count, tree.size())), each checked against
 // its leaf hash in the tiles (DATA_LOSS naming the index if rewritten or
