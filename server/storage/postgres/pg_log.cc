@@ -424,7 +424,8 @@ absl::StatusOr<bool> HoldPublisherLease(ConnectionPool& pool,
 }
 
 absl::Status CheckLogAtOpen(ConnectionPool& pool, TileTree& tree,
-                            uint64_t verify_entries, absl::Status* health) {
+                            uint64_t verify_entries, absl::Status* health,
+                            const std::function<void()>& between_reads) {
   // Damage goes in *health; anything else fails the open.
   auto sort = [health](const absl::Status& s) {
     if (absl::IsDataLoss(s)) {
@@ -448,6 +449,7 @@ absl::Status CheckLogAtOpen(ConnectionPool& pool, TileTree& tree,
                                 return absl::OkStatus();
                               });
   if (!read.ok()) return sort(read);
+  if (between_reads) between_reads();
   auto size = tree.Refresh();
   if (!size.ok()) return size.status();
   const uint64_t start = *size > verify_entries ? *size - verify_entries : 0;

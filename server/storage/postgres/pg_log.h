@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -94,10 +95,12 @@ class TileTree {
 // The log's health when a front end opens the store: the newest
 // `verify_entries` entries against their leaf hashes, and the root of the
 // tiles against the newest checkpoint. Sets *health to OK or DATA_LOSS
-// saying what no longer matches; returns storage failures.
-[[nodiscard]] absl::Status CheckLogAtOpen(ConnectionPool& pool, TileTree& tree,
-                                          uint64_t verify_entries,
-                                          absl::Status* health);
+// saying what no longer matches; returns storage failures. Other front
+// ends may append and publish meanwhile: `between_reads` (tests only) runs
+// between reading the checkpoint and reading the log.
+[[nodiscard]] absl::Status CheckLogAtOpen(
+    ConnectionPool& pool, TileTree& tree, uint64_t verify_entries,
+    absl::Status* health, const std::function<void()>& between_reads = {});
 
 [[nodiscard]] absl::StatusOr<std::optional<CheckpointRecord>> ReadCheckpoint(
     pqxx::transaction_base& txn);
