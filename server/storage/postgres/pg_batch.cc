@@ -51,8 +51,8 @@ class PgBatch final : public GroupBatch, public Transaction {
     if (auto it = pieces_.find(std::string(piece_id)); it != pieces_.end()) {
       return Decode<v1::Piece>(it->second.record, "piece");
     }
-    auto raw = Select1("SELECT record FROM pieces WHERE piece_id = $1",
-                       "reading a piece", Bytes(piece_id));
+    auto raw =
+        Select1(pg::statements::kFindPiece, "reading a piece", Bytes(piece_id));
     if (!raw.ok()) return raw.status();
     return Decode<v1::Piece>(*raw, "piece");
   }
@@ -62,10 +62,9 @@ class PgBatch final : public GroupBatch, public Transaction {
     if (auto it = references_.find(key); it != references_.end()) {
       return it->second;
     }
-    return Select1(
-        "SELECT piece_id FROM pieces WHERE studio_id = $1 AND "
-        "studio_reference = $2",
-        "finding a piece by reference", Bytes(studio_id), Bytes(reference));
+    return Select1(pg::statements::kFindPieceByReference,
+                   "finding a piece by reference", Bytes(studio_id),
+                   Bytes(reference));
   }
   absl::StatusOr<std::optional<v1::TwinVersion>> FindVersion(
       std::string_view piece_id, uint32_t number) override {
@@ -73,10 +72,8 @@ class PgBatch final : public GroupBatch, public Transaction {
     if (auto it = versions_.find(key); it != versions_.end()) {
       return Decode<v1::TwinVersion>(it->second, "version");
     }
-    auto raw = Select1(
-        "SELECT record FROM versions WHERE piece_id = $1 AND "
-        "version_number = $2",
-        "reading a version", Bytes(piece_id), static_cast<int64_t>(number));
+    auto raw = Select1(pg::statements::kFindVersion, "reading a version",
+                       Bytes(piece_id), static_cast<int64_t>(number));
     if (!raw.ok()) return raw.status();
     return Decode<v1::TwinVersion>(*raw, "version");
   }
@@ -86,17 +83,15 @@ class PgBatch final : public GroupBatch, public Transaction {
     if (auto it = certificates_.find(key); it != certificates_.end()) {
       return Decode<v1::Certificate>(it->second.second, "certificate");
     }
-    auto raw = Select1(
-        "SELECT record FROM certificates WHERE piece_id = $1 AND "
-        "version_number = $2",
-        "reading a certificate", Bytes(piece_id),
-        static_cast<int64_t>(version));
+    auto raw =
+        Select1(pg::statements::kFindCertificate, "reading a certificate",
+                Bytes(piece_id), static_cast<int64_t>(version));
     if (!raw.ok()) return raw.status();
     return Decode<v1::Certificate>(*raw, "certificate");
   }
   absl::StatusOr<std::optional<uint64_t>> FindAssetSize(
       const crypto::Sha256Digest& sha256) override {
-    auto raw = Select1("SELECT size_bytes::TEXT FROM assets WHERE sha256 = $1",
+    auto raw = Select1(pg::statements::kFindAssetSize,
                        "reading an asset's size", Bytes(RawSha(sha256)));
     if (!raw.ok()) return raw.status();
     if (!*raw) return std::nullopt;
@@ -104,11 +99,9 @@ class PgBatch final : public GroupBatch, public Transaction {
   }
   absl::StatusOr<bool> IsAssetUploadedBy(const crypto::Sha256Digest& sha256,
                                          std::string_view studio_id) override {
-    auto raw = Select1(
-        "SELECT 'x'::BYTEA FROM asset_uploaders WHERE sha256 = $1 AND "
-        "studio_id = $2",
-        "reading an asset's uploaders", Bytes(RawSha(sha256)),
-        Bytes(studio_id));
+    auto raw = Select1(pg::statements::kIsAssetUploadedBy,
+                       "reading an asset's uploaders", Bytes(RawSha(sha256)),
+                       Bytes(studio_id));
     if (!raw.ok()) return raw.status();
     return raw->has_value();
   }
@@ -148,10 +141,8 @@ class PgBatch final : public GroupBatch, public Transaction {
   absl::StatusOr<uint64_t> AppendLog(std::string_view entry) override {
     if (!health_->ok()) return *health_;
     if (!base_) {
-      auto next = Select1(
-          "SELECT next_index::TEXT FROM log_coordinator WHERE id = 0 FOR "
-          "UPDATE",
-          "sequencing log entries");
+      auto next =
+          Select1(pg::statements::kLockCoordinator, "sequencing log entries");
       if (!next.ok()) return next.status();
       if (!*next) {
         return absl::DataLossError("transparency log: no coordinator row");
@@ -204,16 +195,17 @@ class PgBatch final : public GroupBatch, public Transaction {
     return *txn_;
   }
 
-  // The first column of the first row (bytes), or nullopt. Once a
+  // The first column of the first row (bytes) of prepared statement
+  // `name` (pg::statements), or nullopt. Once a
   // statement failed the transaction is dead: every later call returns
   // that failure (and MustRetry() says whether to run the group again).
   template <typename... Args>
-  absl::StatusOr<std::optional<std::string>> Select1(const char* sql,
+  absl::StatusOr<std::optional<std::string>> Select1(const char* name,
                                                      std::string_view doing,
                                                      Args&&... args) {
     if (!failed_.ok()) return failed_;
     try {
-      const auto r = Txn().exec_params(sql, std::forward<Args>(args)...);
+      const auto r = Txn().exec_prepared(name, std::forward<Args>(args)...);
       if (r.empty()) return std::nullopt;
       if (r.column_type(0) == 17) return FieldBytes(r[0][0]);  // BYTEA.
       return std::string(r[0][0].c_str());

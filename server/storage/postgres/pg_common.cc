@@ -11,6 +11,31 @@ namespace {
 
 constexpr char kRetryPayload[] = "loupe.storage/serialization-conflict";
 
+struct PreparedSql {
+  const char* name;
+  const char* sql;
+};
+constexpr PreparedSql kPrepared[] = {
+    {statements::kFindPiece, "SELECT record FROM pieces WHERE piece_id = $1"},
+    {statements::kFindPieceByReference,
+     "SELECT piece_id FROM pieces WHERE studio_id = $1 AND "
+     "studio_reference = $2"},
+    {statements::kFindVersion,
+     "SELECT record FROM versions WHERE piece_id = $1 AND "
+     "version_number = $2"},
+    {statements::kFindCertificate,
+     "SELECT record FROM certificates WHERE piece_id = $1 AND "
+     "version_number = $2"},
+    {statements::kFindAssetSize,
+     "SELECT size_bytes::TEXT FROM assets WHERE sha256 = $1"},
+    {statements::kIsAssetUploadedBy,
+     "SELECT 'x'::BYTEA FROM asset_uploaders WHERE sha256 = $1 AND "
+     "studio_id = $2"},
+    {statements::kLockCoordinator,
+     "SELECT next_index::TEXT FROM log_coordinator WHERE id = 0 FOR "
+     "UPDATE"},
+};
+
 }  // namespace
 
 absl::Status RetryableAbort(std::string_view what) {
@@ -121,7 +146,9 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
     ++open_;
   }
   try {
-    return Lease(this, std::make_unique<pqxx::connection>(url_));
+    auto c = std::make_unique<pqxx::connection>(url_);
+    for (const auto& p : kPrepared) c->prepare(p.name, p.sql);
+    return Lease(this, std::move(c));
   } catch (const std::exception& e) {
     {
       std::lock_guard lock(mu_);

@@ -80,6 +80,18 @@ class SqlScript {
   std::string sql_;
 };
 
+namespace statements {
+// The statements a commit group runs for every work, prepared once per
+// connection (ConnectionPool), so the server parses and plans them once.
+inline constexpr char kFindPiece[] = "loupe_find_piece";
+inline constexpr char kFindPieceByReference[] = "loupe_find_piece_by_reference";
+inline constexpr char kFindVersion[] = "loupe_find_version";
+inline constexpr char kFindCertificate[] = "loupe_find_certificate";
+inline constexpr char kFindAssetSize[] = "loupe_find_asset_size";
+inline constexpr char kIsAssetUploadedBy[] = "loupe_is_asset_uploaded_by";
+inline constexpr char kLockCoordinator[] = "loupe_lock_coordinator";
+}  // namespace statements
+
 // Connections to one database, opened on demand (up to `max` at once,
 // callers wait beyond that) and reused. Thread-safe.
 class ConnectionPool {
@@ -102,7 +114,8 @@ class ConnectionPool {
     ConnectionPool* pool_;
     std::unique_ptr<pqxx::connection> c_;
   };
-  // UNAVAILABLE if the database cannot be reached.
+  // UNAVAILABLE if the database cannot be reached. A new connection has
+  // every statement of pg::statements prepared.
   [[nodiscard]] absl::StatusOr<Lease> Acquire();
   [[nodiscard]] const std::string& url() const { return url_; }
 
