@@ -49,6 +49,19 @@ CliResult RunCli(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
+// Stops and joins the writer threads however a test ends: a failed ASSERT
+// must report, not std::terminate on joinable threads.
+struct Joiner {
+  std::atomic<bool>* stop;
+  std::vector<std::thread>* threads;
+  ~Joiner() {
+    *stop = true;
+    for (auto& t : *threads) {
+      if (t.joinable()) t.join();
+    }
+  }
+};
+
 class FrontEndsTest : public ::testing::Test {
  protected:
   static constexpr int kFrontEnds = 3;
@@ -252,18 +265,7 @@ TEST_F(FrontEndsTest, SigkillOfFrontEndsUnderLoadLosesNothing) {
       }
     });
   }
-  // Joined however the test ends: a failed ASSERT must report, not
-  // std::terminate on joinable threads.
-  struct Joiner {
-    std::atomic<bool>* stop;
-    std::vector<std::thread>* threads;
-    ~Joiner() {
-      *stop = true;
-      for (auto& t : *threads) {
-        if (t.joinable()) t.join();
-      }
-    }
-  } joiner{&stop, &writers};
+  const Joiner joiner{&stop, &writers};
   std::vector<std::string> checkpoints;  // Saved before each kill.
   std::set<int> holders;
   for (int cycle = 0; cycle < 5; ++cycle) {
@@ -382,16 +384,7 @@ TEST_F(FrontEndsTest, PostgresRestartMidLoadLosesNothingAndDoublesNothing) {
       }
     });
   }
-  struct Joiner {
-    std::atomic<bool>* stop;
-    std::vector<std::thread>* threads;
-    ~Joiner() {
-      *stop = true;
-      for (auto& t : *threads) {
-        if (t.joinable()) t.join();
-      }
-    }
-  } joiner{&stop, &writers};
+  const Joiner joiner{&stop, &writers};
   std::this_thread::sleep_for(milliseconds(700));
   size_t acknowledged_before;
   {
