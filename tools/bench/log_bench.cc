@@ -21,37 +21,15 @@
 #include "crypto/merkle.h"
 #include "server/registry/ledger.h"
 #include "server/storage/rocks/rocks_store.h"
+#include "tools/bench/bench_util.h"
 
 namespace loupe {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double Since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Runs `op` from `threads` threads for `seconds`; returns successful ops/s.
-template <typename Op>
-double RunConcurrently(int threads, double seconds, Op op) {
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> done{0};
-  const auto start = Clock::now();
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      while (!stop) {
-        if (op(t)) ++done;
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& w : workers) w.join();
-  return static_cast<double>(done.load()) / Since(start);
-}
-
+using bench::Clock;
+using bench::RunConcurrently;
+using bench::Since;
 std::string StatusEntry(const std::string& piece, uint64_t n) {
   return *crypto::EncodeLogEntry("status",
                                  {{"piece_id", piece},

@@ -42,56 +42,15 @@
 #include "server/storage/postgres/test_cluster_for_tests.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
+#include "tools/bench/bench_util.h"
 
 namespace loupe::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using storage::testing::PostgresTestCluster;
 
-double Since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Runs `op` from `threads` threads for `seconds`; returns successful ops/s.
-// `op` returns false to stop its thread (an error).
-template <typename Op>
-double RunConcurrently(int threads, double seconds, Op op) {
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> done{0};
-  const auto start = Clock::now();
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (!op(t)) return;
-        done.fetch_add(1, std::memory_order_relaxed);
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& w : workers) w.join();
-  return static_cast<double>(done.load()) / Since(start);
-}
-
-// kB from a line of /proc/PID/status, e.g. "VmRSS:".
-long StatusKb(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
-  }
-  return -1;
-}
-
-void Report(const char* what, bool met) {
-  std::printf("  target %s: %s\n", what, met ? "met" : "NOT MET");
-}
-
 [[noreturn]] void Die(const std::string& what) {
-  std::cerr << "postgres_bench: " << what << "\n";
-  std::exit(1);
+  DieAs("postgres_bench", what);
 }
 
 std::string NewDatabase(PostgresTestCluster& cluster, std::string_view name,
@@ -162,10 +121,17 @@ double RegistrationsPerSecond(
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
-    stubs.push_back(std::make_unique<client::RegistryClient>(
+    auto channel =
         grpc::CreateCustomChannel(servers[i % servers.size()]->target(),
-                                  grpc::InsecureChannelCredentials(), args),
-        testing::kAurumToken));
+                                  grpc::InsecureChannelCredentials(), args);
+    // Connected before the clock starts: a connection attempt that times
+    // out on a loaded machine is not a registration's cost.
+    if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                   std::chrono::seconds(30))) {
+      Die("could not connect to front end " + std::to_string(i));
+    }
+    stubs.push_back(std::make_unique<client::RegistryClient>(
+        std::move(channel), testing::kAurumToken));
   }
   static std::atomic<uint64_t> counter{0};
   std::atomic<int> errors{0};

@@ -29,38 +29,12 @@
 #include "crypto/sha256.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
+#include "tools/bench/bench_util.h"
 
 namespace loupe::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-// Runs `op` from `threads` threads for `seconds`; returns ops per second.
-// `op` returns false to stop its thread (an error).
-double RunConcurrently(int threads, double seconds,
-                       const std::function<bool(int thread)>& op) {
-  std::atomic<uint64_t> done{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> workers;
-  const auto start = Clock::now();
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (!op(t)) return;
-        done.fetch_add(1, std::memory_order_relaxed);
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& w : workers) w.join();
-  return static_cast<double>(done.load()) / Seconds(start);
-}
 
 // The anchor: what RocksDB itself does with synced WriteBatches shaped like
 // one registration write (piece record and two index entries).
@@ -144,8 +118,8 @@ double Sha256MegabytesPerSecond(const std::string& bytes) {
   do {
     (void)crypto::Sha256::Of(bytes);
     ++rounds;
-  } while (Seconds(start) < 1.0);
-  return rounds * static_cast<double>(bytes.size()) / 1e6 / Seconds(start);
+  } while (Since(start) < 1.0);
+  return rounds * static_cast<double>(bytes.size()) / 1e6 / Since(start);
 }
 
 // Context for the upload: how fast this disk takes `bytes` written and
@@ -162,20 +136,10 @@ double DiskSyncedWriteMegabytesPerSecond(const std::string& path,
     done += static_cast<size_t>(n);
   }
   ::fdatasync(fd);
-  const double seconds = Seconds(start);
+  const double seconds = Since(start);
   ::close(fd);
   std::filesystem::remove(path);
   return static_cast<double>(bytes.size()) / 1e6 / seconds;
-}
-
-// kB from a line of /proc/PID/status, e.g. "VmHWM:".
-long StatusKb(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
-  }
-  return -1;
 }
 
 struct UploadResult {
@@ -193,7 +157,7 @@ UploadResult UploadOnce(testing::TestServer& server, const std::string& path,
   r.rss_before_kb = StatusKb(server.pid(), "VmRSS:");
   const auto start = Clock::now();
   auto up = c->UploadFile(path);
-  const double seconds = Seconds(start);
+  const double seconds = Since(start);
   if (!up.ok()) {
     std::cerr << "upload failed: " << up.status() << "\n";
     std::exit(1);
@@ -201,10 +165,6 @@ UploadResult UploadOnce(testing::TestServer& server, const std::string& path,
   r.peak_kb = StatusKb(server.pid(), "VmHWM:");
   r.megabytes_per_second = static_cast<double>(size) / 1e6 / seconds;
   return r;
-}
-
-void Report(const char* what, bool met) {
-  std::printf("  target %s: %s\n", what, met ? "met" : "NOT MET");
 }
 
 constexpr int kClients = 16;

@@ -51,8 +51,8 @@ class PgBatch final : public GroupBatch, public Transaction {
     if (auto it = pieces_.find(std::string(piece_id)); it != pieces_.end()) {
       return Decode<v1::Piece>(it->second.record, "piece");
     }
-    auto raw = Select1("SELECT record FROM pieces WHERE piece_id = $1",
-                       "reading a piece", Bytes(piece_id));
+    auto raw =
+        Select1(pg::statements::kFindPiece, "reading a piece", Bytes(piece_id));
     if (!raw.ok()) return raw.status();
     return Decode<v1::Piece>(*raw, "piece");
   }
@@ -62,10 +62,9 @@ class PgBatch final : public GroupBatch, public Transaction {
     if (auto it = references_.find(key); it != references_.end()) {
       return it->second;
     }
-    return Select1(
-        "SELECT piece_id FROM pieces WHERE studio_id = $1 AND "
-        "studio_reference = $2",
-        "finding a piece by reference", Bytes(studio_id), Bytes(reference));
+    return Select1(pg::statements::kFindPieceByReference,
+                   "finding a piece by reference", Bytes(studio_id),
+                   Bytes(reference));
   }
   absl::StatusOr<std::optional<v1::TwinVersion>> FindVersion(
       std::string_view piece_id, uint32_t number) override {
@@ -73,10 +72,8 @@ class PgBatch final : public GroupBatch, public Transaction {
     if (auto it = versions_.find(key); it != versions_.end()) {
       return Decode<v1::TwinVersion>(it->second, "version");
     }
-    auto raw = Select1(
-        "SELECT record FROM versions WHERE piece_id = $1 AND "
-        "version_number = $2",
-        "reading a version", Bytes(piece_id), static_cast<int64_t>(number));
+    auto raw = Select1(pg::statements::kFindVersion, "reading a version",
+                       Bytes(piece_id), static_cast<int64_t>(number));
     if (!raw.ok()) return raw.status();
     return Decode<v1::TwinVersion>(*raw, "version");
   }
@@ -86,17 +83,15 @@ class PgBatch final : public GroupBatch, public Transaction {
     if (auto it = certificates_.find(key); it != certificates_.end()) {
       return Decode<v1::Certificate>(it->second.second, "certificate");
     }
-    auto raw = Select1(
-        "SELECT record FROM certificates WHERE piece_id = $1 AND "
-        "version_number = $2",
-        "reading a certificate", Bytes(piece_id),
-        static_cast<int64_t>(version));
+    auto raw =
+        Select1(pg::statements::kFindCertificate, "reading a certificate",
+                Bytes(piece_id), static_cast<int64_t>(version));
     if (!raw.ok()) return raw.status();
     return Decode<v1::Certificate>(*raw, "certificate");
   }
   absl::StatusOr<std::optional<uint64_t>> FindAssetSize(
       const crypto::Sha256Digest& sha256) override {
-    auto raw = Select1("SELECT size_bytes::TEXT FROM assets WHERE sha256 = $1",
+    auto raw = Select1(pg::statements::kFindAssetSize,
                        "reading an asset's size", Bytes(RawSha(sha256)));
     if (!raw.ok()) return raw.status();
     if (!*raw) return std::nullopt;
@@ -104,11 +99,9 @@ class PgBatch final : public GroupBatch, public Transaction {
   }
   absl::StatusOr<bool> IsAssetUploadedBy(const crypto::Sha256Digest& sha256,
                                          std::string_view studio_id) override {
-    auto raw = Select1(
-        "SELECT 'x'::BYTEA FROM asset_uploaders WHERE sha256 = $1 AND "
-        "studio_id = $2",
-        "reading an asset's uploaders", Bytes(RawSha(sha256)),
-        Bytes(studio_id));
+    auto raw = Select1(pg::statements::kIsAssetUploadedBy,
+                       "reading an asset's uploaders", Bytes(RawSha(sha256)),
+                       Bytes(studio_id));
     if (!raw.ok()) return raw.status();
     return raw->has_value();
   }
@@ -117,8 +110,8 @@ class PgBatch final : public GroupBatch, public Transaction {
     if (auto it = checks_.find(std::string(check_id)); it != checks_.end()) {
       return Decode<v1::GeometryCheck>(it->second.second, "check");
     }
-    auto raw = Select1("SELECT record FROM checks WHERE check_id = $1",
-                       "reading a check", Bytes(check_id));
+    auto raw =
+        Select1(pg::statements::kFindCheck, "reading a check", Bytes(check_id));
     if (!raw.ok()) return raw.status();
     return Decode<v1::GeometryCheck>(*raw, "check");
   }
@@ -162,10 +155,8 @@ class PgBatch final : public GroupBatch, public Transaction {
   absl::StatusOr<uint64_t> AppendLog(std::string_view entry) override {
     if (!health_->ok()) return *health_;
     if (!base_) {
-      auto next = Select1(
-          "SELECT next_index::TEXT FROM log_coordinator WHERE id = 0 FOR "
-          "UPDATE",
-          "sequencing log entries");
+      auto next =
+          Select1(pg::statements::kLockCoordinator, "sequencing log entries");
       if (!next.ok()) return next.status();
       if (!*next) {
         return absl::DataLossError("transparency log: no coordinator row");
@@ -218,16 +209,17 @@ class PgBatch final : public GroupBatch, public Transaction {
     return *txn_;
   }
 
-  // The first column of the first row (bytes), or nullopt. Once a
+  // The first column of the first row (bytes) of prepared statement
+  // `name` (pg::statements), or nullopt. Once a
   // statement failed the transaction is dead: every later call returns
   // that failure (and MustRetry() says whether to run the group again).
   template <typename... Args>
-  absl::StatusOr<std::optional<std::string>> Select1(const char* sql,
+  absl::StatusOr<std::optional<std::string>> Select1(const char* name,
                                                      std::string_view doing,
                                                      Args&&... args) {
     if (!failed_.ok()) return failed_;
     try {
-      const auto r = Txn().exec_params(sql, std::forward<Args>(args)...);
+      const auto r = Txn().exec_prepared(name, std::forward<Args>(args)...);
       if (r.empty()) return std::nullopt;
       if (r.column_type(0) == 17) return FieldBytes(r[0][0]);  // BYTEA.
       return std::string(r[0][0].c_str());
@@ -237,8 +229,9 @@ class PgBatch final : public GroupBatch, public Transaction {
     }
   }
 
-  void WriteRecords(SerializableTxn& txn);
-  void WriteLog(SerializableTxn& txn);
+  // Add the group's rows to `script`, sent in one round trip by Write().
+  void WriteRecords(SqlScript& script);
+  void WriteLog(SerializableTxn& txn, SqlScript& script);
 
   ConnectionPool* pool_;
   TileTree* tree_;
@@ -265,58 +258,68 @@ class PgBatch final : public GroupBatch, public Transaction {
   std::vector<size_t> save_points_;
 };
 
-void PgBatch::WriteRecords(SerializableTxn& txn) {
+void PgBatch::WriteRecords(SqlScript& script) {
+  using S = SqlScript;
+  std::vector<std::string> rows;
   for (const auto& [id, row] : pieces_) {
-    txn.exec_params(
-        "INSERT INTO pieces (piece_id, studio_id, studio_reference, record) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (piece_id) DO UPDATE SET record "
-        "= EXCLUDED.record",
-        Bytes(id), Bytes(row.studio), Bytes(row.reference), Bytes(row.record));
+    rows.push_back(S::Row({S::Bytea(id), S::Bytea(row.studio),
+                           S::Bytea(row.reference), S::Bytea(row.record)}));
   }
+  script.Insert(
+      "INSERT INTO pieces (piece_id, studio_id, studio_reference, record) "
+      "VALUES",
+      rows, " ON CONFLICT (piece_id) DO UPDATE SET record = EXCLUDED.record");
+  rows.clear();
   for (const auto& [key, record] : versions_) {
-    txn.exec_params(
-        "INSERT INTO versions (piece_id, version_number, record) VALUES ($1, "
-        "$2, $3)",
-        Bytes(key.first), static_cast<int64_t>(key.second), Bytes(record));
+    rows.push_back(
+        S::Row({S::Bytea(key.first), S::Int(key.second), S::Bytea(record)}));
   }
+  script.Insert(
+      "INSERT INTO versions (piece_id, version_number, record) VALUES", rows);
+  rows.clear();
   for (const auto& [key, unused] : piece_assets_) {
-    txn.exec_params(
-        "INSERT INTO piece_assets (piece_id, sha256) VALUES ($1, $2) ON "
-        "CONFLICT DO NOTHING",
-        Bytes(key.first), Bytes(key.second));
+    rows.push_back(S::Row({S::Bytea(key.first), S::Bytea(key.second)}));
   }
+  script.Insert("INSERT INTO piece_assets (piece_id, sha256) VALUES", rows,
+                " ON CONFLICT DO NOTHING");
+  rows.clear();
   for (const auto& [key, row] : certificates_) {
-    txn.exec_params(
-        "INSERT INTO certificates (piece_id, version_number, certificate_id, "
-        "record) VALUES ($1, $2, $3, $4)",
-        Bytes(key.first), static_cast<int64_t>(key.second), Bytes(row.first),
-        Bytes(row.second));
+    rows.push_back(S::Row({S::Bytea(key.first), S::Int(key.second),
+                           S::Bytea(row.first), S::Bytea(row.second)}));
   }
+  script.Insert(
+      "INSERT INTO certificates (piece_id, version_number, certificate_id, "
+      "record) VALUES",
+      rows);
+  rows.clear();
   for (const auto& [key, record] : owners_) {
-    txn.exec_params(
-        "INSERT INTO owners (piece_id, owner_sequence, record) VALUES ($1, $2, "
-        "$3)",
-        Bytes(key.first), static_cast<int64_t>(key.second), Bytes(record));
+    rows.push_back(
+        S::Row({S::Bytea(key.first), S::Int(key.second), S::Bytea(record)}));
   }
+  script.Insert("INSERT INTO owners (piece_id, owner_sequence, record) VALUES",
+                rows);
+  rows.clear();
   for (const auto& [id, row] : checks_) {
-    txn.exec_params(
-        "INSERT INTO checks (check_id, piece_id, record) VALUES ($1, $2, $3)",
-        Bytes(id), Bytes(row.first), Bytes(row.second));
+    rows.push_back(
+        S::Row({S::Bytea(id), S::Bytea(row.first), S::Bytea(row.second)}));
   }
+  script.Insert("INSERT INTO checks (check_id, piece_id, record) VALUES", rows);
 }
 
-void PgBatch::WriteLog(SerializableTxn& txn) {
+void PgBatch::WriteLog(SerializableTxn& txn, SqlScript& script) {
   if (entries_.empty()) return;
+  std::vector<std::string> rows;
+  rows.reserve(entries_.size());
   for (size_t i = 0; i < entries_.size(); ++i) {
-    txn.exec_params(
-        "INSERT INTO log_entries (entry_index, entry) VALUES ($1, $2)",
-        static_cast<int64_t>(*base_ + i), Bytes(entries_[i]));
+    rows.push_back(SqlScript::Row(
+        {SqlScript::Int(*base_ + i), SqlScript::Bytea(entries_[i])}));
   }
-  if (auto s = AppendTiles(txn, *base_, leaves_); !s.ok()) {
+  script.Insert("INSERT INTO log_entries (entry_index, entry) VALUES", rows);
+  if (auto s = AppendTiles(txn, *base_, leaves_, script); !s.ok()) {
     throw std::runtime_error(std::string(s.message()));
   }
-  txn.exec_params("UPDATE log_coordinator SET next_index = $1 WHERE id = 0",
-                  static_cast<int64_t>(*base_ + entries_.size()));
+  script.Add(StrCat("UPDATE log_coordinator SET next_index = ",
+                    *base_ + entries_.size(), " WHERE id = 0"));
 }
 
 absl::Status PgBatch::Write() {
@@ -327,8 +330,10 @@ absl::Status PgBatch::Write() {
   if (nothing && !txn_) return absl::OkStatus();
   try {
     SerializableTxn& txn = Txn();
-    WriteRecords(txn);
-    WriteLog(txn);
+    SqlScript script;
+    WriteRecords(script);
+    WriteLog(txn, script);
+    script.Run(txn);
     txn.commit();
   } catch (const std::exception& e) {
     failed_ = FromException(e, "committing a group of writes");

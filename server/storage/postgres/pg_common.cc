@@ -11,6 +11,32 @@ namespace {
 
 constexpr char kRetryPayload[] = "loupe.storage/serialization-conflict";
 
+struct PreparedSql {
+  const char* name;
+  const char* sql;
+};
+constexpr PreparedSql kPrepared[] = {
+    {statements::kFindPiece, "SELECT record FROM pieces WHERE piece_id = $1"},
+    {statements::kFindPieceByReference,
+     "SELECT piece_id FROM pieces WHERE studio_id = $1 AND "
+     "studio_reference = $2"},
+    {statements::kFindVersion,
+     "SELECT record FROM versions WHERE piece_id = $1 AND "
+     "version_number = $2"},
+    {statements::kFindCertificate,
+     "SELECT record FROM certificates WHERE piece_id = $1 AND "
+     "version_number = $2"},
+    {statements::kFindAssetSize,
+     "SELECT size_bytes::TEXT FROM assets WHERE sha256 = $1"},
+    {statements::kIsAssetUploadedBy,
+     "SELECT 'x'::BYTEA FROM asset_uploaders WHERE sha256 = $1 AND "
+     "studio_id = $2"},
+    {statements::kFindCheck, "SELECT record FROM checks WHERE check_id = $1"},
+    {statements::kLockCoordinator,
+     "SELECT next_index::TEXT FROM log_coordinator WHERE id = 0 FOR "
+     "UPDATE"},
+};
+
 }  // namespace
 
 absl::Status RetryableAbort(std::string_view what) {
@@ -53,6 +79,52 @@ absl::Status FromException(const std::exception& e, std::string_view doing) {
   return absl::InternalError(StrCat("storage: ", doing, ": ", e.what()));
 }
 
+std::string SqlScript::Bytea(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "E'\\\\x";
+  out.reserve(out.size() + 2 * bytes.size() + 9);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  out += "'::BYTEA";
+  return out;
+}
+
+std::string SqlScript::Row(std::initializer_list<std::string> values) {
+  std::string out = "(";
+  for (const auto& v : values) {
+    if (out.size() > 1) out += ", ";
+    out += v;
+  }
+  out += ")";
+  return out;
+}
+
+void SqlScript::Insert(std::string_view head,
+                       const std::vector<std::string>& rows,
+                       std::string_view tail) {
+  if (rows.empty()) return;
+  sql_.append(head);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    sql_ += i == 0 ? " " : ", ";
+    sql_ += rows[i];
+  }
+  sql_.append(tail);
+  sql_ += ";\n";
+}
+
+void SqlScript::Add(std::string_view statement) {
+  sql_.append(statement);
+  sql_ += ";\n";
+}
+
+void SqlScript::Run(pqxx::transaction_base& txn) {
+  if (sql_.empty()) return;
+  txn.exec(sql_);
+  sql_.clear();
+}
+
 crypto::Hash HashAt(std::string_view bytes) {
   crypto::Hash h{};
   std::copy_n(bytes.begin(), std::min(bytes.size(), h.size()), h.begin());
@@ -75,7 +147,9 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
     ++open_;
   }
   try {
-    return Lease(this, std::make_unique<pqxx::connection>(url_));
+    auto c = std::make_unique<pqxx::connection>(url_);
+    for (const auto& p : kPrepared) c->prepare(p.name, p.sql);
+    return Lease(this, std::move(c));
   } catch (const std::exception& e) {
     {
       std::lock_guard lock(mu_);

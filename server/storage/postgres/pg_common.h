@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -48,6 +49,50 @@ inline constexpr int kMaxAttempts = 8;
 }
 [[nodiscard]] crypto::Hash HashAt(std::string_view bytes);
 
+// Statements with their values spelled as literals, sent as one string:
+// a commit group's writes in one round trip instead of one per row. Only
+// hex digits (BYTEA) and decimal digits (integers) are spliced into the
+// SQL, so no value can change what a statement means. Not thread-safe.
+class SqlScript {
+ public:
+  // E'\\x<hex>'::BYTEA, read the same whatever standard_conforming_strings.
+  [[nodiscard]] static std::string Bytea(std::string_view bytes);
+  [[nodiscard]] static std::string Bytea(const crypto::Hash& h) {
+    return Bytea(
+        std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+  }
+  [[nodiscard]] static std::string Int(int64_t v) { return std::to_string(v); }
+  // "(a, b, c)" from literals made by Bytea() and Int().
+  [[nodiscard]] static std::string Row(std::initializer_list<std::string> v);
+
+  // Adds `head` ("INSERT INTO t (a, b) VALUES"), the rows separated by
+  // commas, then `tail` (" ON CONFLICT DO NOTHING"); nothing if no rows.
+  void Insert(std::string_view head, const std::vector<std::string>& rows,
+              std::string_view tail = "");
+  // Adds one statement made only of SQL text and literals from above.
+  void Add(std::string_view statement);
+  [[nodiscard]] bool empty() const { return sql_.empty(); }
+  // Sends every statement added so far in one round trip and clears the
+  // script. Throws as pqxx::transaction_base::exec does.
+  void Run(pqxx::transaction_base& txn);
+
+ private:
+  std::string sql_;
+};
+
+namespace statements {
+// The statements a commit group runs for every work, prepared once per
+// connection (ConnectionPool), so the server parses and plans them once.
+inline constexpr char kFindPiece[] = "loupe_find_piece";
+inline constexpr char kFindPieceByReference[] = "loupe_find_piece_by_reference";
+inline constexpr char kFindVersion[] = "loupe_find_version";
+inline constexpr char kFindCertificate[] = "loupe_find_certificate";
+inline constexpr char kFindAssetSize[] = "loupe_find_asset_size";
+inline constexpr char kIsAssetUploadedBy[] = "loupe_is_asset_uploaded_by";
+inline constexpr char kFindCheck[] = "loupe_find_check";
+inline constexpr char kLockCoordinator[] = "loupe_lock_coordinator";
+}  // namespace statements
+
 // Connections to one database, opened on demand (up to `max` at once,
 // callers wait beyond that) and reused. Thread-safe.
 class ConnectionPool {
@@ -70,7 +115,8 @@ class ConnectionPool {
     ConnectionPool* pool_;
     std::unique_ptr<pqxx::connection> c_;
   };
-  // UNAVAILABLE if the database cannot be reached.
+  // UNAVAILABLE if the database cannot be reached. A new connection has
+  // every statement of pg::statements prepared.
   [[nodiscard]] absl::StatusOr<Lease> Acquire();
   [[nodiscard]] const std::string& url() const { return url_; }
 

@@ -39,13 +39,31 @@ std::vector<crypto::Hash> SplitHashes(std::string_view bytes) {
   return out;
 }
 
-void UpsertTile(pqxx::transaction_base& txn, int level, uint64_t index,
-                const std::string& hashes) {
-  txn.exec_params(
-      "INSERT INTO log_tiles (tile_level, tile_index, hashes) "
-      "VALUES ($1, $2, $3) ON CONFLICT (tile_level, tile_index) "
-      "DO UPDATE SET hashes = EXCLUDED.hashes",
-      level, static_cast<int64_t>(index), Bytes(hashes));
+std::string TileRow(int level, uint64_t index, const std::string& hashes) {
+  return SqlScript::Row({SqlScript::Int(level),
+                         SqlScript::Int(static_cast<int64_t>(index)),
+                         SqlScript::Bytea(hashes)});
+}
+
+// The stored partial tiles an append of entries [base, end) extends: at
+// each level the tile holding subtree base / 256^level, if that subtree
+// does not start a tile. One round trip; keyed by level.
+std::map<int, std::string> ReadPartialTiles(pqxx::transaction_base& txn,
+                                            uint64_t base, uint64_t end) {
+  std::string where;
+  for (int level = 0; (end >> (8 * level)) > 0 && level < 8; ++level) {
+    const uint64_t first = base >> (8 * level);
+    if (first % kTileWidth == 0) continue;
+    if (!where.empty()) where += " OR ";
+    where += StrCat("(tile_level = ", level,
+                    " AND tile_index = ", first / kTileWidth, ")");
+  }
+  std::map<int, std::string> out;
+  if (where.empty()) return out;
+  const auto r = txn.exec(
+      StrCat("SELECT tile_level, hashes FROM log_tiles WHERE ", where));
+  for (const auto& row : r) out[row[0].as<int>()] = FieldBytes(row[1]);
+  return out;
 }
 
 }  // namespace
@@ -239,7 +257,10 @@ absl::StatusOr<std::vector<crypto::Hash>> TileTree::NodeHashes(int level,
 }
 
 absl::Status AppendTiles(pqxx::transaction_base& txn, uint64_t base,
-                         const std::vector<crypto::Hash>& leaves) {
+                         const std::vector<crypto::Hash>& leaves,
+                         SqlScript& script) {
+  const std::map<int, std::string> partial =
+      ReadPartialTiles(txn, base, base + leaves.size());
   std::vector<crypto::Hash> hashes = leaves;
   uint64_t first = base;
   for (int level = 0; !hashes.empty(); ++level) {
@@ -247,11 +268,9 @@ absl::Status AppendTiles(pqxx::transaction_base& txn, uint64_t base,
     const uint64_t offset = first % kTileWidth;
     std::string current;
     if (offset != 0) {
-      const auto r = txn.exec_params(
-          "SELECT hashes FROM log_tiles WHERE tile_level = $1 AND "
-          "tile_index = $2",
-          level, static_cast<int64_t>(tile));
-      if (!r.empty()) current = FieldBytes(r[0][0]);
+      if (auto it = partial.find(level); it != partial.end()) {
+        current = it->second;
+      }
       if (current.size() != offset * kHashSize) {
         return absl::DataLossError(
             StrCat("transparency log: tile ", level, "/", tile, " holds ",
@@ -260,17 +279,22 @@ absl::Status AppendTiles(pqxx::transaction_base& txn, uint64_t base,
     }
     const uint64_t first_completed = tile;
     std::vector<crypto::Hash> completed;
+    std::vector<std::string> rows;
     for (const auto& h : hashes) {
       current.append(reinterpret_cast<const char*>(h.data()), h.size());
       if (current.size() == kTileWidth * kHashSize) {
-        UpsertTile(txn, level, tile, current);
+        rows.push_back(TileRow(level, tile, current));
         completed.push_back(
             crypto::SubtreeRoot(SplitHashes(current), 0, kTileWidth));
         ++tile;
         current.clear();
       }
     }
-    if (!current.empty()) UpsertTile(txn, level, tile, current);
+    if (!current.empty()) rows.push_back(TileRow(level, tile, current));
+    script.Insert(
+        "INSERT INTO log_tiles (tile_level, tile_index, hashes) VALUES", rows,
+        " ON CONFLICT (tile_level, tile_index) DO UPDATE SET hashes "
+        "= EXCLUDED.hashes");
     hashes = std::move(completed);
     first = first_completed;
   }
@@ -400,7 +424,8 @@ absl::StatusOr<bool> HoldPublisherLease(ConnectionPool& pool,
 }
 
 absl::Status CheckLogAtOpen(ConnectionPool& pool, TileTree& tree,
-                            uint64_t verify_entries, absl::Status* health) {
+                            uint64_t verify_entries, absl::Status* health,
+                            const std::function<void()>& between_reads) {
   // Damage goes in *health; anything else fails the open.
   auto sort = [health](const absl::Status& s) {
     if (absl::IsDataLoss(s)) {
@@ -424,6 +449,7 @@ absl::Status CheckLogAtOpen(ConnectionPool& pool, TileTree& tree,
                                 return absl::OkStatus();
                               });
   if (!read.ok()) return sort(read);
+  if (between_reads) between_reads();
   auto size = tree.Refresh();
   if (!size.ok()) return size.status();
   const uint64_t start = *size > verify_entries ? *size - verify_entries : 0;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -76,12 +77,14 @@ class TileTree {
 };
 
 // Appends `leaves` (the leaf hashes of entries base, base + 1, ...) to the
-// stored tiles inside `txn`, which holds the coordinator row whose
-// next_index is `base`. Throws on storage errors; DATA_LOSS if the stored
-// tiles do not end at `base`.
+// stored tiles: reads the partial tiles they extend inside `txn` (which
+// holds the coordinator row whose next_index is `base`, one round trip) and
+// adds the new and extended tiles to `script`. Throws on storage errors;
+// DATA_LOSS if the stored tiles do not end at `base`.
 [[nodiscard]] absl::Status AppendTiles(pqxx::transaction_base& txn,
                                        uint64_t base,
-                                       const std::vector<crypto::Hash>& leaves);
+                                       const std::vector<crypto::Hash>& leaves,
+                                       SqlScript& script);
 
 // Entries [start, min(start + count, tree.size())), each checked against
 // its leaf hash in the tiles (DATA_LOSS naming the index if rewritten or
@@ -92,10 +95,12 @@ class TileTree {
 // The log's health when a front end opens the store: the newest
 // `verify_entries` entries against their leaf hashes, and the root of the
 // tiles against the newest checkpoint. Sets *health to OK or DATA_LOSS
-// saying what no longer matches; returns storage failures.
-[[nodiscard]] absl::Status CheckLogAtOpen(ConnectionPool& pool, TileTree& tree,
-                                          uint64_t verify_entries,
-                                          absl::Status* health);
+// saying what no longer matches; returns storage failures. Other front
+// ends may append and publish meanwhile: `between_reads` (tests only) runs
+// between reading the checkpoint and reading the log.
+[[nodiscard]] absl::Status CheckLogAtOpen(
+    ConnectionPool& pool, TileTree& tree, uint64_t verify_entries,
+    absl::Status* health, const std::function<void()>& between_reads = {});
 
 [[nodiscard]] absl::StatusOr<std::optional<CheckpointRecord>> ReadCheckpoint(
     pqxx::transaction_base& txn);
