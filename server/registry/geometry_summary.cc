@@ -79,6 +79,8 @@ MeshMeasurement MeasureMesh(std::string_view bytes, std::string_view format,
   const geometry::Measurements m = geometry::Measure(mesh->mesh);
   v1::GeometrySummary* g = &out.summary;
   g->set_geometry_hash(geometry::CanonicalGeometryHash(mesh->mesh, threads));
+  g->set_geometry_hash_version(
+      static_cast<uint32_t>(geometry::kGeometryHashVersion));
   g->set_volume_mm3(Nm(m.volume_mm3));
   g->set_surface_area_mm2(Nm(m.area_mm2));
   Set(g->mutable_bbox_min(), m.bbox_min);
