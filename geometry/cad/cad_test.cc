@@ -1,0 +1,188 @@
+// STEP and 3MF files made by the libraries' own writers, not by Loupe: a
+// ring modelled as a B-rep with OpenCASCADE (cylinders cut, a torus) and
+// written with STEPControl_Writer in each schema, and a mesh written with
+// lib3mf's writer; then hostile and broken files.
+#include <Model/COM/NMR_DLLInterfaces.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <BRepAlgoAPI_Cut.hxx>
+#include <BRepPrimAPI_MakeCylinder.hxx>
+#include <BRepPrimAPI_MakeTorus.hxx>
+#include <Interface_Static.hxx>
+#include <STEPControl_Writer.hxx>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <numbers>
+#include <sstream>
+
+#include "geometry/cad/cad_readers.h"
+#include "geometry/compare.h"
+#include "geometry/geometry_hash.h"
+#include "geometry/measure.h"
+#include "geometry/mesh_check.h"
+#include "geometry/ring.h"
+#include "geometry/test_meshes.h"
+
+namespace loupe::geometry::cad {
+namespace {
+
+constexpr double kInner = 8.675, kOuter = 10.175, kWidth = 4.0;
+
+// `shape` as a STEP file in `schema` ("AP203", "AP214IS", "AP242DIS"),
+// written by OpenCASCADE to a file of this process's own and read back.
+std::string StepOf(const TopoDS_Shape& shape, const char* schema) {
+  Interface_Static::SetCVal("write.step.schema", schema);
+  STEPControl_Writer writer;
+  EXPECT_EQ(writer.Transfer(shape, STEPControl_AsIs), IFSelect_RetDone);
+  const std::string path = ::testing::TempDir() + "cad_test_" +
+                           std::to_string(::getpid()) + "_" + schema + ".step";
+  EXPECT_EQ(writer.Write(path.c_str()), IFSelect_RetDone);
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  std::remove(path.c_str());
+  return bytes.str();
+}
+
+// A plain band as a B-rep: the outer cylinder with the inner one cut out.
+TopoDS_Shape BandShape() {
+  const TopoDS_Shape outer = BRepPrimAPI_MakeCylinder(kOuter, kWidth).Shape();
+  const TopoDS_Shape inner = BRepPrimAPI_MakeCylinder(kInner, kWidth).Shape();
+  return BRepAlgoAPI_Cut(outer, inner).Shape();
+}
+
+class CadTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { EnableCadReaders(); }
+};
+
+TEST_F(CadTest, StepRingMeasuresAndComparesLikeItsStl) {
+  const Mesh stl =
+      testing::Band(testing::PlainBand(kInner, kOuter, kWidth, 1440));
+  const auto stl_ring = MeasureRing(stl);
+  ASSERT_TRUE(stl_ring.ok());
+  for (const char* schema : {"AP203", "AP214IS", "AP242DIS"}) {
+    SCOPED_TRACE(schema);
+    const std::string step = StepOf(BandShape(), schema);
+    ASSERT_NE(step.find("ISO-10303-21;"), std::string::npos);
+    auto read = ParseMesh(step, "ring.step");
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->format, MeshFormat::kStep);
+    const MeshReport check = CheckMesh(read->mesh);
+    EXPECT_TRUE(check.watertight());
+    EXPECT_TRUE(check.consistently_oriented());
+    const Measurements m = Measure(read->mesh);
+    const double volume =
+        std::numbers::pi * (kOuter * kOuter - kInner * kInner) * kWidth;
+    EXPECT_NEAR(m.volume_mm3, volume, 1e-3 * volume);
+    EXPECT_GT(m.signed_volume_mm3, 0);  // Faces outward.
+    const auto ring = MeasureRing(read->mesh, m);
+    ASSERT_TRUE(ring.ok()) << ring.status();
+    EXPECT_NEAR(ring->inner_diameter_mm, 2 * kInner, 0.01);
+    EXPECT_NEAR(ring->inner_diameter_mm, stl_ring->inner_diameter_mm, 0.01);
+    EXPECT_NEAR(ring->band_width_mm, stl_ring->band_width_mm, 0.01);
+    EXPECT_NEAR(ring->min_wall_mm, stl_ring->min_wall_mm, 0.01);
+    CompareOptions options;
+    options.tolerance_mm = 0.01;
+    auto report = Compare(read->mesh, stl, options);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->pass);
+    EXPECT_LT(report->to_twin->stats.max_abs, 0.005);
+  }
+}
+
+TEST_F(CadTest, StepTorusIsTessellatedWithinTheChordalTolerance) {
+  // A comfort-fit ring: a torus of tube radius 0.9 mm about a 9.575 mm
+  // circle; every vertex lies on the exact surface, and no point of a
+  // triangle lies further from it than the chordal tolerance.
+  const double R = 9.575, r = 0.9;
+  const std::string step =
+      StepOf(BRepPrimAPI_MakeTorus(R, r).Shape(), "AP214IS");
+  auto read = ParseMesh(step, "torus.stp");
+  ASSERT_TRUE(read.ok()) << read.status();
+  const Mesh& mesh = read->mesh;
+  EXPECT_TRUE(CheckMesh(mesh).watertight());
+  auto off = [&](const Vec3& p) {
+    return std::abs(std::hypot(std::hypot(p.x, p.y) - R, p.z) - r);
+  };
+  double worst = 0;
+  for (size_t t = 0; t < mesh.triangles.size(); ++t) {
+    const Vec3 c =
+        (mesh.Corner(t, 0) + mesh.Corner(t, 1) + mesh.Corner(t, 2)) / 3;
+    worst = std::max(worst, off(c));
+    EXPECT_LT(off(mesh.Corner(t, 0)), 1e-6);
+  }
+  EXPECT_LE(worst, kStepChordalToleranceMm * 1.01);
+  const auto ring = MeasureRing(mesh);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  EXPECT_NEAR(ring->inner_diameter_mm, 2 * (R - r), 0.01);
+}
+
+// A mesh as a 3MF package, written by lib3mf with a build transform.
+std::string ThreeMfOf(const Mesh& mesh, const float (&move)[3], DWORD unit) {
+  NMR::PLib3MFBase *model = nullptr, *object = nullptr, *item = nullptr,
+                   *writer = nullptr;
+  EXPECT_EQ(NMR::lib3mf_createmodel(&model), 0);
+  NMR::lib3mf_model_setunit(model, unit);
+  EXPECT_EQ(NMR::lib3mf_model_addmeshobject(model, &object), 0);
+  std::vector<NMR::MODELMESHVERTEX> v;
+  for (const Vec3& p : mesh.vertices) {
+    v.push_back({{float(p.x), float(p.y), float(p.z)}});
+  }
+  std::vector<NMR::MODELMESHTRIANGLE> t;
+  for (const Triangle& k : mesh.triangles) t.push_back({{k[0], k[1], k[2]}});
+  EXPECT_EQ(NMR::lib3mf_meshobject_setgeometry(object, v.data(), v.size(),
+                                               t.data(), t.size()),
+            0);
+  NMR::MODELTRANSFORM transform = {};
+  for (int i = 0; i < 3; ++i) {
+    transform.m_fFields[i][i] = 1;
+    transform.m_fFields[i][3] = move[i];
+  }
+  EXPECT_EQ(NMR::lib3mf_model_addbuilditem(model, object, &transform, &item),
+            0);
+  EXPECT_EQ(NMR::lib3mf_model_querywriter(model, "3mf", &writer), 0);
+  ULONG64 size = 0;
+  EXPECT_EQ(NMR::lib3mf_writer_getstreamsize(writer, &size), 0);
+  std::string bytes(size, '\0');
+  EXPECT_EQ(NMR::lib3mf_writer_writetobuffer(
+                writer, reinterpret_cast<BYTE*>(bytes.data()), size),
+            0);
+  for (NMR::PLib3MFBase* p : {writer, item, object, model})
+    NMR::lib3mf_release(p);
+  return bytes;
+}
+
+TEST_F(CadTest, ThreeMfFromLib3mfReadsWithItsBuildTransformAndUnit) {
+  const Mesh band =
+      testing::Band(testing::PlainBand(kInner, kOuter, kWidth, 512));
+  const std::string bytes =
+      ThreeMfOf(band, {5, -2, 1}, NMR::MODELUNIT_MILLIMETER);
+  auto read = ParseMesh(bytes, "ring.3mf");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->format, MeshFormat::k3mf);
+  ASSERT_EQ(read->mesh.triangles.size(), band.triangles.size());
+  EXPECT_TRUE(CheckMesh(read->mesh).watertight());
+  Mesh moved = band;
+  for (Vec3& p : moved.vertices) {
+    p = {double(float(p.x)) + 5, double(float(p.y)) - 2,
+         double(float(p.z)) + 1};
+  }
+  EXPECT_EQ(CanonicalGeometryHash(read->mesh), CanonicalGeometryHash(moved));
+  const auto ring = MeasureRing(read->mesh);
+  ASSERT_TRUE(ring.ok());
+  EXPECT_NEAR(ring->inner_diameter_mm, 2 * kInner, 0.01);
+  // The same band in centimetres comes out in millimetres.
+  Mesh in_cm = band;
+  for (Vec3& p : in_cm.vertices) p = p / 10;
+  auto cm = ParseMesh(ThreeMfOf(in_cm, {0, 0, 0}, NMR::MODELUNIT_CENTIMETER),
+                      "ring.3mf");
+  ASSERT_TRUE(cm.ok()) << cm.status();
+  EXPECT_NEAR(Measure(cm->mesh).volume_mm3, Measure(band).volume_mm3,
+              1e-4 * Measure(band).volume_mm3);
+}
+
+}  // namespace
+}  // namespace loupe::geometry::cad
