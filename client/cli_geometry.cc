@@ -14,6 +14,7 @@
 #include "client/cli_common.h"
 #include "client/registry_client.h"
 #include "crypto/sha256.h"
+#include "geometry/cad/cad_readers.h"
 #include "geometry/compare.h"
 #include "geometry/geometry_hash.h"
 #include "geometry/heatmap.h"
@@ -396,11 +397,13 @@ int CheckOnServer(const Globals& g, const CheckOptions& o) {
 }  // namespace
 
 void AddGeometryCommands(CLI::App& geometry, Globals& g, RunSlot& run) {
+  g::cad::EnableCadReaders();  // STEP and 3MF beside STL, OBJ and PLY.
   geometry.require_subcommand(1);
   auto o = std::make_shared<InspectOptions>();
   auto* inspect = geometry.add_subcommand(
       "inspect",
-      "read an STL, OBJ or PLY file: topology checks, the file and geometry "
+      "read an STL, OBJ, PLY, STEP or 3MF file: topology checks, the file and "
+      "geometry "
       "hashes, volume, area, box; for a ring its inner diameter, sizes, band "
       "width and wall (exit 1 if the file is malformed)");
   inspect->add_option("file", o->path, "the mesh file")->required();

@@ -41,7 +41,7 @@ struct ReadLimits {
   // (each costs OpenCASCADE about a kilobyte) and 3MF's unpacked bytes are
   // bounded before the file is handed to the library.
   uint64_t max_cad_bytes = 256ull << 20;
-  uint64_t max_step_entities = 2'000'000;
+  uint64_t max_step_entities = 1'000'000;
   uint64_t max_3mf_unpacked_bytes = 1ull << 30;
 };
 

@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <BRepAlgoAPI_Cut.hxx>
+#include <BRepPrimAPI_MakeBox.hxx>
 #include <BRepPrimAPI_MakeCylinder.hxx>
 #include <BRepPrimAPI_MakeTorus.hxx>
 #include <Interface_Static.hxx>
 #include <STEPControl_Writer.hxx>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <numbers>
 #include <sstream>
@@ -182,6 +184,103 @@ TEST_F(CadTest, ThreeMfFromLib3mfReadsWithItsBuildTransformAndUnit) {
   ASSERT_TRUE(cm.ok()) << cm.status();
   EXPECT_NEAR(Measure(cm->mesh).volume_mm3, Measure(band).volume_mm3,
               1e-4 * Measure(band).volume_mm3);
+}
+
+// Expects `bytes` refused with `code` and a message naming `words`.
+void ExpectRefused(std::string_view bytes, const char* name,
+                   absl::StatusCode code, std::string_view words,
+                   const ReadLimits& limits = {}) {
+  auto read = ParseMesh(bytes, name, limits);
+  ASSERT_FALSE(read.ok()) << name;
+  EXPECT_EQ(read.status().code(), code) << read.status();
+  EXPECT_NE(read.status().message().find(words), std::string_view::npos)
+      << read.status();
+}
+
+constexpr char kStepFrame[] =
+    "ISO-10303-21;\nHEADER;\nFILE_DESCRIPTION((''),'2;1');\n"
+    "FILE_NAME('x','2026-12-07',(''),(''),'','','');\n"
+    "FILE_SCHEMA(('AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }'));\n"
+    "ENDSEC;\nDATA;\n";
+
+TEST_F(CadTest, BrokenAndHostileStepIsRefusedNamingTheProblem) {
+  using absl::StatusCode;
+  const std::string step = StepOf(BandShape(), "AP214IS");
+  ExpectRefused(step.substr(0, step.size() / 2), "ring.step",
+                StatusCode::kInvalidArgument, "STEP: truncated");
+  ExpectRefused(step.substr(0, step.size() - 30), "ring.step",
+                StatusCode::kInvalidArgument, "STEP: truncated");
+  ExpectRefused("solid x\nendsolid x\n", "ring.step",
+                StatusCode::kInvalidArgument,
+                "STEP: does not start with ISO-10303-21;");
+  ReadLimits few;
+  few.max_step_entities = 50;
+  ExpectRefused(step, "ring.step", StatusCode::kResourceExhausted,
+                "STEP: more than 50 entities", few);
+  ReadLimits small;
+  small.max_cad_bytes = 1000;
+  ExpectRefused(step, "ring.step", StatusCode::kResourceExhausted,
+                "the limit is 1000", small);
+  // Nesting deep enough to exhaust a recursive parser's stack.
+  std::string deep = kStepFrame;
+  deep += "#1=A" + std::string(100000, '(') + std::string(100000, ')') +
+          ";\nENDSEC;\nEND-ISO-10303-21;\n";
+  ExpectRefused(deep, "x.stp", StatusCode::kInvalidArgument,
+                "STEP: parentheses nested deeper than 64");
+  std::string ifc = step;
+  ifc.replace(ifc.find("AUTOMOTIVE_DESIGN"), 17, "IFC2X3");
+  ExpectRefused(ifc, "x.step", StatusCode::kInvalidArgument,
+                "is not AP203, AP214 or AP242");
+  // Well framed, but no shape: a lone point.
+  ExpectRefused(std::string(kStepFrame) +
+                    "#1=CARTESIAN_POINT('',(0.,0.,0.));\nENDSEC;\n"
+                    "END-ISO-10303-21;\n",
+                "x.step", StatusCode::kInvalidArgument, "STEP: no shape");
+  ExpectRefused(std::string(kStepFrame) + "#1=A('it''s;\n", "x.step",
+                StatusCode::kInvalidArgument,
+                "STEP: truncated inside a string");
+  // Garbage where entities belong.
+  ExpectRefused(
+      std::string(kStepFrame) + "#1=#2=((;\nENDSEC;\nEND-ISO-10303-21;\n",
+      "x.step", StatusCode::kInvalidArgument, "STEP:");
+}
+
+TEST_F(CadTest, BrokenAndHostileThreeMfIsRefusedNamingTheProblem) {
+  using absl::StatusCode;
+  const Mesh band =
+      testing::Band(testing::PlainBand(kInner, kOuter, kWidth, 64));
+  const std::string bytes =
+      ThreeMfOf(band, {0, 0, 0}, NMR::MODELUNIT_MILLIMETER);
+  ExpectRefused(bytes.substr(0, bytes.size() / 2), "ring.3mf",
+                StatusCode::kInvalidArgument, "3MF: truncated or not a ZIP");
+  ExpectRefused("solid x\nendsolid x\n", "ring.3mf",
+                StatusCode::kInvalidArgument, "3MF: not a ZIP package");
+  ReadLimits tight;
+  tight.max_3mf_unpacked_bytes = 1000;  // A ZIP bomb's measure.
+  ExpectRefused(bytes, "ring.3mf", StatusCode::kResourceExhausted,
+                "3MF: unpacks to more than 1000 bytes", tight);
+  ReadLimits few;
+  few.max_triangles = 10;
+  ExpectRefused(bytes, "ring.3mf", StatusCode::kResourceExhausted,
+                "3MF: more than 10 triangles", few);
+  // Damaged compressed data: the library's refusal, named.
+  std::string damaged = bytes;
+  for (size_t i = 60; i < 160 && i < damaged.size(); ++i) damaged[i] ^= 0x5A;
+  ExpectRefused(damaged, "ring.3mf", StatusCode::kInvalidArgument, "3MF: ");
+}
+
+// Seeds for the fuzzers (geometry/cad/fuzz/corpus): run with
+// --gtest_also_run_disabled_tests and LOUPE_SEED_DIR set.
+TEST_F(CadTest, DISABLED_WriteFuzzSeeds) {
+  const char* dir = std::getenv("LOUPE_SEED_DIR");
+  ASSERT_NE(dir, nullptr);
+  std::ofstream(std::string(dir) + "/box.step", std::ios::binary)
+      << StepOf(BRepPrimAPI_MakeBox(2, 3, 4).Shape(), "AP214IS");
+  Mesh tetra;
+  tetra.vertices = {{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+  tetra.triangles = {{0, 2, 1}, {0, 1, 3}, {0, 3, 2}, {1, 2, 3}};
+  std::ofstream(std::string(dir) + "/tetra.3mf", std::ios::binary)
+      << ThreeMfOf(tetra, {1, 2, 3}, NMR::MODELUNIT_MILLIMETER);
 }
 
 }  // namespace
