@@ -193,7 +193,7 @@ void ExpectRefused(std::string_view bytes, const char* name,
   auto read = ParseMesh(bytes, name, limits);
   ASSERT_FALSE(read.ok()) << name;
   EXPECT_EQ(read.status().code(), code) << read.status();
-  EXPECT_NE(read.status().message().find(words), std::string_view::npos)
+  EXPECT_NE(std::string(read.status().message()).find(words), std::string::npos)
       << read.status();
 }
 
