@@ -11,8 +11,8 @@
 // nesting, and 3MF's ZIP directory (entries, unpacked size) are checked
 // before the library sees the bytes; errors are INVALID_ARGUMENT naming
 // the format and the problem, RESOURCE_EXHAUSTED for a limit. Thread-safe
-// (STEP reads are serialised: OpenCASCADE's STEP reader keeps global
-// state).
+// (STEP reads are serialised, each in a child process: OpenCASCADE's STEP
+// reader keeps global state, and crashes on some malformed files).
 
 #include <string_view>
 
@@ -27,6 +27,9 @@ namespace loupe::geometry::cad {
 // angular one of 0.2 rad: well below the 0.01 mm measurements need.
 inline constexpr double kStepChordalToleranceMm = 0.001;
 inline constexpr double kStepAngularToleranceRad = 0.2;
+// OpenCASCADE reads each STEP file in a child process with this CPU limit
+// (read_step.cc: the library crashes on some malformed files).
+inline constexpr int kStepCpuSeconds = 120;
 // Parentheses nested deeper than this in a STEP file are refused (the
 // library parses them recursively).
 inline constexpr int kStepMaxNesting = 64;

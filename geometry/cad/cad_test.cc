@@ -239,6 +239,28 @@ TEST_F(CadTest, BrokenAndHostileStepIsRefusedNamingTheProblem) {
   ExpectRefused(std::string(kStepFrame) + "#1=A('it''s;\n", "x.step",
                 StatusCode::kInvalidArgument,
                 "STEP: truncated inside a string");
+  // Found by the fuzzer: a vertex naming an entity that is not a point
+  // (OpenCASCADE 7.6 dereferenced a null; refused by its own checks now,
+  // and a crash would end the reader's child process, not this one), and a
+  // reference cycle (it overflowed the library's stack).
+  std::string mistyped = step;
+  const size_t vertex = mistyped.find("VERTEX_POINT('',#");
+  ASSERT_NE(vertex, std::string::npos);
+  const size_t id = vertex + 17;
+  mistyped.replace(id, mistyped.find(')', id) - id, "1");
+  ExpectRefused(mistyped, "x.step", StatusCode::kInvalidArgument, "STEP: ");
+  std::string cycle = step;
+  const size_t open = cycle.find("VERTEX_POINT('',#");
+  const size_t self = cycle.rfind('#', open);
+  const std::string self_id =
+      cycle.substr(self + 1, cycle.find_first_of(" =", self) - self - 1);
+  cycle.replace(open + 17, cycle.find(')', open + 17) - open - 17, self_id);
+  ExpectRefused(cycle, "x.step", StatusCode::kInvalidArgument,
+                "refers back to itself");
+  ExpectRefused(std::string(kStepFrame) +
+                    "#1=VERTEX_POINT('',#2);\nENDSEC;\nEND-ISO-10303-21;\n",
+                "x.step", StatusCode::kInvalidArgument,
+                "#1 refers to #2, which is not defined");
   // Garbage where entities belong.
   ExpectRefused(
       std::string(kStepFrame) + "#1=#2=((;\nENDSEC;\nEND-ISO-10303-21;\n",
