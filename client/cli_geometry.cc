@@ -14,6 +14,7 @@
 #include "client/cli_common.h"
 #include "client/registry_client.h"
 #include "crypto/sha256.h"
+#include "geometry/cad/cad_readers.h"
 #include "geometry/compare.h"
 #include "geometry/geometry_hash.h"
 #include "geometry/heatmap.h"
@@ -34,6 +35,9 @@ struct InspectOptions {
   std::string path;
   std::string alloy;
   bool timings = false;
+  // The canonical hash's version (docs/geometry.md): the current one, or 2
+  // to check a summary recorded before version 3.
+  int hash_version = static_cast<int>(g::kGeometryHashVersion);
 };
 
 // Seconds since `start`.
@@ -66,7 +70,7 @@ Json Vec(const g::Vec3& v) { return Json::array({v.x, v.y, v.z}); }
 // each pass's time goes to stderr.
 Json Report(const std::string& path, const std::string& sha256,
             const g::ReadMeshResult& read, const std::optional<g::Alloy>& alloy,
-            bool timings) {
+            g::GeometryHashVersion hash_version, bool timings) {
   // Independent passes over the mesh: the geometry hash (two threads of
   // its own, the longest chain) beside the topology check and the
   // measurements, one after the other on this thread: more threads would
@@ -78,7 +82,9 @@ Json Report(const std::string& path, const std::string& sha256,
     return result;
   };
   auto hashed = std::async(std::launch::async, [&] {
-    return timed("hash", [&] { return g::CanonicalGeometryHash(read.mesh); });
+    return timed("hash", [&] {
+      return g::CanonicalGeometryHash(read.mesh, 2, hash_version);
+    });
   });
   const g::MeshReport check =
       timed("topology", [&] { return g::CheckMesh(read.mesh); });
@@ -92,6 +98,7 @@ Json Report(const std::string& path, const std::string& sha256,
             {"format", g::MeshFormatName(read.format)},
             {"sha256", sha256},
             {"geometry_hash", geometry_hash},
+            {"geometry_hash_version", static_cast<int>(hash_version)},
             {"vertices", check.vertices},
             {"triangles", check.triangles},
             {"watertight", check.watertight()},
@@ -138,6 +145,7 @@ void PrintText(const Json& j) {
             << " triangles, " << j["vertices"] << " vertices\n"
             << "  sha256         " << j["sha256"].get<std::string>() << "\n"
             << "  geometry hash  " << j["geometry_hash"].get<std::string>()
+            << " (v" << j["geometry_hash_version"] << ")"
             << "\n  watertight " << yes(j["watertight"]) << ", manifold "
             << yes(j["manifold"]) << ", consistently oriented "
             << yes(j["consistently_oriented"]) << ", degenerate triangles "
@@ -201,6 +209,10 @@ int Inspect(const Globals& g, const InspectOptions& o) {
       return Usage(StrCat("--alloy: one of", names));
     }
   }
+  const auto hash_version = g::GeometryHashVersionOf(o.hash_version);
+  if (!hash_version || o.hash_version == 0) {
+    return Usage("--hash-version: 2 or 3");
+  }
   const auto started = std::chrono::steady_clock::now();
   auto file = MappedFile::Open(o.path);
   if (!file.ok()) return Usage(std::string(file.status().message()));
@@ -213,7 +225,8 @@ int Inspect(const Globals& g, const InspectOptions& o) {
     return Fail(absl::Status(read.status().code(),
                              StrCat(o.path, ": ", read.status().message())));
   }
-  const Json report = Report(o.path, sha256.get(), *read, alloy, o.timings);
+  const Json report =
+      Report(o.path, sha256.get(), *read, alloy, *hash_version, o.timings);
   if (o.timings) {
     PrintTiming("total", Since(started));
   }
@@ -392,17 +405,22 @@ int CheckOnServer(const Globals& g, const CheckOptions& o) {
 }  // namespace
 
 void AddGeometryCommands(CLI::App& geometry, Globals& g, RunSlot& run) {
+  g::cad::EnableCadReaders();  // STEP and 3MF beside STL, OBJ and PLY.
   geometry.require_subcommand(1);
   auto o = std::make_shared<InspectOptions>();
   auto* inspect = geometry.add_subcommand(
       "inspect",
-      "read an STL, OBJ or PLY file: topology checks, the file and geometry "
+      "read an STL, OBJ, PLY, STEP or 3MF file: topology checks, the file and "
+      "geometry "
       "hashes, volume, area, box; for a ring its inner diameter, sizes, band "
       "width and wall (exit 1 if the file is malformed)");
   inspect->add_option("file", o->path, "the mesh file")->required();
   inspect->add_option("--alloy", o->alloy,
                       "estimate the weight in this alloy (e.g. 18k-rose, "
                       "pt950, sterling)");
+  inspect->add_option("--hash-version", o->hash_version,
+                      "the geometry hash's version: 3 (default), or 2 to "
+                      "check a summary recorded before version 3");
   inspect->add_flag("--timings", o->timings,
                     "print the time of each pass (read, hash, topology, "
                     "measure) on stderr");

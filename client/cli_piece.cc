@@ -51,7 +51,8 @@ ProgressFn ProgressFor(const std::string& label,
 
 void AddFileOptions(CLI::App* cmd, VersionFiles* files) {
   cmd->add_option("--scan", files->scan, "scan file(s) of the piece");
-  cmd->add_option("--cad", files->cad, "CAD file(s) (STL, OBJ, PLY, ...)");
+  cmd->add_option("--cad", files->cad,
+                  "CAD file(s) (STL, OBJ, PLY, STEP, 3MF, ...)");
   cmd->add_option("--prototype-scan", files->prototype_scan,
                   "scan(s) of a resin prototype");
   cmd->add_option("--render", files->render, "render(s)");

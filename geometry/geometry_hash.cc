@@ -37,9 +37,39 @@ int64_t Round(double x) {
   return t;
 }
 
-Point Quantize(const Vec3& v) {
-  return {Round(v.x / kGeometryQuantumMm), Round(v.y / kGeometryQuantumMm),
-          Round(v.z / kGeometryQuantumMm)};
+// Version 3 first rounds each coordinate to the nearest float32 (STL's own
+// precision, ties to even), so that a decimal written with 6 significant
+// digits hashes alike whether it was read as a double (ASCII) or as the
+// float an independent converter made of it (binary STL); a coordinate
+// beyond float32's range is kept as it is. Version 2 rounds the double.
+// Rounding to float never reverses an order, so bounds stay bounds.
+double Prepared(double x, bool through_float) {
+  if (!through_float || !(std::abs(x) <= std::numeric_limits<float>::max())) {
+    return x;
+  }
+  return static_cast<double>(static_cast<float>(x));
+}
+
+// A coordinate's grid point: rounded (v3 through float32 first), then
+// divided by the quantum and rounded half away from zero.
+struct Quantizer {
+  bool through_float = true;
+  int64_t operator()(double x) const {
+    return Round(Prepared(x, through_float) / kGeometryQuantumMm);
+  }
+  Point operator()(const Vec3& v) const {
+    return {(*this)(v.x), (*this)(v.y), (*this)(v.z)};
+  }
+};
+
+// The domain line hashed first: names the version and the encoding.
+std::string_view Domain(GeometryHashVersion version, bool compact) {
+  if (version == GeometryHashVersion::kV2) {
+    return compact ? "loupe-geometry-v2 quantum_um=1\n"
+                   : "loupe-geometry-v2 quantum_um=1 int64\n";
+  }
+  return compact ? "loupe-geometry-v3 quantum_um=1 float32\n"
+                 : "loupe-geometry-v3 quantum_um=1 float32 int64\n";
 }
 
 // Each triangle's corners as `keys` (quantized points, or keys that order
@@ -77,11 +107,9 @@ bool FitsCompact(const Point& p) {
 // SHA-256 of the domain line and the triangles, each as nine little-endian
 // Ints, from `next(Record<Int>*)` until it returns false.
 template <typename Int, typename Next>
-std::string HashTriangles(Next&& next) {
+std::string HashTriangles(GeometryHashVersion version, Next&& next) {
   static_assert(sizeof(Int) == 4 || sizeof(Int) == 8);
-  const std::string_view domain =
-      sizeof(Int) == 4 ? "loupe-geometry-v2 quantum_um=1\n"
-                       : "loupe-geometry-v2 quantum_um=1 int64\n";
+  const std::string_view domain = Domain(version, sizeof(Int) == 4);
   crypto::Sha256 hasher;
   hasher.Update(domain.data(), domain.size());
   constexpr size_t kBatch = 4096;
@@ -110,9 +138,10 @@ std::string HashTriangles(Next&& next) {
 
 // The general path: every triangle's quantized corners sorted in one
 // sort, then hashed compact when every hashed coordinate allows.
-std::string HashBySorting(const Mesh& mesh) {
+std::string HashBySorting(const Mesh& mesh, GeometryHashVersion version,
+                          const Quantizer& quantize) {
   std::vector<Point> q(mesh.vertices.size());
-  for (size_t v = 0; v < q.size(); ++v) q[v] = Quantize(mesh.vertices[v]);
+  for (size_t v = 0; v < q.size(); ++v) q[v] = quantize(mesh.vertices[v]);
   std::vector<Corners> triangles;
   ForEachCanonicalTriangle(mesh, q, 0, mesh.triangles.size(),
                            [&](const Point& a, const Point& b, const Point& c) {
@@ -126,7 +155,7 @@ std::string HashBySorting(const Mesh& mesh) {
       });
   auto hash = [&]<typename Int>(Int) {
     size_t i = 0;
-    return HashTriangles<Int>([&](Record<Int>* out) {
+    return HashTriangles<Int>(version, [&](Record<Int>* out) {
       if (i == triangles.size()) return false;
       for (int k = 0; k < 9; ++k) {
         (*out)[k] = static_cast<Int>(triangles[i][k / 3][k % 3]);
@@ -140,7 +169,15 @@ std::string HashBySorting(const Mesh& mesh) {
 
 }  // namespace
 
-std::string CanonicalGeometryHash(const Mesh& mesh, int threads) {
+std::optional<GeometryHashVersion> GeometryHashVersionOf(int label) {
+  if (label == 0 || label == 2) return GeometryHashVersion::kV2;
+  if (label == 3) return GeometryHashVersion::kV3;
+  return std::nullopt;
+}
+
+std::string CanonicalGeometryHash(const Mesh& mesh, int threads,
+                                  GeometryHashVersion version) {
+  const Quantizer quantize{version != GeometryHashVersion::kV2};
   // The passes over vertices and triangles below run on `threads` threads,
   // each over a share of them.
   // (Threads pay off only for large meshes.)
@@ -168,7 +205,7 @@ std::string CanonicalGeometryHash(const Mesh& mesh, int threads) {
     hi_mm = Max(hi_mm, run_hi[run]);
   }
   if (mesh.vertices.empty()) lo_mm = hi_mm = Vec3{0, 0, 0};
-  const Point lo = Quantize(lo_mm), hi = Quantize(hi_mm);
+  const Point lo = quantize(lo_mm), hi = quantize(hi_mm);
   // When every coordinate lies within 2^21 um (2 m) of the smallest on its
   // axis, a corner packs into one 63-bit key whose numeric order is the
   // corners' order: a bucket pass on the leading bits and small sorts
@@ -182,14 +219,14 @@ std::string CanonicalGeometryHash(const Mesh& mesh, int threads) {
   // The fast path below also needs every coordinate to fit the compact
   // encoding; otherwise the general one decides from the hashed corners.
   if (bits > kAxisBits || !FitsCompact(lo) || !FitsCompact(hi)) {
-    return HashBySorting(mesh);
+    return HashBySorting(mesh, version, quantize);
   }
   using Packed = std::array<uint64_t, 3>;
   std::vector<uint64_t> key;
   ResizeOnHugePages(&key, mesh.vertices.size());
   InRuns(key.size(), runs, [&](int, size_t begin, size_t end) {
     for (size_t v = begin; v < end; ++v) {
-      const Point q = Quantize(mesh.vertices[v]);
+      const Point q = quantize(mesh.vertices[v]);
       key[v] = static_cast<uint64_t>(q[0] - lo[0]) << (2 * kAxisBits) |
                static_cast<uint64_t>(q[1] - lo[1]) << kAxisBits |
                static_cast<uint64_t>(q[2] - lo[2]);
@@ -249,7 +286,7 @@ std::string CanonicalGeometryHash(const Mesh& mesh, int threads) {
   }
   constexpr uint64_t kMask = (uint64_t{1} << kAxisBits) - 1;
   size_t i = 0, ready = 0, chunk = 0;
-  return HashTriangles<int32_t>([&](Record<int32_t>* out) {
+  return HashTriangles<int32_t>(version, [&](Record<int32_t>* out) {
     while (i == ready) {
       if (chunk == chunks) return false;
       for (size_t c;

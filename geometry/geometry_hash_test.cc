@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include "crypto/sha256.h"
@@ -49,15 +51,20 @@ TEST(GeometryHashTest, ChangesWhenGeometryMovesMoreThanTheQuantum) {
 
 // The definition in docs/geometry.md, written out plainly: the fast
 // implementation must give the same bytes to hash.
-std::string DefinitionHash(const Mesh& mesh) {
+std::string DefinitionHash(const Mesh& mesh,
+                           GeometryHashVersion version = kGeometryHashVersion) {
   using Point = std::array<int64_t, 3>;
+  const bool v3 = version == GeometryHashVersion::kV3;
+  auto grid = [v3](double x) {
+    if (v3 && std::abs(x) <= 3.4028234663852886e38) x = float(x);
+    return std::llround(x / 0.001);
+  };
   std::vector<std::array<Point, 3>> triangles;
   for (size_t t = 0; t < mesh.triangles.size(); ++t) {
     std::array<Point, 3> c;
     for (int k = 0; k < 3; ++k) {
       const Vec3 v = mesh.Corner(t, k);
-      c[k] = {std::llround(v.x / 0.001), std::llround(v.y / 0.001),
-              std::llround(v.z / 0.001)};
+      c[k] = {grid(v.x), grid(v.y), grid(v.z)};
     }
     if (c[0] == c[1] || c[1] == c[2] || c[0] == c[2]) continue;
     std::rotate(c.begin(), std::min_element(c.begin(), c.end()), c.end());
@@ -70,8 +77,11 @@ std::string DefinitionHash(const Mesh& mesh) {
       for (int64_t v : p) compact = compact && v == int32_t(v);
     }
   }
-  std::string bytes = compact ? "loupe-geometry-v2 quantum_um=1\n"
-                              : "loupe-geometry-v2 quantum_um=1 int64\n";
+  std::string bytes =
+      v3 ? (compact ? "loupe-geometry-v3 quantum_um=1 float32\n"
+                    : "loupe-geometry-v3 quantum_um=1 float32 int64\n")
+         : (compact ? "loupe-geometry-v2 quantum_um=1\n"
+                    : "loupe-geometry-v2 quantum_um=1 int64\n");
   const int width = compact ? 4 : 8;
   for (const auto& c : triangles) {
     for (const Point& p : c) {
@@ -84,7 +94,20 @@ std::string DefinitionHash(const Mesh& mesh) {
   return crypto::Sha256::HexOf(bytes);
 }
 
-TEST(GeometryHashTest, EqualsItsDefinitionForSmallAndHugeCoordinates) {
+class GeometryHashDefinitionTest
+    : public ::testing::TestWithParam<GeometryHashVersion> {};
+
+// Both versions: v3 is current, v2 must still reproduce the hashes of
+// summaries recorded before it.
+TEST_P(GeometryHashDefinitionTest,
+       EqualsItsDefinitionForSmallAndHugeCoordinates) {
+  const GeometryHashVersion version = GetParam();
+  auto CanonicalGeometryHash = [version](const Mesh& mesh, int threads = 2) {
+    return geometry::CanonicalGeometryHash(mesh, threads, version);
+  };
+  auto DefinitionHash = [version](const Mesh& mesh) {
+    return geometry::DefinitionHash(mesh, version);
+  };
   testing::BandSpec spec;
   spec.segments = 200;
   spec.height_segments = 12;
@@ -144,6 +167,67 @@ TEST(GeometryHashTest, EqualsItsDefinitionForSmallAndHugeCoordinates) {
       EXPECT_EQ(CanonicalGeometryHash(m), DefinitionHash(m)) << x;
     }
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, GeometryHashDefinitionTest,
+                         ::testing::Values(GeometryHashVersion::kV2,
+                                           GeometryHashVersion::kV3));
+
+// A tetrahedron with corners on half-micrometre ties as decimals
+// (10.0005, 3.1235), hashed by a separate implementation of the definition
+// (Python's hashlib and struct): v2's bytes are the ones stored in summaries
+// recorded before v3, so they must never change.
+Mesh TiedTetrahedron() {
+  Mesh m;
+  m.vertices = {{0, 0, 0}, {10.0005, 0, 0}, {0, 7.25, 0}, {0, 0, 3.1235}};
+  m.triangles = {{0, 2, 1}, {0, 1, 3}, {0, 3, 2}, {1, 2, 3}};
+  return m;
+}
+
+TEST(GeometryHashTest, KnownAnswersForEachVersion) {
+  const Mesh m = TiedTetrahedron();
+  EXPECT_EQ(CanonicalGeometryHash(m, 1, GeometryHashVersion::kV2),
+            "40434ad898a2d081e86bfbdea722ec8cce68715f55649fdec06e33175e3b8fa4");
+  EXPECT_EQ(CanonicalGeometryHash(m, 1, GeometryHashVersion::kV3),
+            "e13a9bfd0a033a024102bd0837d574b056471f214d6e6844b62deafa7fc0d555");
+  EXPECT_EQ(CanonicalGeometryHash(m),
+            CanonicalGeometryHash(m, 1, GeometryHashVersion::kV3));
+  EXPECT_EQ(GeometryHashVersionOf(0), GeometryHashVersion::kV2);  // Absent.
+  EXPECT_EQ(GeometryHashVersionOf(2), GeometryHashVersion::kV2);
+  EXPECT_EQ(GeometryHashVersionOf(3), GeometryHashVersion::kV3);
+  EXPECT_EQ(GeometryHashVersionOf(4), std::nullopt);
+}
+
+// The same corners read as the decimal's double (an ASCII STL) and as the
+// float a converter stored (a binary STL): v3 agrees, v2 did not.
+TEST(GeometryHashTest, AsciiAndFloatEncodingsOfTiesAgreeFromV3) {
+  const Mesh ascii = TiedTetrahedron();
+  Mesh binary = ascii;
+  for (auto& v : binary.vertices) {
+    for (double* x : {&v.x, &v.y, &v.z}) *x = static_cast<float>(*x);
+  }
+  ASSERT_NE(binary.vertices[1].x, ascii.vertices[1].x);
+  EXPECT_EQ(CanonicalGeometryHash(binary), CanonicalGeometryHash(ascii));
+  EXPECT_NE(CanonicalGeometryHash(binary, 1, GeometryHashVersion::kV2),
+            CanonicalGeometryHash(ascii, 1, GeometryHashVersion::kV2));
+  // Every 6-significant-digit decimal on a band: the same (fast path).
+  Mesh band = testing::Band(testing::PlainBand(8.675, 10.175, 4.0, 256));
+  int ties = 0;
+  for (auto& v : band.vertices) {
+    for (double* x : {&v.x, &v.y, &v.z}) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.5e", *x);  // 6 significant digits.
+      *x = std::strtod(text, nullptr);
+      const double um = *x / 0.001;
+      ties += std::abs(um - std::round(um)) > 0.4999;
+    }
+  }
+  Mesh as_float = band;
+  for (auto& v : as_float.vertices) {
+    for (double* x : {&v.x, &v.y, &v.z}) *x = static_cast<float>(*x);
+  }
+  EXPECT_GT(ties, 0);
+  EXPECT_EQ(CanonicalGeometryHash(as_float), CanonicalGeometryHash(band));
 }
 
 }  // namespace

@@ -28,6 +28,8 @@ enum class MeshFormat {
   kPlyAscii,
   kPlyBinaryLittleEndian,
   kPlyBinaryBigEndian,
+  kStep,  // ISO 10303-21, a B-rep tessellated (geometry/cad).
+  k3mf,   // 3D Manufacturing Format (geometry/cad).
 };
 
 [[nodiscard]] const char* MeshFormatName(MeshFormat format);
@@ -35,6 +37,12 @@ enum class MeshFormat {
 struct ReadLimits {
   uint64_t max_vertices = 50'000'000;
   uint64_t max_triangles = 50'000'000;
+  // STEP and 3MF (geometry/cad): the file's size, STEP's entity instances
+  // (each costs OpenCASCADE about a kilobyte) and 3MF's unpacked bytes are
+  // bounded before the file is handed to the library.
+  uint64_t max_cad_bytes = 256ull << 20;
+  uint64_t max_step_entities = 1'000'000;
+  uint64_t max_3mf_unpacked_bytes = 1ull << 30;
 };
 
 struct ReadMeshResult {
@@ -42,9 +50,23 @@ struct ReadMeshResult {
   MeshFormat format = MeshFormat::kStlBinary;
 };
 
+// Readers of formats whose libraries live in a target of their own
+// (geometry/cad: STEP through OpenCASCADE, 3MF through lib3mf), so that a
+// program without them does not link them. A program that links them
+// installs them once (cad::EnableCadReaders()); without that, ParseMesh
+// refuses those formats naming them. Installing is thread-safe.
+using ReaderFunction = absl::StatusOr<ReadMeshResult> (*)(
+    std::string_view bytes, const ReadLimits& limits);
+struct CadReaders {
+  ReaderFunction step = nullptr;
+  ReaderFunction three_mf = nullptr;
+};
+void InstallCadReaders(const CadReaders& readers);
+
 // Parses `bytes`. The format comes from the content ("ply" magic; "solid"
-// with a size that is not binary STL's; OBJ's "v "/"f " lines), with
-// `file_name`'s extension breaking ties.
+// with a size that is not binary STL's; OBJ's "v "/"f " lines; STEP's
+// "ISO-10303-21;"; 3MF's ZIP signature), with `file_name`'s extension
+// breaking ties (.step/.stp and .3mf name those formats).
 [[nodiscard]] absl::StatusOr<ReadMeshResult> ParseMesh(
     std::string_view bytes, std::string_view file_name = "",
     const ReadLimits& limits = {});

@@ -116,7 +116,13 @@ TEST(ReadMeshTest, HostileObjAndPlyAreRefusedWithTheReason) {
   ExpectRefused("ply\nformat ascii 1.0\nelement vertex 0\nend_header", "a.ply",
                 "needs a vertex and a face element");
   ExpectRefused("", "a.stl", "shorter");
-  ExpectRefused("hello", "a.txt", "not STL, OBJ or PLY");
+  ExpectRefused("hello", "a.txt", "not STL, OBJ, PLY, STEP or 3MF");
+  // STEP and 3MF are recognised, and named, in a program without their
+  // readers (this test does not link geometry/cad).
+  ExpectRefused("ISO-10303-21;\nHEADER;", "a.dat",
+                "STEP: this program is built without the STEP reader");
+  ExpectRefused(std::string("PK\x03\x04", 4), "a.bin",
+                "3MF: this program is built without the 3MF reader");
 }
 
 // A binary PLY large enough that its vertices and faces are read on two

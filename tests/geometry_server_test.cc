@@ -87,6 +87,45 @@ TEST_F(GeometryServerTest, AMalformedMeshIsRefusedNamingTheAsset) {
   EXPECT_TRUE(aurum_->ListPieces({})->pieces().empty());
 }
 
+// STEP and 3MF files (geometry/cad) are measured at registration like
+// meshes, and certified with their hash's version; a truncated STEP file
+// is refused naming the asset and the problem. The files are the seeds of
+// their fuzzers: a 2 x 3 x 4 mm box written by OpenCASCADE, a tetrahedron
+// written by lib3mf.
+TEST_F(GeometryServerTest, StepAnd3mfAssetsAreMeasured) {
+  const std::string dir =
+      std::string(LOUPE_SOURCE_DIR) + "/geometry/cad/fuzz/corpus/";
+  auto step = ReadFileToString(dir + "step/box.step");
+  auto three_mf = ReadFileToString(dir + "3mf/tetra.3mf");
+  ASSERT_TRUE(step.ok() && three_mf.ok());
+  auto request = PieceRequest("aurum", "GEO-CAD");
+  request.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);
+  *request.mutable_first_version()->add_assets() = Upload(*step, "box.STEP");
+  *request.mutable_first_version()->add_assets() =
+      Upload(*three_mf, "tetra.3mf");
+  auto piece = aurum_->CreatePiece(request);
+  ASSERT_TRUE(piece.ok()) << piece.status();
+  auto version = aurum_->GetVersion(piece->id(), 1);
+  ASSERT_EQ(version->geometry_size(), 2);
+  EXPECT_NEAR(version->geometry(0).volume_mm3(), 24, 1e-6);
+  EXPECT_NEAR(version->geometry(1).volume_mm3(), 1.0 / 6, 1e-6);
+  EXPECT_EQ(version->geometry(0).geometry_hash_version(), 3u);
+  auto cert = aurum_->IssueCertificate(piece->id(), 1);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  auto bundle = crypto::ParseBundle(cert->bundle_json());
+  auto statement = crypto::ParseStatement(bundle->certificate.payload);
+  EXPECT_EQ(
+      statement->predicate["twin"]["geometry"][0]["geometry_hash_version"], 3);
+
+  auto broken = PieceRequest("aurum", "GEO-CAD-2");
+  broken.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);
+  *broken.mutable_first_version()->add_assets() =
+      Upload(step->substr(0, step->size() / 2), "ring.stp");
+  EXPECT_STATUS(aurum_->CreatePiece(broken).status(), kInvalidArgument,
+                "first_version.assets[0]: ring.stp is not a readable mesh: "
+                "STEP: truncated");
+}
+
 TEST_F(GeometryServerTest, AJewelerChecksAResizeAndGetsASignedStatement) {
   geometry::testing::BandSpec us7;
   const std::string twin =

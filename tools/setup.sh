@@ -11,6 +11,8 @@ PACKAGES=(
   clang-format clang libclang-rt-14-dev python3-nacl python3-open3d python3-yaml
   nodejs chromium wrk nginx-light openssl curl libcurl4-openssl-dev
   postgresql-15 libpqxx-dev libpq-dev
+  libocct-data-exchange-dev libocct-modeling-algorithms-dev
+  libocct-foundation-dev libocct-modeling-data-dev lib3mf-dev admesh
 )
 
 missing=()

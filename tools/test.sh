@@ -85,7 +85,8 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
     geometry:ply:$FUZZ_SECONDS crypto:bundle:$PARSER_SECONDS
     crypto:dsse:$PARSER_SECONDS crypto:trust_root:$PARSER_SECONDS
     crypto:checkpoint:$PARSER_SECONDS crypto:owner_payload:$PARSER_SECONDS
-    server/http:tile_path:$PARSER_SECONDS"
+    server/http:tile_path:$PARSER_SECONDS
+    geometry/cad:step:$FUZZ_SECONDS geometry/cad:3mf:$FUZZ_SECONDS"
   ninja -C "$FUZZ_BUILD" $(for t in $TARGETS; do
     IFS=: read -r _ name _ <<< "$t"; echo "${name}_fuzzer"; done)
   for t in $TARGETS; do

@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "base/file.h"
 #include "geometry/geometry_hash.h"
 #include "geometry/read_mesh.h"
 #include "geometry/test_meshes.h"
@@ -55,6 +56,40 @@ class GeometryCacheTest : public storage::MemoryStoreFixture {
     return release;
   }
 };
+
+// STEP and 3MF assets are measured like meshes (geometry/cad): the seeds
+// of their fuzzers, a 2 x 3 x 4 mm box written by OpenCASCADE and a
+// tetrahedron written by lib3mf, moved by (1, 2, 3).
+TEST_F(GeometryCacheTest, MeasuresStepAnd3mfAssets) {
+  const std::string dir =
+      std::string(LOUPE_SOURCE_DIR) + "/geometry/cad/fuzz/corpus/";
+  auto step = ReadFileToString(dir + "step/box.step");
+  auto three_mf = ReadFileToString(dir + "3mf/tetra.3mf");
+  ASSERT_TRUE(step.ok() && three_mf.ok());
+  EXPECT_EQ(MeshFormatOf("Ring.STEP"), "step");
+  EXPECT_EQ(MeshFormatOf("ring.stp"), "stp");
+  EXPECT_EQ(MeshFormatOf("ring.3mf"), "3mf");
+  GeometryCache cache(store_.get(), nullptr, {});
+  for (const char* format : {"step", "stp"}) {
+    auto box = GetAndWait(cache, Put(*step), format);
+    ASSERT_TRUE(box.ok()) << box.status();
+    ASSERT_TRUE((*box)->mesh_status.ok()) << (*box)->mesh_status;
+    EXPECT_NEAR((*box)->summary.volume_mm3(), 24, 1e-6);
+    EXPECT_EQ((*box)->summary.geometry_hash_version(), 3u);
+    EXPECT_EQ((*box)->summary.bbox_max().z(), 4);
+  }
+  auto tetra = GetAndWait(cache, Put(*three_mf), "3mf");
+  ASSERT_TRUE(tetra.ok()) << tetra.status();
+  ASSERT_TRUE((*tetra)->mesh_status.ok()) << (*tetra)->mesh_status;
+  EXPECT_NEAR((*tetra)->summary.volume_mm3(), 1.0 / 6, 1e-6);
+  EXPECT_EQ((*tetra)->summary.bbox_min().x(), 1);
+  // A STEP name on bytes that are not STEP: refused, named.
+  auto bad = GetAndWait(cache, Put("solid x\nendsolid x\n"), "step");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_NE((*bad)->mesh_status.message().find("STEP: does not start"),
+            std::string::npos)
+      << (*bad)->mesh_status;
+}
 
 TEST_F(GeometryCacheTest, MeasuresOnceOnThePoolThenAnswersFromTheCache) {
   const std::string stl = Stl(64);

@@ -37,7 +37,8 @@ absl::StatusOr<std::pair<std::string, std::string>> TwinMesh(
   return absl::FailedPreconditionError(
       wanted.empty()
           ? StrCat("version: version ", version.number(),
-                   " has no measured mesh file (STL, OBJ or PLY scan or CAD)")
+                   " has no measured mesh file (STL, OBJ, PLY, STEP or 3MF "
+                   "scan or CAD)")
           : StrCat("twin_asset_sha256: not a measured mesh of version ",
                    version.number()));
 }

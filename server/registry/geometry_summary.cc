@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/str_cat.h"
+#include "geometry/cad/cad_readers.h"
 #include "geometry/geometry_hash.h"
 #include "geometry/measure.h"
 #include "geometry/read_mesh.h"
@@ -18,13 +19,15 @@
 namespace loupe::server {
 
 std::string MeshFormatOf(std::string_view file_name) {
-  if (file_name.size() <= 4 || file_name[file_name.size() - 4] != '.') {
-    return "";
-  }
-  std::string ext(file_name.substr(file_name.size() - 3));
+  const size_t dot = file_name.rfind('.');
+  if (dot == std::string_view::npos || dot == 0) return "";
+  std::string ext(file_name.substr(dot + 1));
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  return ext == "stl" || ext == "obj" || ext == "ply" ? ext : "";
+  for (std::string_view known : {"stl", "obj", "ply", "step", "stp", "3mf"}) {
+    if (ext == known) return ext;
+  }
+  return "";
 }
 
 bool IsMeshAsset(const v1::AssetRef& asset) {
@@ -54,6 +57,8 @@ void Set(v1::Vector3* out, const geometry::Vec3& v) {
 absl::StatusOr<geometry::ReadMeshResult> ReadLimitedMesh(
     std::string_view bytes, std::string_view file_name,
     uint64_t max_triangles) {
+  // STEP and 3MF too (geometry/cad); idempotent and cheap.
+  geometry::cad::EnableCadReaders();
   geometry::ReadLimits limits;
   limits.max_triangles = max_triangles;
   limits.max_vertices = 3 * max_triangles;
@@ -79,6 +84,8 @@ MeshMeasurement MeasureMesh(std::string_view bytes, std::string_view format,
   const geometry::Measurements m = geometry::Measure(mesh->mesh);
   v1::GeometrySummary* g = &out.summary;
   g->set_geometry_hash(geometry::CanonicalGeometryHash(mesh->mesh, threads));
+  g->set_geometry_hash_version(
+      static_cast<uint32_t>(geometry::kGeometryHashVersion));
   g->set_volume_mm3(Nm(m.volume_mm3));
   g->set_surface_area_mm2(Nm(m.area_mm2));
   Set(g->mutable_bbox_min(), m.bbox_min);

@@ -21,12 +21,12 @@ namespace loupe::server {
 
 class GeometryCache;
 
-// Whether an asset is a scan or CAD mesh the geometry code reads (STL, OBJ
-// or PLY, by its file name).
+// Whether an asset is a scan or CAD file the geometry code reads (STL, OBJ,
+// PLY, STEP or 3MF, by its file name).
 [[nodiscard]] bool IsMeshAsset(const v1::AssetRef& asset);
 
-// The mesh format a file name implies: "stl", "obj" or "ply" (its
-// extension, lower case), or "" for any other name.
+// The mesh format a file name implies: "stl", "obj", "ply", "step", "stp"
+// or "3mf" (its extension, lower case), or "" for any other name.
 [[nodiscard]] std::string MeshFormatOf(std::string_view file_name);
 
 // Mesh assets larger than this are recorded without a summary.
