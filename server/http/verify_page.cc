@@ -63,7 +63,8 @@ constexpr char kStyle[] =
     "background:#f4f4ff}canvas{max-width:100%;background:#f7f7f7;border-"
     "radius:.5rem}.small{font-size:.85rem;color:#555}tr.certified{font-weight:"
     "bold}#qr svg{width:10rem;height:10rem}@media print{a,nav{display:none}}"
-    "nav.langs{float:right;font-size:.9rem}nav.langs a{margin-left:.4rem}"
+    "nav.langs{text-align:right;font-size:.9rem;margin-bottom:.5rem}"
+    "nav.langs a{margin-left:.6rem}"
     "nav.langs a[aria-current]{font-weight:bold;text-decoration:none}"
     "model-viewer{width:100%;height:22rem;background:#f7f7f7;border-radius:"
     ".5rem}model-viewer button{position:absolute;bottom:.75rem;left:50%;"
@@ -141,7 +142,8 @@ std::string ViewPart(const Catalogue& c, const v1::Certificate& certificate) {
       HtmlEscape(c.T("ar.title")), "</h2><p class=\"small\">",
       HtmlEscape(c.T("ar.hint")), "</p><model-viewer id=\"ar\" src=\"", glb,
       "\" alt=\"", HtmlEscape(c.T("ar.label")),
-      "\" ar ar-modes=\"webxr scene-viewer quick-look\" ar-scale=\"fixed\" "
+      "\" loading=\"eager\" ar ar-modes=\"webxr scene-viewer quick-look\" "
+      "ar-scale=\"fixed\" "
       "camera-controls touch-action=\"pan-y\" shadow-intensity=\"1\">"
       "<button slot=\"ar-button\">",
       HtmlEscape(c.T("ar.button")),

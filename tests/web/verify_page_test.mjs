@@ -255,6 +255,7 @@ try {
         `gltf-validator: ${report.issues.numErrors} errors, ${report.issues.numWarnings} ` +
         `warnings, ${report.info.totalTriangleCount} triangles${report.issues.numErrors
           ? `: ${JSON.stringify(report.issues.messages.slice(0, 3))}` : ''}`);
+  await page.locator('#ar').scrollIntoViewIfNeeded();
   const loaded = await page.waitForFunction(
       () => document.getElementById('ar')?.loaded === true, null, {timeout: 30000})
       .then(() => true, () => false);
@@ -262,7 +263,6 @@ try {
   check(await page.getAttribute('#ar', 'src') === new URL(glbUrl).pathname &&
             await page.getAttribute('#ar', 'ar') !== null,
         'the viewer offers AR with the GLB');
-  await page.locator('#ar').scrollIntoViewIfNeeded();
   await page.waitForTimeout(500);
   await page.locator('#ar').screenshot({path: path.join(artifacts, 'verify-model-viewer.png')});
 
