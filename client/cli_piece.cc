@@ -211,7 +211,7 @@ bool HasFiles(const VersionOptions& o) {
 }
 
 struct PieceOptions {
-  std::string studio, reference, kind, title;
+  std::string studio, reference, kind, title, gtin, serial;
   std::vector<std::string> readers, insurers;
   VersionOptions first;
 };
@@ -228,6 +228,8 @@ int CreatePiece(const Globals& g, const PieceOptions& o) {
   request.set_studio_reference(o.reference);
   request.set_kind(static_cast<v1::PieceKind>(kind));
   request.set_title(o.title);
+  request.set_gtin(o.gtin);
+  request.set_serial(o.serial);
   for (const auto& r : o.readers) request.add_asset_readers(r);
   for (const auto& i : o.insurers) request.add_insurers(i);
   RegistryClient client(g.server, g.token, g.channel);
@@ -385,6 +387,11 @@ void AddPieceCommands(CLI::App& piece, Globals& g, RunSlot& run) {
                    ShortNames(v1::PieceKind_descriptor()))
       ->required();
   create_cmd->add_option("--title", create->title, "short description");
+  create_cmd->add_option("--gtin", create->gtin,
+                         "GS1 GTIN of the piece (8, 12, 13 or 14 digits)");
+  create_cmd->add_option("--serial", create->serial,
+                         "GS1 serial number (with --gtin): the printed QR "
+                         "code becomes a GS1 Digital Link");
   create_cmd->add_option("--reader", create->readers,
                          "principal allowed to download this piece's files");
   create_cmd->add_option("--insurer", create->insurers,

@@ -107,6 +107,11 @@ void PrintPiece(std::ostream& out, const v1::Piece& p) {
   if (!p.title().empty()) {
     out << "title     " << TerminalSafe(p.title()) << "\n";
   }
+  if (!p.gtin().empty()) {
+    out << "gtin      " << TerminalSafe(p.gtin())
+        << (p.serial().empty() ? "" : " serial ") << TerminalSafe(p.serial())
+        << "\n";
+  }
   out << "created   " << Time(p.created_at()) << "\n"
       << "version   " << p.current_version() << "\n"
       << "status    " << ShortName(v1::PieceStatus_descriptor(), p.status())

@@ -13,6 +13,7 @@ PACKAGES=(
   postgresql-15 libpqxx-dev libpq-dev
   libocct-data-exchange-dev libocct-modeling-algorithms-dev
   libocct-foundation-dev libocct-modeling-data-dev lib3mf-dev admesh
+  libtinygltf-dev fonts-ipafont-gothic
 )
 
 missing=()

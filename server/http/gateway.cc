@@ -98,9 +98,12 @@ Response Gateway::Route(const Request& request) const {
   const std::string_view query =
       q == std::string_view::npos ? "" : target.substr(q + 1);
   // Nothing here needs escapes, dot segments or empty segments: refusing
-  // them closes every traversal trick at once.
+  // them closes every traversal trick at once. The verify page alone takes
+  // percent-escapes (a GS1 serial number in its link; compared, never a
+  // file name).
+  const std::string_view refused = path.starts_with("/verify/") ? "\\" : "%\\";
   if (path.empty() || path[0] != '/' ||
-      path.find_first_of("%\\") != std::string_view::npos ||
+      path.find_first_of(refused) != std::string_view::npos ||
       path.find("//") != std::string_view::npos ||
       path.find("/./") != std::string_view::npos ||
       path.find("/../") != std::string_view::npos || path.ends_with("/..") ||
@@ -130,7 +133,7 @@ Response Gateway::Route(const Request& request) const {
     if (auto s = parts_.policy->Admit(Principal{}, request.peer); !s.ok()) {
       return Error(s, "/verify/(rate)");
     }
-    return VerifyPage(path.substr(8), QueryValue(query, "print") == "1");
+    return VerifyPage(request, path.substr(8), query);
   }
   if (path.starts_with("/web/")) return Static(path.substr(5));
   if (path == "/") {
@@ -242,6 +245,9 @@ constexpr WebFile kWebFiles[] = {
     {"ed25519.js", "node_modules/@noble/ed25519/index.js",
      "text/javascript; charset=utf-8"},
     {"qrcode.mjs", "node_modules/qrcode-generator/dist/qrcode.mjs",
+     "text/javascript; charset=utf-8"},
+    {"model-viewer.min.js",
+     "node_modules/@google/model-viewer/dist/model-viewer.min.js",
      "text/javascript; charset=utf-8"},
 };
 

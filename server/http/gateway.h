@@ -10,8 +10,10 @@
 //                     /api/v1/assets/{sha256}?piece_id= (a token with
 //                     read access), /api/v1/trust-root,
 //                     /api/v1/pieces/{id}/versions/ {n}/preview (a decimated
-//                     mesh, preview.h)
-//   GET /verify/<certificate id>, /web/<file>   the verify page
+//                     mesh, preview.h) and .../preview.glb (the same as
+//                     glTF binary, glb.h)
+//   GET /verify/<certificate id>[/01/<GTIN>/21/<serial>], /web/<file>
+//       the verify page (in the reader's language: ?lang=, Accept-Language)
 // HEAD is answered like GET without the body; anything else is 405.
 //
 // Thread-safe: Handle() may run on many threads at once.
@@ -88,10 +90,14 @@ class Gateway : public Handler {
   [[nodiscard]] Response Metrics(const Request& request) const;
   [[nodiscard]] Response Ready() const;
   [[nodiscard]] Response Static(std::string_view name) const;
-  [[nodiscard]] Response VerifyPage(std::string_view certificate_id,
-                                    bool print) const;
+  // /verify/<rest>: `rest` is the certificate id, or the id and a GS1
+  // Digital Link path ("<id>/01/<GTIN-14>/21/<serial>").
+  [[nodiscard]] Response VerifyPage(const Request& request,
+                                    std::string_view rest,
+                                    std::string_view query) const;
   struct PreviewPath {
     std::string piece_id, number;
+    bool glb = false;  // .../preview.glb: glTF binary for AR viewers.
   };
   // The preview route's parts if `request` is for one (checked like Route's
   // paths: plain segments only), else nullopt.

@@ -280,15 +280,18 @@ std::optional<Gateway::PreviewPath> Gateway::PreviewTarget(
   if (!path.starts_with("/api/v1/")) return std::nullopt;
   const std::vector<std::string_view> s = Segments(path.substr(8));
   if (s.size() != 5 || s[0] != "pieces" || s[2] != "versions" ||
-      s[4] != "preview" || !PlainSegment(s[1]) || !PlainSegment(s[3])) {
+      (s[4] != "preview" && s[4] != "preview.glb") || !PlainSegment(s[1]) ||
+      !PlainSegment(s[3])) {
     return std::nullopt;  // Route() answers, or refuses it.
   }
-  return PreviewPath{std::string(s[1]), std::string(s[3])};
+  return PreviewPath{std::string(s[1]), std::string(s[3]),
+                     s[4] == "preview.glb"};
 }
 
 void Gateway::PreviewAsync(const Request& request, const PreviewPath& target,
                            Done done) const {
-  const std::string route = "/api/v1/pieces/{id}/versions/{n}/preview";
+  const std::string route = StrCat("/api/v1/pieces/{id}/versions/{n}/preview",
+                                   target.glb ? ".glb" : "");
   auto caller = Caller(request);
   if (auto* refusal = std::get_if<Response>(&caller)) {
     return done(std::move(*refusal));
@@ -304,20 +307,26 @@ void Gateway::PreviewAsync(const Request& request, const PreviewPath& target,
   r.set_number(*number);
   auto version = parts_.registry->GetVersion(who, r);
   if (!version.ok()) return done(Error(version.status(), route));
-  parts_.previews->Get(*version, [route, done = std::move(done)](
-                                     absl::StatusOr<PreviewCache::Preview> p) {
-    if (!p.ok()) {
-      Response refused = Error(p.status(), route);
-      if (absl::IsUnavailable(p.status())) {
-        refused.headers.push_back({"Retry-After", "1"});
-      }
-      return done(std::move(refused));
-    }
-    Response out = Text(200, **p, route);
-    out.content_type = "application/octet-stream";
-    out.headers.push_back({"Cache-Control", "public, max-age=3600"});
-    done(std::move(out));
-  });
+  const PreviewFormat format =
+      target.glb ? PreviewFormat::kGlb : PreviewFormat::kLpv1;
+  parts_.previews->Get(
+      *version, format,
+      [route, format,
+       done = std::move(done)](absl::StatusOr<PreviewCache::Preview> p) {
+        if (!p.ok()) {
+          Response refused = Error(p.status(), route);
+          if (absl::IsUnavailable(p.status())) {
+            refused.headers.push_back({"Retry-After", "1"});
+          }
+          return done(std::move(refused));
+        }
+        Response out = Text(200, **p, route);
+        out.content_type = format == PreviewFormat::kGlb
+                               ? "model/gltf-binary"
+                               : "application/octet-stream";
+        out.headers.push_back({"Cache-Control", "public, max-age=3600"});
+        done(std::move(out));
+      });
 }
 
 std::variant<Principal, Response> Gateway::Caller(

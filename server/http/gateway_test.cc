@@ -239,3 +239,38 @@ TEST_F(GatewayTest, TheVerifyPageOfAnUnknownCertificateSaysUnknown) {
 
 }  // namespace
 }  // namespace loupe::server::http
+
+namespace loupe::server::http {
+namespace {
+
+TEST_F(GatewayTest, TheVerifyPageSpeaksTheReadersLanguage) {
+  Request french =
+      MakeRequest("GET", "/verify/ct_0123456789abcdef0123456789abcdef");
+  french.accept_language = "fr-CH, en;q=0.5";
+  Response r = gateway_->Handle(french);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("<html lang=\"fr-ch\">"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("<h1>Inconnu</h1>"), std::string::npos) << r.body;
+  const auto header = [&](std::string_view name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(header("Content-Language"), "fr");
+  EXPECT_EQ(header("Vary"), "Accept-Language");
+  // The switch (?lang=) wins over the header.
+  french.target += "?lang=ja";
+  r = gateway_->Handle(french);
+  EXPECT_NE(r.body.find("<h1>不明</h1>"), std::string::npos) << r.body;
+  // Percent-escapes reach only the verify page (a GS1 serial); elsewhere
+  // they are refused as before.
+  EXPECT_EQ(Get("/verify/ct_0123456789abcdef0123456789abcdef/01/"
+                "04006381333931/21/R%2F1")
+                .status,
+            404);
+  EXPECT_EQ(Get("/api/v1/pieces/pc%2F1").status, 400);
+}
+
+}  // namespace
+}  // namespace loupe::server::http

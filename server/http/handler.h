@@ -17,7 +17,8 @@ struct Request {
   std::string authorization;  // The Authorization header, if any.
   std::string peer;  // The client's address ("ip:1.2.3.4:5"), for rates.
   std::string body;  // Within http.max_body_bytes.
-  std::string content_type;  // The Content-Type header, if any.
+  std::string content_type;     // The Content-Type header, if any.
+  std::string accept_language;  // The Accept-Language header, if any.
 };
 
 struct Response {

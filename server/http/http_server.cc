@@ -114,7 +114,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                : StrCat("ip:", peer.address().to_string(), ":",
                                         peer.port()),
                     req.body(),
-                    std::string(req[bhttp::field::content_type])};
+                    std::string(req[bhttp::field::content_type]),
+                    std::string(req[bhttp::field::accept_language])};
     // The handler answers here or later from another thread (a preview
     // being drawn); either way the answer is written on this session's
     // strand, and the I/O thread is free meanwhile.

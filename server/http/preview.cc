@@ -6,6 +6,7 @@
 #include "base/str_cat.h"
 #include "geometry/read_mesh.h"
 #include "geometry/simplify.h"
+#include "server/http/glb.h"
 #include "server/registry/geometry_summary.h"
 
 namespace loupe::server::http {
@@ -50,7 +51,8 @@ PreviewCache::PreviewCache(storage::Store* store, uint64_t max_triangles,
 
 PreviewCache::~PreviewCache() { Shutdown(); }
 
-void PreviewCache::Get(const v1::TwinVersion& version, Callback done) {
+void PreviewCache::Get(const v1::TwinVersion& version, PreviewFormat format,
+                       Callback done) {
   const v1::AssetRef* asset = nullptr;
   for (const auto& a : version.assets()) {
     if (IsMeshAsset(a) && a.size_bytes() <= kMaxMeasuredMeshBytes) {
@@ -62,14 +64,19 @@ void PreviewCache::Get(const v1::TwinVersion& version, Callback done) {
     return done(absl::NotFoundError(StrCat(
         "version ", version.number(), " has no scan or CAD mesh to preview")));
   }
+  Job job{*asset, format, version.assay().alloy(), asset->sha256()};
+  if (format == PreviewFormat::kGlb) {
+    const MetalColour c = MetalColourOf(job.alloy);
+    job.key += StrCat(".glb/", c.r, ",", c.g, ",", c.b);
+  }
   absl::StatusOr<Preview> now = nullptr;
   {
     std::lock_guard lock(mu_);
-    if (auto it = cache_.find(asset->sha256()); it != cache_.end()) {
+    if (auto it = cache_.find(job.key); it != cache_.end()) {
       now = it->second;
     } else if (stopping_) {
       now = absl::UnavailableError("previews: the server is shutting down");
-    } else if (auto it = pending_.find(asset->sha256()); it != pending_.end()) {
+    } else if (auto it = pending_.find(job.key); it != pending_.end()) {
       it->second.push_back(std::move(done));  // The same computation.
       return;
     } else if (pending_.size() >= options_.max_pending) {
@@ -77,15 +84,16 @@ void PreviewCache::Get(const v1::TwinVersion& version, Callback done) {
           absl::UnavailableError(StrCat("previews: ", pending_.size(),
                                         " are being drawn; retry in a moment"));
     } else {
-      pending_[asset->sha256()].push_back(std::move(done));
-      pool_->Submit([this, asset = *asset] { Run(asset); });
+      pending_[job.key].push_back(std::move(done));
+      pool_->Submit([this, job = std::move(job)] { Run(job); });
       return;
     }
   }
   done(std::move(now));
 }
 
-void PreviewCache::Run(const v1::AssetRef& asset) {
+void PreviewCache::Run(const Job& job) {
+  const v1::AssetRef& asset = job.asset;
   bool stopping;
   {
     std::lock_guard lock(mu_);
@@ -95,6 +103,9 @@ void PreviewCache::Run(const v1::AssetRef& asset) {
       absl::UnavailableError("previews: the server is shutting down");
   if (!stopping) {
     auto bytes = options_.compute ? options_.compute(asset) : Make(asset);
+    if (bytes.ok() && job.format == PreviewFormat::kGlb) {
+      bytes = PreviewToGlb(*bytes, MetalColourOf(job.alloy));
+    }
     if (bytes.ok()) {
       result = std::make_shared<const std::string>(*std::move(bytes));
     } else {
@@ -106,9 +117,9 @@ void PreviewCache::Run(const v1::AssetRef& asset) {
     std::lock_guard lock(mu_);
     if (result.ok()) {
       if (cache_.size() >= 32) cache_.erase(cache_.begin());
-      cache_[asset.sha256()] = *result;
+      cache_[job.key] = *result;
     }
-    auto it = pending_.find(asset.sha256());
+    auto it = pending_.find(job.key);
     waiters = std::move(it->second);
     pending_.erase(it);
   }

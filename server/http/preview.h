@@ -33,6 +33,8 @@ namespace loupe::server::http {
 
 inline constexpr size_t kPreviewTriangles = 50000;
 
+enum class PreviewFormat { kLpv1, kGlb };
+
 class PreviewCache {
  public:
   using Preview = std::shared_ptr<const std::string>;
@@ -61,14 +63,26 @@ class PreviewCache {
   // (NOT_FOUND: no mesh asset; UNAVAILABLE: too many previews pending, or
   // shutting down), else on a preview thread once computed (INVALID_ARGUMENT
   // if the asset cannot be read as a mesh; RESOURCE_EXHAUSTED if too large).
-  void Get(const v1::TwinVersion& version, Callback done);
+  void Get(const v1::TwinVersion& version, Callback done) {
+    Get(version, PreviewFormat::kLpv1, std::move(done));
+  }
+  // The same in `format`: kGlb is the LPV1 preview written as GLB (glb.h),
+  // coloured by the version's assay alloy.
+  void Get(const v1::TwinVersion& version, PreviewFormat format, Callback done);
 
   // Stops taking work; see above. Idempotent.
   void Shutdown();
 
  private:
   absl::StatusOr<std::string> Make(const v1::AssetRef& asset) const;
-  void Run(const v1::AssetRef& asset);
+  // What a preview is made of and cached under.
+  struct Job {
+    v1::AssetRef asset;
+    PreviewFormat format;
+    std::string alloy;  // For kGlb's colour.
+    std::string key;    // The cache key: digest, format, colour.
+  };
+  void Run(const Job& job);
 
   storage::Store* store_;
   const uint64_t max_triangles_;
@@ -76,7 +90,7 @@ class PreviewCache {
   std::mutex mu_;
   bool stopping_ = false;                           // Guarded by mu_.
   std::unordered_map<std::string, Preview> cache_;  // Guarded by mu_.
-  // Previews queued or being computed, by digest: who waits for each.
+  // Previews queued or being computed, by key: who waits for each.
   // Guarded by mu_, like pool_ (moved out by Shutdown).
   std::unordered_map<std::string, std::vector<Callback>> pending_;
   std::unique_ptr<WorkerPool> pool_;

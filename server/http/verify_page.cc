@@ -1,6 +1,10 @@
 // /verify/<certificate id>: the page a buyer reaches from the QR code on a
 // printed certificate (/verify/<id>#pin=<hex>, the pin naming the
-// registry's first trust root). Verdict first, then the facts, then the log
+// registry's first trust root; with a GTIN and serial the QR code is a GS1
+// Digital Link, /verify/<id>/01/<GTIN-14>/21/<serial>#pin=<hex>). Verdict
+// first, then the facts in the reader's words (buyer_facts.h, i18n.h: the
+// language from ?lang= or Accept-Language, with a switch on the page), the
+// 3D view and "view in your space" (a GLB in <model-viewer>), then the log
 // inclusion. Rendered on the server from the same reads as the JSON API;
 // every value from storage is HTML-escaped. The verdict rendered here is
 // the registry's own account, shown as such; the page's script (web/
@@ -8,174 +12,44 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
-#include <optional>
 
+#include "base/gs1.h"
 #include "base/str_cat.h"
 #include "crypto/dsse.h"
 #include "crypto/sha256.h"
 #include "geometry/jewelry_tables.h"
+#include "server/http/buyer_facts.h"
 #include "server/http/evidence_text.h"
 #include "server/http/gateway.h"
+#include "server/http/i18n.h"
 #include "server/http/responses.h"
 #include "server/registry/geometry_summary.h"
 
 namespace loupe::server::http {
 namespace {
 
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string Row(std::string_view name, std::string_view value) {
-  return StrCat("<tr><th>", Escape(name), "</th><td>", Escape(value),
-                "</td></tr>\n");
-}
-
-std::string Number(double v, const char* format = "%.2f") {
-  char b[64];
-  std::snprintf(b, sizeof b, format, v);
-  return b;
-}
-
 struct Verdict {
-  const char* css;    // "ok", "bad", "unknown"
-  std::string title;  // "Authentic", "Reported stolen", ...
-  std::string detail;
+  const char* css;  // "ok", "bad", "unknown"
+  std::string key;  // "verdict.active", ...: the title; key + ".detail".
 };
 
 Verdict VerdictFor(const absl::StatusOr<v1::Piece>& piece) {
-  if (!piece.ok()) return {"unknown", "Unknown", "the piece is not on record"};
-  const std::string why = piece->status_reason().empty()
-                              ? ""
-                              : StrCat(": ", piece->status_reason());
+  if (!piece.ok()) return {"unknown", "verdict.unknown"};
   switch (piece->status()) {
     case v1::PIECE_STATUS_ACTIVE:
-      return {"ok", "Authentic",
-              "signed by the registry, logged, not revoked, not reported lost "
-              "or stolen"};
+      return {"ok", "verdict.active"};
     case v1::PIECE_STATUS_REVOKED:
-      return {"bad", "Revoked", StrCat("the certificate was revoked", why)};
+      return {"bad", "verdict.revoked"};
     case v1::PIECE_STATUS_STOLEN:
-      return {"bad", "Reported stolen", StrCat("reported stolen", why)};
+      return {"bad", "verdict.stolen"};
     case v1::PIECE_STATUS_LOST:
-      return {"bad", "Reported lost", StrCat("reported lost", why)};
+      return {"bad", "verdict.lost"};
     case v1::PIECE_STATUS_SUSPENDED:
-      return {"bad", "Suspended", StrCat("the certificate is suspended", why)};
+      return {"bad", "verdict.suspended"};
     default:
-      return {"unknown", "Unknown", "the piece has no status"};
+      return {"unknown", "verdict.unknown"};
   }
-}
-
-// The assay's alloy as the density table names it ("18k rose gold" or
-// "18k-rose"), if it is there.
-std::optional<geometry::Alloy> AlloyOf(const v1::TwinVersion& v) {
-  if (!v.has_assay()) return std::nullopt;
-  std::string alloy = v.assay().alloy();
-  for (char& c : alloy) c = static_cast<char>(std::tolower(c));
-  for (const auto& a : geometry::Alloys()) {
-    if (alloy == a.name || alloy == a.label) return a;
-  }
-  return std::nullopt;
-}
-
-std::string History(const v1::ListVersionsResponse& versions,
-                    uint32_t certified) {
-  std::string t =
-      "<h2>History</h2><table class=\"history\"><tr><th>Version</th><th>"
-      "Why</th><th>When</th><th>Note</th></tr>\n";
-  for (const auto& v : versions.versions()) {
-    t += StrCat(
-        "<tr", v.number() == certified ? " class=\"certified\"" : "", "><td>",
-        v.number(), "</td><td>", Escape(v1::VersionReason_Name(v.reason())),
-        "</td><td>",
-        Escape(google::protobuf::util::TimeUtil::ToString(v.created_at())),
-        "</td><td>", Escape(v.note()), "</td></tr>\n");
-  }
-  return t + "</table>\n";
-}
-
-std::string Facts(const v1::Piece& piece, const v1::TwinVersion& v) {
-  std::string t = "<table class=\"facts\">\n";
-  t += Row("Studio", piece.studio_id());
-  t += Row("Piece", StrCat(piece.title(), " (", piece.id(), ")"));
-  t += Row("Studio reference", piece.studio_reference());
-  t += Row("Version", StrCat(v.number(), " of ", piece.current_version(), " (",
-                             v1::VersionReason_Name(v.reason()), ")"));
-  if (v.has_assay()) {
-    std::string assay = v.assay().alloy();
-    if (v.assay().fineness_per_mille() > 0) {
-      assay += StrCat(", ", v.assay().fineness_per_mille(), " ‰");
-    }
-    const std::string lab = StrCat(
-        v.assay().laboratory(),
-        v.assay().laboratory().empty() || v.assay().report_id().empty() ? ""
-                                                                        : " ",
-        v.assay().report_id());
-    if (!lab.empty()) assay += StrCat(" (", lab, ")");
-    t += Row("Assay", assay);
-  }
-  for (const auto& h : v.hallmarks()) {
-    t += Row("Hallmark", StrCat(h.sponsor_mark(), " · ", h.fineness_mark(),
-                                " · ", h.assay_office(), " ", h.date_letter()));
-  }
-  for (const auto& s : v.stones()) {
-    t += Row("Stone",
-             StrCat(s.stone_type(), " ", s.shape(), " ", Number(s.carat()),
-                    " ct ", s.colour(), " ", s.clarity(), " (", s.laboratory(),
-                    " ", s.report_number(), ")"));
-  }
-  std::string route;
-  for (const auto& step : v.production()) {
-    if (!route.empty()) route += " → ";
-    route += v1::ProductionStepKind_Name(step.kind());
-  }
-  if (!route.empty()) t += Row("Production route", route);
-  if (v.has_ring_size()) {
-    t += Row("Ring size",
-             StrCat(v.ring_size().value(), " (",
-                    v1::RingSizeSystem_Name(v.ring_size().system()), ", ",
-                    Number(v.ring_size().inner_diameter_mm()), " mm)"));
-  }
-  const std::optional<geometry::Alloy> alloy = AlloyOf(v);
-  for (const auto& g : v.geometry()) {
-    if (alloy.has_value() && g.volume_mm3() > 0) {
-      t += Row("Weight (estimated)",
-               StrCat(Number(geometry::WeightGrams(g.volume_mm3(), *alloy)),
-                      " g of ", alloy->label, " (",
-                      Number(alloy->density_g_cm3), " g/cm³ × volume)"));
-    }
-    t += Row("Geometry",
-             StrCat("volume ", Number(g.volume_mm3()), " mm³",
-                    g.inner_diameter_mm() > 0
-                        ? StrCat(", inner diameter ",
-                                 Number(g.inner_diameter_mm()), " mm")
-                        : ""));
-  }
-  return t + "</table>\n";
 }
 
 constexpr char kStyle[] =
@@ -190,7 +64,14 @@ constexpr char kStyle[] =
     "#999;border-radius:.5rem;padding:1rem;margin:.5rem 0}#drop.over{"
     "background:#f4f4ff}canvas{max-width:100%;background:#f7f7f7;border-"
     "radius:.5rem}.small{font-size:.85rem;color:#555}tr.certified{font-weight:"
-    "bold}#qr svg{width:10rem;height:10rem}@media print{a{display:none}}";
+    "bold}#qr svg{width:10rem;height:10rem}@media print{a,nav{display:none}}"
+    "nav.langs{text-align:right;font-size:.9rem;margin-bottom:.5rem}"
+    "nav.langs a{margin-left:.6rem}"
+    "nav.langs a[aria-current]{font-weight:bold;text-decoration:none}"
+    "model-viewer{width:100%;height:22rem;background:#f7f7f7;border-radius:"
+    ".5rem}model-viewer button{position:absolute;bottom:.75rem;left:50%;"
+    "transform:translateX(-50%);padding:.5rem 1rem;border-radius:1rem;"
+    "border:1px solid #888;background:#fff}";
 
 // The checks the version cites, in plain words, each with its heat-map
 // picture if the studio published it (/verify/<id>/heat-map/<sha256>).
@@ -198,18 +79,18 @@ std::string Evidence(const v1::TwinVersion& v,
                      std::string_view certificate_id) {
   const auto described = DescribeEvidence(v);
   if (described.empty()) return "";
-  std::string out = StrCat("<h2>", Escape(EvidenceHeading()),
+  std::string out = StrCat("<h2>", HtmlEscape(EvidenceHeading()),
                            "</h2><ul class=\"evidence\" id=\"evidence\">\n");
   for (const auto& e : described) {
-    out += StrCat("<li>", Escape(e.sentence));
+    out += StrCat("<li>", HtmlEscape(e.sentence));
     if (!e.override_note.empty()) {
-      out += StrCat("<br><span class=\"small\">", Escape(e.override_note),
+      out += StrCat("<br><span class=\"small\">", HtmlEscape(e.override_note),
                     "</span>");
     }
     if (!e.heat_map_sha256.empty()) {
       out += StrCat("<br><img class=\"heat-map\" alt=\"\" src=\"/verify/",
-                    Escape(certificate_id), "/heat-map/",
-                    Escape(e.heat_map_sha256), "\">");
+                    HtmlEscape(certificate_id), "/heat-map/",
+                    HtmlEscape(e.heat_map_sha256), "\">");
     }
     out += "</li>\n";
   }
@@ -251,11 +132,11 @@ Response HeatMap(Registry& registry, storage::Store& store,
   return Text(404, "no heat map published under this certificate\n", route);
 }
 
-// JSON for a <script type="application/json"> block: no "<" can close it.
-std::string ScriptSafeJson(std::string_view s) {
+// JSON text made safe for a <script type="application/json"> block: no
+// "<" can close it.
+std::string ScriptSafe(const nlohmann::json& value) {
   const std::string json =
-      nlohmann::json(std::string(s))
-          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::string out;
   for (char c : json) {
     if (c == '<') {
@@ -269,6 +150,10 @@ std::string ScriptSafeJson(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string ScriptSafeJson(std::string_view s) {
+  return ScriptSafe(nlohmann::json(std::string(s)));
 }
 
 bool HasMesh(const v1::TwinVersion& v) {
@@ -288,39 +173,87 @@ std::string RootPin(const std::vector<std::string>& roots) {
   return envelope.ok() ? crypto::Sha256::HexOf(envelope->payload) : "";
 }
 
+// The links of the language switch: each language in its own name, the
+// current one marked. verify.js adds the pin (the link's #fragment).
+std::string LanguageSwitch(const Catalogue& c, bool print) {
+  std::string out = StrCat("<nav class=\"langs\" aria-label=\"",
+                           HtmlEscape(c.T("lang.switch")), "\">");
+  for (const auto& lang : Languages()) {
+    const Catalogue& other = Catalogue::For(lang);
+    out += StrCat("<a data-keep-pin href=\"?", print ? "print=1&amp;" : "",
+                  "lang=", lang, "\" hreflang=\"", lang, "\" lang=\"", lang,
+                  "\"", lang == c.lang() ? " aria-current=\"page\"" : "", ">",
+                  HtmlEscape(other.T("lang.name")), "</a>");
+  }
+  return out + "</nav>\n";
+}
+
+// The 3D view (three.js, verify.js) and "view in your space": the same
+// decimated preview as GLB in <model-viewer>, which offers AR on phones
+// (WebXR, Android's Scene Viewer, iOS Quick Look) at the piece's real size.
+std::string ViewPart(const Catalogue& c, const v1::Certificate& certificate) {
+  const std::string glb =
+      StrCat("/api/v1/pieces/", HtmlEscape(certificate.piece_id()),
+             "/versions/", certificate.version(), "/preview.glb");
+  return StrCat(
+      "<h2>", HtmlEscape(c.T("view.title")),
+      "</h2><div id=\"view\"><canvas id=\"twin\" width=\"640\" height=\"400\" "
+      "aria-label=\"",
+      HtmlEscape(c.T("view.canvas_label")), "\"></canvas></div>\n<h2>",
+      HtmlEscape(c.T("ar.title")), "</h2><p class=\"small\">",
+      HtmlEscape(c.T("ar.hint")), "</p><model-viewer id=\"ar\" src=\"", glb,
+      "\" alt=\"", HtmlEscape(c.T("ar.label")),
+      "\" loading=\"eager\" ar ar-modes=\"webxr scene-viewer quick-look\" "
+      "ar-scale=\"fixed\" "
+      "camera-controls touch-action=\"pan-y\" shadow-intensity=\"1\">"
+      "<button slot=\"ar-button\">",
+      HtmlEscape(c.T("ar.button")),
+      "</button></model-viewer>\n<script type=\"module\" "
+      "src=\"/web/model-viewer.min.js\"></script>\n");
+}
+
 // What the browser checks itself (verify.js): the trust roots from the pin,
 // the signature, the log proof and witnesses, a dropped file's digest; the
-// 3D view; the QR code of the printable view.
-std::string BrowserPart(const v1::Certificate& certificate,
+// 3D views; the QR code of the printable view (a GS1 Digital Link when the
+// piece has a GTIN and serial).
+std::string BrowserPart(const Catalogue& c, const Locale& locale,
+                        const v1::Certificate& certificate,
+                        const absl::StatusOr<v1::Piece>& piece,
                         const absl::StatusOr<v1::TwinVersion>& version,
                         std::string_view pin, bool print) {
   const bool mesh = version.ok() && HasMesh(*version);
+  std::string gs1;
+  if (piece.ok() && !piece->gtin().empty() && !piece->serial().empty()) {
+    gs1 = Gs1DigitalLinkPath(piece->gtin(), piece->serial());
+  }
   std::string out;
-  if (mesh && !print) {
-    out +=
-        "<h2>The piece</h2><div id=\"view\"><canvas id=\"twin\" "
-        "width=\"640\" height=\"400\" aria-label=\"3D view of the piece "
-        "(a reduced preview, drag to turn)\"></canvas></div>\n";
-  }
+  if (mesh && !print) out += ViewPart(c, certificate);
   if (print) {
-    out +=
-        "<div id=\"qr\" aria-label=\"QR code of this page\"></div>"
-        "<p class=\"small\">Scan to verify: <span id=\"qr-url\"></span></p>\n";
+    out += StrCat("<div id=\"qr\" aria-label=\"", HtmlEscape(c.T("qr.label")),
+                  "\"></div><p class=\"small\">", HtmlEscape(c.T("qr.scan")),
+                  " <span id=\"qr-url\"></span></p>\n");
+    if (!gs1.empty()) {
+      out += StrCat("<p class=\"small\" id=\"qr-gs1\">",
+                    HtmlEscape(c.T("qr.gs1", {{"gtin", piece->gtin()},
+                                              {"serial", piece->serial()}})),
+                    "</p>\n");
+    }
   } else {
-    out +=
-        "<h2>Check it yourself</h2><p id=\"anchor-check\" "
-        "data-result=\"pending\">Checking the registry's trust root in your "
-        "browser…</p><p id=\"signature-check\" data-result=\"pending\">"
-        "</p><p id=\"log-check\" data-result=\"pending\"></p><p "
-        "id=\"witness-check\" data-result=\"pending\"></p>"
-        "<label id=\"drop\" for=\"file\">Drop a scan, CAD "
-        "file or photo of this piece here, or choose one: its SHA-256 is "
-        "computed on your computer and compared with the certificate (the "
-        "file is not sent anywhere). <input type=\"file\" id=\"file\">"
-        "</label><p id=\"file-check\" data-result=\"none\"></p>\n"
-        "<p><a id=\"print-link\" href=\"?print=1\">Printable certificate "
-        "with QR code</a></p>\n";
+    out += StrCat(
+        "<h2>", HtmlEscape(c.T("check.title")),
+        "</h2><p id=\"anchor-check\" data-result=\"pending\">",
+        HtmlEscape(c.T("check.pending")),
+        "</p><p id=\"signature-check\" data-result=\"pending\"></p><p "
+        "id=\"log-check\" data-result=\"pending\"></p><p id=\"witness-check\" "
+        "data-result=\"pending\"></p><label id=\"drop\" for=\"file\">",
+        HtmlEscape(c.T("drop.label")),
+        " <input type=\"file\" id=\"file\"></label><p id=\"file-check\" "
+        "data-result=\"none\"></p>\n<p><a id=\"print-link\" data-keep-pin "
+        "href=\"?print=1&amp;lang=",
+        c.lang(), "\">", HtmlEscape(c.T("print.link")), "</a></p>\n");
   }
+  nlohmann::json strings = nlohmann::json::object();
+  for (const auto& [key, text] : c.strings()) strings[key] = text;
   out += StrCat(
       "<script type=\"application/json\" id=\"loupe-data\">{"
       "\"certificate_id\":",
@@ -329,21 +262,43 @@ std::string BrowserPart(const v1::Certificate& certificate,
       ",\"version\":", certificate.version(),
       ",\"has_preview\":", mesh ? "true" : "false",
       ",\"print\":", print ? "true" : "false", ",\"pin\":", ScriptSafeJson(pin),
+      ",\"gs1_path\":", ScriptSafeJson(gs1),
+      ",\"lang\":", ScriptSafeJson(c.lang()),
+      ",\"locale\":", ScriptSafeJson(locale.tag),
+      ",\"strings\":", ScriptSafe(strings),
       ",\"bundle\":", ScriptSafeJson(certificate.bundle_json()),
       "}</script>\n<script type=\"module\" src=\"/web/verify.js\"></script>\n");
   return out;
 }
 
+std::string Head(const Catalogue& c, const Locale& locale,
+                 std::string_view certificate_id) {
+  return StrCat(
+      "<!doctype html>\n<html lang=\"", HtmlEscape(locale.tag),
+      "\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width\"><title>",
+      HtmlEscape(c.T("page.title", {{"id", std::string(certificate_id)}})),
+      "</title><style>", kStyle, "</style></head><body>\n");
+}
+
 }  // namespace
 
-Response Gateway::VerifyPage(std::string_view certificate_id,
-                             bool print) const {
+Response Gateway::VerifyPage(const Request& request, std::string_view rest,
+                             std::string_view query) const {
   const std::string route = "/verify/{id}";
-  if (auto at = certificate_id.find("/heat-map/");
-      at != std::string_view::npos) {
-    return HeatMap(*parts_.registry, *parts_.store,
-                   certificate_id.substr(0, at),
-                   certificate_id.substr(at + 10));
+  // /verify/<id> or /verify/<id>/01/<GTIN-14>/21/<serial> (GS1 Digital
+  // Link; checked against the piece below).
+  const size_t slash = rest.find('/');
+  const std::string_view certificate_id = rest.substr(0, slash);
+  const std::string_view gs1_link =
+      slash == std::string_view::npos ? "" : rest.substr(slash);
+  const bool print = QueryValue(query, "print") == "1";
+  const Locale locale =
+      NegotiateLocale(request.accept_language, QueryValue(query, "lang"));
+  const Catalogue& c = Catalogue::For(locale.lang);
+  if (gs1_link.starts_with("/heat-map/")) {
+    return HeatMap(*parts_.registry, *parts_.store, certificate_id,
+                   gs1_link.substr(10));
   }
   Principal anonymous;
   v1::GetCertificateRequest cr;
@@ -355,71 +310,94 @@ Response Gateway::VerifyPage(std::string_view certificate_id,
     cr.set_staple_status(false);  // The page still shows; status unchecked.
     certificate = parts_.registry->GetCertificate(anonymous, cr);
   }
+  v1::GetPieceRequest pr;
+  absl::StatusOr<v1::Piece> piece = absl::NotFoundError("no certificate");
+  if (certificate.ok()) {
+    pr.set_piece_id(certificate->piece_id());
+    piece = parts_.registry->GetPiece(anonymous, pr);
+    if (!gs1_link.empty() &&
+        (!piece.ok() || piece->gtin().empty() || piece->serial().empty() ||
+         gs1_link != Gs1DigitalLinkPath(piece->gtin(), piece->serial()))) {
+      certificate = absl::NotFoundError(
+          StrCat("the GTIN and serial number in this link (", gs1_link,
+                 ") are not those of the certified piece"));
+    }
+  }
   Response r;
   r.route = route;
   r.content_type = "text/html; charset=utf-8";
   r.headers.push_back({"Cache-Control", "no-cache"});
+  r.headers.push_back({"Vary", "Accept-Language"});
+  r.headers.push_back({"Content-Language", locale.lang});
+  // model-viewer draws its environment and AR files from blob: URLs.
   r.headers.push_back(
       {"Content-Security-Policy",
        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "
-       "data:; frame-ancestors 'none'"});
-  std::string body = StrCat(
-      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width\">"
-      "<title>Loupe certificate ",
-      Escape(certificate_id), "</title><style>", kStyle,
-      "</style></head><body>\n");
+       "data: blob:; connect-src 'self' data: blob:; worker-src 'self' blob:; "
+       "frame-ancestors 'none'"});
+  std::string body = Head(c, locale, certificate_id);
   if (!certificate.ok()) {
     r.status = HttpStatusFor(certificate.status().code());
-    body += StrCat(
-        "<div class=\"verdict unknown\" id=\"verdict\" "
-        "data-verdict=\"unknown\">"
-        "<h1>Unknown</h1><p>",
-        Escape(std::string(certificate.status().message())),
-        "</p></div></body></html>\n");
+    body +=
+        StrCat(LanguageSwitch(c, false),
+               "<div class=\"verdict unknown\" id=\"verdict\" "
+               "data-verdict=\"unknown\"><h1>",
+               HtmlEscape(c.T("verdict.unknown")), "</h1><p>",
+               HtmlEscape(c.T(
+                   "page.not_found",
+                   {{"problem", std::string(certificate.status().message())}})),
+               "</p></div></body></html>\n");
     r.body = std::move(body);
     return r;
   }
-  v1::GetPieceRequest pr;
-  pr.set_piece_id(certificate->piece_id());
-  auto piece = parts_.registry->GetPiece(anonymous, pr);
   const Verdict verdict = VerdictFor(piece);
   // The registry's own account: never green here; verify.js replaces it.
   const std::string_view css =
       std::string_view(verdict.css) == "ok" ? "claim" : verdict.css;
-  body += StrCat(
-      "<div class=\"verdict ", css, "\" id=\"verdict\" data-verdict=\"",
-      verdict.css, "\" data-source=\"server\"><h1>", Escape(verdict.title),
-      "</h1><p>", Escape(verdict.detail),
-      "</p><p class=\"small\" id=\"verdict-source\">What the registry says "
-      "about itself. Your browser is checking it; this verdict is replaced by "
-      "what your browser finds.</p><noscript><p class=\"small\">Scripts are "
-      "off, so nothing here was checked independently: check the certificate "
-      "bundle below with <code>loupe verify</code>.</p></noscript></div>\n");
+  std::string reason;
+  if (piece.ok() && !piece->status_reason().empty() &&
+      piece->status() != v1::PIECE_STATUS_ACTIVE) {
+    reason = StrCat(" ", HtmlEscape(c.T("verdict.reason",
+                                        {{"reason", piece->status_reason()}})));
+  }
+  body +=
+      StrCat(LanguageSwitch(c, print), "<div class=\"verdict ", css,
+             "\" id=\"verdict\" data-verdict=\"", verdict.css,
+             "\" data-source=\"server\"><h1>", HtmlEscape(c.T(verdict.key)),
+             "</h1><p>", HtmlEscape(c.T(StrCat(verdict.key, ".detail"))),
+             reason, "</p><p class=\"small\" id=\"verdict-source\">",
+             HtmlEscape(c.T("verdict.server_note")),
+             "</p><noscript><p class=\"small\">",
+             HtmlEscape(c.T("verdict.noscript")), "</p></noscript></div>\n");
   v1::GetVersionRequest vr;
   vr.set_piece_id(certificate->piece_id());
   vr.set_number(certificate->version());
   auto version = parts_.registry->GetVersion(anonymous, vr);
-  if (piece.ok() && version.ok()) body += Facts(*piece, *version);
+  if (piece.ok() && version.ok()) {
+    body += FactsHtml(c, locale, *piece, *version);
+  }
   if (version.ok()) body += Evidence(*version, certificate_id);
   v1::ListVersionsRequest lr;
   lr.set_piece_id(certificate->piece_id());
   lr.set_page_size(1000);
   if (auto versions = parts_.registry->ListVersions(anonymous, lr);
       versions.ok() && !print) {
-    body += History(*versions, certificate->version());
+    body += HistoryHtml(c, *versions, certificate->version());
   }
-  body +=
-      BrowserPart(*certificate, version, RootPin(parts_.trust_roots), print);
-  body += StrCat(
-      "<h2>Certificate</h2><table>", Row("Certificate", certificate->id()),
-      Row("Issued",
-          google::protobuf::util::TimeUtil::ToString(certificate->issued_at())),
-      Row("Signing key", certificate->keyid()),
-      Row("Transparency log entry", StrCat(certificate->log_index())),
-      "</table>\n<p><a href=\"/api/v1/certificates/", Escape(certificate_id),
-      "\">The certificate bundle (JSON)</a>, for <code>loupe verify</code> "
-      "offline.</p>\n</body></html>\n");
+  body += BrowserPart(c, locale, *certificate, piece, version,
+                      RootPin(parts_.trust_roots), print);
+  auto row = [&](std::string_view key, std::string_view html) {
+    return StrCat("<tr><th>", HtmlEscape(c.T(key)), "</th><td>", html,
+                  "</td></tr>\n");
+  };
+  body += StrCat("<h2>", HtmlEscape(c.T("cert.title")), "</h2><table>",
+                 row("cert.id", HtmlEscape(certificate->id())),
+                 row("cert.issued", TimeHtml(certificate->issued_at())),
+                 row("cert.key", HtmlEscape(certificate->keyid())),
+                 row("cert.log", StrCat(certificate->log_index())),
+                 "</table>\n<p><a href=\"/api/v1/certificates/",
+                 HtmlEscape(certificate_id), "\">",
+                 HtmlEscape(c.T("cert.bundle")), "</a></p>\n</body></html>\n");
   r.body = std::move(body);
   return r;
 }

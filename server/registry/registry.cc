@@ -151,6 +151,8 @@ void Registry::CreatePiece(const Principal& who,
   piece.set_studio_reference(request.studio_reference());
   piece.set_kind(request.kind());
   piece.set_title(request.title());
+  piece.set_gtin(request.gtin());
+  piece.set_serial(request.serial());
   *piece.mutable_created_at() = TimeUtil::GetCurrentTime();
   *piece.mutable_asset_readers() = request.asset_readers();
   *piece.mutable_insurers() = request.insurers();

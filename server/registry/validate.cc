@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "base/gs1.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "base/utf8.h"
@@ -214,6 +215,13 @@ absl::Status ValidateCreatePiece(const v1::CreatePieceRequest& r) {
     return Invalid("kind", "required (ring, band, pendant, ...)");
   }
   RETURN_IF_ERROR(CheckText("title", r.title(), 256, false));
+  if (!r.gtin().empty()) RETURN_IF_ERROR(ValidateGtin("gtin", r.gtin()));
+  if (!r.serial().empty()) {
+    if (r.gtin().empty()) {
+      return Invalid("serial", "a GS1 serial number needs the piece's gtin");
+    }
+    RETURN_IF_ERROR(ValidateGs1Serial("serial", r.serial()));
+  }
   if (r.asset_readers_size() > 64)
     return Invalid("asset_readers", "at most 64");
   for (int i = 0; i < r.asset_readers_size(); ++i) {

@@ -59,6 +59,21 @@ TEST(ValidateTest, PieceFieldsAreNamed) {
   ExpectField(ValidatePieceId("piece_id", "../../etc/passwd"), "piece_id");
 }
 
+TEST(ValidateTest, Gs1IdentifiersAreChecked) {
+  auto r = GoodPiece();
+  r.set_gtin("4006381333931");
+  r.set_serial("R-2027/001");
+  EXPECT_TRUE(ValidateCreatePiece(r).ok());
+  r.set_gtin("4006381333932");  // Wrong check digit.
+  ExpectField(ValidateCreatePiece(r), "gtin");
+  r.set_gtin("4006381333931");
+  r.set_serial("with space");
+  ExpectField(ValidateCreatePiece(r), "serial");
+  r.set_gtin("");
+  r.set_serial("R1");  // A serial needs a GTIN.
+  ExpectField(ValidateCreatePiece(r), "serial");
+}
+
 TEST(ValidateTest, VersionFieldsAreNamed) {
   auto v = GoodVersion();
   v.set_reason(v1::VERSION_REASON_UNSPECIFIED);

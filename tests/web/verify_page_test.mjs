@@ -5,7 +5,13 @@
 // status checked in the browser), the unpinned link (says it trusts the
 // server, never green), a non-blank 3D view, a dropped file's digest check
 // (a match and a mismatch), the printable view's QR code with the pin, and
-// the verdict once the piece is reported stolen. Attacks, each refused by
+// the verdict once the piece is reported stolen. In the buyer's words:
+// the page in each language (from Accept-Language, and from the switch,
+// which keeps the pin), human labels, the ring size measured on the model,
+// dates in the reader's locale; "view in your space": the GLB preview
+// validated by gltf-validator and loaded by <model-viewer>; the printed QR
+// code as a GS1 Digital Link (the piece has a GTIN and serial), which
+// opens the page. Attacks, each refused by
 // the browser's own checks: a look-alike registry (a second real server,
 // its own fresh root) under the genuine pin; a forged version-2 root with
 // a certificate of its key; after a real key rotation (`loupe-server keys
@@ -31,6 +37,9 @@ if (!build || !artifacts) {
 const web = path.join(root, 'server/http/web');
 const {chromium} = await import(path.join(web, 'node_modules/playwright-core/index.mjs'));
 const ed = await import(path.join(web, 'node_modules/@noble/ed25519/index.js'));
+const gltfValidator = await import(path.join(web, 'node_modules/gltf-validator/module.mjs'));
+const catalogue = (lang) => JSON.parse(
+    fs.readFileSync(path.join(root, `server/http/i18n/${lang}.json`), 'utf8'));
 fs.mkdirSync(artifacts, {recursive: true});
 
 let failures = 0;
@@ -160,7 +169,8 @@ try {
   execFileSync('python3', [path.join(root, 'tools/gen/ring_stl.py'), 'ring.stl'], {cwd: work});
   const created = JSON.parse(loupe(['--json', 'piece', 'create', '--studio', 'aurum',
                                     '--reference', 'WEB-1', '--kind', 'ring',
-                                    '--title', 'Web test solitaire', '--cad', 'ring.stl']));
+                                    '--title', 'Web test solitaire', '--cad', 'ring.stl',
+                                    '--gtin', '4006381333931', '--serial', 'R-2027/001']));
   const piece = created.piece_id;
   // Version 2: the assay, so the page can estimate the weight.
   fs.writeFileSync(path.join(work, 'facts.json'), JSON.stringify(
@@ -199,8 +209,15 @@ try {
         `log inclusion checked in the browser: ${await page.textContent('#log-check')}`);
   check(genuine.witnesses === 'none', 'no witnesses named by the root, and it says so');
   const body = genuine.all;
-  check(/Weight \(estimated\)\s*[0-9.]+ g of 18k rose gold/.test(body),
-        'the weight estimated from the volume and the assay');
+  check(/Weight\s*[0-9.]+ g of 18k rose gold/.test(body),
+        'the weight estimated from the volume and the assay, with its alloy');
+  check(/Ring size\s*[0-9]+(?: [0-9]\/[0-9])? \(US\/Canada\), measured by Loupe on the 3D model/
+      .test(body), 'the ring size in the reader\'s (US) system, measured on the model');
+  const visible = await page.evaluate(() => document.body.innerText);
+  check(!/VERSION_REASON|PIECE_KIND|PIECE_STATUS|RING_SIZE_SYSTEM/.test(visible),
+        'no enum names shown to the buyer');
+  check(body.includes('repaired') && body.includes('the original piece'),
+        'the history in words ("repaired", "the original piece")');
   check((await page.locator('table.history tr').count()) === 3 &&
             body.includes('prongs retipped'),
         'the version history, with the repair');
@@ -224,6 +241,30 @@ try {
   });
   check(drawn > 0.02, `the canvas shows the piece (${(drawn * 100).toFixed(1)} % of pixels)`);
   await page.screenshot({path: path.join(artifacts, 'verify-authentic.png'), fullPage: true});
+
+  // "View in your space": the GLB the viewer loads, checked by the Khronos
+  // validator, then loaded by <model-viewer> in the page.
+  const glbUrl = `${base}/api/v1/pieces/${piece}/versions/2/preview.glb`;
+  const glb = await context.request.get(glbUrl);
+  check(glb.status() === 200 && glb.headers()['content-type'] === 'model/gltf-binary',
+        `the GLB is served (${glb.status()}, ${glb.headers()['content-type']})`);
+  const glbBytes = new Uint8Array(await glb.body());
+  fs.writeFileSync(path.join(artifacts, 'preview.glb'), glbBytes);
+  const report = await gltfValidator.validateBytes(glbBytes);
+  check(report.issues.numErrors === 0 && report.info.totalTriangleCount > 100,
+        `gltf-validator: ${report.issues.numErrors} errors, ${report.issues.numWarnings} ` +
+        `warnings, ${report.info.totalTriangleCount} triangles${report.issues.numErrors
+          ? `: ${JSON.stringify(report.issues.messages.slice(0, 3))}` : ''}`);
+  await page.locator('#ar').scrollIntoViewIfNeeded();
+  const loaded = await page.waitForFunction(
+      () => document.getElementById('ar')?.loaded === true, null, {timeout: 30000})
+      .then(() => true, () => false);
+  check(loaded, 'model-viewer loaded the GLB');
+  check(await page.getAttribute('#ar', 'src') === new URL(glbUrl).pathname &&
+            await page.getAttribute('#ar', 'ar') !== null,
+        'the viewer offers AR with the GLB');
+  await page.waitForTimeout(500);
+  await page.locator('#ar').screenshot({path: path.join(artifacts, 'verify-model-viewer.png')});
 
   // Drop the ring's file, then a file that is not in the certificate.
   const drop = async (name, bytes) => {
@@ -278,9 +319,49 @@ try {
   // The printable view has a QR code linking back to the page, with the pin.
   await page.goto(`${url}?print=1`);
   await page.waitForSelector('#qr[data-result="drawn"] svg');
-  check((await page.textContent('#qr-url')) === pinned,
-        `the QR code links to the pinned verify page: ${await page.textContent('#qr-url')}`);
+  const gs1 = `${url}/01/04006381333931/21/R-2027%2F001#pin=${pin}`;
+  check((await page.textContent('#qr-url')) === gs1,
+        `the QR code is the GS1 Digital Link with the pin: ${await page.textContent('#qr-url')}`);
   await page.screenshot({path: path.join(artifacts, 'verify-print.png'), fullPage: true});
+  const viaGs1 = await visit(context, gs1);
+  check(viaGs1.verdict === 'ok' && viaGs1.signature === 'valid',
+        `the GS1 Digital Link opens the verified page (${viaGs1.verdict})`);
+  await viaGs1.page.close();
+  const wrongSerial = await context.request.get(`${url}/01/04006381333931/21/R-2027-002`);
+  check(wrongSerial.status() === 404, `another serial: ${wrongSerial.status()}`);
+
+  // Each language: from Accept-Language (the browser's locale), then the
+  // switch on the page, which keeps the pin.
+  for (const [lang, locale] of [['fr', 'fr-FR'], ['de', 'de-DE'], ['it', 'it-IT'],
+                                ['es', 'es-ES'], ['ja', 'ja-JP']]) {
+    const words = catalogue(lang);
+    const localeContext = await browser.newContext(
+        {viewport: {width: 900, height: 1400}, ignoreHTTPSErrors: true, locale});
+    const shown = await visit(localeContext, pinned);
+    const when = await shown.page.textContent('table.history time');
+    const expected = new Intl.DateTimeFormat(locale, {dateStyle: 'long'}).format(new Date());
+    check(shown.title === words['verdict.active'] && shown.verdict === 'ok' &&
+              await shown.page.getAttribute('html', 'lang') === locale.toLowerCase(),
+          `${lang}: the verdict in ${words['lang.name']}: ${shown.title}`);
+    check(shown.all.includes(words['enum.VERSION_REASON_REPAIR']) &&
+              shown.all.includes(words['alloy.18k-rose']) &&
+              shown.all.includes(words['js.what.signature']),
+          `${lang}: labels, the alloy and the browser's checks in ${words['lang.name']}`);
+    check(when === expected, `${lang}: dates in the reader's locale (${when})`);
+    await shown.page.screenshot({path: path.join(artifacts, `verify-${lang}.png`),
+                                 fullPage: true});
+    await shown.page.close();
+    await localeContext.close();
+  }
+  const frContext = await browser.newContext({ignoreHTTPSErrors: true, locale: 'fr-FR'});
+  const fr = await visit(frContext, pinned);
+  await fr.page.click('nav.langs a[hreflang="de"]');
+  await fr.page.waitForSelector('#signature-check:not([data-result="pending"])');
+  check(await fr.page.textContent('#verdict h1') === catalogue('de')['verdict.active'] &&
+            fr.page.url().endsWith(`lang=de#pin=${pin}`),
+        `the switch: German, pin kept (${fr.page.url()})`);
+  await fr.page.close();
+  await frContext.close();
 
   // (a) A look-alike registry: a second real server with its own fresh
   // root and a certificate of its own key, opened with the genuine pin.

@@ -7,14 +7,43 @@
 // server it came from, and never shows the green verdict. Also: the
 // SHA-256 of a file the user drops, compared with the verified
 // certificate's subjects; a 3D view of the decimated preview (three.js);
-// the QR code of the printable view. Results are also written to
-// data-result attributes, which the browser test reads.
+// the QR code of the printable view (a GS1 Digital Link when the piece has
+// a GTIN and serial). Every word shown comes from the page's catalogue
+// (data.strings: server/http/i18n/<lang>.json, key -> text with {name}
+// placeholders); dates are written in the reader's locale (data.locale).
+// Results are also written to data-result attributes, which the browser
+// test reads.
 import * as ed from '/web/ed25519.js';
 import {formatTime, toHex, useEd25519} from '/web/trust.js';
 import {verifyPage} from '/web/checks.js';
 
 useEd25519(ed.verifyAsync);
 const data = JSON.parse(document.getElementById('loupe-data').textContent);
+
+// The text of `key` in the page's language, placeholders filled in.
+function t(key, args = {}) {
+  const text = data.strings[key] ?? key;
+  return text.replace(/\{([a-z_]+)\}/g, (m, name) => (name in args ? String(args[name]) : m));
+}
+
+// A date (ms since the epoch) in the reader's locale, with the time when
+// `withTime`; ISO 8601 if the locale is unknown to the browser.
+function localTime(ms, withTime = true) {
+  try {
+    return new Intl.DateTimeFormat(data.locale, withTime
+        ? {dateStyle: 'long', timeStyle: 'short'} : {dateStyle: 'long'}).format(new Date(ms));
+  } catch {
+    return formatTime(ms);
+  }
+}
+
+// The server writes dates as <time datetime="RFC 3339">YYYY-MM-DD</time>.
+function localiseDates() {
+  for (const el of document.querySelectorAll('time[datetime]')) {
+    const ms = Date.parse(el.getAttribute('datetime'));
+    if (!Number.isNaN(ms)) el.textContent = localTime(ms, false);
+  }
+}
 
 // The pin in the link, lower-cased; null without one.
 function linkPin() {
@@ -24,14 +53,11 @@ function linkPin() {
 
 let statement = null;  // The verified statement, once checked.
 
+// Signed status -> [catalogue key of the title, css class].
 const STATUS = {
-  active: ['Authentic', 'ok'], revoked: ['Revoked', 'bad'],
-  stolen: ['Reported stolen', 'bad'], lost: ['Reported lost', 'bad'],
-  suspended: ['Suspended', 'bad'],
-};
-const STEP = {
-  root: 'the trust root', certificate: 'the certificate', log: 'the log proof',
-  witnesses: 'the witnesses', status: "the piece's status",
+  active: ['verdict.active', 'ok'], revoked: ['verdict.revoked', 'bad'],
+  stolen: ['verdict.stolen', 'bad'], lost: ['verdict.lost', 'bad'],
+  suspended: ['verdict.suspended', 'bad'],
 };
 
 function show(id, result, message) {
@@ -44,38 +70,34 @@ function show(id, result, message) {
 // [title, css class, detail] of the verdict the browser reached.
 function verdictOf(r) {
   if (!r.ok) {
-    return ['Not verified', 'bad',
-            `Your browser's check of ${STEP[r.failed]} failed: ${r.error}`];
+    return [t('js.not_verified'), 'bad',
+            t('js.check_failed', {step: t(`js.step.${r.failed}`), error: r.error})];
   }
-  if (!r.status) {
-    return ['Genuine certificate', 'unknown',
-            "the piece's current status was not checked: the server sent no signed status"];
-  }
+  if (!r.status) return [t('js.genuine'), 'unknown', t('js.status_unchecked')];
   const s = r.status;
-  const [title, css] = STATUS[s.status] || ['Unknown', 'unknown'];
-  const asOf = `status as of ${formatTime(s.asOf)}`;
+  const [key, css] = STATUS[s.status] || ['verdict.unknown', 'unknown'];
+  const title = t(key);
+  const asOf = t('js.status_as_of', {time: localTime(s.asOf)});
   const detail = s.status === 'active'
-      ? `signed by the registry, logged, not revoked, not reported lost or stolen (${asOf})`
-      : `${s.status}: ${s.reason} (by ${s.changedBy}, ${asOf})`;
+      ? t('js.active_detail', {as_of: asOf})
+      : t('js.other_detail', {status: t(`enum.PIECE_STATUS_${s.status.toUpperCase()}`),
+                              reason: s.reason, by: s.changedBy, as_of: asOf});
   // Without a pin a good verdict is only the server's word: never green.
-  if (css === 'ok' && !r.anchored) return [`${title}, says this server`, 'unknown', detail];
+  if (css === 'ok' && !r.anchored) return [t('js.says_server', {title}), 'unknown', detail];
   return [title, css, detail];
 }
 
 function sourceOf(r) {
   if (!r.anchored) {
-    return 'Your link carries no pin, so this page trusts the server it was served ' +
-        'from: your browser checked the signatures against keys this same server ' +
-        'handed out, which a look-alike server can do too. Open the link or QR code ' +
-        'of the printed certificate (it ends in #pin=…) to check independently' +
-        (data.pin ? `; this server's pin is ${data.pin.slice(0, 16)}….` : '.');
+    return t('js.unpinned') +
+        (data.pin ? ` ${t('js.server_pin', {pin: data.pin.slice(0, 16)})}` : '');
   }
-  const what = ['the trust roots', "the certificate's signature", 'its log entry'];
-  if (r.witnesses?.vouched.length) what.push('the witnesses’ cosignatures');
-  if (r.status) what.push("the piece's status");
-  const checked = r.ok ? `: ${what.join(', ')}` : '';
-  return `Checked in your browser, anchored to the registry's pin ` +
-      `${r.pin.slice(0, 16)}… in your link${checked}.`;
+  const what = [t('js.what.roots'), t('js.what.signature'), t('js.what.log')];
+  if (r.witnesses?.vouched.length) what.push(t('js.what.witnesses'));
+  if (r.status) what.push(t('js.what.status'));
+  const pin = r.pin.slice(0, 16);
+  return r.ok ? t('js.anchored_checked', {pin, list: what.join(', ')})
+              : t('js.anchored', {pin});
 }
 
 function showVerdict(r) {
@@ -95,32 +117,30 @@ function showSteps(r) {
   const predicate = r.certificate?.statement.predicate;
   const result = (step) => (r[step] ? 'valid' : r.failed === step ? 'invalid' : 'unchecked');
   const failed = (step, what) => (r.failed === step
-      ? `${what}: NOT VALID: ${r.error}` : `${what}: not checked (an earlier check failed).`);
+      ? t('js.not_valid', {what: t(what), error: r.error})
+      : t('js.not_checked', {what: t(what)}));
   show('anchor-check', result('root'), r.root
-      ? `Trust root v${r.root.version} of ${r.root.origin}, ` + (r.anchored
-          ? `followed from the registry's first root, which matches the pin in your link.`
-          : 'as this server hands it out (no pin in your link).')
-      : failed('root', 'Trust root'));
+      ? t(r.anchored ? 'js.root_pinned' : 'js.root_unpinned',
+          {version: r.root.version, origin: r.root.origin})
+      : failed('root', 'js.root_what'));
   show('signature-check', result('certificate'), r.certificate
-      ? `Signature checked in your browser: valid, for piece ${predicate.piece_id} ` +
-        `version ${predicate.version} of studio ${predicate.studio_id}, by the registry's ` +
-        `certificate key ${r.certificate.keyid.slice(0, 16)}…, valid when the certificate ` +
-        `was issued (${formatTime(r.certificate.issuedAt)}).`
-      : failed('certificate', 'Signature checked in your browser'));
+      ? t('js.signature_ok', {piece: predicate.piece_id, version: predicate.version,
+                              studio: predicate.studio_id,
+                              key: r.certificate.keyid.slice(0, 16),
+                              issued: localTime(r.certificate.issuedAt)})
+      : failed('certificate', 'js.signature_what'));
   show('log-check', result('log'), r.log
-      ? `Logged: entry ${r.log.index} of ${r.log.treeSize}, its inclusion proof checked in ` +
-        "your browser against the registry's signed checkpoint."
-      : failed('log', 'The transparency-log proof'));
+      ? t('js.log_ok', {index: r.log.index, size: r.log.treeSize})
+      : failed('log', 'js.log_what'));
   const w = r.witnesses;
   if (w && w.listed === 0) {
-    show('witness-check', 'none',
-         'The trust root names no witnesses: the checkpoint is the registry’s own word.');
+    show('witness-check', 'none', t('js.no_witnesses'));
   } else {
     show('witness-check', result('witnesses'), w
-        ? `Cosigned by ${w.vouched.length} of the ${w.listed} witnesses the trust root ` +
-          `names (${w.needed} needed): ${w.vouched.map((v) =>
-            `${v.name} (${formatTime(v.time)})`).join(', ')}.`
-        : failed('witnesses', 'Witness cosignatures'));
+        ? t('js.witnesses_ok', {count: w.vouched.length, listed: w.listed, needed: w.needed,
+                                list: w.vouched.map((v) =>
+                                  `${v.name} (${localTime(v.time)})`).join(', ')})
+        : failed('witnesses', 'js.witnesses_what'));
   }
 }
 
@@ -136,7 +156,7 @@ async function check() {
                                certificateId: data.certificate_id, now: Date.now()});
   } catch (e) {
     report = {anchored: pin !== null, pin, ok: false, failed: 'root',
-              error: `the check could not run: ${e.message}`};
+              error: t('js.could_not_run', {error: e.message})};
   }
   if (report.ok) statement = report.certificate.statement;
   showVerdict(report);
@@ -148,15 +168,14 @@ async function checkFile(file) {
   const digest = toHex(new Uint8Array(
       await crypto.subtle.digest('SHA-256', await file.arrayBuffer())));
   if (!statement) {
-    out.textContent = `${file.name}: SHA-256 ${digest}; not compared: the certificate ` +
-        'did not verify in your browser.';
+    out.textContent = t('js.file_unchecked', {file: file.name, digest});
     out.dataset.result = 'unchecked';
     return;
   }
   const match = statement.subjects.find((s) => s.sha256 === digest);
   out.textContent = match
-      ? `${file.name}: SHA-256 ${digest} is "${match.name}" of this certificate.`
-      : `${file.name}: SHA-256 ${digest} matches no file of this certificate.`;
+      ? t('js.file_match', {file: file.name, digest, name: match.name})
+      : t('js.file_nomatch', {file: file.name, digest});
   out.dataset.result = match ? 'match' : 'nomatch';
 }
 
@@ -244,7 +263,7 @@ async function showTwin() {
     canvas.dataset.result = 'drawn';
   } catch (e) {
     canvas.dataset.result = 'error';
-    canvas.insertAdjacentText('afterend', `The 3D view failed: ${e.message}`);
+    canvas.insertAdjacentText('afterend', t('js.view_failed', {error: e.message}));
   }
 }
 
@@ -253,7 +272,10 @@ async function showQr() {
   if (!box) return;
   const {default: qrcode} = await import('/web/qrcode.mjs');
   const pin = /^[0-9a-f]{64}$/.test(linkPin()) ? linkPin() : data.pin;
-  const url = new URL(location.pathname + (pin ? `#pin=${pin}` : ''), location.origin).href;
+  // /verify/<id>, or with a GTIN and serial the GS1 Digital Link form
+  // /verify/<id>/01/<GTIN-14>/21/<serial> (the registry as resolver).
+  const base = `/verify/${encodeURIComponent(data.certificate_id)}${data.gs1_path}`;
+  const url = new URL(base + (pin ? `#pin=${pin}` : ''), location.origin).href;
   const qr = qrcode(0, 'M');
   qr.addData(url);
   qr.make();
@@ -262,11 +284,13 @@ async function showQr() {
   box.dataset.result = 'drawn';
 }
 
-// The printable view's link keeps the pin.
+// The printable view's link and the language switch keep the pin.
 const keepPin = () => {
-  const link = document.getElementById('print-link');
-  if (link) link.href = `?print=1${location.hash}`;
+  for (const link of document.querySelectorAll('a[data-keep-pin]')) {
+    link.href = link.getAttribute('href').split('#')[0] + location.hash;
+  }
 };
+localiseDates();
 keepPin();
 window.addEventListener('hashchange', keepPin);
 setUpDrop();
