@@ -135,9 +135,14 @@ absl::StatusOr<bool> TilePublisher::Round() {
   if (written_ + kTileWidth <= size) return false;  // Next round.
   if (auto s = WritePartials(size); !s.ok()) return s;
   std::string roots = "{\"roots\":[";
-  for (int i = 0; i < checkpoint->root_chain_size(); ++i) {
+  const auto& chain =
+      options_.trust_roots.empty()
+          ? std::vector<std::string>(checkpoint->root_chain().begin(),
+                                     checkpoint->root_chain().end())
+          : options_.trust_roots;
+  for (size_t i = 0; i < chain.size(); ++i) {
     if (i > 0) roots += ",";
-    roots += checkpoint->root_chain(i);
+    roots += chain[i];
   }
   roots += "]}\n";
   const ObjectCaching brief{

@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "loupe/v1/log.pb.h"
@@ -46,6 +47,9 @@ class TilePublisher {
     // How long caches may keep the checkpoint and partial tiles.
     int checkpoint_max_age_seconds = 5;
     int partial_max_age_seconds = 60;
+    // The trust roots (DSSE JSON, v1 first) for "trust-root.json", as
+    // /api/v1/trust-root serves them; empty: the checkpoint's root_chain.
+    std::vector<std::string> trust_roots;
   };
   // The checkpoint to publish (TransparencyLog::Checkpoint).
   using CheckpointSource =
