@@ -57,6 +57,7 @@ void PrintScrubReport(const storage::ScrubReport& r, std::ostream& out) {
       << r.certificates << " certificates, " << r.assets << " assets ("
       << r.asset_bytes << " bytes), " << r.log_entries
       << " log entries (signed checkpoint: " << r.checkpoint_size << ")\n";
+  for (const auto& n : r.notes) out << n << "\n";
   if (r.clean()) {
     out << "clean: every digest, log entry, version chain and certificate "
            "checks out\n";
