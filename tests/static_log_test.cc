@@ -16,7 +16,9 @@
 #include <thread>
 
 #include "base/file.h"
+#include "base/str_cat.h"
 #include "crypto/random.h"
+#include "server/storage/s3/test_swift_for_tests.h"
 #include "tests/http_util.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
@@ -109,10 +111,18 @@ class StaticLogTest : public ::testing::Test {
     root_ = server_.EnableSigning();
     tiles_ =
         fs::temp_directory_path() / ("loupe_tiles_" + crypto::RandomId(""));
-    server_.AppendConfig("log { static_tiles { directory: '" + tiles_.string() +
-                         "' } }");
+    server_.AppendConfig(StaticConfig());
     ASSERT_OK(server_.Start());
     aurum_ = server_.Client(kAurumToken);
+  }
+
+  // Where the registry publishes: a directory here.
+  virtual std::string StaticConfig() {
+    return "log { static_tiles { directory: '" + tiles_.string() + "' } }";
+  }
+  // An object of the published copy.
+  virtual absl::StatusOr<std::string> ReadCopy(const std::string& key) {
+    return ReadFileToString((tiles_ / key).string());
   }
   void TearDown() override { fs::remove_all(tiles_); }
 
@@ -161,7 +171,7 @@ class StaticLogTest : public ::testing::Test {
           aurum_->log_stub()
               .GetCheckpoint(&ctx2, v1::GetCheckpointRequest(), &checkpoint)
               .ok());
-      auto copy = ReadFileToString((tiles_ / "checkpoint").string());
+      auto copy = ReadCopy("checkpoint");
       if (checkpoint.tree_size() == size.tree_size() && copy.ok() &&
           *copy == checkpoint.note()) {
         return;
@@ -297,6 +307,99 @@ TEST_F(StaticLogTest, TamperedSwappedAndStaleCopiesAreRefused) {
   r = RunCli(Verify(nginx, bundle));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("stale"), std::string::npos) << r.output;
+}
+
+// The same copy in a bucket of a real S3 server (OpenStack Swift with
+// s3api, server/storage/s3/test_swift_for_tests.h), written through the
+// S3 API and read anonymously over plain HTTP, as a CDN in front would.
+class StaticLogSwiftTest : public StaticLogTest {
+ protected:
+  void SetUp() override {
+    swift_ = &storage::s3::testing::SharedSwift();
+    auto bucket = swift_->NewBucket("tiles");
+    ASSERT_TRUE(bucket.ok()) << bucket.status();
+    bucket_ = (*bucket)->options().bucket;
+    port_ =
+        std::stoi(swift_->endpoint().substr(swift_->endpoint().rfind(':') + 1));
+    // Anyone may read the bucket (Swift's container ACL, set with
+    // tempauth's token): the log is public.
+    auto auth = HttpGet(port_, "/auth/v1.0",
+                        "X-Auth-User: test:tester\r\nX-Auth-Key: testing\r\n");
+    const size_t at = auth.head.find("X-Auth-Token: ");
+    ASSERT_NE(at, std::string::npos) << auth.head;
+    const std::string token =
+        auth.head.substr(at + 14, auth.head.find("\r\n", at) - at - 14);
+    const std::string acl = HttpExchange(
+        port_, "POST /v1/AUTH_test/" + bucket_ +
+                   " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   "X-Auth-Token: " +
+                   token +
+                   "\r\nX-Container-Read: .r:*\r\nContent-Length: 0\r\n\r\n");
+    ASSERT_EQ(ParseHttpReply(acl).status / 100, 2) << acl;
+    secret_ = fs::temp_directory_path() /
+              ("loupe_s3_secret_" + bucket_ + crypto::RandomId(""));
+    std::ofstream(secret_) << storage::s3::testing::TestSwift::kSecret << "\n";
+    StaticLogTest::SetUp();
+  }
+  void TearDown() override {
+    fs::remove(secret_);
+    StaticLogTest::TearDown();
+  }
+  std::string StaticConfig() override {
+    return StrCat("log { static_tiles { prefix: 'log/' s3 { endpoint: '",
+                  swift_->endpoint(), "' bucket: '", bucket_,
+                  "' access_key_id: '",
+                  storage::s3::testing::TestSwift::kAccessKeyId,
+                  "' secret_access_key_file: '", secret_.string(), "' } } }");
+  }
+  std::string Path(const std::string& key) const {
+    return "/v1/AUTH_test/" + bucket_ + "/log/" + key;
+  }
+  absl::StatusOr<std::string> ReadCopy(const std::string& key) override {
+    auto r = HttpGet(port_, Path(key));
+    if (r.status != 200) return absl::NotFoundError(key);
+    return r.body;
+  }
+  std::string Url() const {
+    return StrCat(swift_->endpoint(), "/v1/AUTH_test/", bucket_, "/log");
+  }
+
+  storage::s3::testing::TestSwift* swift_ = nullptr;
+  std::string bucket_;
+  int port_ = 0;
+  fs::path secret_;
+};
+
+TEST_F(StaticLogSwiftTest, AuditAndVerifyFromTheBucketWithTheRegistryStopped) {
+  const std::string piece = AddPieces(270);
+  const std::string bundle = Certify(piece, "cert.json");
+  WaitPublished();
+  ASSERT_EQ(server_.Stop(), 0);
+  // Stored with their cache headers: full tiles immutable, the rest brief.
+  auto full = HttpGet(port_, Path("tile/0/000"));
+  EXPECT_EQ(full.body.size(), 8192u);
+  EXPECT_NE(full.head.find("public, max-age=31536000, immutable"),
+            std::string::npos)
+      << full.head;
+  auto checkpoint = HttpGet(port_, Path("checkpoint"));
+  EXPECT_NE(checkpoint.head.find("public, max-age=5"), std::string::npos)
+      << checkpoint.head;
+
+  const std::string audit =
+      "log audit --server 127.0.0.1:1 --root " + root_ + " --log-url " + Url();
+  auto r = RunCli(audit);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("its tiles rebuild the signed root"),
+            std::string::npos)
+      << r.output;
+  r = RunCli(audit + " --entries");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = RunCli("verify " + bundle + " --server 127.0.0.1:1 --root " + root_ +
+             " --log-url " + Url());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rebuilt from the log's static copy"),
+            std::string::npos)
+      << r.output;
 }
 
 }  // namespace

@@ -60,9 +60,9 @@ absl::Status FinishBackgroundConfig(v1::ServerConfig* config) {
   }
   if (log->has_static_tiles()) {
     auto* tiles = log->mutable_static_tiles();
-    if (tiles->directory().empty()) {
+    if (tiles->directory().empty() == !tiles->has_s3()) {
       return absl::InvalidArgumentError(
-          "log.static_tiles: needs a directory to publish into");
+          "log.static_tiles: needs a directory or s3 to publish into (one)");
     }
     if (tiles->max_objects_per_round() == 0) {
       tiles->set_max_objects_per_round(256);

@@ -13,7 +13,9 @@
 #include "base/file.h"
 #include "base/str_cat.h"
 #include "server/http/connection_gate.h"
+#include "server/log/s3_object_sink.h"
 #include "server/storage/open_store.h"
+#include "server/storage/s3/s3_asset_store.h"
 
 namespace loupe::server {
 namespace {
@@ -276,6 +278,30 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   return s;
 }
 
+namespace {
+
+// log.static_tiles' destination: a directory, or a bucket whose settings
+// not given there come from assets.s3.
+absl::StatusOr<std::unique_ptr<ObjectSink>> StaticTilesSink(
+    const v1::ServerConfig& config) {
+  const auto& c = config.log().static_tiles();
+  if (!c.has_s3()) return NewDirectorySink(c.directory());
+  v1::ServerConfig merged;
+  *merged.mutable_assets()->mutable_s3() = config.assets().s3();
+  merged.mutable_assets()->mutable_s3()->MergeFrom(c.s3());
+  auto setup = storage::s3::S3SetupFromConfig(merged);
+  if (!setup.ok()) {
+    return absl::InvalidArgumentError(StrCat(
+        "log.static_tiles.s3 (or assets.s3): ", setup.status().message()));
+  }
+  auto client = storage::s3::S3Client::Create(setup->client);
+  if (!client.ok()) return client.status();
+  if (auto s = (*client)->CreateBucket(); !s.ok()) return s;
+  return NewS3Sink(*std::move(client), c.prefix());
+}
+
+}  // namespace
+
 absl::Status RegistryServer::StartStaticTiles(
     const v1::ServerConfig& config, const std::vector<std::string>& roots) {
   if (!config.log().has_static_tiles()) return absl::OkStatus();
@@ -285,7 +311,7 @@ absl::Status RegistryServer::StartStaticTiles(
     return absl::OkStatus();
   }
   const auto& c = config.log().static_tiles();
-  auto sink = NewDirectorySink(c.directory());
+  auto sink = StaticTilesSink(config);
   if (!sink.ok()) return sink.status();
   tile_sink_ = *std::move(sink);
   TilePublisher::Options options{

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "base/file.h"
 #include "crypto/key_file.h"
@@ -192,6 +193,46 @@ TEST_F(TilePublisherTest, TheThreadPublishesAsTheLogGrows) {
   publisher.Stop();
   EXPECT_EQ(publisher.published_size(), size);
   EXPECT_EQ(Object("checkpoint"), log_->Checkpoint()->note());
+}
+
+// A destination that fails every write after the first `ok` ones, until
+// healed; it keeps what it accepted.
+class FlakySink : public ObjectSink {
+ public:
+  absl::Status Put(std::string_view key, std::string_view bytes,
+                   const ObjectCaching&) override {
+    if (ok_ == 0) return absl::UnavailableError("destination down");
+    if (ok_ > 0) --ok_;
+    objects_[std::string(key)] = std::string(bytes);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> Get(std::string_view key) override {
+    auto it = objects_.find(std::string(key));
+    if (it == objects_.end()) return absl::NotFoundError(std::string(key));
+    return it->second;
+  }
+  std::string Describe() const override { return "flaky"; }
+  int ok_ = -1;  // Writes left before it fails; -1: never fails.
+  std::map<std::string, std::string> objects_;
+};
+
+TEST_F(TilePublisherTest, AFailingDestinationNeverShowsAnIncompleteCheckpoint) {
+  GrowTo(600);
+  FlakySink flaky;
+  flaky.ok_ = 3;  // Fails partway through the tiles.
+  TilePublisher publisher(store_.get(), [this] { return log_->Checkpoint(); },
+                          &flaky, {});
+  auto done = publisher.Round();
+  EXPECT_TRUE(absl::IsUnavailable(done.status())) << done.status();
+  EXPECT_NE(done.status().message().find("tile/"), std::string::npos);
+  EXPECT_EQ(flaky.objects_.count("checkpoint"), 0u);
+  EXPECT_EQ(publisher.published_size(), 0u);
+  flaky.ok_ = -1;  // Back: the next round finishes the job.
+  done = publisher.Round();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(*done);
+  EXPECT_EQ(flaky.objects_["checkpoint"], log_->Checkpoint()->note());
+  EXPECT_EQ(flaky.objects_["tile/0/001"], Hashes(0, 256, 256));
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ struct S3Client::Request {
   std::optional<ByteRange> range;
   // 404 is an answer, not an error (Head, Delete, Abort).
   bool not_found_ok = false;
+  // More header lines ("Cache-Control: ..."), signed like the others.
+  std::vector<std::string> headers = {};
 };
 
 struct S3Client::Pool {
@@ -210,6 +212,9 @@ absl::StatusOr<S3Client::Response> S3Client::RunOnce(const Request& r,
   curl_slist* headers = nullptr;
   headers = curl_slist_append(
       headers, StrCat("x-amz-content-sha256: ", payload_sha).c_str());
+  for (const auto& line : r.headers) {
+    headers = curl_slist_append(headers, line.c_str());
+  }
   // No "Expect:" override: curl 7.88 signs the emptied header but does not
   // send it (SignatureDoesNotMatch). Swift answers 100-continue at once.
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -294,8 +299,10 @@ absl::Status S3Client::CreateBucket() {
   return r.status();
 }
 
-absl::Status S3Client::Put(std::string_view key, std::string_view body) {
-  return Run(Request{"PUT", std::string(key), "", body, std::nullopt, false})
+absl::Status S3Client::Put(std::string_view key, std::string_view body,
+                           std::vector<std::string> headers) {
+  return Run(Request{"PUT", std::string(key), "", body, std::nullopt, false,
+                     std::move(headers)})
       .status();
 }
 

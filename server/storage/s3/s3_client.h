@@ -81,7 +81,10 @@ class S3Client {
   [[nodiscard]] absl::Status CreateBucket();
 
   // One PUT of `body` (for objects up to a few MiB; UploadFile for more).
-  [[nodiscard]] absl::Status Put(std::string_view key, std::string_view body);
+  // `headers`: more header lines stored with the object and returned to
+  // readers, e.g. "Cache-Control: public, max-age=60", "Content-Type: ...".
+  [[nodiscard]] absl::Status Put(std::string_view key, std::string_view body,
+                                 std::vector<std::string> headers = {});
   // The object's bytes (or `range` of them). Memory: the whole answer.
   [[nodiscard]] absl::StatusOr<std::string> Get(
       std::string_view key, std::optional<ByteRange> range = std::nullopt);
