@@ -22,6 +22,19 @@ function linkPin() {
   return pin === null ? null : pin.toLowerCase();
 }
 
+// The log's static copy named in the link (#log=<base URL>, e.g. a CDN in
+// front of the bucket the registry publishes its tiles to; it must allow
+// this page's origin to GET, CORS): get(key), or undefined without one.
+function logCopy() {
+  const base = new URLSearchParams(location.hash.slice(1)).get('log');
+  if (!base) return undefined;
+  return async (key) => {
+    const res = await fetch(`${base.replace(/\/+$/, '')}/${key}`);
+    if (!res.ok) throw new Error(`the log copy's ${key}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+}
+
 let statement = null;  // The verified statement, once checked.
 
 const STATUS = {
@@ -109,7 +122,10 @@ function showSteps(r) {
       : failed('certificate', 'Signature checked in your browser'));
   show('log-check', result('log'), r.log
       ? `Logged: entry ${r.log.index} of ${r.log.treeSize}, its inclusion proof checked in ` +
-        "your browser against the registry's signed checkpoint."
+        (r.log.copy
+            ? "your browser, rebuilt from the log's static copy named in your link, against " +
+              'its signed checkpoint (not older than, and consistent with, the certificate’s).'
+            : "your browser against the registry's signed checkpoint.")
       : failed('log', 'The transparency-log proof'));
   const w = r.witnesses;
   if (w && w.listed === 0) {
@@ -133,7 +149,8 @@ async function check() {
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     report = await verifyPage({pin, roots: (await res.json()).roots,
                                bundle: JSON.parse(data.bundle),
-                               certificateId: data.certificate_id, now: Date.now()});
+                               certificateId: data.certificate_id, now: Date.now(),
+                               logCopy: logCopy()});
   } catch (e) {
     report = {anchored: pin !== null, pin, ok: false, failed: 'root',
               error: `the check could not run: ${e.message}`};
