@@ -105,7 +105,7 @@ class Nginx {
   pid_t pid_ = -1;
 };
 
-class StaticLogTest : public ::testing::Test {
+class StaticCopyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = server_.EnableSigning();
@@ -210,7 +210,7 @@ class StaticLogTest : public ::testing::Test {
   int next_ = 0;
 };
 
-TEST_F(StaticLogTest, AuditAndVerifyFromTheCopyWithTheRegistryStopped) {
+TEST_F(StaticCopyTest, AuditAndVerifyFromTheCopyWithTheRegistryStopped) {
   const std::string piece = AddPieces(270);  // A full tile and a partial one.
   const std::string bundle = Certify(piece, "cert.json");
   WaitPublished();
@@ -242,7 +242,7 @@ TEST_F(StaticLogTest, AuditAndVerifyFromTheCopyWithTheRegistryStopped) {
             1);
 }
 
-TEST_F(StaticLogTest, TamperedSwappedAndStaleCopiesAreRefused) {
+TEST_F(StaticCopyTest, TamperedSwappedAndStaleCopiesAreRefused) {
   const std::string first = AddPieces(260);
   const std::string old_bundle = Certify(first, "old.json");
   WaitPublished();
@@ -312,7 +312,7 @@ TEST_F(StaticLogTest, TamperedSwappedAndStaleCopiesAreRefused) {
 // The same copy in a bucket of a real S3 server (OpenStack Swift with
 // s3api, server/storage/s3/test_swift_for_tests.h), written through the
 // S3 API and read anonymously over plain HTTP, as a CDN in front would.
-class StaticLogSwiftTest : public StaticLogTest {
+class StaticCopySwiftTest : public StaticCopyTest {
  protected:
   void SetUp() override {
     swift_ = &storage::s3::testing::SharedSwift();
@@ -339,11 +339,11 @@ class StaticLogSwiftTest : public StaticLogTest {
     secret_ = fs::temp_directory_path() /
               ("loupe_s3_secret_" + bucket_ + crypto::RandomId(""));
     std::ofstream(secret_) << storage::s3::testing::TestSwift::kSecret << "\n";
-    StaticLogTest::SetUp();
+    StaticCopyTest::SetUp();
   }
   void TearDown() override {
     fs::remove(secret_);
-    StaticLogTest::TearDown();
+    StaticCopyTest::TearDown();
   }
   std::string StaticConfig() override {
     return StrCat("log { static_tiles { prefix: 'log/' s3 { endpoint: '",
@@ -370,7 +370,7 @@ class StaticLogSwiftTest : public StaticLogTest {
   fs::path secret_;
 };
 
-TEST_F(StaticLogSwiftTest, AuditAndVerifyFromTheBucketWithTheRegistryStopped) {
+TEST_F(StaticCopySwiftTest, AuditAndVerifyFromTheBucketWithTheRegistryStopped) {
   const std::string piece = AddPieces(270);
   const std::string bundle = Certify(piece, "cert.json");
   WaitPublished();
