@@ -103,6 +103,18 @@ class S3AssetStore final : public Store {
                                                                 studio);
                             });
   }
+  absl::StatusOr<std::unique_ptr<AssetWriter>> BeginUploadOf(
+      const crypto::Sha256Digest& declared, uint64_t size) override {
+    if (size <= options_.part_size) return BeginUpload();
+    Store* inner = inner_.get();
+    return NewS3StreamingWriter(
+        client_.get(), options_,
+        [inner](const crypto::Sha256Digest& sha, uint64_t n,
+                std::string_view studio) {
+          return inner->RecordExternalAsset(sha, n, studio);
+        },
+        declared, size);
+  }
   absl::StatusOr<std::unique_ptr<AssetReader>> OpenAsset(
       const crypto::Sha256Digest& sha) override {
     auto here = inner_->OpenAsset(sha);
