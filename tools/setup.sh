@@ -11,6 +11,7 @@ PACKAGES=(
   clang-format clang libclang-rt-14-dev python3-nacl python3-open3d python3-yaml
   nodejs chromium wrk nginx-light openssl curl libcurl4-openssl-dev
   postgresql-15 libpqxx-dev libpq-dev
+  swift-proxy swift-object swift-container swift-account python3-swift
 )
 
 missing=()

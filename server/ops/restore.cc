@@ -70,6 +70,11 @@ void PrintScrubReport(const storage::ScrubReport& r, std::ostream& out) {
 absl::Status ScrubDataDir(const std::string& data_dir, std::ostream& out) {
   v1::ServerConfig config;
   config.set_data_dir(data_dir);
+  return ScrubConfiguredStore(config, out);
+}
+
+absl::Status ScrubConfiguredStore(const v1::ServerConfig& config,
+                                  std::ostream& out) {
   auto store = storage::OpenExistingStore(config);
   if (!store.ok()) return store.status();
   return Verify(**store, 0, out);

@@ -233,6 +233,14 @@ class AssetStore {
   virtual ~AssetStore() = default;
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetWriter>>
   BeginUpload() = 0;
+  // The same, when the upload declared its digest and size up front (a
+  // hint: Commit still checks both). An engine may then stream the bytes
+  // to their final place as they arrive (the S3 engine does).
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetWriter>>
+  BeginUploadOf(const crypto::Sha256Digest& declared, uint64_t size) {
+    (void)declared, (void)size;
+    return BeginUpload();
+  }
   // NOT_FOUND naming sha256 if absent; for an asset recorded with
   // RecordExternalAsset, the ExternalAssetError (IsExternalAsset).
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetReader>> OpenAsset(

@@ -103,6 +103,18 @@ class S3AssetStore final : public Store {
                                                                 studio);
                             });
   }
+  absl::StatusOr<std::unique_ptr<AssetWriter>> BeginUploadOf(
+      const crypto::Sha256Digest& declared, uint64_t size) override {
+    if (size <= options_.part_size) return BeginUpload();
+    Store* inner = inner_.get();
+    return NewS3StreamingWriter(
+        client_.get(), options_,
+        [inner](const crypto::Sha256Digest& sha, uint64_t n,
+                std::string_view studio) {
+          return inner->RecordExternalAsset(sha, n, studio);
+        },
+        declared, size);
+  }
   absl::StatusOr<std::unique_ptr<AssetReader>> OpenAsset(
       const crypto::Sha256Digest& sha) override {
     auto here = inner_->OpenAsset(sha);
@@ -201,24 +213,24 @@ absl::StatusOr<S3Setup> S3SetupFromConfig(const v1::ServerConfig& config) {
   return setup;
 }
 
-absl::StatusOr<std::unique_ptr<Store>> NewS3AssetStore(
-    std::unique_ptr<Store> metadata, const S3Setup& setup) {
+absl::Status PrepareBucket(S3Client& client, const S3AssetOptions& options) {
   std::error_code ec;
-  std::filesystem::create_directories(setup.assets.spool_dir, ec);
+  std::filesystem::create_directories(options.spool_dir, ec);
   if (ec) {
     return absl::InternalError(StrCat("assets.s3.spool_dir: cannot create ",
-                                      setup.assets.spool_dir, ": ",
-                                      ec.message()));
+                                      options.spool_dir, ": ", ec.message()));
   }
+  // Listing needs only read access; create the bucket only if absent.
+  auto listed = client.List("assets/");
+  if (absl::IsNotFound(listed.status())) return client.CreateBucket();
+  return listed.status();
+}
+
+absl::StatusOr<std::unique_ptr<Store>> NewS3AssetStore(
+    std::unique_ptr<Store> metadata, const S3Setup& setup) {
   auto client = S3Client::Create(setup.client);
   if (!client.ok()) return client.status();
-  // Listing needs only read access; create the bucket only if absent.
-  auto listed = (*client)->List("assets/");
-  if (absl::IsNotFound(listed.status())) {
-    if (auto s = (*client)->CreateBucket(); !s.ok()) return s;
-  } else if (!listed.ok()) {
-    return listed.status();
-  }
+  if (auto s = PrepareBucket(**client, setup.assets); !s.ok()) return s;
   return std::unique_ptr<Store>(
       new S3AssetStore(std::move(metadata), *std::move(client), setup.assets));
 }

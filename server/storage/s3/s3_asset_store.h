@@ -30,6 +30,10 @@ struct S3Setup {
 [[nodiscard]] absl::StatusOr<S3Setup> S3SetupFromConfig(
     const v1::ServerConfig& config);
 
+// Creates the spool directory, and the bucket if it does not exist.
+[[nodiscard]] absl::Status PrepareBucket(S3Client& client,
+                                         const S3AssetOptions& options);
+
 // Wraps `metadata`; creates the bucket if it does not exist (and the spool
 // directory). UNAVAILABLE if the bucket cannot be reached.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<Store>> NewS3AssetStore(

@@ -115,8 +115,25 @@ class S3AssetStoreTest : public ::testing::TestWithParam<Engine> {
     return (*writer)->Commit(size, sent->sha, studio);
   }
 
-  void ExpectRoundTrip(uint64_t size) {
-    auto commit = Upload(size, size, "st_a");
+  // With the digest declared up front (BeginUploadOf), as `loupe asset put`
+  // does: streamed into the bucket as it arrives.
+  absl::StatusOr<AssetCommit> UploadDeclared(uint64_t seed, uint64_t size,
+                                             std::string_view studio) {
+    crypto::Sha256 hasher;
+    for (uint64_t at = 0, i = 0; at < size; at += 1 << 20, ++i) {
+      hasher.Update(Block(seed, i, std::min<uint64_t>(1 << 20, size - at)));
+    }
+    const auto sha = hasher.Finish();
+    auto writer = store_->BeginUploadOf(sha, size);
+    if (!writer.ok()) return writer.status();
+    auto sent = Stream(**writer, seed, size);
+    if (!sent.ok()) return sent.status();
+    return (*writer)->Commit(size, sent->sha, studio);
+  }
+
+  void ExpectRoundTrip(uint64_t size, bool declared = false) {
+    auto commit = declared ? UploadDeclared(size, size, "st_a")
+                           : Upload(size, size, "st_a");
     ASSERT_TRUE(commit.ok()) << commit.status();
     EXPECT_FALSE(commit->deduplicated);
     auto reader = store_->OpenAsset(commit->sha256);
@@ -157,6 +174,39 @@ TEST_P(S3AssetStoreTest, OneMegabyteRoundTripsByteIdentical) {
 TEST_P(S3AssetStoreTest, MultipartFileRoundTripsByteIdentical) {
   // 8 MiB parts: three parts, the last short.
   ExpectRoundTrip((20 << 20) + 12345);
+}
+
+TEST_P(S3AssetStoreTest, DeclaredMultipartUploadStreamsByteIdentical) {
+  ExpectRoundTrip((20 << 20) + 777, /*declared=*/true);
+}
+
+TEST_P(S3AssetStoreTest, DeclaredUploadOfStoredBytesIsDeduplicated) {
+  auto a = Upload(8, 10 << 20, "st_a");
+  auto b = UploadDeclared(8, 10 << 20, "st_b");
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+  EXPECT_TRUE(b->deduplicated);
+  auto uploads = bucket_->ListMultipartUploads("");
+  ASSERT_TRUE(uploads.ok());
+  EXPECT_TRUE(uploads->empty());
+}
+
+TEST_P(S3AssetStoreTest, DeclaredWrongDigestStoresNothing) {
+  crypto::Sha256Digest wrong{};
+  wrong[0] = 1;
+  auto writer = store_->BeginUploadOf(wrong, 17 << 20);
+  ASSERT_TRUE(writer.ok());
+  auto sent = Stream(**writer, 5, 17 << 20);
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  auto commit = (*writer)->Commit(17 << 20, wrong, "st_a");
+  EXPECT_TRUE(absl::IsInvalidArgument(commit.status())) << commit.status();
+  writer->reset();  // Aborts the multipart upload.
+  EXPECT_EQ(RecordedSize(wrong), std::nullopt);
+  auto objects = bucket_->List("");
+  ASSERT_TRUE(objects.ok());
+  EXPECT_TRUE(objects->objects.empty());
+  auto uploads = bucket_->ListMultipartUploads("");
+  ASSERT_TRUE(uploads.ok());
+  EXPECT_TRUE(uploads->empty());
 }
 
 TEST_P(S3AssetStoreTest, SameBytesFromTwoStudiosAreStoredOnce) {
@@ -284,6 +334,32 @@ TEST_P(S3AssetStoreRocksTest,
   auto read = Drain(**reader);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->sha, sha);
+}
+
+TEST_P(S3AssetStoreRocksTest,
+       ServerStoppedMidStreamedUploadIsUnavailableAndItsPartsAborted) {
+  const uint64_t size = 24 << 20;
+  crypto::Sha256 hasher;
+  for (uint64_t i = 0; i < 24; ++i) hasher.Update(Block(4, i, 1 << 20));
+  const auto sha = hasher.Finish();
+  auto writer = store_->BeginUploadOf(sha, size);
+  ASSERT_TRUE(writer.ok());
+  absl::Status failed;
+  for (uint64_t i = 0; i < 24 && failed.ok(); ++i) {
+    if (i == 10) SharedSwift().Kill();  // After the first part went.
+    failed = (*writer)->Append(Block(4, i, 1 << 20));
+  }
+  if (failed.ok()) failed = (*writer)->Commit(size, sha, "st_a").status();
+  EXPECT_TRUE(absl::IsUnavailable(failed)) << failed;
+  ASSERT_TRUE(SharedSwift().Resume().ok());
+  writer->reset();  // Aborts the multipart upload now that Swift is back.
+  EXPECT_EQ(RecordedSize(sha), std::nullopt);
+  auto uploads = bucket_->ListMultipartUploads("");
+  ASSERT_TRUE(uploads.ok());
+  EXPECT_TRUE(uploads->empty());
+  auto again = UploadDeclared(4, size, "st_a");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(RecordedSize(sha), size);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rocks, S3AssetStoreRocksTest,

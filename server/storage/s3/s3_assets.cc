@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <future>
 #include <set>
 
 #include "base/str_cat.h"
@@ -214,22 +215,17 @@ class S3AssetReader final : public AssetReader {
       return std::nullopt;
     }
     if (window_at_ >= window_.size()) {
-      const uint64_t first = next_ * kSumChunk;
-      const uint64_t last = std::min<uint64_t>(first + window_size_, size_) - 1;
-      auto bytes = client_->Get(ObjectKey(sha_), ByteRange{first, last});
-      if (absl::IsNotFound(bytes.status())) {
-        return absl::DataLossError(StrCat("asset ", Hex(sha_),
-                                          ": its object is missing from the "
-                                          "bucket"));
-      }
+      // The window read ahead while the last one was consumed, if any.
+      auto bytes =
+          prefetch_.valid() ? prefetch_.get() : Fetch(next_ * kSumChunk);
       if (!bytes.ok()) return bytes.status();
-      if (bytes->size() != last - first + 1) {
-        return absl::DataLossError(StrCat("asset ", Hex(sha_),
-                                          ": the bucket's object is shorter "
-                                          "than its record"));
-      }
       window_ = *std::move(bytes);
       window_at_ = 0;
+      const uint64_t following = next_ * kSumChunk + window_.size();
+      if (following < size_) {
+        prefetch_ = std::async(std::launch::async,
+                               [this, following] { return Fetch(following); });
+      }
     }
     std::string chunk = window_.substr(window_at_, kSumChunk);
     window_at_ += chunk.size();
@@ -245,6 +241,24 @@ class S3AssetReader final : public AssetReader {
   }
 
  private:
+  // Bytes [first, first + window) of the object (fewer at its end).
+  absl::StatusOr<std::string> Fetch(uint64_t first) const {
+    const uint64_t last = std::min<uint64_t>(first + window_size_, size_) - 1;
+    auto bytes = client_->Get(ObjectKey(sha_), ByteRange{first, last});
+    if (absl::IsNotFound(bytes.status())) {
+      return absl::DataLossError(StrCat(
+          "asset ", Hex(sha_), ": its object is missing from the bucket"));
+    }
+    if (!bytes.ok()) return bytes.status();
+    if (bytes->size() != last - first + 1) {
+      return absl::DataLossError(
+          StrCat("asset ", Hex(sha_),
+                 ": the bucket's object is shorter than its "
+                 "record"));
+    }
+    return bytes;
+  }
+
   S3Client* client_;
   size_t window_size_;
   crypto::Sha256Digest sha_;
@@ -254,6 +268,8 @@ class S3AssetReader final : public AssetReader {
   size_t window_at_ = 0;
   uint64_t next_ = 0;
   crypto::Sha256 whole_;
+  // Declared last: destroyed (waited for) first, while the rest is alive.
+  std::future<absl::StatusOr<std::string>> prefetch_;
 };
 
 }  // namespace

@@ -56,6 +56,14 @@ using RecordFn = std::function<absl::StatusOr<bool>(
 [[nodiscard]] absl::StatusOr<std::unique_ptr<AssetWriter>> NewS3AssetWriter(
     S3Client* client, const S3AssetOptions& options, RecordFn record);
 
+// A writer for an upload that declared its digest and size up front
+// (larger than one part): the bytes go into a multipart upload at
+// assets/<declared> as they arrive, completed at Commit only if they hash
+// to `declared`; aborted otherwise and when the writer is dropped.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<AssetWriter>> NewS3StreamingWriter(
+    S3Client* client, const S3AssetOptions& options, RecordFn record,
+    const crypto::Sha256Digest& declared, uint64_t size);
+
 // A reader of an asset recorded as external: DATA_LOSS naming the asset if
 // its object or sums are missing or do not match (or its size is not
 // `expected_size`, when given).
