@@ -8,6 +8,7 @@
 #include "base/str_cat.h"
 #include "client/cli_common.h"
 #include "client/registry_client.h"
+#include "client/static_log.h"
 #include "client/verify.h"
 
 namespace loupe::client {
@@ -45,6 +46,7 @@ void AddVerifyCommand(CLI::App& verify_cmd, Globals& g, RunSlot& run) {
   struct Options {
     VerifyOptions verify;
     std::string max_age;
+    std::string log_url;
     bool online = false;
   };
   auto o = std::make_shared<Options>();
@@ -70,6 +72,12 @@ void AddVerifyCommand(CLI::App& verify_cmd, Globals& g, RunSlot& run) {
       "ask the registry (--server) for the piece's current status and the "
       "certificate's current log proof; the status must be at most 10m old "
       "(or --max-status-age) and never older in sequence than a stapled one");
+  verify_cmd.add_option(
+      "--log-url", o->log_url,
+      "check the log inclusion against the log's static copy (C2SP tiles in "
+      "a bucket or behind a CDN) at this URL: its checkpoint, not older than "
+      "and consistent with the bundle's, and a proof rebuilt from its tiles; "
+      "works with the registry down");
   verify_cmd.add_flag("--all-files", verify.all_files,
                       "fail unless every file the certificate names was "
                       "given and matches (for holders of the whole set)");
@@ -84,7 +92,18 @@ void AddVerifyCommand(CLI::App& verify_cmd, Globals& g, RunSlot& run) {
       }
       if (o->online) {
         o->verify.fetch_status = OnlineStatus(g);
-        o->verify.fetch_bundle = OnlineBundle(g);
+        // With --log-url the log comes from the static copy instead.
+        if (o->log_url.empty()) o->verify.fetch_bundle = OnlineBundle(g);
+      }
+      if (!o->log_url.empty()) {
+        auto copy = std::make_shared<StaticLog>(HttpStaticFetcher(o->log_url));
+        o->verify.static_log_proof =
+            [copy](uint64_t index,
+                   const std::optional<crypto::Checkpoint>& held,
+                   std::string_view entry) {
+              return ProveFromCopy(*copy, index, held, entry);
+            };
+        o->verify.static_roots = [copy] { return copy->TrustRoots(); };
       }
       return RunVerify(o->verify, std::cout, std::cerr);
     };

@@ -9,6 +9,7 @@
 #include "client/cli_common.h"
 #include "client/progress.h"
 #include "client/registry_client.h"
+#include "client/static_log.h"
 #include "crypto/log_entry.h"
 #include "crypto/trust_root.h"
 #include "crypto/witness_policy.h"
@@ -20,6 +21,7 @@ using Json = nlohmann::json;
 
 struct LogOptions {
   std::string root, saved, save, output;
+  std::string log_url;  // The log's static copy, instead of the registry.
   bool entries = false;
 };
 
@@ -114,6 +116,70 @@ absl::StatusOr<crypto::Hash> RootFromEntries(RegistryClient& client,
   return crypto::SubtreeRoot(leaves, 0, size);
 }
 
+// Where an audit reads the log: the registry (gRPC) or its static copy
+// (--log-url, C2SP tiles). Each answer is checked by Audit, whoever gave it.
+struct AuditSource {
+  std::function<absl::StatusOr<v1::SignedCheckpoint>()> checkpoint;
+  std::function<absl::StatusOr<std::vector<crypto::Hash>>(uint64_t, uint64_t)>
+      consistency;
+  // The tree behind the verified checkpoint (`entries`: with every entry)
+  // rebuilds its root; DATA_LOSS naming the first part that does not.
+  std::function<absl::Status(uint64_t size, const crypto::Hash& root,
+                             bool entries)>
+      check_tree;
+};
+
+AuditSource RegistrySource(RegistryClient& client) {
+  return {[&client] { return FetchCheckpoint(client); },
+          [&client](uint64_t old_size, uint64_t new_size)
+              -> absl::StatusOr<std::vector<crypto::Hash>> {
+            v1::GetConsistencyProofRequest request;
+            request.set_old_size(old_size);
+            request.set_new_size(new_size);
+            auto proof = client.Call<v1::ConsistencyProof>(
+                request, [&](auto* c, auto& rq, auto* rs) {
+                  return client.log_stub().GetConsistencyProof(c, rq, rs);
+                });
+            if (!proof.ok()) return proof.status();
+            std::vector<crypto::Hash> hashes;
+            for (const auto& h : proof->hashes()) {
+              hashes.push_back(crypto::HashFromBytes(h));
+            }
+            return hashes;
+          },
+          [&client](uint64_t size, const crypto::Hash& root,
+                    bool entries) -> absl::Status {
+            if (!entries) return absl::OkStatus();
+            auto recomputed = RootFromEntries(client, size);
+            if (!recomputed.ok()) return recomputed.status();
+            if (*recomputed != root) {
+              return absl::DataLossError(
+                  "the root recomputed from the entries differs");
+            }
+            return absl::OkStatus();
+          }};
+}
+
+AuditSource StaticSource(StaticLog& copy) {
+  return {[&copy]() -> absl::StatusOr<v1::SignedCheckpoint> {
+            v1::SignedCheckpoint checkpoint;
+            auto note = copy.Checkpoint();
+            if (!note.ok()) return note.status();
+            checkpoint.set_note(*note);
+            auto roots = copy.TrustRoots();
+            if (!roots.ok()) return roots.status();
+            for (auto& r : *roots) checkpoint.add_root_chain(std::move(r));
+            return checkpoint;
+          },
+          [&copy](uint64_t old_size, uint64_t new_size) {
+            return copy.ConsistencyProof(old_size, new_size);
+          },
+          [&copy](uint64_t size, const crypto::Hash& root, bool entries) {
+            return entries ? copy.CheckAll(size, root, true)
+                           : copy.CheckRoot(size, root);
+          }};
+}
+
 struct AuditReport {
   uint64_t old_size = 0, new_size = 0;
   std::vector<crypto::Cosignature> witnesses;  // Of the current checkpoint.
@@ -134,7 +200,10 @@ int Audit(const Globals& g, const LogOptions& o) {
     saved_text = *std::move(text);
   }
   RegistryClient client(g.server, g.token, g.channel);
-  auto current = FetchCheckpoint(client);
+  StaticLog copy(HttpStaticFetcher(o.log_url));
+  const AuditSource source =
+      o.log_url.empty() ? RegistrySource(client) : StaticSource(copy);
+  auto current = source.checkpoint();
   if (!current.ok()) return Fail(current.status());
   auto newest = CurrentRoot(*root, *current);
   if (!newest.ok()) return Fail(newest.status());
@@ -157,8 +226,20 @@ int Audit(const Globals& g, const LogOptions& o) {
   auto witnesses = crypto::CheckWitnessPolicy(current->note(), *newest);
   if (!witnesses.ok()) return Fail(witnesses.status());
   report.witnesses = *std::move(witnesses);
-  if (saved) {
-    report.old_size = saved->size;
+  // From a static copy, the tiles must rebuild the signed root (all of
+  // them with --entries): a copy is only as good as its tiles.
+  if (!o.log_url.empty() || o.entries) {
+    auto tree = source.check_tree(now->size, now->root, o.entries);
+    if (o.entries) report.entries_match = tree.ok();
+    if (absl::IsDataLoss(tree)) {
+      report.consistent = !o.log_url.empty() ? false : report.consistent;
+      report.problem = std::string(tree.message());
+    } else if (!tree.ok()) {
+      return Fail(tree);
+    }
+  }
+  if (saved) report.old_size = saved->size;
+  if (saved && report.problem.empty()) {
     if (saved->size > now->size) {
       report.consistent = false;
       report.problem = "the log shrank: the saved checkpoint is larger";
@@ -166,31 +247,20 @@ int Audit(const Globals& g, const LogOptions& o) {
       report.consistent = saved->size == 0 || saved->root == now->root;
       if (!report.consistent) report.problem = "same size, different root";
     } else {
-      v1::GetConsistencyProofRequest request;
-      request.set_old_size(saved->size);
-      request.set_new_size(now->size);
-      auto proof = client.Call<v1::ConsistencyProof>(
-          request, [&](auto* c, auto& rq, auto* rs) {
-            return client.log_stub().GetConsistencyProof(c, rq, rs);
-          });
-      if (!proof.ok()) return Fail(proof.status());
-      std::vector<crypto::Hash> hashes;
-      for (const auto& h : proof->hashes())
-        hashes.push_back(crypto::HashFromBytes(h));
-      report.consistent = crypto::VerifyConsistency(
-          saved->size, now->size, saved->root, now->root, hashes);
-      if (!report.consistent) {
+      auto proof = source.consistency(saved->size, now->size);
+      if (absl::IsDataLoss(proof.status())) {
+        report.consistent = false;
+        report.problem = std::string(proof.status().message());
+      } else if (!proof.ok()) {
+        return Fail(proof.status());
+      } else {
+        report.consistent = crypto::VerifyConsistency(
+            saved->size, now->size, saved->root, now->root, *proof);
+      }
+      if (!report.consistent && report.problem.empty()) {
         report.problem =
             "the consistency proof fails: the log rewrote its history (a fork)";
       }
-    }
-  }
-  if (o.entries && report.consistent) {
-    auto recomputed = RootFromEntries(client, now->size);
-    if (!recomputed.ok()) return Fail(recomputed.status());
-    report.entries_match = *recomputed == now->root;
-    if (!*report.entries_match) {
-      report.problem = "the root recomputed from the entries differs";
     }
   }
   const bool ok = report.consistent && report.entries_match.value_or(true);
@@ -216,7 +286,14 @@ int Audit(const Globals& g, const LogOptions& o) {
   } else if (ok) {
     std::cout << "log " << root->origin << ": OK, " << now->size << " entries";
     if (saved) std::cout << ", consistent with the saved " << saved->size;
-    if (report.entries_match) std::cout << ", root recomputed from entries";
+    if (!o.log_url.empty()) {
+      std::cout << ", read from " << o.log_url
+                << (o.entries
+                        ? ": every tile and entry bundle rebuilds its root"
+                        : ": its tiles rebuild the signed root");
+    } else if (report.entries_match) {
+      std::cout << ", root recomputed from entries";
+    }
     std::cout << "\n";
     if (!newest->witnesses.empty()) {
       std::cout << "witnessed by: "
@@ -255,7 +332,11 @@ void AddLogCommands(CLI::App& log, Globals& g, RunSlot& run) {
   audit->add_option("--save", o->save,
                     "save the current checkpoint here when all is well");
   audit->add_flag("--entries", o->entries,
-                  "download every entry and recompute the root");
+                  "download every entry and recompute the root (with "
+                  "--log-url: every tile and entry bundle)");
+  audit->add_option("--log-url", o->log_url,
+                    "read the log from its static copy (C2SP tiles in a "
+                    "bucket or behind a CDN) at this URL, not the registry");
   audit->callback([&g, &run, o] { run = [&g, o] { return Audit(g, *o); }; });
 }
 

@@ -215,17 +215,29 @@ absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadFile(
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
   if (!in || ec) return absl::NotFoundError(StrCat(path, ": cannot open"));
-  // One pass over the file: hash while streaming, declare the digest in the
-  // trailer.
+  // The digest first (a read of the file, at memory speed from the page
+  // cache), declared in the header, so that the server can stream the bytes
+  // to their final place as they arrive (object storage keys them by it);
+  // a file that changes in between fails the server's check.
   v1::UploadAssetHeader header;
   header.set_size_bytes(size);
   header.set_file_name(std::filesystem::path(path).filename().string());
   header.set_media_type(MediaTypeFor(path));
-  crypto::Sha256 hasher;
+  {
+    crypto::Sha256 hasher;
+    std::string block(kChunk, '\0');
+    while (in.read(block.data(), static_cast<std::streamsize>(block.size())) ||
+           in.gcount() > 0) {
+      hasher.Update(
+          std::string_view(block.data(), static_cast<size_t>(in.gcount())));
+    }
+    header.set_sha256(crypto::ToHex(hasher.Finish()));
+    in.clear();
+    in.seekg(0);
+  }
   uint64_t sent = 0;
   auto response = StreamUpload(
-      *this, header,
-      [&](std::string* chunk) -> absl::StatusOr<bool> {
+      *this, header, [&](std::string* chunk) -> absl::StatusOr<bool> {
         const size_t want =
             static_cast<size_t>(std::min<uint64_t>(kChunk, size - sent));
         if (want == 0) return false;
@@ -234,12 +246,10 @@ absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadFile(
         if (static_cast<size_t>(in.gcount()) != want) {
           return absl::DataLossError(StrCat(path, ": changed while uploading"));
         }
-        hasher.Update(*chunk);
         sent += want;
         if (progress) progress(sent, size);
         return true;
-      },
-      [&] { return crypto::ToHex(hasher.Finish()); });
+      });
   return response;
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "crypto/log_entry.h"
 
 namespace loupe::client {
 
@@ -38,6 +39,16 @@ struct VerifyOptions {
   // shown to be the held one.
   std::function<absl::StatusOr<std::string>(const std::string& certificate_id)>
       fetch_bundle;
+  // --log-url: the log's static copy (client/static_log.h). After the held
+  // proof is checked, static_log_proof(index, held checkpoint if it
+  // verified, entry) gives a proof against the copy's checkpoint, which
+  // is then verified like the held one and replaces it; static_roots gives
+  // the copy's trust roots, followed like a bundle's.
+  std::function<absl::StatusOr<crypto::LogProof>(
+      uint64_t index, const std::optional<crypto::Checkpoint>& held,
+      std::string_view entry)>
+      static_log_proof;
+  std::function<absl::StatusOr<std::vector<std::string>>()> static_roots;
   // --all-files: fail unless every subject of every certificate was given
   // and matched (for insurers who hold the whole set).
   bool all_files = false;

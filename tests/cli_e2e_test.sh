@@ -6,16 +6,23 @@
 # transfer with signed, single-use transfers; stolen and revoked pieces fail
 # verification; an auditor checks the log; a second tools/run.sh reuses the
 # data.
-# Usage: cli_e2e_test.sh LOUPE_SERVER_BIN LOUPE_BIN
+# With MODE s3-rocksdb or s3-postgres, asset bytes go to a bucket of a real
+# Swift (s3api) that SERVICES (loupe_test_services) starts, over RocksDB or
+# a real PostgreSQL; the downloaded file is also read from the bucket.
+# Usage: cli_e2e_test.sh LOUPE_SERVER_BIN LOUPE_BIN [MODE SERVICES_BIN]
 set -euo pipefail
 SERVER_BIN=$1
 LOUPE=$2
+MODE=${3:-default}
+SERVICES_BIN=${4:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$(dirname "$SERVER_BIN")/.." && pwd)
 WORK=$(mktemp -d)
 RUN_PID=""
+SERVICES_PID=""
 cleanup() {
   [ -n "$RUN_PID" ] && kill -TERM "$RUN_PID" 2>/dev/null && wait "$RUN_PID" 2>/dev/null
+  [ -n "$SERVICES_PID" ] && kill -TERM "$SERVICES_PID" 2>/dev/null && wait "$SERVICES_PID" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -25,6 +32,38 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # The log is removed before the start (not truncated by the background job,
 # which may run after the first look and leave the old run's lines to be
 # read), and the wait is for the gateway's line, written after the gRPC one.
+# MODE s3-*: Swift (and PostgreSQL), then the config block run.sh appends.
+start_services() {
+  case "$MODE" in
+    default) return ;;
+    s3-rocksdb) "$SERVICES_BIN" --swift --env "$WORK/services.env" 2> "$WORK/services.log" & ;;
+    s3-postgres) "$SERVICES_BIN" --swift --postgres --env "$WORK/services.env" 2> "$WORK/services.log" & ;;
+    *) echo "unknown MODE $MODE" >&2; exit 2 ;;
+  esac
+  SERVICES_PID=$!
+  for _ in $(seq 1200); do
+    [ -f "$WORK/services.env" ] && break
+    kill -0 "$SERVICES_PID" 2>/dev/null || { cat "$WORK/services.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  . "$WORK/services.env"
+  printf '%s\n' "$LOUPE_TEST_S3_SECRET" > "$WORK/s3-secret"
+  {
+    printf 'assets { s3 { endpoint: "%s" bucket: "%s" access_key_id: "%s" secret_access_key_file: "%s" } }\n' \
+      "$LOUPE_TEST_S3_ENDPOINT" "$LOUPE_TEST_S3_BUCKET" "$LOUPE_TEST_S3_KEY_ID" "$WORK/s3-secret"
+    [ "$MODE" = s3-postgres ] && printf 'storage { postgres { url: "%s" apply_migrations: true } }\n' "$LOUPE_TEST_PG_URL"
+    true
+  } > "$WORK/extra.conf"
+  export LOUPE_CONFIG_EXTRA="$WORK/extra.conf"
+}
+
+# The object the bucket holds for sha256 $1, written to $2 (curl signs).
+bucket_get() {
+  local user; user=$(python3 -c "import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=''))" "$LOUPE_TEST_S3_KEY_ID")
+  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+    "${LOUPE_TEST_S3_ENDPOINT/\/\////$user:$LOUPE_TEST_S3_SECRET@}/$LOUPE_TEST_S3_BUCKET/assets/$1" -o "$2"
+}
+
 start_registry() {
   rm -f "$WORK/run.log"
   LOUPE_NO_BUILD=1 LOUPE_BUILD_DIR="$BUILD" LOUPE_DATA_DIR="$WORK/data" \
@@ -43,6 +82,7 @@ start_registry() {
   [ -n "$HTTP_PORT" ] || fail "the HTTP gateway did not start"
 }
 
+start_services
 start_registry
 grep -q "LOUPE_TOKEN_STUDIO_AURUM=loupe_" "$WORK/run.log" || fail "tokens not printed"
 grep -q "loupe piece create" "$WORK/run.log" || fail "next commands not printed"
@@ -77,6 +117,10 @@ LIST=$("$LOUPE" --json version list "$ID")
 
 "$LOUPE" asset get "$SHA" --piece "$ID" -o copy.stl > /dev/null
 cmp copy.stl ring.stl || fail "downloaded file differs"
+if [ "$MODE" != default ]; then
+  bucket_get "$SHA" bucket.stl || fail "the bucket holds no object for $SHA"
+  cmp bucket.stl ring.stl || fail "the bucket's object differs"
+fi
 LOUPE_TOKEN=$LOUPE_TOKEN_BENCH "$LOUPE" asset get "$SHA" --piece "$ID" -o bench.stl > /dev/null
 cmp bench.stl ring.stl || fail "granted jeweler's copy differs"
 

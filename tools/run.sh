@@ -11,6 +11,8 @@
 #   LOUPE_HTTP_LISTEN HTTP gateway address (default: 127.0.0.1:7480)
 #   LOUPE_BUILD_DIR  build directory     (default: <repo>/build-release)
 #   LOUPE_NO_BUILD=1 skip install and build; use the binaries in LOUPE_BUILD_DIR
+#   LOUPE_CONFIG_EXTRA a file appended once to the new loupe.conf (e.g. a
+#                    storage { postgres {...} } or assets { s3 {...} } block)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LOUPE_BUILD_DIR:-$ROOT/build-release}
@@ -30,6 +32,9 @@ LOUPE="$BUILD/client/loupe"
 # A development CA and certificates, so that the registry speaks TLS.
 "$ROOT/tools/dev_tls.sh" "$DATA/tls" studio-aurum bench admin
 "$SERVER" init-dev "$DATA" --listen "$LISTEN" --tls-dir "$DATA/tls"
+if [ -n "${LOUPE_CONFIG_EXTRA:-}" ] && ! grep -q '^# LOUPE_CONFIG_EXTRA' "$DATA/loupe.conf"; then
+  { echo "# LOUPE_CONFIG_EXTRA"; cat "$LOUPE_CONFIG_EXTRA"; } >> "$DATA/loupe.conf"
+fi
 # A data directory made before TLS was the default: give it the certificates.
 if ! grep -qE '^(tls \{|allow_plaintext)' "$DATA/loupe.conf"; then
   printf 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  client_ca_file: "%s"\n}\n' \

@@ -14,6 +14,7 @@ PACKAGES=(
   libocct-data-exchange-dev libocct-modeling-algorithms-dev
   libocct-foundation-dev libocct-modeling-data-dev lib3mf-dev admesh
   libtinygltf-dev fonts-ipafont-gothic
+  swift-proxy swift-object swift-container swift-account python3-swift
 )
 
 missing=()

@@ -53,6 +53,7 @@ LOUPE_BIN="$BUILD/client/loupe" "$BUILD/tools/bench/verify_bench" 0.5
 "$BUILD/tools/bench/log_bench" 0.5 100000
 "$BUILD/tools/bench/postgres_bench" 0.5 100000
 "$BUILD/tools/bench/postgres_startup_bench" 100000
+"$BUILD/tools/bench/s3_bench" 16 1
 /usr/bin/python3 "$ROOT/tools/bench/geometry_bench.py" "$BUILD/client/loupe" \
   "$BUILD/tools/bench/closest_bench"
 "$BUILD/tools/bench/http_bench" 1

@@ -58,6 +58,22 @@ absl::Status FinishBackgroundConfig(v1::ServerConfig* config) {
     return absl::InvalidArgumentError(
         "log.checkpoint_interval_ms: at most 60000");
   }
+  if (log->has_static_tiles()) {
+    auto* tiles = log->mutable_static_tiles();
+    if (tiles->directory().empty() == !tiles->has_s3()) {
+      return absl::InvalidArgumentError(
+          "log.static_tiles: needs a directory or s3 to publish into (one)");
+    }
+    if (tiles->max_objects_per_round() == 0) {
+      tiles->set_max_objects_per_round(256);
+    }
+    if (tiles->checkpoint_max_age_seconds() == 0) {
+      tiles->set_checkpoint_max_age_seconds(5);
+    }
+    if (tiles->partial_max_age_seconds() == 0) {
+      tiles->set_partial_max_age_seconds(60);
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -41,6 +41,21 @@ TEST(ConfigTest, TlsIsRequiredUnlessPlainTextIsAskedFor) {
   EXPECT_TRUE(FinishConfig(&*tls).ok());
 }
 
+TEST(ConfigTest, StaticTilesNeedOneDestinationAndGetDefaults) {
+  const std::string base = "data_dir: '/tmp/x' allow_plaintext: true ";
+  auto none = ParseConfig(base + "log { static_tiles {} }");
+  EXPECT_NE(FinishConfig(&*none).message().find("log.static_tiles"),
+            std::string_view::npos);
+  auto both =
+      ParseConfig(base + "log { static_tiles { directory: '/d' s3 {} } }");
+  EXPECT_FALSE(FinishConfig(&*both).ok());
+  auto dir = ParseConfig(base + "log { static_tiles { directory: '/d' } }");
+  ASSERT_TRUE(FinishConfig(&*dir).ok());
+  EXPECT_EQ(dir->log().static_tiles().max_objects_per_round(), 256u);
+  EXPECT_EQ(dir->log().static_tiles().checkpoint_max_age_seconds(), 5u);
+  EXPECT_EQ(dir->log().static_tiles().partial_max_age_seconds(), 60u);
+}
+
 TEST(ConfigTest, SyntaxErrorsGiveLineAndColumn) {
   auto config = ParseConfig("data_dir: '/tmp/x'\nlisten_adress: 'x'\n");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);

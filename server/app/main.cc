@@ -12,6 +12,7 @@
 #include "server/ops/dev_setup.h"
 #include "server/ops/keys_command.h"
 #include "server/ops/migrate.h"
+#include "server/ops/migrate_assets.h"
 #include "server/ops/restore.h"
 #include "server/storage/open_store.h"
 #include "server/witness/witness_command.h"
@@ -225,8 +226,19 @@ int main(int argc, char** argv) {
       "re-verify a stopped store (every asset digest, log entry and the log "
       "root against the signed checkpoint, version chains, certificates); "
       "changes nothing; exit 0 clean, 1 problems found (each named)");
-  std::string scrub_dir;
-  scrub->add_option("--data-dir", scrub_dir, "the data directory")->required();
+  std::string scrub_dir, scrub_config;
+  bool remove_orphans = false;
+  auto* scrub_dir_option =
+      scrub->add_option("--data-dir", scrub_dir, "the data directory");
+  scrub
+      ->add_option("-c,--config", scrub_config,
+                   "the configuration file (any engine; with assets { s3 {} } "
+                   "the bucket too)")
+      ->excludes(scrub_dir_option);
+  scrub->add_flag("--remove-orphans", remove_orphans,
+                  "with assets { s3 {} }: delete objects no asset record "
+                  "names and abort unfinished multipart uploads (older than "
+                  "orphan_grace_seconds)");
   auto* restore = app.add_subcommand(
       "restore",
       "restore a backup (loupe admin backup) into a new data directory, then "
@@ -263,6 +275,18 @@ int main(int argc, char** argv) {
   migrate->add_option("--to-config", migrate_to_config,
                       "a loupe-server config naming the destination "
                       "(storage { postgres {} })");
+
+  auto* migrate_assets = app.add_subcommand(
+      "migrate-assets",
+      "move the asset bytes kept in the storage engine into the bucket the "
+      "config's assets { s3 {} } names, each verified in the bucket before "
+      "the engine's copy is freed; run again to resume; exit 0 done, 1 "
+      "failed (names the asset), 2 usage");
+  std::string migrate_assets_config;
+  migrate_assets
+      ->add_option("-c,--config", migrate_assets_config,
+                   "the configuration file")
+      ->required();
 
   auto* witness = app.add_subcommand(
       "witness",
@@ -343,6 +367,25 @@ int main(int argc, char** argv) {
   }
   if (*migrate) {
     return ExitCode(Migrate(migrate_from, migrate_to, migrate_to_config));
+  }
+  if (*migrate_assets) {
+    auto config = loupe::server::LoadConfigFile(migrate_assets_config);
+    if (!config.ok()) return ExitCode(config.status());
+    return ExitCode(loupe::server::MigrateAssets(*config, std::cout));
+  }
+  if (*scrub && !scrub_config.empty()) {
+    auto config = loupe::server::LoadConfigFile(scrub_config);
+    if (!config.ok()) return ExitCode(config.status());
+    if (remove_orphans && config->assets().has_s3()) {
+      config->mutable_assets()->mutable_s3()->set_scrub_removes_orphans(true);
+    }
+    auto s = loupe::server::ScrubConfiguredStore(*config, std::cout);
+    if (!s.ok()) std::cerr << "loupe-server: " << s.message() << "\n";
+    return s.ok() ? 0 : 1;
+  }
+  if (*scrub && scrub_dir.empty()) {
+    std::cerr << "loupe-server: scrub: give --data-dir or --config\n";
+    return 2;
   }
   if (*scrub || *restore) {
     auto s = *scrub ? loupe::server::ScrubDataDir(scrub_dir, std::cout)

@@ -13,7 +13,9 @@
 #include "base/file.h"
 #include "base/str_cat.h"
 #include "server/http/connection_gate.h"
+#include "server/log/s3_object_sink.h"
 #include "server/storage/open_store.h"
+#include "server/storage/s3/s3_asset_store.h"
 
 namespace loupe::server {
 namespace {
@@ -245,14 +247,15 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
     std::cerr << "loupe-server: WARNING: witnessing is configured but there "
                  "is no signing key, so no checkpoints to submit\n";
   }
+  std::vector<std::string> roots;
+  for (const auto& file : config.signing().root_files()) {
+    auto text = ReadFileToString(file);
+    if (!text.ok()) return text.status();
+    while (!text->empty() && std::isspace(text->back())) text->pop_back();
+    roots.push_back(*std::move(text));
+  }
+  if (auto s2 = s->StartStaticTiles(config, roots); !s2.ok()) return s2;
   if (with_http) {
-    std::vector<std::string> roots;
-    for (const auto& file : config.signing().root_files()) {
-      auto text = ReadFileToString(file);
-      if (!text.ok()) return text.status();
-      while (!text->empty() && std::isspace(text->back())) text->pop_back();
-      roots.push_back(*std::move(text));
-    }
     s->previews_ = std::make_unique<http::PreviewCache>(
         s->store_.get(), config.limits().max_mesh_triangles());
     const ConnectionGate* grpc_gate = s->grpc_gate_.get();
@@ -275,6 +278,60 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   return s;
 }
 
+namespace {
+
+// log.static_tiles' destination: a directory, or a bucket whose settings
+// not given there come from assets.s3.
+absl::StatusOr<std::unique_ptr<ObjectSink>> StaticTilesSink(
+    const v1::ServerConfig& config) {
+  const auto& c = config.log().static_tiles();
+  if (!c.has_s3()) return NewDirectorySink(c.directory());
+  v1::ServerConfig merged;
+  *merged.mutable_assets()->mutable_s3() = config.assets().s3();
+  merged.mutable_assets()->mutable_s3()->MergeFrom(c.s3());
+  auto setup = storage::s3::S3SetupFromConfig(merged);
+  if (!setup.ok()) {
+    return absl::InvalidArgumentError(StrCat(
+        "log.static_tiles.s3 (or assets.s3): ", setup.status().message()));
+  }
+  auto client = storage::s3::S3Client::Create(setup->client);
+  if (!client.ok()) return client.status();
+  if (auto s = (*client)->CreateBucket(); !s.ok()) return s;
+  return NewS3Sink(*std::move(client), c.prefix());
+}
+
+}  // namespace
+
+absl::Status RegistryServer::StartStaticTiles(
+    const v1::ServerConfig& config, const std::vector<std::string>& roots) {
+  if (!config.log().has_static_tiles()) return absl::OkStatus();
+  if (signer_ == nullptr) {
+    std::cerr << "loupe-server: WARNING: log.static_tiles is configured but "
+                 "there is no signing key, so no checkpoints to publish\n";
+    return absl::OkStatus();
+  }
+  const auto& c = config.log().static_tiles();
+  auto sink = StaticTilesSink(config);
+  if (!sink.ok()) return sink.status();
+  tile_sink_ = *std::move(sink);
+  TilePublisher::Options options{
+      .interval =
+          std::chrono::milliseconds(config.log().checkpoint_interval_ms()),
+      .max_objects_per_round = c.max_objects_per_round(),
+      .checkpoint_max_age_seconds =
+          static_cast<int>(c.checkpoint_max_age_seconds()),
+      .partial_max_age_seconds = static_cast<int>(c.partial_max_age_seconds()),
+      .trust_roots = roots};
+  tiles_ = std::make_unique<TilePublisher>(
+      store_.get(), [log = log_.get()] { return log->Checkpoint(); },
+      tile_sink_.get(), std::move(options),
+      [checkpoints = checkpoints_.get()] { return checkpoints->leading(); });
+  tiles_->Start();
+  std::cout << "loupe-server: publishing the log as static tiles to "
+            << tile_sink_->Describe() << std::endl;
+  return absl::OkStatus();
+}
+
 RegistryServer::~RegistryServer() { Shutdown(); }
 
 void RegistryServer::Shutdown() {
@@ -295,6 +352,7 @@ void RegistryServer::Shutdown() {
   grpc_gate_->Stop();  // New gRPC connections are refused from here.
   grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (publisher_ != nullptr) publisher_->Stop();
+  if (tiles_ != nullptr) tiles_->Stop();  // After the last checkpoint.
   geometry_->Stop();  // Measurements no call waits for are dropped.
   pool_.reset();      // Runs queued work, then joins.
   geometry_pool_.reset();

@@ -14,6 +14,8 @@
 #include "server/http/http_server.h"
 #include "server/http/metrics.h"
 #include "server/log/checkpoint_publisher.h"
+#include "server/log/object_sink.h"
+#include "server/log/tile_publisher.h"
 #include "server/log/witness_publisher.h"
 #include "server/policy/access_policy.h"
 #include "server/registry/geometry_cache.h"
@@ -59,6 +61,9 @@ class RegistryServer {
 
  private:
   RegistryServer() = default;
+  // Starts the TilePublisher when log.static_tiles is configured.
+  [[nodiscard]] absl::Status StartStaticTiles(
+      const v1::ServerConfig& config, const std::vector<std::string>& roots);
 
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<AccessPolicy> policy_;
@@ -83,6 +88,9 @@ class RegistryServer {
   std::unique_ptr<http::FreshCheckpointHandler> fresh_gateway_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<WitnessPublisher> publisher_;  // Null without witnesses.
+  // log.static_tiles: where they go, and their publisher (else null).
+  std::unique_ptr<ObjectSink> tile_sink_;
+  std::unique_ptr<TilePublisher> tiles_;
   int port_ = 0;
 
   std::mutex mu_;

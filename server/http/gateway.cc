@@ -238,6 +238,7 @@ constexpr WebFile kWebFiles[] = {
     {"verify.js", "verify.js", "text/javascript; charset=utf-8"},
     {"trust.js", "trust.js", "text/javascript; charset=utf-8"},
     {"checks.js", "checks.js", "text/javascript; charset=utf-8"},
+    {"static_log.js", "static_log.js", "text/javascript; charset=utf-8"},
     {"three.module.js", "node_modules/three/build/three.module.js",
      "text/javascript; charset=utf-8"},
     {"three.core.js", "node_modules/three/build/three.core.js",

@@ -57,6 +57,7 @@ void PrintScrubReport(const storage::ScrubReport& r, std::ostream& out) {
       << r.certificates << " certificates, " << r.assets << " assets ("
       << r.asset_bytes << " bytes), " << r.log_entries
       << " log entries (signed checkpoint: " << r.checkpoint_size << ")\n";
+  for (const auto& n : r.notes) out << n << "\n";
   if (r.clean()) {
     out << "clean: every digest, log entry, version chain and certificate "
            "checks out\n";
@@ -69,6 +70,11 @@ void PrintScrubReport(const storage::ScrubReport& r, std::ostream& out) {
 absl::Status ScrubDataDir(const std::string& data_dir, std::ostream& out) {
   v1::ServerConfig config;
   config.set_data_dir(data_dir);
+  return ScrubConfiguredStore(config, out);
+}
+
+absl::Status ScrubConfiguredStore(const v1::ServerConfig& config,
+                                  std::ostream& out) {
   auto store = storage::OpenExistingStore(config);
   if (!store.ok()) return store.status();
   return Verify(**store, 0, out);

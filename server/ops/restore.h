@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "loupe/v1/config.pb.h"
 #include "server/storage/store.h"
 
 namespace loupe::server {
@@ -19,6 +20,10 @@ void PrintScrubReport(const storage::ScrubReport& report, std::ostream& out);
 
 [[nodiscard]] absl::Status ScrubDataDir(const std::string& data_dir,
                                         std::ostream& out);
+// The store `config` names (engine and, with assets { s3 {} }, the bucket:
+// every recorded asset's object and digest, orphaned objects).
+[[nodiscard]] absl::Status ScrubConfiguredStore(const v1::ServerConfig& config,
+                                                std::ostream& out);
 
 // Restores BACKUP (as the engine wrote it) into DATA_DIR (which must not hold a
 // store yet), opens it (the log is re-hashed and its root compared with the

@@ -400,7 +400,10 @@ absl::StatusOr<std::unique_ptr<Upload>> Registry::BeginUpload(
       !s.ok()) {
     return s;
   }
-  auto writer = store_->BeginUpload();
+  const auto declared = crypto::ParseSha256Hex(header.sha256());
+  auto writer = declared.ok()
+                    ? store_->BeginUploadOf(*declared, header.size_bytes())
+                    : store_->BeginUpload();
   if (!writer.ok()) return writer.status();
   return std::make_unique<Upload>(*std::move(writer), header, who.studio_id,
                                   geometry_);

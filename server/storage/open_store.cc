@@ -4,6 +4,7 @@
 #include "server/storage/memory/memory_store.h"
 #include "server/storage/postgres/postgres_store.h"
 #include "server/storage/rocks/rocks_store.h"
+#include "server/storage/s3/s3_asset_store.h"
 
 namespace loupe::storage {
 namespace {
@@ -24,16 +25,29 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgres(
   return OpenPostgresStore(*options);
 }
 
-}  // namespace
+// With assets.s3 configured, asset bytes go to the bucket (the S3 asset
+// engine wraps the metadata engine).
+absl::StatusOr<std::unique_ptr<Store>> WithAssets(
+    const v1::ServerConfig& config,
+    absl::StatusOr<std::unique_ptr<Store>> metadata) {
+  if (!metadata.ok() || !config.assets().has_s3()) return metadata;
+  if (InMemory(config)) {
+    return absl::InvalidArgumentError(
+        "assets.s3: needs the rocksdb or postgres storage engine");
+  }
+  auto setup = s3::S3SetupFromConfig(config);
+  if (!setup.ok()) return setup.status();
+  return s3::NewS3AssetStore(*std::move(metadata), *setup);
+}
 
-absl::StatusOr<std::unique_ptr<Store>> OpenStore(
+absl::StatusOr<std::unique_ptr<Store>> OpenMetadataStore(
     const v1::ServerConfig& config) {
   if (InMemory(config)) return std::unique_ptr<Store>(NewMemoryStore());
   if (InPostgres(config)) return OpenPostgres(config, /*may_migrate=*/true);
   return OpenRocksStore(config.data_dir());
 }
 
-absl::StatusOr<std::unique_ptr<Store>> OpenExistingStore(
+absl::StatusOr<std::unique_ptr<Store>> OpenExistingMetadataStore(
     const v1::ServerConfig& config) {
   if (InMemory(config)) {
     return absl::NotFoundError(
@@ -49,7 +63,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenExistingStore(
   return OpenRocksStore(config.data_dir());
 }
 
-absl::StatusOr<std::unique_ptr<Store>> RestoreStore(
+absl::StatusOr<std::unique_ptr<Store>> RestoreMetadataStore(
     const std::string& backup_dir, const v1::ServerConfig& config) {
   if (InMemory(config)) {
     auto store = RestoreMemoryStore(backup_dir);
@@ -68,6 +82,23 @@ absl::StatusOr<std::unique_ptr<Store>> RestoreStore(
     return s;
   }
   return OpenRocksStore(config.data_dir());
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(
+    const v1::ServerConfig& config) {
+  return WithAssets(config, OpenMetadataStore(config));
+}
+
+absl::StatusOr<std::unique_ptr<Store>> OpenExistingStore(
+    const v1::ServerConfig& config) {
+  return WithAssets(config, OpenExistingMetadataStore(config));
+}
+
+absl::StatusOr<std::unique_ptr<Store>> RestoreStore(
+    const std::string& backup_dir, const v1::ServerConfig& config) {
+  return WithAssets(config, RestoreMetadataStore(backup_dir, config));
 }
 
 absl::StatusOr<int> MigrateStoreSchema(const v1::ServerConfig& config) {

@@ -77,6 +77,15 @@ struct ScrubReport {
   uint64_t assets = 0, asset_bytes = 0, log_entries = 0;
   uint64_t checkpoint_size = 0;  // Of the newest checkpoint, 0 if none.
   std::vector<std::string> problems;
+  // Assets whose bytes an external asset engine keeps (RecordExternalAsset):
+  // counted in `assets` but not read; that engine's scrub checks them.
+  struct ExternalAsset {
+    crypto::Sha256Digest sha256{};
+    uint64_t size = 0;
+  };
+  std::vector<ExternalAsset> external_assets;
+  // What the scrub repaired (e.g. orphaned objects it was told to remove).
+  std::vector<std::string> notes;
   [[nodiscard]] bool clean() const { return problems.empty(); }
 };
 
@@ -232,10 +241,53 @@ class AssetStore {
   virtual ~AssetStore() = default;
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetWriter>>
   BeginUpload() = 0;
-  // NOT_FOUND naming sha256 if absent.
+  // The same, when the upload declared its digest and size up front (a
+  // hint: Commit still checks both). An engine may then stream the bytes
+  // to their final place as they arrive (the S3 engine does).
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetWriter>>
+  BeginUploadOf(const crypto::Sha256Digest& declared, uint64_t size) {
+    (void)declared, (void)size;
+    return BeginUpload();
+  }
+  // NOT_FOUND naming sha256 if absent; for an asset recorded with
+  // RecordExternalAsset, the ExternalAssetError (IsExternalAsset).
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetReader>> OpenAsset(
       const crypto::Sha256Digest& sha256) = 0;
+
+  // For an asset engine that keeps the bytes elsewhere (S3, s3/
+  // s3_asset_store.h) over this metadata engine: records durably and
+  // atomically that the asset `sha256` of `size` bytes is stored, complete
+  // and verified, outside this engine, and that `studio_id` uploaded it.
+  // Returns true if the asset was already recorded (stored here or
+  // outside; only the uploader is added). UNIMPLEMENTED by engines without
+  // it.
+  [[nodiscard]] virtual absl::StatusOr<bool> RecordExternalAsset(
+      const crypto::Sha256Digest& sha256, uint64_t size,
+      std::string_view studio_id) {
+    (void)sha256, (void)size, (void)studio_id;
+    return absl::UnimplementedError("this engine keeps no external assets");
+  }
+  // Turns an asset stored here into an external one of the same size (its
+  // bytes now verified outside) and frees its bytes here: `loupe-server
+  // migrate-assets`. NOT_FOUND if absent; OK if already external.
+  [[nodiscard]] virtual absl::Status MarkAssetExternal(
+      const crypto::Sha256Digest& sha256) {
+    (void)sha256;
+    return absl::UnimplementedError("this engine keeps no external assets");
+  }
 };
+
+// What OpenAsset answers for an asset whose bytes are outside the engine.
+inline constexpr char kExternalAssetMarker[] = "is stored outside";
+[[nodiscard]] inline absl::Status ExternalAssetError(std::string_view hex) {
+  return absl::FailedPreconditionError(
+      std::string("sha256: asset ") + std::string(hex) + " " +
+      kExternalAssetMarker + " this engine (in object storage)");
+}
+[[nodiscard]] inline bool IsExternalAsset(const absl::Status& s) {
+  return absl::IsFailedPrecondition(s) &&
+         s.message().find(kExternalAssetMarker) != std::string_view::npos;
+}
 
 // Operators' tools: scrub and backup (restore is RestoreStore, open_store.h).
 class StoreAdmin {

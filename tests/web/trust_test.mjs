@@ -128,11 +128,11 @@ async function registry({witnesses} = {}) {
 }
 
 async function page(reg, {roots = [reg.v1, reg.v2], cert = reg.cert, pin = reg.pin,
-                          log, status, now = NOW} = {}) {
+                          log, status, now = NOW, logCopy} = {}) {
   const bundle = {certificate: cert,
                   log: log ?? await logFor(cert, 'test.example/loupe', reg.S2)};
   if (status !== null) bundle.status = status ?? await statusEnvelope(reg.S2);
-  return checks.verifyPage({pin, roots, bundle,
+  return checks.verifyPage({pin, roots, bundle, logCopy,
                             certificateId: await checks.certificateId(
                                 Buffer.from(cert.payload, 'base64')), now});
 }
@@ -352,4 +352,95 @@ test("the piece's status: signed, for this piece, current", async () => {
   const late = await page(reg, {status: await statusEnvelope(reg.S1)});
   assert.equal(late.failed, 'status');
   assert.match(late.error, /was not valid at/);
+});
+
+// A log of `n` entries whose entry `at` is the certificate's, as its static
+// copy (C2SP tlog-tiles) holds it: tiles built here from RFC 9162 hashing,
+// checkpoints of any size signed by S2, inclusion proofs.
+async function staticCopy(reg, n, at, salt = '') {
+  const entry = await checks.certificateLogEntry(Buffer.from(reg.cert.payload, 'base64'),
+                                                 'pc_1', 1);
+  const leaves = [];
+  for (let i = 0; i < n; i++) {
+    leaves.push(await sha256(concat(Uint8Array.of(0),
+                                    text.encode(i === at ? entry : `entry ${salt}${i}`))));
+  }
+  const node = (l, r) => sha256(concat(Uint8Array.of(1), l, r));
+  const mth = async (xs) => {
+    if (xs.length === 1) return xs[0];
+    const k = 2 ** Math.floor(Math.log2(xs.length - 1));
+    return node(await mth(xs.slice(0, k)), await mth(xs.slice(k)));
+  };
+  const path = async (m, xs) => {
+    if (xs.length === 1) return [];
+    const k = 2 ** Math.floor(Math.log2(xs.length - 1));
+    return m < k ? [...await path(m, xs.slice(0, k)), await mth(xs.slice(k))]
+                 : [...await path(m - k, xs.slice(k)), await mth(xs.slice(0, k))];
+  };
+  const objects = new Map();
+  for (let level = 0; Math.floor(n / 256 ** level) > 0; level++) {
+    const nodes = Math.floor(n / 256 ** level), span = 256 ** level;
+    for (let t = 0; t * 256 < nodes; t++) {
+      const width = Math.min(256, nodes - t * 256);
+      const hashes = [];
+      for (let j = t * 256; j < t * 256 + width; j++) {
+        hashes.push(await mth(leaves.slice(j * span, (j + 1) * span)));
+      }
+      objects.set(checksTileKey(level, t, width), concat(...hashes));
+    }
+  }
+  const id = async (name, key) =>
+    (await sha256(concat(text.encode(`${name}\n`), Uint8Array.of(1),
+                         Buffer.from(key.pub, 'hex')))).slice(0, 4);
+  const origin = 'test.example/loupe';
+  const note = async (size) => {
+    const body = `${origin}\n${size}\n${b64(await mth(leaves.slice(0, size)))}\n`;
+    return `${body}\n\u2014 ${origin} ${b64(concat(await id(origin, reg.S2),
+        await ed.signAsync(text.encode(body), reg.S2.secret)))}\n`;
+  };
+  const held = async (size) => ({index: at, tree_size: size, checkpoint: await note(size),
+                                 inclusion_proof: (await path(at, leaves.slice(0, size))).map(b64)});
+  const get = async (key) => {
+    if (!objects.has(key)) throw new Error(`${key}: HTTP 404`);
+    return objects.get(key);
+  };
+  return {objects, note, held, get};
+}
+const {tileKey: checksTileKey} = await import(path.join(web, 'static_log.js'));
+
+test("the log's static copy: proofs rebuilt from its tiles; damaged, stale, forked refused",
+     async () => {
+  const reg = await registry();
+  const copy = await staticCopy(reg, 300, 260);
+  copy.objects.set('checkpoint', text.encode(await copy.note(300)));
+  const held = await copy.held(270);
+  let r = await page(reg, {log: held, logCopy: copy.get});
+  assert.ok(r.ok, r.error);
+  assert.equal(r.log.copy, true);
+  assert.equal(r.log.treeSize, 300);
+  assert.equal(checksTileKey(0, 1234067, 5), 'tile/0/x001/x234/067.p/5');
+
+  // A flipped byte in the partial tile at the copy's edge: named.
+  const edge = copy.objects.get('tile/0/001.p/44');
+  const flipped = edge.slice();
+  flipped[3] ^= 1;
+  copy.objects.set('tile/0/001.p/44', flipped);
+  r = await page(reg, {log: held, logCopy: copy.get});
+  assert.equal(r.ok, false);
+  assert.equal(r.failed, 'log');
+  assert.match(r.error, /tile\/0\/001\.p\/44/);
+  copy.objects.set('tile/0/001.p/44', edge);
+
+  // A copy older than the certificate's checkpoint: stale.
+  copy.objects.set('checkpoint', text.encode(await copy.note(265)));
+  r = await page(reg, {log: held, logCopy: copy.get});
+  assert.equal(r.ok, false);
+  assert.match(r.error, /stale or rolled-back/);
+
+  // Another history of the same log, signed by the same key: a fork.
+  const fork = await staticCopy(reg, 300, 260, 'forked ');
+  fork.objects.set('checkpoint', text.encode(await fork.note(300)));
+  r = await page(reg, {log: held, logCopy: fork.get});
+  assert.equal(r.ok, false);
+  assert.match(r.error, /not consistent/);
 });

@@ -9,7 +9,7 @@ BUILD=${LOUPE_BENCH_BUILD_DIR:-$ROOT/build-release}
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DLOUPE_BUILD_TESTS=ON > /dev/null
 ninja -C "$BUILD" loupe-server loupe registry_bench verify_bench log_bench closest_bench \
-  http_bench postgres_bench postgres_startup_bench
+  http_bench postgres_bench postgres_startup_bench s3_bench
 "$BUILD/tools/bench/registry_bench" "${1:-5}" "${2:-all}"
 LOUPE_BIN="$BUILD/client/loupe" "$BUILD/tools/bench/verify_bench" 3
 "$BUILD/tools/bench/log_bench" "${1:-5}" 1000000
@@ -17,3 +17,4 @@ LOUPE_BIN="$BUILD/client/loupe" "$BUILD/tools/bench/verify_bench" 3
 "$BUILD/tools/bench/postgres_startup_bench" 10000000
 /usr/bin/python3 "$ROOT/tools/bench/geometry_bench.py" "$BUILD/client/loupe" "$BUILD/tools/bench/closest_bench"
 "$BUILD/tools/bench/http_bench" "${1:-5}"
+"$BUILD/tools/bench/s3_bench" 100 2

@@ -4,6 +4,7 @@
 // tlog-cosignature/v1), and verifyPage: the whole report the verify page
 // shows. Pure functions of their inputs and the clock passed in; node runs
 // them too (tests/web/trust_test.mjs).
+import {staticLog} from './static_log.js';
 import {
   HEX64, TrustError, anchorRoots, canonicalString, compareBytes, concat, equal,
   formatTime, fromBase64, fromHex, isCount, isObject, keyValidAt, keysWithRole,
@@ -171,6 +172,36 @@ export async function verifyInclusion(leafHash, index, size, proof, root) {
   return sn === 0 && equal(r, root);
 }
 
+// RFC 9162 2.1.4.2 (crypto/merkle.cc VerifyConsistency).
+export async function verifyConsistency(m, n, oldRoot, newRoot, proof) {
+  if (m === n) return proof.length === 0 && equal(oldRoot, newRoot);
+  if (m === 0 || m > n) return false;
+  const p = Number.isInteger(Math.log2(m)) ? [oldRoot, ...proof] : proof;
+  if (p.length === 0) return false;
+  let fn = m - 1, sn = n - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr = p[0], sr = p[0];
+  for (const c of p.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(fr, oldRoot) && equal(sr, newRoot);
+}
+
 // A signed note (C2SP signed-note): its body and signature lines, checked
 // as crypto/checkpoint.cc does.
 export function parseNote(note) {
@@ -262,7 +293,42 @@ export async function verifyLog(logJson, envelope, predicate, root, now) {
     throw new Error(`log.inclusion_proof: does not prove entry ${proof.index} in the signed ` +
         `tree of ${proof.treeSize} entries (this certificate was not logged as the bundle claims)`);
   }
-  return {index: proof.index, treeSize: proof.treeSize, note};
+  return {index: proof.index, treeSize: proof.treeSize, note, leaf};
+}
+
+// The log's static copy (`get`, static_log.js) instead of the bundle's
+// proof: its checkpoint signed by a checkpoint key of `root`, not older
+// than and consistent with the bundle's (`held`, verified), and the
+// entry's inclusion proof rebuilt from its tiles; a tile that does not fit
+// is named. As `loupe verify --log-url`.
+export async function verifyStaticLog(get, held, leaf, root, now) {
+  const note = parseNote(utf8.decode(await get('checkpoint')));
+  await verifyRootCheckpoint(note, root, now);
+  if (note.origin !== root.origin) {
+    throw new Error(`the log copy's checkpoint: origin ${note.origin} is not ${root.origin}`);
+  }
+  if (note.size < held.treeSize || held.index >= note.size) {
+    throw new Error(`the log copy's checkpoint holds ${note.size} entries, fewer than the ` +
+        `checkpoint this certificate carries (${held.treeSize}): a stale or rolled-back copy`);
+  }
+  const log = staticLog(get, note.size);
+  const damaged = () => `one of ${log.takeRead().join(', ')} was altered or swapped`;
+  if (!equal(await log.root(), note.root)) {
+    throw new Error(`the log copy's tiles do not rebuild its signed root: ${damaged()}`);
+  }
+  log.takeRead();
+  if (!await verifyConsistency(held.treeSize, note.size, held.note.root, note.root,
+                               await log.consistencyProof(held.treeSize))) {
+    throw new Error(`the log copy is not consistent with the checkpoint this certificate ` +
+        `carries (a fork or a damaged copy: ${damaged()})`);
+  }
+  log.takeRead();
+  if (!await verifyInclusion(leaf, held.index, note.size,
+                             await log.inclusionProof(held.index), note.root)) {
+    throw new Error(`the inclusion proof rebuilt from the log copy's tiles does not reach ` +
+        `its root: ${damaged()}`);
+  }
+  return {index: held.index, treeSize: note.size, note, copy: true};
 }
 
 // The witnesses of `root` whose C2SP tlog-cosignature/v1 (Ed25519) is on
@@ -343,8 +409,10 @@ async function step(name, fn) {
 // step that failed, or null), error, root, certificate, log, witnesses,
 // status (null when none was stapled)}. `roots`: the server's trust roots
 // (DSSE JSON, oldest first); `bundle`: the certificate bundle (parsed
-// JSON); `certificateId`: the page's; `now`: milliseconds.
-export async function verifyPage({pin, roots, bundle, certificateId: id, now}) {
+// JSON); `certificateId`: the page's; `now`: milliseconds; `logCopy`
+// (optional): get(key) of the log's static copy, checked after the
+// bundle's proof (verifyStaticLog), whose result then replaces it.
+export async function verifyPage({pin, roots, bundle, certificateId: id, now, logCopy}) {
   const report = {anchored: pin !== null, pin, ok: false, failed: null, error: null,
                   root: null, certificate: null, log: null, witnesses: null, status: null};
   try {
@@ -365,6 +433,10 @@ export async function verifyPage({pin, roots, bundle, certificateId: id, now}) {
     const predicate = report.certificate.statement.predicate;
     report.log = await step('log', () =>
       verifyLog(bundle.log, envelope, predicate, report.root, now));
+    if (logCopy) {
+      report.log = await step('log', () =>
+        verifyStaticLog(logCopy, report.log, report.log.leaf, report.root, now));
+    }
     report.witnesses = await step('witnesses', () => verifyWitnesses(report.log.note, report.root));
     if (bundle.status !== undefined) {
       report.status = await step('status', () => verifyStatus(

@@ -51,6 +51,19 @@ function linkPin() {
   return pin === null ? null : pin.toLowerCase();
 }
 
+// The log's static copy named in the link (#log=<base URL>, e.g. a CDN in
+// front of the bucket the registry publishes its tiles to; it must allow
+// this page's origin to GET, CORS): get(key), or undefined without one.
+function logCopy() {
+  const base = new URLSearchParams(location.hash.slice(1)).get('log');
+  if (!base) return undefined;
+  return async (key) => {
+    const res = await fetch(`${base.replace(/\/+$/, '')}/${key}`);
+    if (!res.ok) throw new Error(`the log copy's ${key}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+}
+
 let statement = null;  // The verified statement, once checked.
 
 // Signed status -> [catalogue key of the title, css class].
@@ -130,7 +143,7 @@ function showSteps(r) {
                               issued: localTime(r.certificate.issuedAt)})
       : failed('certificate', 'js.signature_what'));
   show('log-check', result('log'), r.log
-      ? t('js.log_ok', {index: r.log.index, size: r.log.treeSize})
+      ? t(r.log.copy ? 'js.log_ok_copy' : 'js.log_ok', {index: r.log.index, size: r.log.treeSize})
       : failed('log', 'js.log_what'));
   const w = r.witnesses;
   if (w && w.listed === 0) {
@@ -153,7 +166,8 @@ async function check() {
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     report = await verifyPage({pin, roots: (await res.json()).roots,
                                bundle: JSON.parse(data.bundle),
-                               certificateId: data.certificate_id, now: Date.now()});
+                               certificateId: data.certificate_id, now: Date.now(),
+                               logCopy: logCopy()});
   } catch (e) {
     report = {anchored: pin !== null, pin, ok: false, failed: 'root',
               error: t('js.could_not_run', {error: e.message})};

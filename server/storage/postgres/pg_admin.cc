@@ -9,6 +9,7 @@
 
 #include "base/str_cat.h"
 #include "server/storage/keys.h"
+#include "server/storage/postgres/pg_assets.h"
 #include "server/storage/postgres/pg_log.h"
 #include "server/storage/postgres/pg_schema.h"
 #include "server/storage/record.h"
@@ -41,6 +42,14 @@ void ScrubAsset(Snapshot& txn, const std::string& sha,
                 ScrubReport* report) {
   {
     ++report->assets;
+    if (content == kExternalContentId) {
+      ScrubReport::ExternalAsset external;
+      std::memcpy(external.sha256.data(), sha.data(),
+                  std::min(sha.size(), external.sha256.size()));
+      external.size = size;
+      report->external_assets.push_back(external);
+      return;
+    }
     report->asset_bytes += size;
     const std::string name = StrCat("asset ", crypto::ToHex(sha));
     crypto::Sha256 whole;

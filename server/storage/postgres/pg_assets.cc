@@ -215,6 +215,9 @@ absl::StatusOr<std::unique_ptr<AssetReader>> OpenPgAsset(
             "sha256 = $1",
             Bytes(RawSha(sha256)));
         if (r.empty()) return absl::OkStatus();
+        if (FieldBytes(r[0][0]) == kExternalContentId) {
+          return ExternalAssetError(crypto::ToHex(sha256));
+        }
         reader = std::make_unique<PgAssetReader>(
             pool, sha256, FieldBytes(r[0][0]),
             static_cast<uint64_t>(r[0][1].as<int64_t>()),
@@ -227,6 +230,56 @@ absl::StatusOr<std::unique_ptr<AssetReader>> OpenPgAsset(
         StrCat("sha256: no asset ", crypto::ToHex(sha256)));
   }
   return reader;
+}
+
+absl::StatusOr<bool> RecordPgExternalAsset(ConnectionPool* pool,
+                                           const crypto::Sha256Digest& sha256,
+                                           uint64_t size,
+                                           std::string_view studio_id) {
+  bool known = false;
+  absl::Status s = RunSerializable(
+      *pool, "recording an external asset", [&](SerializableTxn& txn) {
+        known = !txn.exec_params("SELECT 1 FROM assets WHERE sha256 = $1",
+                                 Bytes(RawSha(sha256)))
+                     .empty();
+        if (!known) {
+          txn.exec_params(
+              "INSERT INTO assets (sha256, content_id, size_bytes, "
+              "chunk_count) VALUES ($1, $2, $3, 0)",
+              Bytes(RawSha(sha256)), Bytes(kExternalContentId),
+              static_cast<int64_t>(size));
+        }
+        txn.exec_params(
+            "INSERT INTO asset_uploaders (sha256, studio_id) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING",
+            Bytes(RawSha(sha256)), Bytes(studio_id));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return known;
+}
+
+absl::Status MarkPgAssetExternal(ConnectionPool* pool,
+                                 const crypto::Sha256Digest& sha256) {
+  return RunSerializable(
+      *pool, "marking an asset external", [&](SerializableTxn& txn) {
+        const auto r =
+            txn.exec_params("SELECT content_id FROM assets WHERE sha256 = $1",
+                            Bytes(RawSha(sha256)));
+        if (r.empty()) {
+          return absl::NotFoundError(
+              StrCat("sha256: no asset ", crypto::ToHex(sha256)));
+        }
+        const std::string content = FieldBytes(r[0][0]);
+        if (content == kExternalContentId) return absl::OkStatus();
+        txn.exec_params(
+            "UPDATE assets SET content_id = $2, chunk_count = 0 WHERE "
+            "sha256 = $1",
+            Bytes(RawSha(sha256)), Bytes(kExternalContentId));
+        txn.exec_params("DELETE FROM asset_chunks WHERE content_id = $1",
+                        Bytes(content));
+        return absl::OkStatus();
+      });
 }
 
 absl::Status DeleteAbandonedUploads(ConnectionPool& pool, int64_t age_seconds) {

@@ -28,6 +28,15 @@ inline constexpr size_t kChunkSize = 1 << 20;
 // NOT_FOUND naming sha256 if no such asset is committed.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<AssetReader>> OpenPgAsset(
     ConnectionPool* pool, const crypto::Sha256Digest& sha256);
+// The content id that marks an asset whose bytes are outside
+// (Store::RecordExternalAsset): no chunks, never a random id (16 bytes).
+inline constexpr char kExternalContentId[] = "external";
+// Store::RecordExternalAsset and MarkAssetExternal (store.h).
+[[nodiscard]] absl::StatusOr<bool> RecordPgExternalAsset(
+    ConnectionPool* pool, const crypto::Sha256Digest& sha256, uint64_t size,
+    std::string_view studio_id);
+[[nodiscard]] absl::Status MarkPgAssetExternal(
+    ConnectionPool* pool, const crypto::Sha256Digest& sha256);
 // Deletes the chunks of uploads begun more than `age_seconds` ago and
 // never finished.
 [[nodiscard]] absl::Status DeleteAbandonedUploads(ConnectionPool& pool,

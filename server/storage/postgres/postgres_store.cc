@@ -248,6 +248,14 @@ class PostgresStore final : public Store {
       const crypto::Sha256Digest& sha256) override {
     return pg::OpenPgAsset(pool_.get(), sha256);
   }
+  absl::StatusOr<bool> RecordExternalAsset(
+      const crypto::Sha256Digest& sha256, uint64_t size,
+      std::string_view studio_id) override {
+    return pg::RecordPgExternalAsset(pool_.get(), sha256, size, studio_id);
+  }
+  absl::Status MarkAssetExternal(const crypto::Sha256Digest& sha256) override {
+    return pg::MarkPgAssetExternal(pool_.get(), sha256);
+  }
 
   absl::StatusOr<ScrubReport> Scrub() override {
     return pg::ScrubPostgres(*pool_);

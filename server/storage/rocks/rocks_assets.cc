@@ -26,14 +26,21 @@ namespace loupe::storage {
 namespace {
 
 // asset_meta value: "A1" | content_id (16) | u64 size | u32 chunk count |
-// chunk count x 32-byte SHA-256 of each stored chunk. Big-endian.
+// chunk count x 32-byte SHA-256 of each stored chunk. Big-endian. An asset
+// whose bytes are outside (RecordExternalAsset): "X1" | u64 size.
 struct AssetRecord {
   std::string content_id;
   uint64_t size = 0;
   std::vector<crypto::Sha256Digest> chunk_digests;
+  bool external = false;
 };
 
 std::string EncodeRecord(const AssetRecord& r) {
+  if (r.external) {
+    std::string out = "X1";
+    keys::PutBigEndian64(&out, r.size);
+    return out;
+  }
   std::string out = "A1";
   out.append(r.content_id);
   keys::PutBigEndian64(&out, r.size);
@@ -45,6 +52,9 @@ std::string EncodeRecord(const AssetRecord& r) {
 }
 
 absl::StatusOr<AssetRecord> DecodeRecord(std::string_view in) {
+  if (in.size() == 10 && in.substr(0, 2) == "X1") {
+    return AssetRecord{"", keys::GetBigEndian64(in.substr(2)), {}, true};
+  }
   constexpr size_t kFixed = 2 + keys::kContentIdSize + 8 + 4;
   if (in.size() < kFixed || in.substr(0, 2) != "A1") {
     return absl::DataLossError("asset record is malformed");
@@ -373,6 +383,7 @@ absl::StatusOr<std::unique_ptr<AssetReader>> OpenRocksAsset(
     std::shared_ptr<RocksDb> db, const crypto::Sha256Digest& sha256) {
   auto record = ReadRecord(*db, sha256);
   if (!record.ok()) return record.status();
+  if (record->external) return ExternalAssetError(crypto::ToHex(sha256));
   return std::make_unique<RocksAssetReader>(std::move(db), *std::move(record),
                                             sha256);
 }
@@ -402,6 +413,10 @@ absl::Status ScrubAssets(RocksDb& db, const rocksdb::ReadOptions& read,
     auto record = DecodeRecord(it->value().ToStringView());
     if (!record.ok()) {
       report->problems.push_back(StrCat(name, ": ", record.status().message()));
+      continue;
+    }
+    if (record->external) {
+      report->external_assets.push_back({sha, record->size});
       continue;
     }
     crypto::Sha256 whole;
@@ -439,6 +454,45 @@ absl::Status ScrubAssets(RocksDb& db, const rocksdb::ReadOptions& read,
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scrubbing assets");
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> RecordRocksExternalAsset(
+    RocksDb& db, StripedMutex* locks, const crypto::Sha256Digest& sha256,
+    uint64_t size, std::string_view studio_id) {
+  std::lock_guard<std::mutex> lock(locks->For(keys::AssetMeta(sha256)));
+  std::string existing;
+  auto s = db.db->Get(rocksdb::ReadOptions(), db.asset_meta,
+                      keys::AssetMeta(sha256), &existing);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading asset");
+  const bool known = s.ok();
+  rocksdb::WriteBatch batch;
+  if (!known) {
+    batch.Put(db.asset_meta, keys::AssetMeta(sha256),
+              EncodeRecord(AssetRecord{"", size, {}, true}));
+  }
+  batch.Put(db.index, keys::AssetOwner(sha256, studio_id), "");
+  if (auto w = FromRocks(db.db->Write(db.durable, &batch),
+                         "recording an external asset");
+      !w.ok()) {
+    return w;
+  }
+  return known;
+}
+
+absl::Status MarkRocksAssetExternal(RocksDb& db, StripedMutex* locks,
+                                    const crypto::Sha256Digest& sha256) {
+  std::lock_guard<std::mutex> lock(locks->For(keys::AssetMeta(sha256)));
+  auto record = ReadRecord(db, sha256);
+  if (!record.ok()) return record.status();
+  if (record->external) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  batch.Put(db.asset_meta, keys::AssetMeta(sha256),
+            EncodeRecord(AssetRecord{"", record->size, {}, true}));
+  for (uint32_t i = 0; i < record->chunk_digests.size(); ++i) {
+    batch.Delete(db.chunks, keys::Chunk(record->content_id, i));
+  }
+  return FromRocks(db.db->Write(db.durable, &batch),
+                   "marking an asset external");
 }
 
 absl::Status SweepAbandonedUploads(RocksDb& db) {

@@ -27,6 +27,12 @@ inline constexpr size_t kStoredChunkSize = 1 << 20;
 [[nodiscard]] absl::Status ScrubAssets(RocksDb& db,
                                        const rocksdb::ReadOptions& read,
                                        ScrubReport* report);
+// Store::RecordExternalAsset and MarkAssetExternal (store.h).
+[[nodiscard]] absl::StatusOr<bool> RecordRocksExternalAsset(
+    RocksDb& db, StripedMutex* locks, const crypto::Sha256Digest& sha256,
+    uint64_t size, std::string_view studio_id);
+[[nodiscard]] absl::Status MarkRocksAssetExternal(
+    RocksDb& db, StripedMutex* locks, const crypto::Sha256Digest& sha256);
 // Deletes staging files left by uploads that never committed (a crash).
 [[nodiscard]] absl::Status SweepAbandonedUploads(RocksDb& db);
 

@@ -235,6 +235,16 @@ class RocksStore final : public Store {
     return OpenRocksAsset(db_, sha256);
   }
 
+  absl::StatusOr<bool> RecordExternalAsset(
+      const crypto::Sha256Digest& sha256, uint64_t size,
+      std::string_view studio_id) override {
+    return RecordRocksExternalAsset(*db_, &locks_, sha256, size, studio_id);
+  }
+
+  absl::Status MarkAssetExternal(const crypto::Sha256Digest& sha256) override {
+    return MarkRocksAssetExternal(*db_, &locks_, sha256);
+  }
+
   absl::StatusOr<bool> IsAssetUploadedBy(const crypto::Sha256Digest& sha256,
                                          std::string_view studio_id) override {
     return IndexHas(keys::AssetOwner(sha256, studio_id));

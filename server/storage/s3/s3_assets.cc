@@ -1,0 +1,330 @@
+#include "server/storage/s3/s3_assets.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <future>
+#include <set>
+
+#include "base/str_cat.h"
+
+namespace loupe::storage::s3 {
+namespace {
+
+std::string Hex(const crypto::Sha256Digest& sha) { return crypto::ToHex(sha); }
+
+uint64_t ChunkCount(uint64_t size) {
+  return (size + kSumChunk - 1) / kSumChunk;
+}
+
+// The SHA-256 of each kSumChunk of `bytes` (a part; parts are multiples of
+// kSumChunk except the last), appended to `sums`.
+void AppendSums(std::string_view bytes, std::string* sums) {
+  for (size_t at = 0; at < bytes.size(); at += kSumChunk) {
+    const auto d = crypto::Sha256::Of(bytes.substr(at, kSumChunk));
+    sums->append(reinterpret_cast<const char*>(d.data()), d.size());
+  }
+}
+
+// Streams an upload into an unlinked spool file; Commit sends it.
+class S3AssetWriter final : public AssetWriter {
+ public:
+  S3AssetWriter(S3Client* client, S3AssetOptions options, RecordFn record,
+                int fd)
+      : client_(client),
+        options_(std::move(options)),
+        record_(std::move(record)),
+        fd_(fd) {}
+  ~S3AssetWriter() override { close(fd_); }
+
+  absl::Status Append(std::string_view bytes) override {
+    while (!bytes.empty()) {
+      const ssize_t n = write(fd_, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return absl::InternalError(StrCat("spooling an upload in ",
+                                          options_.spool_dir, ": ",
+                                          std::strerror(errno)));
+      }
+      bytes.remove_prefix(static_cast<size_t>(n));
+      received_ += static_cast<uint64_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
+  uint64_t bytes_received() const override { return received_; }
+
+  absl::StatusOr<AssetCommit> Commit(uint64_t size,
+                                     const crypto::Sha256Digest& sha256,
+                                     std::string_view studio_id) override {
+    if (received_ != size) {
+      return absl::InvalidArgumentError(StrCat("size_bytes: declared ", size,
+                                               " bytes but ", received_,
+                                               " arrived; nothing stored"));
+    }
+    auto stored = AlreadyStored(sha256);
+    if (!stored.ok()) return stored.status();
+    if (*stored) {
+      if (auto s = CheckSpool(sha256); !s.ok()) return s;
+    } else if (auto s = Upload(sha256); !s.ok()) {
+      return s;
+    }
+    auto known = record_(sha256, size, studio_id);
+    if (!known.ok()) return known.status();
+    return AssetCommit{sha256, size, *known};
+  }
+
+ private:
+  // True if the bucket holds the object (of this size) and its sums.
+  absl::StatusOr<bool> AlreadyStored(const crypto::Sha256Digest& sha) {
+    auto head = client_->Head(ObjectKey(sha));
+    if (absl::IsNotFound(head.status())) return false;
+    if (!head.ok()) return head.status();
+    if (head->size != received_) return false;
+    auto sums = client_->Head(SumsKey(sha));
+    if (absl::IsNotFound(sums.status())) return false;
+    if (!sums.ok()) return sums.status();
+    return true;
+  }
+
+  // Reads part `index` of the spool into part_ (its size returned).
+  absl::StatusOr<std::string_view> ReadPart(uint64_t index) {
+    part_.resize(options_.part_size);
+    const uint64_t offset = index * options_.part_size;
+    const size_t want = static_cast<size_t>(
+        std::min<uint64_t>(options_.part_size, received_ - offset));
+    size_t got = 0;
+    while (got < want) {
+      const ssize_t n = pread(fd_, part_.data() + got, want - got,
+                              static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return absl::InternalError(
+            StrCat("reading the upload's spool: ", std::strerror(errno)));
+      }
+      got += static_cast<size_t>(n);
+    }
+    return std::string_view(part_.data(), want);
+  }
+
+  uint64_t Parts() const {
+    return std::max<uint64_t>(
+        1, (received_ + options_.part_size - 1) / options_.part_size);
+  }
+
+  absl::Status Mismatch(const crypto::Sha256Digest& declared,
+                        const crypto::Sha256Digest& actual) {
+    return absl::InvalidArgumentError(StrCat("sha256: declared ", Hex(declared),
+                                             " but the bytes hash to ",
+                                             Hex(actual), "; nothing stored"));
+  }
+
+  // The bytes already stored: only check that the upload was the same.
+  absl::Status CheckSpool(const crypto::Sha256Digest& sha) {
+    crypto::Sha256 whole;
+    for (uint64_t i = 0; i < Parts(); ++i) {
+      auto part = ReadPart(i);
+      if (!part.ok()) return part.status();
+      whole.Update(*part);
+    }
+    const auto actual = whole.Finish();
+    return actual == sha ? absl::OkStatus() : Mismatch(sha, actual);
+  }
+
+  absl::Status Upload(const crypto::Sha256Digest& sha) {
+    const std::string key = ObjectKey(sha);
+    if (Parts() == 1) {
+      auto part = ReadPart(0);
+      if (!part.ok()) return part.status();
+      const auto actual = crypto::Sha256::Of(*part);
+      if (actual != sha) return Mismatch(sha, actual);
+      std::string sums;
+      AppendSums(*part, &sums);
+      if (auto s = client_->Put(SumsKey(sha), sums); !s.ok()) return s;
+      return client_->Put(key, *part);
+    }
+    auto id = client_->CreateMultipartUpload(key);
+    if (!id.ok()) return id.status();
+    absl::Status s = UploadParts(sha, key, *id);
+    if (!s.ok()) (void)client_->AbortMultipartUpload(key, *id);  // Best effort.
+    return s;
+  }
+
+  absl::Status UploadParts(const crypto::Sha256Digest& sha,
+                           const std::string& key, const std::string& id) {
+    crypto::Sha256 whole;
+    std::string sums;
+    std::vector<std::string> etags;
+    for (uint64_t i = 0; i < Parts(); ++i) {
+      auto part = ReadPart(i);
+      if (!part.ok()) return part.status();
+      whole.Update(*part);
+      AppendSums(*part, &sums);
+      auto etag = client_->UploadPart(key, id, static_cast<int>(i) + 1, *part);
+      if (!etag.ok()) return etag.status();
+      etags.push_back(*std::move(etag));
+    }
+    const auto actual = whole.Finish();
+    if (actual != sha) return Mismatch(sha, actual);
+    if (auto s = client_->Put(SumsKey(sha), sums); !s.ok()) return s;
+    if (auto s = client_->CompleteMultipartUpload(key, id, etags); !s.ok()) {
+      return s;
+    }
+    auto head = client_->Head(key);
+    if (!head.ok()) return head.status();
+    if (head->size != received_) {
+      return absl::DataLossError(
+          StrCat("asset ", Hex(sha), ": the bucket holds ", head->size,
+                 " bytes after upload, not ", received_));
+    }
+    return absl::OkStatus();
+  }
+
+  S3Client* client_;
+  S3AssetOptions options_;
+  RecordFn record_;
+  int fd_;
+  uint64_t received_ = 0;
+  std::string part_;
+};
+
+// Reads an external asset part by part, each 1 MiB chunk checked against
+// its stored sum before it is returned, the whole digest at the end.
+class S3AssetReader final : public AssetReader {
+ public:
+  S3AssetReader(S3Client* client, size_t window, crypto::Sha256Digest sha,
+                uint64_t size, std::string sums)
+      : client_(client),
+        window_size_(window),
+        sha_(sha),
+        size_(size),
+        sums_(std::move(sums)) {}
+
+  uint64_t size_bytes() const override { return size_; }
+
+  absl::StatusOr<std::optional<std::string>> NextChunk() override {
+    const uint64_t chunks = ChunkCount(size_);
+    if (next_ == chunks) {
+      if (whole_.Finish() != sha_) {
+        return absl::DataLossError(
+            StrCat("asset ", Hex(sha_), " does not match its digest"));
+      }
+      return std::nullopt;
+    }
+    if (window_at_ >= window_.size()) {
+      // The window read ahead while the last one was consumed, if any.
+      auto bytes =
+          prefetch_.valid() ? prefetch_.get() : Fetch(next_ * kSumChunk);
+      if (!bytes.ok()) return bytes.status();
+      window_ = *std::move(bytes);
+      window_at_ = 0;
+      const uint64_t following = next_ * kSumChunk + window_.size();
+      if (following < size_) {
+        prefetch_ = std::async(std::launch::async,
+                               [this, following] { return Fetch(following); });
+      }
+    }
+    std::string chunk = window_.substr(window_at_, kSumChunk);
+    window_at_ += chunk.size();
+    const auto digest = crypto::Sha256::Of(chunk);
+    if (std::memcmp(digest.data(), sums_.data() + next_ * 32, 32) != 0) {
+      return absl::DataLossError(
+          StrCat("asset ", Hex(sha_), ": chunk ", next_, " of ", chunks,
+                 " fails its stored digest (the bucket's bytes changed)"));
+    }
+    whole_.Update(chunk);
+    ++next_;
+    return std::optional<std::string>(std::move(chunk));
+  }
+
+ private:
+  // Bytes [first, first + window) of the object (fewer at its end).
+  absl::StatusOr<std::string> Fetch(uint64_t first) const {
+    const uint64_t last = std::min<uint64_t>(first + window_size_, size_) - 1;
+    auto bytes = client_->Get(ObjectKey(sha_), ByteRange{first, last});
+    if (absl::IsNotFound(bytes.status())) {
+      return absl::DataLossError(StrCat(
+          "asset ", Hex(sha_), ": its object is missing from the bucket"));
+    }
+    if (!bytes.ok()) return bytes.status();
+    if (bytes->size() != last - first + 1) {
+      return absl::DataLossError(
+          StrCat("asset ", Hex(sha_),
+                 ": the bucket's object is shorter than its "
+                 "record"));
+    }
+    return bytes;
+  }
+
+  S3Client* client_;
+  size_t window_size_;
+  crypto::Sha256Digest sha_;
+  uint64_t size_;
+  std::string sums_;
+  std::string window_;
+  size_t window_at_ = 0;
+  uint64_t next_ = 0;
+  crypto::Sha256 whole_;
+  // Declared last: destroyed (waited for) first, while the rest is alive.
+  std::future<absl::StatusOr<std::string>> prefetch_;
+};
+
+}  // namespace
+
+std::string ObjectKey(const crypto::Sha256Digest& sha256) {
+  return StrCat("assets/", Hex(sha256));
+}
+
+std::string SumsKey(const crypto::Sha256Digest& sha256) {
+  return StrCat("sums/", Hex(sha256));
+}
+
+absl::StatusOr<std::unique_ptr<AssetWriter>> NewS3AssetWriter(
+    S3Client* client, const S3AssetOptions& options, RecordFn record) {
+  std::string path = StrCat(options.spool_dir, "/upload-XXXXXX");
+  const int fd = mkstemp(path.data());
+  if (fd < 0) {
+    return absl::InternalError(StrCat("cannot create a spool file in ",
+                                      options.spool_dir, ": ",
+                                      std::strerror(errno)));
+  }
+  unlink(path.c_str());  // Gone with the descriptor, even after a crash.
+  return std::make_unique<S3AssetWriter>(client, options, std::move(record),
+                                         fd);
+}
+
+absl::StatusOr<std::unique_ptr<AssetReader>> OpenS3Asset(
+    S3Client* client, const S3AssetOptions& options,
+    const crypto::Sha256Digest& sha256, std::optional<uint64_t> expected_size) {
+  const std::string name = StrCat("asset ", Hex(sha256));
+  auto head = client->Head(ObjectKey(sha256));
+  if (absl::IsNotFound(head.status())) {
+    return absl::DataLossError(StrCat(name, ": its object ", ObjectKey(sha256),
+                                      " is missing from the bucket"));
+  }
+  if (!head.ok()) return head.status();
+  if (expected_size && head->size != *expected_size) {
+    return absl::DataLossError(StrCat(name, ": the bucket's object has ",
+                                      head->size, " bytes, the record says ",
+                                      *expected_size));
+  }
+  auto sums = client->Get(SumsKey(sha256));
+  if (absl::IsNotFound(sums.status())) {
+    return absl::DataLossError(StrCat(name, ": its chunk digests ",
+                                      SumsKey(sha256),
+                                      " are missing from the bucket"));
+  }
+  if (!sums.ok()) return sums.status();
+  if (sums->size() != ChunkCount(head->size) * 32) {
+    return absl::DataLossError(
+        StrCat(name, ": its chunk digests do not fit its size (", head->size,
+               " bytes)"));
+  }
+  return std::make_unique<S3AssetReader>(client, options.part_size, sha256,
+                                         head->size, *std::move(sums));
+}
+
+}  // namespace loupe::storage::s3
