@@ -8,9 +8,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "base/str_cat.h"
 #include "crypto/random.h"
+#include "server/ops/migrate_assets.h"
 #include "server/storage/open_store.h"
 #include "server/storage/postgres/test_cluster_for_tests.h"
 #include "server/storage/s3/test_swift_for_tests.h"
@@ -360,6 +362,72 @@ TEST_P(S3AssetStoreRocksTest,
   auto again = UploadDeclared(4, size, "st_a");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(RecordedSize(sha), size);
+}
+
+// An asset stored in the engine before assets { s3 } was configured:
+// readable through the S3 store, then moved by migrate-assets (verified in
+// the bucket, the engine's copy freed), then read from the bucket.
+TEST_P(S3AssetStoreRocksTest, MigrateAssetsMovesEngineAssetsToTheBucket) {
+  store_.reset();
+  v1::ServerConfig engine_only = config_;
+  engine_only.clear_assets();
+  crypto::Sha256Digest sha{};
+  {
+    auto engine = OpenStore(engine_only);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    auto writer = (*engine)->BeginUpload();
+    ASSERT_TRUE(writer.ok());
+    auto sent = Stream(**writer, 21, 3 << 20);
+    ASSERT_TRUE(sent.ok());
+    sha = sent->sha;
+    ASSERT_TRUE((*writer)->Commit(sent->size, sha, "st_a").ok());
+    ASSERT_TRUE((*engine)
+                    ->CommitAndWait([&](Transaction& txn) {
+                      v1::Piece piece;
+                      piece.set_id("pc_migrate");
+                      piece.set_studio_id("st_a");
+                      piece.set_studio_reference("M-1");
+                      piece.set_current_version(1);
+                      txn.InsertPiece(piece);
+                      v1::TwinVersion version;
+                      version.set_piece_id("pc_migrate");
+                      version.set_number(1);
+                      version.add_assets()->set_sha256(crypto::ToHex(sha));
+                      txn.InsertVersion(version);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+  Reopen();  // With the bucket: the engine's bytes are still served.
+  auto before = store_->OpenAsset(sha);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(Drain(**before)->sha, sha);
+  before->reset();
+  store_.reset();
+
+  std::ostringstream out;
+  auto s = server::MigrateAssets(config_, out);
+  ASSERT_TRUE(s.ok()) << s << out.str();
+  EXPECT_NE(out.str().find("1 asset(s) moved"), std::string::npos) << out.str();
+  ASSERT_TRUE(bucket_->Head(ObjectKey(sha)).ok());
+  {
+    auto engine = OpenStore(engine_only);
+    ASSERT_TRUE(engine.ok());
+    EXPECT_TRUE(IsExternalAsset((*engine)->OpenAsset(sha).status()));
+  }
+  std::ostringstream again;
+  ASSERT_TRUE(server::MigrateAssets(config_, again).ok());
+  EXPECT_NE(again.str().find("1 already in the bucket"), std::string::npos)
+      << again.str();
+  Reopen();
+  auto after = store_->OpenAsset(sha);
+  ASSERT_TRUE(after.ok()) << after.status();
+  auto read = Drain(**after);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->sha, sha);
+  auto report = store_->Scrub();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->clean()) << report->problems[0];
 }
 
 INSTANTIATE_TEST_SUITE_P(Rocks, S3AssetStoreRocksTest,

@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
-#include <future>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "base/str_cat.h"
 
@@ -203,6 +205,15 @@ class S3AssetReader final : public AssetReader {
         size_(size),
         sums_(std::move(sums)) {}
 
+  ~S3AssetReader() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      cv_.notify_all();
+    }
+    if (fetcher_.joinable()) fetcher_.join();  // After its GET, if any.
+  }
+
   uint64_t size_bytes() const override { return size_; }
 
   absl::StatusOr<std::optional<std::string>> NextChunk() override {
@@ -216,16 +227,12 @@ class S3AssetReader final : public AssetReader {
     }
     if (window_at_ >= window_.size()) {
       // The window read ahead while the last one was consumed, if any.
-      auto bytes =
-          prefetch_.valid() ? prefetch_.get() : Fetch(next_ * kSumChunk);
+      auto bytes = requested_ ? Take() : Fetch(next_ * kSumChunk);
       if (!bytes.ok()) return bytes.status();
       window_ = *std::move(bytes);
       window_at_ = 0;
       const uint64_t following = next_ * kSumChunk + window_.size();
-      if (following < size_) {
-        prefetch_ = std::async(std::launch::async,
-                               [this, following] { return Fetch(following); });
-      }
+      if (following < size_) Request(following);
     }
     std::string chunk = window_.substr(window_at_, kSumChunk);
     window_at_ += chunk.size();
@@ -241,6 +248,39 @@ class S3AssetReader final : public AssetReader {
   }
 
  private:
+  // Read-ahead on one thread of the reader's own (a thread per window
+  // would give each its own malloc arena, holding freed windows: RSS).
+  void Request(uint64_t first) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!fetcher_.joinable()) fetcher_ = std::thread([this] { FetchLoop(); });
+    want_ = first;
+    got_.reset();
+    requested_ = true;
+    cv_.notify_all();
+  }
+  absl::StatusOr<std::string> Take() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return got_.has_value(); });
+    auto out = *std::move(got_);
+    got_.reset();
+    requested_ = false;
+    return out;
+  }
+  void FetchLoop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || want_.has_value(); });
+      if (stop_) return;
+      const uint64_t first = *want_;
+      want_.reset();
+      lock.unlock();
+      auto bytes = Fetch(first);
+      lock.lock();
+      got_ = std::move(bytes);
+      cv_.notify_all();
+    }
+  }
+
   // Bytes [first, first + window) of the object (fewer at its end).
   absl::StatusOr<std::string> Fetch(uint64_t first) const {
     const uint64_t last = std::min<uint64_t>(first + window_size_, size_) - 1;
@@ -268,8 +308,13 @@ class S3AssetReader final : public AssetReader {
   size_t window_at_ = 0;
   uint64_t next_ = 0;
   crypto::Sha256 whole_;
-  // Declared last: destroyed (waited for) first, while the rest is alive.
-  std::future<absl::StatusOr<std::string>> prefetch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<uint64_t> want_;
+  std::optional<absl::StatusOr<std::string>> got_;
+  bool requested_ = false;  // The receiving thread's.
+  bool stop_ = false;
+  std::thread fetcher_;
 };
 
 }  // namespace
@@ -323,7 +368,7 @@ absl::StatusOr<std::unique_ptr<AssetReader>> OpenS3Asset(
         StrCat(name, ": its chunk digests do not fit its size (", head->size,
                " bytes)"));
   }
-  return std::make_unique<S3AssetReader>(client, options.part_size, sha256,
+  return std::make_unique<S3AssetReader>(client, options.read_window, sha256,
                                          head->size, *std::move(sums));
 }
 

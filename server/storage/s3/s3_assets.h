@@ -33,9 +33,11 @@ inline constexpr size_t kSumChunk = 1 << 20;
 
 struct S3AssetOptions {
   std::string spool_dir;
-  // Multipart part size (a multiple of kSumChunk, at least 5 MiB); also
-  // the read-ahead of downloads. Memory per transfer: one part.
+  // Multipart part size (a multiple of kSumChunk, at least 5 MiB).
   size_t part_size = 8 << 20;
+  // Bytes one ranged GET of a download asks for (a multiple of kSumChunk);
+  // one window is consumed while the next is read ahead.
+  size_t read_window = 4 << 20;
   // Scrub deletes orphaned objects (no asset record, older than
   // orphan_grace_seconds) and stale multipart uploads instead of only
   // reporting them.

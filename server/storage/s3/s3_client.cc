@@ -204,6 +204,8 @@ absl::StatusOr<S3Client::Response> S3Client::RunOnce(const Request& r,
   curl_easy_reset(h);
   Transfer t;
   t.body = r.body;
+  // A range's size is known: one allocation, not a doubling string.
+  if (r.range) t.received.reserve(r.range->last - r.range->first + 1);
   const std::string url = Url(r.key, r.query);
   const std::string sigv4 = StrCat("aws:amz:", options_.region, ":s3");
   const std::string payload_sha = r.body.empty()
