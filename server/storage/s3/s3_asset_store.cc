@@ -27,6 +27,9 @@ class S3AssetStore final : public Store {
                                              uint32_t number) override {
     return inner_->GetVersion(id, number);
   }
+  absl::StatusOr<v1::GeometryCheck> GetCheck(std::string_view id) override {
+    return inner_->GetCheck(id);
+  }
   absl::StatusOr<VersionPage> ListVersions(std::string_view id, uint32_t after,
                                            size_t limit) override {
     return inner_->ListVersions(id, after, limit);
