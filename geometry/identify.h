@@ -1,0 +1,42 @@
+#pragma once
+
+// Verification of an identification candidate: a scan (partial, noisy,
+// worn, in any pose) against a twin's mesh, both with their ring frames
+// (geometry/signature.h). The frames give the starting poses (the scan's
+// axis onto the twin's, both ways up, at 24 turns about it); the existing
+// aligner (geometry/align.h) refines the best, and the exact deviation
+// (geometry/deviation.h) of every scan vertex scores it: the share of the
+// scan's area within the tolerance of the twin.
+
+#include <vector>
+
+#include "geometry/align.h"
+#include "geometry/deviation.h"
+#include "geometry/distance.h"
+#include "geometry/mesh.h"
+#include "geometry/signature.h"
+
+namespace loupe::geometry {
+
+struct Verification {
+  double within_tolerance = 0;  // Share of the scan's area.
+  double rms_mm = 0;            // Of every scan vertex (area-weighted).
+  double max_abs_mm = 0;
+  double p95_abs_mm = 0;
+  AlignResult alignment;
+};
+
+// The scan's starting poses onto the twin from the two frames.
+[[nodiscard]] std::vector<Pose> FramePoses(const RingFrame& scan,
+                                           const RingFrame& twin,
+                                           int turns = 24);
+
+// `scan_areas` are VertexAreas(scan). Uses `threads` threads. Pure.
+[[nodiscard]] Verification Verify(const Mesh& scan,
+                                  const std::vector<double>& scan_areas,
+                                  const RingFrame& scan_frame, const Mesh& twin,
+                                  const MeshDistance& twin_distance,
+                                  const RingFrame& twin_frame,
+                                  double tolerance_mm, int threads);
+
+}  // namespace loupe::geometry
