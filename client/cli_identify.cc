@@ -57,16 +57,16 @@ void PrintIdentification(const v1::Identification& r) {
               << "), status " << StatusName(m.status()) << ": best version "
               << m.version() << " (current " << m.current_version() << "), "
               << Percent(m.within_tolerance()) << " of the scan within "
-              << Mm(r.tolerance_mm()) << ", RMS " << Mm(m.rms_mm())
-              << ", max " << Mm(m.max_abs_mm()) << "\n";
+              << Mm(r.tolerance_mm()) << ", RMS " << Mm(m.rms_mm()) << ", max "
+              << Mm(m.max_abs_mm()) << "\n";
   }
   if (r.verdict() == "IDENTIFIED") {
     std::cout << "  margin to the runner-up: " << Percent(r.margin()) << "\n";
   }
   for (const auto& reason : r.reasons()) std::cout << "  " << reason << "\n";
   std::cout << "  candidates verified (" << r.signatures_searched()
-            << " signatures searched in " << r.candidate_stage_ms()
-            << " ms; " << r.total_ms() << " ms in all):\n";
+            << " signatures searched in " << r.candidate_stage_ms() << " ms; "
+            << r.total_ms() << " ms in all):\n";
   for (const auto& c : r.candidates()) PrintCandidate(c);
 }
 
@@ -103,11 +103,11 @@ void AddIdentifyCommand(CLI::App& command, Globals& g, RunSlot& run) {
   command.add_option("scan", o->path, "the scan (STL, OBJ or PLY)")
       ->required()
       ->check(CLI::ExistingFile);
-  command.add_option("--tolerance", o->tolerance,
-                     "millimetres (default 0.1)");
+  command.add_option("--tolerance", o->tolerance, "millimetres (default 0.1)");
   command.add_option("-o,--output", o->output,
                      "save the registry's signed statement here");
-  command.callback([&g, &run, o] { run = [&g, o] { return Identify(g, *o); }; });
+  command.callback(
+      [&g, &run, o] { run = [&g, o] { return Identify(g, *o); }; });
 }
 
 }  // namespace loupe::client

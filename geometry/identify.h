@@ -29,7 +29,7 @@ struct Verification {
 // The scan's starting poses onto the twin from the two frames.
 [[nodiscard]] std::vector<Pose> FramePoses(const RingFrame& scan,
                                            const RingFrame& twin,
-                                           int turns = 24);
+                                           int turns = 72);
 
 // `scan_areas` are VertexAreas(scan). Uses `threads` threads. Pure.
 [[nodiscard]] Verification Verify(const Mesh& scan,

@@ -20,21 +20,38 @@ struct Sample {
 // Area-weighted samples: each triangle split into n x n similar ones
 // (n from its longest edge, so that samples lie at most ~0.25 mm apart),
 // one sample at the centre of each. Independent of the triangulation up
-// to that spacing. Very many triangles (already small) get one each.
+// to that spacing. Beyond a million triangles (already small ones) every
+// k-th triangle gives one sample standing for k triangles' area, so
+// memory stays bounded (~60 MB).
 std::vector<Sample> SurfaceSamples(const Mesh& mesh) {
   std::vector<Sample> out;
-  const bool fine = mesh.triangles.size() > 2'000'000;
-  out.reserve(mesh.triangles.size());
-  for (size_t t = 0; t < mesh.triangles.size(); ++t) {
+  constexpr size_t kMaxSampled = 1'000'000;
+  const size_t stride = std::max<size_t>(
+      1, (mesh.triangles.size() + kMaxSampled - 1) / kMaxSampled);
+  auto split = [&mesh](size_t t) {
+    const Vec3 a = mesh.Corner(t, 0), b = mesh.Corner(t, 1),
+               c = mesh.Corner(t, 2);
+    const double edge = std::max({Norm(b - a), Norm(c - b), Norm(a - c)});
+    return std::isfinite(edge) ? std::clamp(static_cast<int>(edge / 0.25), 1, 8)
+                               : 1;
+  };
+  // At most ~4 million samples in all (a hostile mesh of large triangles).
+  bool fine = mesh.triangles.size() > kMaxSampled;
+  size_t total = 0;
+  for (size_t t = 0; t < mesh.triangles.size() && !fine; ++t) {
+    total += split(t) * split(t);
+    fine = total > 4 * kMaxSampled;
+  }
+  out.reserve(std::min(mesh.triangles.size(), kMaxSampled));
+  for (size_t t = 0; t < mesh.triangles.size(); t += stride) {
     const Vec3 a = mesh.Corner(t, 0), b = mesh.Corner(t, 1),
                c = mesh.Corner(t, 2);
     const Vec3 cross = Cross(b - a, c - a);
     const double area = Norm(cross) / 2;
     if (!(area > 0) || !std::isfinite(area)) continue;
     const Vec3 n = cross / (2 * area);
-    const double edge = std::max({Norm(b - a), Norm(c - b), Norm(a - c)});
-    const int k = fine ? 1 : std::clamp(static_cast<int>(edge / 0.25), 1, 8);
-    const double w = area / (k * k);
+    const int k = fine ? 1 : split(t);
+    const double w = area * static_cast<double>(stride) / (k * k);
     const Vec3 u = (b - a) / k, v = (c - a) / k;
     for (int i = 0; i < k; ++i) {
       for (int j = 0; i + j < k; ++j) {

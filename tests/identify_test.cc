@@ -8,6 +8,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "base/file.h"
 #include "crypto/dsse.h"
@@ -36,7 +39,8 @@ CliResult RunCli(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
-std::string Scan(uint64_t piece_seed, uint64_t scan_seed, bool resized = false) {
+std::string Scan(uint64_t piece_seed, uint64_t scan_seed,
+                 bool resized = false) {
   gen::PieceSpec spec = gen::RandomPiece(piece_seed);
   if (resized) spec = gen::Resized(spec);
   gen::ScanOptions o;
@@ -175,7 +179,7 @@ TEST_F(IdentifyTest, AnswersWithEvidenceThroughRpcAndCli) {
   const std::string scan5 = WriteTemp("scan5.stl", Scan(5, 55));
   r = Identify(*ReadFileToString(scan5));
   ASSERT_TRUE(r.ok());
-  ASSERT_GE(r->alerts_size(), 1);
+  ASSERT_GE(r->alerts_size(), 1) << r->DebugString();
   EXPECT_EQ(r->alerts(0), "STOLEN: piece " + ids[4] + " is reported stolen");
   EXPECT_EQ(r->matches(0).status(), v1::PIECE_STATUS_STOLEN);
   CliResult cli = RunCli(Cli("identify " + scan5));
@@ -211,14 +215,14 @@ TEST_F(IdentifyTest, HostileScansAreRefused) {
   EXPECT_STATUS(Identify(tetra).status(), kInvalidArgument, "not a ring");
   v1::IdentifyPieceHeader header;
   header.set_file_name("scan.3dm");
-  EXPECT_STATUS(server_.Client(kBenchToken)->IdentifyPiece(header, scan)
-                    .status(),
-                kInvalidArgument, "file_name");
+  EXPECT_STATUS(
+      server_.Client(kBenchToken)->IdentifyPiece(header, scan).status(),
+      kInvalidArgument, "file_name");
   header.set_file_name("scan.stl");
   header.set_tolerance_mm(50);
-  EXPECT_STATUS(server_.Client(kBenchToken)->IdentifyPiece(header, scan)
-                    .status(),
-                kInvalidArgument, "tolerance_mm");
+  EXPECT_STATUS(
+      server_.Client(kBenchToken)->IdentifyPiece(header, scan).status(),
+      kInvalidArgument, "tolerance_mm");
   header.set_tolerance_mm(0);
   EXPECT_FALSE(server_.Client("")->IdentifyPiece(header, scan).ok());
   // The server is still up and answers.
@@ -235,8 +239,9 @@ TEST_F(IdentifyTest, IndexSurvivesRestartAndSigkill) {
   server_.Kill();
   ASSERT_OK(server_.Start());
   aurum_ = server_.Client(kAurumToken);
-  for (const auto& [seed, id] :
-       {std::pair<uint64_t, std::string>{11, first}, {12, second}}) {
+  const std::vector<std::pair<uint64_t, std::string>> pieces = {{11, first},
+                                                                {12, second}};
+  for (const auto& [seed, id] : pieces) {
     auto r = Identify(Scan(seed, seed + 1));
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->verdict(), "IDENTIFIED") << seed;

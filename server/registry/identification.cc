@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <utility>
 
@@ -51,6 +53,13 @@ absl::StatusOr<geometry::Verification> VerifyTwin(
                           tolerance, threads);
 }
 
+// "91.6 %" (of a share in 0..1).
+std::string Pct(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %%", share * 100);
+  return buf;
+}
+
 bool Alarming(v1::PieceStatus s) {
   return s == v1::PIECE_STATUS_STOLEN || s == v1::PIECE_STATUS_LOST;
 }
@@ -72,9 +81,9 @@ void Decide(const IdentifyThresholds& t, v1::Identification* out) {
   out->set_margin(best - second);
   if (best_per_piece.empty() || !best_per_piece[0]->passes()) {
     out->set_verdict("NO_MATCH");
-    out->add_reasons(StrCat("no registered ring has ", t.accept * 100,
-                            " % of the scan within ", out->tolerance_mm(),
-                            " mm (best ", best * 100, " %)"));
+    out->add_reasons(StrCat("no registered ring has ", Pct(t.accept),
+                            " of the scan within ", out->tolerance_mm(),
+                            " mm (best ", Pct(best), ")"));
     return;
   }
   for (const auto* b : best_per_piece) {
@@ -84,17 +93,15 @@ void Decide(const IdentifyThresholds& t, v1::Identification* out) {
   }
   if (out->matches_size() == 1) {
     out->set_verdict("IDENTIFIED");
-    out->add_reasons(StrCat(best * 100, " % of the scan within ",
-                            out->tolerance_mm(), " mm of piece ",
-                            out->matches(0).piece_id(), " version ",
-                            out->matches(0).version(), "; the runner-up ",
-                            second * 100, " % (margin ",
-                            (best - second) * 100, " points)"));
+    out->add_reasons(StrCat(
+        Pct(best), " of the scan within ", out->tolerance_mm(), " mm of piece ",
+        out->matches(0).piece_id(), " version ", out->matches(0).version(),
+        "; the runner-up ", Pct(second), " (margin ", Pct(best - second), ")"));
   } else {
     out->set_verdict("CONSISTENT_WITH_SEVERAL");
     out->add_reasons(StrCat(
-        out->matches_size(), " pieces match within ", t.several_margin * 100,
-        " points of each other: geometry cannot tell them apart (pieces "
+        out->matches_size(), " pieces match within ", Pct(t.several_margin),
+        " of each other: geometry cannot tell them apart (pieces "
         "cast from one CAD file are identical within casting tolerance)"));
   }
   // Lost and stolen first, loudly.
@@ -105,8 +112,8 @@ void Decide(const IdentifyThresholds& t, v1::Identification* out) {
                    });
   for (const auto& m : out->matches()) {
     if (m.status() == v1::PIECE_STATUS_STOLEN) {
-      out->add_alerts(StrCat("STOLEN: piece ", m.piece_id(),
-                             " is reported stolen"));
+      out->add_alerts(
+          StrCat("STOLEN: piece ", m.piece_id(), " is reported stolen"));
     } else if (m.status() == v1::PIECE_STATUS_LOST) {
       out->add_alerts(
           StrCat("LOST: piece ", m.piece_id(), " is reported lost"));
@@ -118,14 +125,13 @@ absl::Status Sign(const CertificateSigner& signer, const Principal& who,
                   v1::Identification* out) {
   nlohmann::json matches = nlohmann::json::array();
   for (const auto& m : out->matches()) {
-    matches.push_back(
-        {{"piece_id", m.piece_id()},
-         {"version", m.version()},
-         {"status", v1::PieceStatus_Name(m.status())},
-         {"within_tolerance_permille",
-          std::llround(m.within_tolerance() * 1000)},
-         {"rms_um", std::llround(m.rms_mm() * 1000)},
-         {"max_abs_um", std::llround(m.max_abs_mm() * 1000)}});
+    matches.push_back({{"piece_id", m.piece_id()},
+                       {"version", m.version()},
+                       {"status", v1::PieceStatus_Name(m.status())},
+                       {"within_tolerance_permille",
+                        std::llround(m.within_tolerance() * 1000)},
+                       {"rms_um", std::llround(m.rms_mm() * 1000)},
+                       {"max_abs_um", std::llround(m.max_abs_mm() * 1000)}});
   }
   auto statement = signer.SignJson(
       kIdentificationPayloadType,

@@ -166,20 +166,21 @@ void Registry::CreatePiece(const Principal& who,
     if (!first.ok()) return done(first.status());
     const bool with_version = first->has_value();
     std::optional<v1::TwinVersion> version = *first;
-    ledger_.CreatePiece(piece, *std::move(first),
-                        [this, piece, with_version, version = std::move(version),
-                         done](absl::Status s) mutable {
-                          if (s.ok()) {
-                            if (version) {
-                              version->set_number(1);
-                              index_.Add(*version);
-                            }
-                            if (with_version) piece.set_current_version(1);
-                            done(piece);
-                          } else {
-                            done(s);
-                          }
-                        });
+    ledger_.CreatePiece(
+        piece, *std::move(first),
+        [this, piece, with_version, version = std::move(version),
+         done](absl::Status s) mutable {
+          if (s.ok()) {
+            if (version) {
+              version->set_number(1);
+              index_.Add(*version);
+            }
+            if (with_version) piece.set_current_version(1);
+            done(piece);
+          } else {
+            done(s);
+          }
+        });
   };
   if (!first) return store(std::optional<v1::TwinVersion>());
   first->set_piece_id(piece.id());

@@ -9,11 +9,11 @@
 #include "server/log/checkpoint_publisher.h"
 #include "server/log/transparency_log.h"
 #include "server/policy/access_policy.h"
+#include "server/policy/rate_limiter.h"
 #include "server/registry/geometry_cache.h"
 #include "server/registry/identification.h"
 #include "server/registry/ledger.h"
 #include "server/registry/signature_index.h"
-#include "server/policy/rate_limiter.h"
 #include "server/signing/signer.h"
 #include "server/storage/store.h"
 
@@ -144,9 +144,7 @@ class Registry {
       const std::string& file);
   // Every registered ring's signature: loaded from the stored versions
   // when the Registry is built, then added to as versions are recorded.
-  [[nodiscard]] const SignatureIndex& signature_index() const {
-    return index_;
-  }
+  [[nodiscard]] const SignatureIndex& signature_index() const { return index_; }
 
   [[nodiscard]] const v1::LimitsConfig& limits() const { return limits_; }
 

@@ -28,7 +28,9 @@ void SignatureIndex::Add(const v1::TwinVersion& version) {
         !geometry::UnpackDescriptor(s.profile_density(), &d)) {
       continue;
     }
-    IndexedTwin twin{version.piece_id(), version.number(), g.asset_sha256(),
+    IndexedTwin twin{version.piece_id(),
+                     version.number(),
+                     g.asset_sha256(),
                      {{s.axis().x(), s.axis().y(), s.axis().z()},
                       {s.center().x(), s.center().y(), s.center().z()}}};
     AddLocked(twin, static_cast<float>(s.inner_diameter_mm()),

@@ -129,8 +129,8 @@ void RunAccuracy(int twins, int scans, int groups, int resized,
   for (int i = 0; i < twins; ++i) {
     const std::string stl = TwinStl(gen::RandomPiece(i));
     if (i < 3) twin_stls->push_back(stl);
-    ids.push_back(reg.Register("T" + std::to_string(i),
-                               reg.Upload(stl, "t.stl")));
+    ids.push_back(
+        reg.Register("T" + std::to_string(i), reg.Upload(stl, "t.stl")));
     if ((i + 1) % 1000 == 0) {
       std::printf("  registered %d twins (%.0f s)\n", i + 1, Ms(t0) / 1000);
       std::fflush(stdout);
@@ -141,8 +141,8 @@ void RunAccuracy(int twins, int scans, int groups, int resized,
     const v1::AssetRef cad =
         reg.Upload(TwinStl(gen::RandomPiece(5'000'000 + g)), "cad.stl");
     for (int k = 0; k < 3; ++k) {
-      group_ids[g].insert(reg.Register(
-          "G" + std::to_string(g) + "-" + std::to_string(k), cad));
+      group_ids[g].insert(
+          reg.Register("G" + std::to_string(g) + "-" + std::to_string(k), cad));
     }
   }
   std::vector<std::string> resized_ids;
@@ -176,8 +176,8 @@ void RunAccuracy(int twins, int scans, int groups, int resized,
     const int i = static_cast<int>(pick() % twins);
     const auto r = identify(Scan(gen::RandomPiece(i), 100 + s, 40000), &a);
     ++a.distinct;
-    const bool right = r.verdict() == "IDENTIFIED" &&
-                       r.matches(0).piece_id() == ids[i];
+    const bool right =
+        r.verdict() == "IDENTIFIED" && r.matches(0).piece_id() == ids[i];
     a.top1 += right;
     for (const auto& c : r.candidates()) {
       if (c.piece_id() == ids[i]) {
@@ -190,21 +190,21 @@ void RunAccuracy(int twins, int scans, int groups, int resized,
     }
   }
   for (int u = 0; u < scans; ++u) {
-    const auto r = identify(
-        Scan(gen::RandomPiece(9'000'000 + u), 200 + u, 40000), &a);
+    const auto r =
+        identify(Scan(gen::RandomPiece(9'000'000 + u), 200 + u, 40000), &a);
     ++a.unregistered;
     a.false_ids += r.verdict() != "NO_MATCH";
     a.nonmatch_scores.push_back(
         r.candidates_size() > 0 ? r.candidates(0).within_tolerance() : 0);
   }
   for (int g = 0; g < groups; ++g) {
-    const auto r = identify(
-        Scan(gen::RandomPiece(5'000'000 + g), 300 + g, 40000), &a);
+    const auto r =
+        identify(Scan(gen::RandomPiece(5'000'000 + g), 300 + g, 40000), &a);
     std::set<std::string> named;
     for (const auto& m : r.matches()) named.insert(m.piece_id());
     ++a.groups;
-    a.groups_ok += r.verdict() == "CONSISTENT_WITH_SEVERAL" &&
-                   named == group_ids[g];
+    a.groups_ok +=
+        r.verdict() == "CONSISTENT_WITH_SEVERAL" && named == group_ids[g];
   }
   for (int k = 0; k < resized; ++k) {
     const auto r = identify(
@@ -216,17 +216,20 @@ void RunAccuracy(int twins, int scans, int groups, int resized,
                     r.matches(0).version() == 2;
   }
   const server::IdentifyThresholds t;
-  std::printf("accuracy through the registry: %d twins + %d groups of 3 + "
-              "%d resized registered in %.0f s\n",
-              twins, groups, resized, register_s);
+  std::printf(
+      "accuracy through the registry: %d twins + %d groups of 3 + "
+      "%d resized registered in %.0f s\n",
+      twins, groups, resized, register_s);
   std::printf("  top-1 distinct pieces: %d / %d = %.2f %% (target >= 99 %%)\n",
               a.top1, a.distinct, 100.0 * a.top1 / std::max(1, a.distinct));
-  std::printf("  false identifications of unregistered pieces: %d / %d "
-              "(target 0)\n",
-              a.false_ids, a.unregistered);
-  std::printf("  same-CAD groups answered CONSISTENT_WITH_SEVERAL with all "
-              "members: %d / %d\n",
-              a.groups_ok, a.groups);
+  std::printf(
+      "  false identifications of unregistered pieces: %d / %d "
+      "(target 0)\n",
+      a.false_ids, a.unregistered);
+  std::printf(
+      "  same-CAD groups answered CONSISTENT_WITH_SEVERAL with all "
+      "members: %d / %d\n",
+      a.groups_ok, a.groups);
   std::printf("  resized pieces identified at version 2: %d / %d\n",
               a.resized_ok, a.resized);
   PrintQuantiles("match scores (share within 0.1 mm)", a.match_scores);
@@ -235,13 +238,14 @@ void RunAccuracy(int twins, int scans, int groups, int resized,
       a.match_scores.empty()
           ? 0
           : *std::min_element(a.match_scores.begin(), a.match_scores.end());
-  const double highest_non =
-      a.nonmatch_scores.empty() ? 0
-                                : *std::max_element(a.nonmatch_scores.begin(),
-                                                    a.nonmatch_scores.end());
-  std::printf("  threshold %.2f: %.3f above the highest non-match, %.3f "
-              "below the lowest match\n",
-              t.accept, t.accept - highest_non, lowest_match - t.accept);
+  const double highest_non = a.nonmatch_scores.empty()
+                                 ? 0
+                                 : *std::max_element(a.nonmatch_scores.begin(),
+                                                     a.nonmatch_scores.end());
+  std::printf(
+      "  threshold %.2f: %.3f above the highest non-match, %.3f "
+      "below the lowest match\n",
+      t.accept, t.accept - highest_non, lowest_match - t.accept);
   PrintQuantiles("identification ms (40k-point scans)", a.ms);
 
   // 3. A 200,000-point scan, whole identification through the RPC.
