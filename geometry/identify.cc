@@ -1,7 +1,9 @@
 #include "geometry/identify.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <vector>
 
 namespace loupe::geometry {
 namespace {
@@ -71,14 +73,94 @@ Verification Verify(const Mesh& scan, const std::vector<double>& scan_areas,
   known.initial_poses = &poses;
   Verification v;
   v.alignment = Align(scan, twin, twin_distance, options, known);
-  const Deviation d =
-      MeasureDeviation(Transformed(scan, v.alignment.pose), twin_distance,
-                       tolerance_mm, threads, &scan_areas);
+  const Mesh aligned = Transformed(scan, v.alignment.pose);
+  const Deviation d = MeasureDeviation(aligned, twin_distance, tolerance_mm,
+                                       threads, &scan_areas);
+  v.envelope_conflict = EnvelopeConflict(aligned, twin, twin_frame,
+                                         std::max(0.3, 3 * tolerance_mm));
   v.within_tolerance = d.stats.within_tolerance;
   v.rms_mm = d.stats.rms;
   v.max_abs_mm = d.stats.max_abs;
   v.p95_abs_mm = d.stats.p95_abs;
   return v;
+}
+
+double EnvelopeConflict(const Mesh& aligned_scan, const Mesh& twin,
+                        const RingFrame& frame, double conflict_mm) {
+  const Vec3 helper =
+      std::abs(frame.axis.x) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
+  const Vec3 e1 = Normalized(Cross(frame.axis, helper));
+  const Vec3 e2 = Cross(frame.axis, e1);
+  // Cells: the mean radius's circumference in 0.4 mm steps, by 0.4 mm of
+  // height within +-12 mm.
+  double radius = 0;
+  for (const Vec3& p : twin.vertices) {
+    const Vec3 d = p - frame.center;
+    radius += std::hypot(Dot(d, e1), Dot(d, e2));
+  }
+  radius /= std::max<size_t>(1, twin.vertices.size());
+  const int around = std::clamp(
+      static_cast<int>(2 * std::numbers::pi * radius / 0.4), 16, 4096);
+  constexpr int kHeights = 60;
+  auto envelope = [&](const Mesh& m) {
+    std::vector<float> out(static_cast<size_t>(around) * kHeights, -1);
+    // Points on every triangle at most 0.2 mm apart.
+    std::vector<Vec3> points;
+    for (size_t t = 0; t < m.triangles.size(); ++t) {
+      const Vec3 p0 = m.Corner(t, 0), u = m.Corner(t, 1) - p0,
+                 v = m.Corner(t, 2) - p0;
+      // Outward-facing surface only: a cell where a scan saw only the
+      // inner wall says nothing of what stands outside.
+      const Vec3 n = Normalized(Cross(u, v));
+      const Vec3 c = p0 + (u + v) / 3 - frame.center;
+      const Vec3 radial = Normalized(c - frame.axis * Dot(c, frame.axis));
+      if (Dot(n, radial) < 0.3) continue;
+      const double edge = std::max({Norm(u), Norm(v), Norm(u - v)});
+      const int k = std::isfinite(edge)
+                        ? std::clamp(static_cast<int>(edge / 0.2) + 1, 1, 16)
+                        : 1;
+      for (int i = 0; i <= k; ++i) {
+        for (int j = 0; i + j <= k; ++j) {
+          points.push_back(p0 + u * (static_cast<double>(i) / k) +
+                           v * (static_cast<double>(j) / k));
+        }
+      }
+    }
+    for (const Vec3& p : points) {
+      const Vec3 d = p - frame.center;
+      const double x = Dot(d, e1), y = Dot(d, e2), z = Dot(d, frame.axis);
+      const int h = static_cast<int>(std::floor(z / 0.4)) + kHeights / 2;
+      if (h < 0 || h >= kHeights || !std::isfinite(x + y)) continue;
+      const double a = std::atan2(y, x) + std::numbers::pi;
+      const int k = std::min(
+          around - 1, static_cast<int>(a / (2 * std::numbers::pi) * around));
+      float& cell = out[static_cast<size_t>(k) * kHeights + h];
+      cell = std::max(cell, static_cast<float>(std::hypot(x, y)));
+    }
+    return out;
+  };
+  const std::vector<float> a = envelope(aligned_scan), b = envelope(twin);
+  // Cells inside both coverages only (their neighbours around and along
+  // the axis seen too): at a coverage's edge a cell holds part of a
+  // surface.
+  auto seen = [&](int k, int h) {
+    if (h < 0 || h >= kHeights) return false;
+    const size_t i = static_cast<size_t>((k + around) % around) * kHeights + h;
+    return a[i] >= 0 && b[i] >= 0;
+  };
+  size_t both = 0, conflicts = 0;
+  for (int k = 0; k < around; ++k) {
+    for (int h = 0; h < kHeights; ++h) {
+      if (!seen(k, h) || !seen(k - 1, h) || !seen(k + 1, h) ||
+          !seen(k, h - 1) || !seen(k, h + 1)) {
+        continue;
+      }
+      const size_t i = static_cast<size_t>(k) * kHeights + h;
+      ++both;
+      conflicts += std::abs(a[i] - b[i]) > conflict_mm;
+    }
+  }
+  return both == 0 ? 1.0 : static_cast<double>(conflicts) / both;
 }
 
 }  // namespace loupe::geometry

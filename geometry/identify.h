@@ -23,6 +23,12 @@ struct Verification {
   double rms_mm = 0;            // Of every scan vertex (area-weighted).
   double max_abs_mm = 0;
   double p95_abs_mm = 0;
+  // Where both surfaces were seen (cells of 0.4 mm by 0.4 mm on the twin's
+  // cylinder, angle by height along the axis), the share of cells whose
+  // outermost surfaces differ by more than `conflict_mm`: material one has
+  // and the other has not (a head on a plain band, a twist), which the
+  // scan-to-twin share cannot see when the scan lies on the twin's band.
+  double envelope_conflict = 0;
   AlignResult alignment;
 };
 
@@ -38,5 +44,12 @@ struct Verification {
                                   const MeshDistance& twin_distance,
                                   const RingFrame& twin_frame,
                                   double tolerance_mm, int threads);
+
+// Envelope_conflict of `aligned_scan` (in the twin's frame) against
+// `twin`: cells where the outermost radius about `frame` differs by more
+// than `conflict_mm`, over cells both have.
+[[nodiscard]] double EnvelopeConflict(const Mesh& aligned_scan,
+                                      const Mesh& twin, const RingFrame& frame,
+                                      double conflict_mm);
 
 }  // namespace loupe::geometry

@@ -83,7 +83,9 @@ void Decide(const IdentifyThresholds& t, v1::Identification* out) {
     out->set_verdict("NO_MATCH");
     out->add_reasons(StrCat("no registered ring has ", Pct(t.accept),
                             " of the scan within ", out->tolerance_mm(),
-                            " mm (best ", Pct(best), ")"));
+                            " mm and its outer surface where both were "
+                            "seen (best ",
+                            Pct(best), ")"));
     return;
   }
   for (const auto* b : best_per_piece) {
@@ -230,7 +232,8 @@ absl::StatusOr<v1::Identification> RunIdentification(
     c->set_max_abs_mm(v.max_abs_mm);
     c->set_p95_abs_mm(v.p95_abs_mm);
     c->set_signature_distance(hit.distance);
-    c->set_passes(v.within_tolerance >= t.accept);
+    c->set_passes(v.within_tolerance >= t.accept &&
+                  v.envelope_conflict <= t.max_conflict);
   }
   std::stable_sort(out.mutable_candidates()->begin(),
                    out.mutable_candidates()->end(),

@@ -24,10 +24,14 @@ inline constexpr char kIdentificationPayloadType[] =
 
 // The decision's thresholds (docs/geometry.md gives their measured error
 // rates): a version matches when at least `accept` of the scan's area lies
-// within tolerance of it; pieces within `several_margin` of the best are
-// indistinguishable (CONSISTENT_WITH_SEVERAL).
+// within tolerance of it and their envelopes agree (`max_conflict`); pieces
+// within `several_margin` of the best are indistinguishable
+// (CONSISTENT_WITH_SEVERAL).
 struct IdentifyThresholds {
   double accept = 0.80;
+  // ... and at most this share of the cells both surfaces cover differ in
+  // their outermost surface (geometry::Verification::envelope_conflict).
+  double max_conflict = 0.075;
   double several_margin = 0.04;
   size_t verified_assets = 4;  // Distinct meshes verified.
   double default_tolerance_mm = 0.1;
