@@ -148,6 +148,11 @@ constexpr Command kCommands[] = {
      "check a scan or CAD file against a piece's twin on the registry "
      "(exit 0 pass, 1 fail, 2 usage); the registry signs the result",
      &AddCheckCommand},
+    {"identify",
+     "identify a scanned piece among every registered ring: IDENTIFIED, "
+     "CONSISTENT_WITH_SEVERAL or NO_MATCH, with each candidate's evidence "
+     "and status (exit 0 found, 1 no match, 2 usage)",
+     &AddIdentifyCommand},
 };
 
 // The options every command takes, into `g`.

@@ -60,5 +60,7 @@ void AddCertCommands(CLI::App& command, Globals& g, RunSlot& run);
 // `loupe geometry` and `loupe check` (cli_geometry.cc).
 void AddGeometryCommands(CLI::App& command, Globals& g, RunSlot& run);
 void AddCheckCommand(CLI::App& command, Globals& g, RunSlot& run);
+// `loupe identify` (cli_identify.cc).
+void AddIdentifyCommand(CLI::App& command, Globals& g, RunSlot& run);
 
 }  // namespace loupe::client

@@ -374,4 +374,24 @@ absl::StatusOr<v1::GeometryCheck> RegistryClient::CheckGeometry(
   return response;
 }
 
+absl::StatusOr<v1::Identification> RegistryClient::IdentifyPiece(
+    v1::IdentifyPieceHeader header, std::string_view bytes) {
+  header.set_size_bytes(bytes.size());
+  grpc::ClientContext ctx;
+  Prepare(&ctx, 0);
+  v1::Identification response;
+  auto writer = stub_->IdentifyPiece(&ctx, &response);
+  v1::IdentifyPieceRequest message;
+  *message.mutable_header() = header;
+  bool open = writer->Write(message);
+  for (size_t at = 0; open && at < bytes.size(); at += kChunk) {
+    message.set_chunk(std::string(bytes.substr(at, kChunk)));
+    open = writer->Write(message);
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  if (!s.ok()) return FromGrpc(s);
+  return response;
+}
+
 }  // namespace loupe::client

@@ -73,6 +73,10 @@ class RegistryClient {
   // Streams `bytes` to CheckGeometry after `header` (size_bytes is set).
   [[nodiscard]] absl::StatusOr<v1::GeometryCheck> CheckGeometry(
       v1::CheckGeometryHeader header, std::string_view bytes);
+  // Streams `bytes` (a scan) to IdentifyPiece after `header` (size_bytes
+  // is set).
+  [[nodiscard]] absl::StatusOr<v1::Identification> IdentifyPiece(
+      v1::IdentifyPieceHeader header, std::string_view bytes);
 
   // Downloads an asset to `path` ("-" for stdout), verifying its SHA-256;
   // the file appears only once complete and verified.

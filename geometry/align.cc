@@ -138,7 +138,7 @@ double Score(const std::vector<Vec3>& points, const Pose& pose,
 // whose variance stands apart).
 Pose Coarse(const Measurements& a, const Measurements& b,
             const std::vector<Vec3>& probe, const MeshDistance& distance,
-            int threads, Vec3* axis) {
+            int threads, Vec3* axis, const std::vector<Pose>* known_poses) {
   const auto& l = b.principal_moments;
   const double spread = std::max(l[2], 1e-12);
   // A ring: two equal variances; its axis is the third.
@@ -149,8 +149,9 @@ Pose Coarse(const Measurements& a, const Measurements& b,
   const Matrix3 from = FromColumns(a.principal_axes);
   const Matrix3 to = FromColumns(b.principal_axes);
   std::vector<Pose> candidates;
+  if (known_poses != nullptr) candidates = *known_poses;
   const int spins = ring_like ? 12 : 1;
-  for (int signs = 0; signs < 8; ++signs) {
+  for (int signs = 0; signs < 8 && known_poses == nullptr; ++signs) {
     // The eigenvectors' signs are arbitrary on both sides: every choice
     // that makes a proper rotation is a candidate.
     Matrix3 flip = {{{signs & 1 ? -1.0 : 1.0, 0, 0},
@@ -237,7 +238,7 @@ AlignResult Align(const Mesh& moving, const Mesh& reference,
       known.reference ? *known.reference : Measure(reference);
   Vec3 axis;
   Pose pose = Coarse(known.moving ? *known.moving : Measure(moving), ref, probe,
-                     distance, o.threads, &axis);
+                     distance, o.threads, &axis, known.initial_poses);
   std::vector<Correspondence> pairs(samples.size());
   // Each sample's last nearest triangle: the next iteration moves it
   // little, so a walk from there finds its new nearest point (the first

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include "geometry/distance.h"
 #include "geometry/measure.h"
@@ -56,6 +57,10 @@ struct AlignInputs {
   const Measurements* moving = nullptr;
   const Measurements* reference = nullptr;
   const std::vector<double>* moving_areas = nullptr;
+  // Starting poses to try instead of the principal axes' (e.g. from both
+  // meshes' ring frames, geometry/identify.h): the best by RMS on a
+  // subsample starts the ICP.
+  const std::vector<Pose>* initial_poses = nullptr;
 };
 
 [[nodiscard]] AlignResult Align(const Mesh& moving, const Mesh& reference,

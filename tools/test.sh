@@ -57,6 +57,9 @@ LOUPE_BIN="$BUILD/client/loupe" "$BUILD/tools/bench/verify_bench" 0.5
 /usr/bin/python3 "$ROOT/tools/bench/geometry_bench.py" "$BUILD/client/loupe" \
   "$BUILD/tools/bench/closest_bench"
 "$BUILD/tools/bench/http_bench" 1
+# Identification: 60 twins, 20 + 20 scans, 2 groups, 2 resized, 20,000
+# signatures (the full scale is tools/bench/run.sh's).
+"$BUILD/tools/bench/identify_bench" 60 20 2 2 20000
 
 if [ "${LOUPE_SANITIZE:-1}" != 0 ]; then
   SAN_BUILD=${LOUPE_SANITIZE_BUILD_DIR:-$ROOT/build-asan}

@@ -102,6 +102,9 @@ absl::Status FinishConfig(v1::ServerConfig* config) {
     limits->set_max_concurrent_streams(100);
   }
   if (limits->max_call_seconds() == 0) limits->set_max_call_seconds(3600);
+  if (limits->identifications_per_minute() == 0) {
+    limits->set_identifications_per_minute(30);
+  }
   if (limits->handshake_timeout_ms() == 0) {
     limits->set_handshake_timeout_ms(10000);
   }

@@ -7,7 +7,7 @@
 namespace loupe::server {
 
 absl::Status RateLimiter::Admit(const std::string& key, std::string_view who) {
-  const double burst = 2 * per_second_;
+  const double burst = burst_ > 0 ? burst_ : 2 * per_second_;
   const auto now = Clock::now();
   std::lock_guard lock(mu_);
   if (buckets_.size() > 100000) {

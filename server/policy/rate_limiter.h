@@ -16,6 +16,10 @@ namespace loupe::server {
 class RateLimiter {
  public:
   explicit RateLimiter(double per_second) : per_second_(per_second) {}
+  // With a burst other than 2 x per_second (identification: a minute's
+  // worth).
+  RateLimiter(double per_second, double burst)
+      : per_second_(per_second), burst_(burst) {}
 
   // OK and one request spent, or RESOURCE_EXHAUSTED naming `who` and the
   // rate.
@@ -29,6 +33,7 @@ class RateLimiter {
     Clock::time_point last;
   };
   const double per_second_;
+  const double burst_ = 0;  // 0: 2 x per_second_.
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
 };

@@ -14,6 +14,7 @@
 #include "geometry/measure.h"
 #include "geometry/read_mesh.h"
 #include "geometry/ring.h"
+#include "geometry/signature.h"
 #include "server/registry/geometry_cache.h"
 
 namespace loupe::server {
@@ -95,6 +96,20 @@ MeshMeasurement MeasureMesh(std::string_view bytes, std::string_view format,
     g->set_inner_diameter_mm(Nm(ring->inner_diameter_mm));
     g->set_band_width_mm(Nm(ring->band_width_mm));
     g->set_min_wall_thickness_mm(Nm(ring->min_wall_mm));
+  }
+  if (auto sig = geometry::ComputeSignature(mesh->mesh); sig.ok()) {
+    v1::ShapeSignature* s = g->mutable_signature();
+    s->set_version(geometry::kSignatureVersion);
+    s->set_inner_diameter_mm(Nm(sig->inner_diameter_mm));
+    s->set_band_width_mm(Nm(sig->band_width_mm));
+    s->set_wall_thickness_mm(Nm(sig->wall_thickness_mm));
+    s->set_max_height_mm(Nm(sig->max_height_mm));
+    s->set_profile_density(geometry::PackDescriptor(sig->descriptor));
+    Set(s->mutable_axis(), sig->frame.axis);
+    Set(s->mutable_center(), sig->frame.center);
+    for (double moment : m.principal_moments) {
+      s->add_principal_moments_mm2(Nm(moment));
+    }
   }
   return out;
 }

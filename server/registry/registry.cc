@@ -55,13 +55,18 @@ Registry::Registry(storage::Store* store, const AccessPolicy* policy,
       signer_(signer),
       log_(log),
       geometry_(geometry),
-      publisher_(publisher) {
+      publisher_(publisher),
+      identify_rate_(std::max(1u, limits_.identifications_per_minute()) / 60.0,
+                     std::max(1u, limits_.identifications_per_minute())) {
   if (geometry_ == nullptr) {
     own_geometry_ = std::make_unique<GeometryCache>(
         store_, /*pool=*/nullptr,
         GeometryCache::Options{.max_triangles = limits_.max_mesh_triangles()});
     geometry_ = own_geometry_.get();
   }
+  // The signatures are stored with the versions' geometry: no mesh is
+  // read again.
+  index_status_ = index_.Rebuild(*store_);
 }
 
 absl::Status Upload::Append(std::string_view chunk) {
@@ -162,15 +167,22 @@ void Registry::CreatePiece(const Principal& who,
                    absl::StatusOr<std::optional<v1::TwinVersion>> first) {
     if (!first.ok()) return done(first.status());
     const bool with_version = first->has_value();
-    ledger_.CreatePiece(piece, *std::move(first),
-                        [piece, with_version, done](absl::Status s) mutable {
-                          if (s.ok()) {
-                            if (with_version) piece.set_current_version(1);
-                            done(piece);
-                          } else {
-                            done(s);
-                          }
-                        });
+    std::optional<v1::TwinVersion> version = *first;
+    ledger_.CreatePiece(
+        piece, *std::move(first),
+        [this, piece, with_version, version = std::move(version),
+         done](absl::Status s) mutable {
+          if (s.ok()) {
+            if (version) {
+              version->set_number(1);
+              index_.Add(*version);
+            }
+            if (with_version) piece.set_current_version(1);
+            done(piece);
+          } else {
+            done(s);
+          }
+        });
   };
   if (!first) return store(std::optional<v1::TwinVersion>());
   first->set_piece_id(piece.id());
@@ -211,7 +223,12 @@ void Registry::AddVersion(const Principal& who,
        done](absl::StatusOr<v1::TwinVersion> version) {
         if (!version.ok()) return done(version.status());
         *version->mutable_created_at() = TimeUtil::GetCurrentTime();
-        ledger_.AppendVersion(*std::move(version), studio_id, done);
+        ledger_.AppendVersion(
+            *std::move(version), studio_id,
+            [this, done](absl::StatusOr<v1::TwinVersion> stored) {
+              if (stored.ok()) index_.Add(*stored);
+              done(std::move(stored));
+            });
       });
 }
 

@@ -9,8 +9,11 @@
 #include "server/log/checkpoint_publisher.h"
 #include "server/log/transparency_log.h"
 #include "server/policy/access_policy.h"
+#include "server/policy/rate_limiter.h"
 #include "server/registry/geometry_cache.h"
+#include "server/registry/identification.h"
 #include "server/registry/ledger.h"
+#include "server/registry/signature_index.h"
 #include "server/signing/signer.h"
 #include "server/storage/store.h"
 
@@ -134,6 +137,18 @@ class Registry {
   // given its id; `done` runs on a storage thread when durable.
   void RecordGeometryCheck(v1::GeometryCheck check, Ledger::CheckCallback done);
 
+  // IdentifyPiece (identification.h): the header is checked (and the
+  // caller's identification rate spent) before any bytes are taken, then
+  // the whole scan against the signature index.
+  [[nodiscard]] absl::Status BeginIdentification(
+      const Principal& who, const v1::IdentifyPieceHeader& header);
+  [[nodiscard]] absl::StatusOr<v1::Identification> FinishIdentification(
+      const Principal& who, const v1::IdentifyPieceHeader& header,
+      const std::string& file);
+  // Every registered ring's signature: loaded from the stored versions
+  // when the Registry is built, then added to as versions are recorded.
+  [[nodiscard]] const SignatureIndex& signature_index() const { return index_; }
+
   [[nodiscard]] const v1::LimitsConfig& limits() const { return limits_; }
 
   [[nodiscard]] absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(
@@ -165,6 +180,9 @@ class Registry {
   std::unique_ptr<GeometryCache> own_geometry_;  // When none is given.
   GeometryCache* geometry_;
   CheckpointPublisher* publisher_;
+  SignatureIndex index_;
+  absl::Status index_status_;  // Of loading it from the store.
+  RateLimiter identify_rate_;
 };
 
 }  // namespace loupe::server

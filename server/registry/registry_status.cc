@@ -345,6 +345,25 @@ absl::StatusOr<v1::GeometryCheck> Registry::FinishGeometryCheck(
                           geometry_->options().threads);
 }
 
+absl::Status Registry::BeginIdentification(
+    const Principal& who, const v1::IdentifyPieceHeader& header) {
+  if (auto s = CheckIdentifyHeader(who, header); !s.ok()) return s;
+  if (!index_status_.ok()) {
+    return absl::UnavailableError(
+        StrCat("identification: the signature index did not load: ",
+               index_status_.message()));
+  }
+  return identify_rate_.Admit(who.id, who.id);
+}
+
+absl::StatusOr<v1::Identification> Registry::FinishIdentification(
+    const Principal& who, const v1::IdentifyPieceHeader& header,
+    const std::string& file) {
+  return RunIdentification(*store_, index_, signer_, who, header, file,
+                           limits_.max_mesh_triangles(),
+                           geometry_->options().threads);
+}
+
 absl::StatusOr<v1::Certificate> Registry::WithLogProof(
     v1::Certificate certificate, bool staple_status) {
   if (log_ == nullptr) return certificate;

@@ -114,13 +114,51 @@ class UploadReactor final
   std::unique_ptr<Upload> upload_;
 };
 
-// Receives a file to check (header, then chunks, held in memory up to the
-// declared size), then runs the check on the worker pool.
-class CheckReactor final
-    : public grpc::ServerReadReactor<v1::CheckGeometryRequest> {
+// Calls that take a whole file (CheckGeometry, IdentifyPiece): what each
+// asks of the Registry.
+struct CheckCall {
+  using Request = v1::CheckGeometryRequest;
+  using Header = v1::CheckGeometryHeader;
+  using Response = v1::GeometryCheck;
+  static constexpr char kWhat[] = "geometry check";
+  static absl::Status Begin(Registry* r, const Principal& who,
+                            const Header& h) {
+    return r->BeginGeometryCheck(who, h);
+  }
+  static absl::StatusOr<Response> Finish(Registry* r, const Principal& who,
+                                         const Header& h,
+                                         const std::string& file) {
+    return r->FinishGeometryCheck(who, h, file);
+  }
+};
+
+struct IdentifyCall {
+  using Request = v1::IdentifyPieceRequest;
+  using Header = v1::IdentifyPieceHeader;
+  using Response = v1::Identification;
+  static constexpr char kWhat[] = "identification";
+  static absl::Status Begin(Registry* r, const Principal& who,
+                            const Header& h) {
+    return r->BeginIdentification(who, h);
+  }
+  static absl::StatusOr<Response> Finish(Registry* r, const Principal& who,
+                                         const Header& h,
+                                         const std::string& file) {
+    return r->FinishIdentification(who, h, file);
+  }
+};
+
+// Receives a file (header, then chunks, held in memory up to the declared
+// size), then runs the call on the worker pool.
+template <typename Call>
+class FileReactor final
+    : public grpc::ServerReadReactor<typename Call::Request> {
  public:
-  CheckReactor(Registry* registry, WorkerPool* pool,
-               absl::StatusOr<Principal> who, v1::GeometryCheck* response)
+  using Base = grpc::ServerReadReactor<typename Call::Request>;
+  using Base::Finish;
+  using Base::StartRead;
+  FileReactor(Registry* registry, WorkerPool* pool,
+              absl::StatusOr<Principal> who, typename Call::Response* response)
       : registry_(registry),
         pool_(pool),
         response_(response),
@@ -138,7 +176,7 @@ class CheckReactor final
       EndOfStream();
       return;
     }
-    absl::Status status = clock_.Check("geometry check");
+    absl::Status status = clock_.Check(Call::kWhat);
     if (status.ok()) status = Receive();
     if (!status.ok()) std::string().swap(file_);
     if (!status.ok()) {
@@ -159,7 +197,7 @@ class CheckReactor final
       }
       header_ = request_.header();
       started_ = true;
-      if (auto s = registry_->BeginGeometryCheck(who_, header_); !s.ok()) {
+      if (auto s = Call::Begin(registry_, who_, header_); !s.ok()) {
         return s;
       }
       file_.reserve(header_.size_bytes());
@@ -191,7 +229,7 @@ class CheckReactor final
       return;
     }
     pool_->Submit([this] {
-      auto result = registry_->FinishGeometryCheck(who_, header_, file_);
+      auto result = Call::Finish(registry_, who_, header_, file_);
       std::string().swap(file_);
       if (result.ok() && header_.record()) {
         // Stored and logged; answered when durable (a storage thread).
@@ -209,11 +247,11 @@ class CheckReactor final
 
   Registry* registry_;
   WorkerPool* pool_;
-  v1::GeometryCheck* response_;
+  typename Call::Response* response_;
   CallClock clock_;
   Principal who_;
-  v1::CheckGeometryRequest request_;
-  v1::CheckGeometryHeader header_;
+  typename Call::Request request_;
+  typename Call::Header header_;
   bool started_ = false;
   std::string file_;
 };
@@ -360,8 +398,15 @@ grpc::ServerReadReactor<v1::UploadAssetRequest>* RegistryService::UploadAsset(
 grpc::ServerReadReactor<v1::CheckGeometryRequest>*
 RegistryService::CheckGeometry(grpc::CallbackServerContext* ctx,
                                v1::GeometryCheck* response) {
-  return new CheckReactor(registry_, pool_, Authenticate(*policy_, ctx),
-                          response);
+  return new FileReactor<CheckCall>(registry_, pool_,
+                                    Authenticate(*policy_, ctx), response);
+}
+
+grpc::ServerReadReactor<v1::IdentifyPieceRequest>*
+RegistryService::IdentifyPiece(grpc::CallbackServerContext* ctx,
+                               v1::Identification* response) {
+  return new FileReactor<IdentifyCall>(registry_, pool_,
+                                       Authenticate(*policy_, ctx), response);
 }
 
 grpc::ServerWriteReactor<v1::DownloadAssetResponse>*

@@ -54,6 +54,8 @@ class RegistryService final : public v1::RegistryService::CallbackService {
       v1::UploadAssetResponse* response) override;
   grpc::ServerReadReactor<v1::CheckGeometryRequest>* CheckGeometry(
       grpc::CallbackServerContext* ctx, v1::GeometryCheck* response) override;
+  grpc::ServerReadReactor<v1::IdentifyPieceRequest>* IdentifyPiece(
+      grpc::CallbackServerContext* ctx, v1::Identification* response) override;
   grpc::ServerWriteReactor<v1::DownloadAssetResponse>* DownloadAsset(
       grpc::CallbackServerContext* ctx,
       const v1::DownloadAssetRequest* request) override;

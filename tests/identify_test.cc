@@ -1,0 +1,254 @@
+// Identification (issue 19): generated rings registered on the real
+// server, then simulated scans identified through the RPC and the CLI:
+// a distinct piece, a stolen one, a group cast from one CAD file, a
+// resized piece, a piece never registered; the signed statement verified
+// offline; hostile scans refused; the signature index after a restart and
+// after SIGKILL.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/file.h"
+#include "crypto/dsse.h"
+#include "crypto/trust_root.h"
+#include "tests/test_server.h"
+#include "tests/test_util.h"
+#include "tools/gen/piece_gen.h"
+
+namespace loupe::testing {
+namespace {
+
+struct CliResult {
+  int exit_code;
+  std::string output;
+};
+
+CliResult RunCli(const std::string& args) {
+  FILE* pipe =
+      popen((std::string(LOUPE_CLI_BIN) + " " + args + " 2>&1").c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
+    output.append(buffer, n);
+  }
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::string Scan(uint64_t piece_seed, uint64_t scan_seed,
+                 bool resized = false) {
+  gen::PieceSpec spec = gen::RandomPiece(piece_seed);
+  if (resized) spec = gen::Resized(spec);
+  gen::ScanOptions o;
+  o.seed = scan_seed;
+  o.target_points = 30000;
+  return gen::StlBinary(gen::SimulateScan(spec, o));
+}
+
+class IdentifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_path_ = server_.EnableSigning();
+    ASSERT_OK(server_.Start());
+    aurum_ = server_.Client(kAurumToken);
+  }
+
+  v1::AssetRef Upload(const std::string& stl, const std::string& name) {
+    v1::UploadAssetHeader header = HeaderFor(stl);
+    header.set_file_name(name);
+    EXPECT_TRUE(aurum_->UploadBytes(header, stl).ok());
+    v1::AssetRef a = CadAsset(stl);
+    a.set_file_name(name);
+    a.set_media_type("model/stl");
+    return a;
+  }
+
+  // Registers a piece whose first version is `stl`; returns its id.
+  std::string Register(const std::string& reference, const std::string& stl) {
+    auto request = PieceRequest("aurum", reference);
+    request.mutable_first_version()->set_reason(v1::VERSION_REASON_ORIGINAL);
+    *request.mutable_first_version()->add_assets() =
+        Upload(stl, reference + ".stl");
+    auto piece = aurum_->CreatePiece(request);
+    EXPECT_TRUE(piece.ok()) << piece.status();
+    return piece.ok() ? piece->id() : "";
+  }
+
+  std::string RegisterSeed(uint64_t seed) {
+    return Register("GEN-" + std::to_string(seed),
+                    gen::StlBinary(gen::BuildPiece(gen::RandomPiece(seed))));
+  }
+
+  absl::StatusOr<v1::Identification> Identify(const std::string& scan) {
+    v1::IdentifyPieceHeader header;
+    header.set_file_name("scan.stl");
+    return server_.Client(kBenchToken)->IdentifyPiece(header, scan);
+  }
+
+  std::string WriteTemp(const std::string& name, const std::string& bytes) {
+    const std::string path = server_.keys_dir() + "/" + name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+
+  std::string Cli(const std::string& args) {
+    return "--server " + server_.target() + " --token " + kBenchToken + " " +
+           args;
+  }
+
+  TestServer server_;
+  std::string root_path_;
+  std::unique_ptr<client::RegistryClient> aurum_;
+};
+
+TEST_F(IdentifyTest, AnswersWithEvidenceThroughRpcAndCli) {
+  std::vector<std::string> ids;
+  for (uint64_t seed = 1; seed <= 6; ++seed) ids.push_back(RegisterSeed(seed));
+  // Three pieces cast from one CAD file.
+  const std::string cad =
+      gen::StlBinary(gen::BuildPiece(gen::RandomPiece(100)));
+  std::vector<std::string> group;
+  for (int i = 0; i < 3; ++i) {
+    group.push_back(Register("CAST-" + std::to_string(i), cad));
+  }
+  // A piece resized after it was registered: version 2 is one size up.
+  const std::string resized_id = RegisterSeed(200);
+  auto add = VersionRequest(resized_id, 1, v1::VERSION_REASON_RESIZE);
+  *add.mutable_version()->add_assets() = Upload(
+      gen::StlBinary(gen::BuildPiece(gen::Resized(gen::RandomPiece(200)))),
+      "resized.stl");
+  ASSERT_TRUE(aurum_->AddVersion(add).ok());
+
+  // A distinct piece: IDENTIFIED, with its evidence.
+  auto r = Identify(Scan(3, 33));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->verdict(), "IDENTIFIED") << r->DebugString();
+  ASSERT_EQ(r->matches_size(), 1);
+  EXPECT_EQ(r->matches(0).piece_id(), ids[2]);
+  EXPECT_EQ(r->matches(0).version(), 1u);
+  EXPECT_GT(r->matches(0).within_tolerance(), 0.8);
+  EXPECT_GT(r->margin(), 0.1);
+  EXPECT_EQ(r->alerts_size(), 0);
+  // Its statement verifies offline with a certificate key of the root.
+  auto root = crypto::VerifyInitialRoot(
+      *crypto::EnvelopeFromJson(*ReadFileToString(root_path_)));
+  auto envelope = crypto::EnvelopeFromJson(r->statement_json());
+  ASSERT_TRUE(envelope.ok());
+  auto verified = crypto::VerifyEnvelope(
+      *envelope, crypto::KeysWithRole(*root, crypto::kRoleCertificate));
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_NE(verified->payload.find("\"verdict\":\"IDENTIFIED\""),
+            std::string::npos);
+  EXPECT_NE(verified->payload.find(ids[2]), std::string::npos);
+  EXPECT_NE(verified->payload.find("\"identified_by\":\"bench\""),
+            std::string::npos);
+
+  // Cast from one CAD file: all three, never one picked.
+  r = Identify(Scan(100, 7));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->verdict(), "CONSISTENT_WITH_SEVERAL") << r->DebugString();
+  std::set<std::string> named;
+  for (const auto& m : r->matches()) named.insert(m.piece_id());
+  EXPECT_EQ(named, std::set<std::string>(group.begin(), group.end()));
+
+  // Resized: the piece, at the version it matches best (2).
+  r = Identify(Scan(200, 8, /*resized=*/true));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->verdict(), "IDENTIFIED") << r->DebugString();
+  ASSERT_GE(r->matches_size(), 1);
+  EXPECT_EQ(r->matches(0).piece_id(), resized_id);
+  EXPECT_EQ(r->matches(0).version(), 2u);
+
+  // Stolen: said first, loudly, in the RPC and the CLI.
+  auto insurer = server_.Client(kInsurerToken);
+  v1::ChangeStatusRequest stolen;
+  stolen.set_piece_id(ids[4]);
+  stolen.set_action(v1::STATUS_ACTION_REPORT_STOLEN);
+  stolen.set_reason("claim 2026-117");
+  ASSERT_TRUE(insurer
+                  ->Call<v1::Piece>(stolen,
+                                    [&](auto* ctx, auto& rq, auto* rs) {
+                                      return insurer->stub().ChangeStatus(
+                                          ctx, rq, rs);
+                                    })
+                  .ok());
+  const std::string scan5 = WriteTemp("scan5.stl", Scan(5, 55));
+  r = Identify(*ReadFileToString(scan5));
+  ASSERT_TRUE(r.ok());
+  ASSERT_GE(r->alerts_size(), 1) << r->DebugString();
+  EXPECT_EQ(r->alerts(0), "STOLEN: piece " + ids[4] + " is reported stolen");
+  EXPECT_EQ(r->matches(0).status(), v1::PIECE_STATUS_STOLEN);
+  CliResult cli = RunCli(Cli("identify " + scan5));
+  EXPECT_EQ(cli.exit_code, 0) << cli.output;
+  EXPECT_EQ(cli.output.rfind("!!! STOLEN: piece " + ids[4], 0), 0u)
+      << cli.output;
+  EXPECT_NE(cli.output.find("IDENTIFIED"), std::string::npos);
+  cli = RunCli(Cli("identify --json --tolerance 0.1 " + scan5));
+  EXPECT_EQ(cli.exit_code, 0) << cli.output;
+  EXPECT_NE(cli.output.find("\"verdict\":\"IDENTIFIED\""), std::string::npos)
+      << cli.output;
+
+  // Never registered: NO MATCH (CLI exit 1).
+  const std::string stranger = WriteTemp("stranger.stl", Scan(9999, 1));
+  r = Identify(*ReadFileToString(stranger));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->verdict(), "NO_MATCH") << r->DebugString();
+  EXPECT_EQ(r->matches_size(), 0);
+  cli = RunCli(Cli("identify " + stranger));
+  EXPECT_EQ(cli.exit_code, 1) << cli.output;
+  EXPECT_NE(cli.output.find("NO_MATCH"), std::string::npos) << cli.output;
+}
+
+TEST_F(IdentifyTest, HostileScansAreRefused) {
+  RegisterSeed(1);
+  const std::string scan = Scan(1, 2);
+  // Malformed bytes, a mesh that is not a ring, no file name, no caller.
+  EXPECT_STATUS(Identify(scan.substr(0, 300)).status(), kInvalidArgument,
+                "file: scan.stl is not a readable mesh");
+  const std::string tetra = gen::StlBinary(
+      geometry::Mesh{{{0, 0, 0}, {10, 0, 0}, {0, 10, 0}, {0, 0, 10}},
+                     {{0, 2, 1}, {0, 1, 3}, {0, 3, 2}, {1, 2, 3}}});
+  EXPECT_STATUS(Identify(tetra).status(), kInvalidArgument, "not a ring");
+  v1::IdentifyPieceHeader header;
+  header.set_file_name("scan.3dm");
+  EXPECT_STATUS(
+      server_.Client(kBenchToken)->IdentifyPiece(header, scan).status(),
+      kInvalidArgument, "file_name");
+  header.set_file_name("scan.stl");
+  header.set_tolerance_mm(50);
+  EXPECT_STATUS(
+      server_.Client(kBenchToken)->IdentifyPiece(header, scan).status(),
+      kInvalidArgument, "tolerance_mm");
+  header.set_tolerance_mm(0);
+  EXPECT_FALSE(server_.Client("")->IdentifyPiece(header, scan).ok());
+  // The server is still up and answers.
+  EXPECT_TRUE(Identify(scan).ok());
+}
+
+TEST_F(IdentifyTest, IndexSurvivesRestartAndSigkill) {
+  const std::string first = RegisterSeed(11);
+  ASSERT_EQ(server_.Stop(), 0);
+  ASSERT_OK(server_.Start());
+  aurum_ = server_.Client(kAurumToken);
+  // Recorded just before the crash: acknowledged, so durable.
+  const std::string second = RegisterSeed(12);
+  server_.Kill();
+  ASSERT_OK(server_.Start());
+  aurum_ = server_.Client(kAurumToken);
+  const std::vector<std::pair<uint64_t, std::string>> pieces = {{11, first},
+                                                                {12, second}};
+  for (const auto& [seed, id] : pieces) {
+    auto r = Identify(Scan(seed, seed + 1));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->verdict(), "IDENTIFIED") << seed;
+    ASSERT_GE(r->matches_size(), 1);
+    EXPECT_EQ(r->matches(0).piece_id(), id);
+  }
+}
+
+}  // namespace
+}  // namespace loupe::testing
