@@ -130,6 +130,17 @@ struct CheckCall {
                                          const std::string& file) {
     return r->FinishGeometryCheck(who, h, file);
   }
+  // With header.record the check is stored and logged first; `done` runs
+  // once it is durable (on a storage thread).
+  template <typename Done>
+  static void Complete(Registry* r, const Header& h,
+                       absl::StatusOr<Response> result, Done done) {
+    if (result.ok() && h.record()) {
+      r->RecordGeometryCheck(*std::move(result), std::move(done));
+      return;
+    }
+    done(std::move(result));
+  }
 };
 
 struct IdentifyCall {
@@ -145,6 +156,11 @@ struct IdentifyCall {
                                          const Header& h,
                                          const std::string& file) {
     return r->FinishIdentification(who, h, file);
+  }
+  template <typename Done>
+  static void Complete(Registry*, const Header&,
+                       absl::StatusOr<Response> result, Done done) {
+    done(std::move(result));
   }
 };
 
@@ -231,17 +247,11 @@ class FileReactor final
     pool_->Submit([this] {
       auto result = Call::Finish(registry_, who_, header_, file_);
       std::string().swap(file_);
-      if (result.ok() && header_.record()) {
-        // Stored and logged; answered when durable (a storage thread).
-        registry_->RecordGeometryCheck(
-            *std::move(result), [this](absl::StatusOr<v1::GeometryCheck> r) {
-              if (r.ok()) *response_ = *std::move(r);
-              Finish(ToGrpc(r.status()));
-            });
-        return;
-      }
-      if (result.ok()) *response_ = *std::move(result);
-      Finish(ToGrpc(result.status()));
+      Call::Complete(registry_, header_, std::move(result),
+                     [this](absl::StatusOr<typename Call::Response> r) {
+                       if (r.ok()) *response_ = *std::move(r);
+                       Finish(ToGrpc(r.status()));
+                     });
     });
   }
 
