@@ -236,7 +236,11 @@ def docker():
                  "clang", "libclang-rt-14-dev", "python3-nacl",
                  "python3-open3d", "python3-yaml", "chromium", "wrk",
                  "nginx-light", "openssl", "curl",
-                 "postgresql-15"}  # tests start their own cluster
+                 "postgresql-15",  # tests start their own cluster
+                 "admesh", "fonts-ipafont-gothic",  # interop, screenshots
+                 # tests start their own Swift (s3api)
+                 "swift-proxy", "swift-object", "swift-container",
+                 "swift-account", "python3-swift"}
     needed = set(build_deps.split()) - test_only
     missing = needed - set(stages[0][2])
     check(not missing, "the build stage has every build dependency "
