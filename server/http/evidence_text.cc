@@ -8,92 +8,71 @@
 namespace loupe::server::http {
 namespace {
 
-// Every English string of the section, by key: the catalogue's entries.
-struct Word {
-  std::string_view key, english;
+// What was done, by the check's purpose (server/registry/evidence.cc); any
+// other purpose is "evidence.other".
+struct Purpose {
+  std::string_view purpose, key;
 };
-constexpr Word kEvidenceWords[] = {
-    {"evidence.heading", "Evidence"},
-    {"evidence.repair", "Repaired"},
-    {"evidence.resize", "Resized"},
-    {"evidence.reorder", "Remade"},
-    {"evidence.other", "Changed"},
-    {"evidence.on_by", "on {date} by {who}"},
-    {"evidence.checked_original", "checked against the original"},
-    {"evidence.checked_version", "checked against version {n}"},
-    {"evidence.within", "within {tolerance} mm"},
-    {"evidence.numbers",
-     "{coverage} % of the surface; largest difference {max} mm"},
-    {"evidence.failed", "the check did not pass"},
-    {"evidence.override", "The studio accepted it because: {reason}"},
+constexpr Purpose kPurposes[] = {
+    {"repair", "evidence.repair"},
+    {"resize", "evidence.resize"},
+    {"reorder", "evidence.reorder"},
 };
 
-std::string_view Words(std::string_view key) {
-  for (const auto& w : kEvidenceWords) {
-    if (w.key == key) return w.english;
+std::string_view DoneKey(std::string_view purpose) {
+  for (const auto& p : kPurposes) {
+    if (p.purpose == purpose) return p.key;
   }
-  return key;
+  return "evidence.other";
 }
 
-// `key`'s text with each {name} replaced.
-std::string Fill(
-    std::string_view key,
-    std::initializer_list<std::pair<std::string_view, std::string>> values) {
-  std::string text(Words(key));
-  for (const auto& [name, value] : values) {
-    const std::string slot = StrCat("{", name, "}");
-    if (auto at = text.find(slot); at != std::string::npos) {
-      text.replace(at, slot.size(), value);
-    }
+// `v` with as many decimals as it needs between `min_digits` and
+// `max_digits` (0.05, 0.04, 0.125), in `c`'s notation.
+std::string Short(const Catalogue& c, double v, int min_digits,
+                  int max_digits) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.*f", max_digits, v);
+  int digits = max_digits;
+  for (std::string_view s = b; digits > min_digits && s.back() == '0';
+       --digits) {
+    s.remove_suffix(1);
   }
-  return text;
+  return c.Number(v, digits);
 }
 
-// Millimetres with as many decimals as they need (0.05, 0.04, 0.125).
-std::string Mm(double mm) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.3f", mm);
-  std::string s = b;
-  while (s.size() > 4 && s.back() == '0') s.pop_back();
-  return s;
-}
+std::string Mm(const Catalogue& c, double mm) { return Short(c, mm, 2, 3); }
 
-std::string Percent(uint32_t ppm) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1f", ppm / 1e4);
-  return b;
+std::string Sentence(const Catalogue& c, const v1::CheckEvidence& e) {
+  const std::string against = e.checked_version() == 1
+                                  ? c.T("evidence.checked_original")
+                                  : c.T("evidence.checked_version",
+                                        {{"n", StrCat(e.checked_version())}});
+  std::string sentence = c.T(
+      "evidence.sentence",
+      {{"done", c.T(DoneKey(e.purpose()))},
+       {"on_by", c.T("evidence.on_by", {{"date", e.checked_at().substr(0, 10)},
+                                        {"who", e.checked_by()}})},
+       {"against", against},
+       {"within",
+        c.T("evidence.within", {{"tolerance", Mm(c, e.tolerance_um() / 1e3)}})},
+       {"numbers", c.T("evidence.numbers",
+                       {{"coverage", c.Number(e.coverage_ppm() / 1e4, 1)},
+                        {"max", Mm(c, e.max_abs_nm() / 1e6)}})}});
+  if (e.pass()) return sentence;
+  return c.T("evidence.failed", {{"sentence", sentence}});
 }
 
 }  // namespace
 
-std::string EvidenceHeading() { return std::string(Words("evidence.heading")); }
-
-std::vector<EvidenceText> DescribeEvidence(const v1::TwinVersion& v) {
+std::vector<EvidenceText> DescribeEvidence(const Catalogue& c,
+                                           const v1::TwinVersion& v) {
   std::vector<EvidenceText> out;
   for (const auto& e : v.evidence()) {
-    const std::string what = StrCat("evidence.", e.purpose());
-    const std::string_view done =
-        Words(what) == what ? Words("evidence.other") : Words(what);
-    const std::string date = e.checked_at().substr(0, 10);
-    std::string sentence = StrCat(
-        done, " ",
-        Fill("evidence.on_by", {{"date", date}, {"who", e.checked_by()}}), ": ",
-        e.checked_version() == 1
-            ? std::string(Words("evidence.checked_original"))
-            : Fill("evidence.checked_version",
-                   {{"n", StrCat(e.checked_version())}}),
-        " ",
-        Fill("evidence.within", {{"tolerance", Mm(e.tolerance_um() / 1e3)}}),
-        " (",
-        Fill("evidence.numbers", {{"coverage", Percent(e.coverage_ppm())},
-                                  {"max", Mm(e.max_abs_nm() / 1e6)}}),
-        ")");
-    if (!e.pass()) sentence += StrCat("; ", Words("evidence.failed"));
     EvidenceText t;
-    t.sentence = std::move(sentence);
+    t.sentence = Sentence(c, e);
     if (!e.override_reason().empty()) {
       t.override_note =
-          Fill("evidence.override", {{"reason", e.override_reason()}});
+          c.T("evidence.override", {{"reason", e.override_reason()}});
     }
     t.heat_map_sha256 = e.heat_map_sha256();
     out.push_back(std::move(t));

@@ -1,16 +1,19 @@
 #pragma once
 
-// The verify page's evidence section in plain words: for each recorded
-// check a version cites, one sentence such as "Repaired on 2027-03-02 by
-// bench: checked against the original within 0.05 mm (99.8 % of the
-// surface; largest difference 0.04 mm)". Every English string is in the
-// one table in evidence_text.cc (kEvidenceWords), keyed, so that it can
-// move into the page's per-language catalogue.
+// The verify page's evidence section in the reader's words: for each
+// recorded check a version cites, one sentence such as "Repaired on
+// 2027-03-02 by bench: checked against the original within 0.05 mm (99.8 %
+// of the surface; largest difference 0.04 mm)". Every string comes from the
+// page's catalogue (i18n.h, keys "evidence.*"); numbers use the catalogue's
+// decimal separator, dates are ISO 8601 as elsewhere on the page.
+//
+// Thread-safe: pure functions of their arguments.
 
 #include <string>
 #include <vector>
 
 #include "loupe/v1/twin.pb.h"
+#include "server/http/i18n.h"
 
 namespace loupe::server::http {
 
@@ -20,11 +23,8 @@ struct EvidenceText {
   std::string heat_map_sha256;  // The published picture, if any.
 };
 
-// One entry per cited check of `version`, in order.
+// One entry per cited check of `version`, in order, in `c`'s language.
 [[nodiscard]] std::vector<EvidenceText> DescribeEvidence(
-    const v1::TwinVersion& version);
-
-// The section's heading.
-[[nodiscard]] std::string EvidenceHeading();
+    const Catalogue& c, const v1::TwinVersion& version);
 
 }  // namespace loupe::server::http

@@ -1,10 +1,11 @@
 #pragma once
 
 // The verify page's words in the reader's language. Every string the page
-// shows (server/http/verify_page.cc, buyer_facts.cc, web/verify.js) comes
-// from one catalogue per language, server/http/i18n/<lang>.json: a flat
-// JSON object of key -> text, with {name} placeholders. The catalogues are
-// compiled into the server (server/CMakeLists.txt) and parsed once.
+// shows (server/http/verify_page.cc, buyer_facts.cc, evidence_text.cc,
+// web/verify.js) comes from one catalogue per language,
+// server/http/i18n/<lang>.json: a flat JSON object of key -> text, with
+// {name} placeholders. The catalogues are compiled into the server
+// (server/CMakeLists.txt) and parsed once.
 //
 // Adding a string: add its key to every catalogue (i18n_test and
 // tests/web/i18n_test.mjs name what is missing or stray). Labels of enums

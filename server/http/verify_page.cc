@@ -75,11 +75,11 @@ constexpr char kStyle[] =
 
 // The checks the version cites, in plain words, each with its heat-map
 // picture if the studio published it (/verify/<id>/heat-map/<sha256>).
-std::string Evidence(const v1::TwinVersion& v,
+std::string Evidence(const Catalogue& c, const v1::TwinVersion& v,
                      std::string_view certificate_id) {
-  const auto described = DescribeEvidence(v);
+  const auto described = DescribeEvidence(c, v);
   if (described.empty()) return "";
-  std::string out = StrCat("<h2>", HtmlEscape(EvidenceHeading()),
+  std::string out = StrCat("<h2>", HtmlEscape(c.T("evidence.heading")),
                            "</h2><ul class=\"evidence\" id=\"evidence\">\n");
   for (const auto& e : described) {
     out += StrCat("<li>", HtmlEscape(e.sentence));
@@ -376,7 +376,7 @@ Response Gateway::VerifyPage(const Request& request, std::string_view rest,
   if (piece.ok() && version.ok()) {
     body += FactsHtml(c, locale, *piece, *version);
   }
-  if (version.ok()) body += Evidence(*version, certificate_id);
+  if (version.ok()) body += Evidence(c, *version, certificate_id);
   v1::ListVersionsRequest lr;
   lr.set_piece_id(certificate->piece_id());
   lr.set_page_size(1000);

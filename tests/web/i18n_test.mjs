@@ -16,7 +16,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const dir = path.join(root, 'server/http/i18n');
 const LANGUAGES = ['en', 'fr', 'de', 'it', 'es', 'ja'];
 const SOURCES = ['server/http/verify_page.cc', 'server/http/buyer_facts.cc',
-                 'server/http/i18n.cc', 'server/http/web/verify.js'];
+                 'server/http/i18n.cc', 'server/http/evidence_text.cc',
+                 'server/http/web/verify.js'];
 const DYNAMIC = [/^enum\.[A-Z0-9_]+$/, /^alloy\./, /^stone\./, /^js\.step\./,
                  /^verdict\.[a-z]+\.detail$/];
 

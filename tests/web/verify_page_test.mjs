@@ -175,8 +175,13 @@ try {
   // Version 2: the assay, so the page can estimate the weight.
   fs.writeFileSync(path.join(work, 'facts.json'), JSON.stringify(
       {assay: {alloy: '18k rose gold', fineness_per_mille: 750}}));
+  // The repair cites a check recorded at the bench (evidence, issue 20).
+  const recorded = loupe(['check', piece, 'ring.stl', '--purpose', 'repair', '--record'],
+                         tokens.LOUPE_TOKEN_BENCH);
+  const checkId = recorded.match(/recorded: (ck_[0-9a-f]+) /)?.[1];
+  if (!checkId) throw new Error(`no check recorded: ${recorded}`);
   loupe(['version', 'add', piece, '--reason', 'repair', '--note', 'prongs retipped',
-         '--from', 'facts.json', '--cad', 'ring.stl']);
+         '--from', 'facts.json', '--cad', 'ring.stl', '--evidence', checkId]);
   loupe(['cert', 'issue', piece, '-o', 'cert.json']);
   const certificate = JSON.parse(loupe(['--json', 'cert', 'list', piece]).split('\n')[0]).id;
   const bundleJson = fs.readFileSync(path.join(work, 'cert.json'), 'utf8');
@@ -218,6 +223,8 @@ try {
         'no enum names shown to the buyer');
   check(body.includes('repaired') && body.includes('the original piece'),
         'the history in words ("repaired", "the original piece")');
+  check(/Evidence\s*Repaired on \d{4}-\d\d-\d\d by bench: checked against the original within 0\.05 mm \([0-9.]+ % of the surface; largest difference [0-9.]+ mm\)/
+      .test(body), 'the repair\'s evidence in plain words');
   check((await page.locator('table.history tr').count()) === 3 &&
             body.includes('prongs retipped'),
         'the version history, with the repair');
@@ -348,6 +355,10 @@ try {
               shown.all.includes(words['js.what.signature']),
           `${lang}: labels, the alloy and the browser's checks in ${words['lang.name']}`);
     check(when === expected, `${lang}: dates in the reader's locale (${when})`);
+    check(shown.all.includes(words['evidence.heading']) &&
+              (lang !== 'fr' || /Réparée le \d{4}-\d\d-\d\d par bench : comparée à l'original à 0,05 mm près \([0-9,]+ % de la surface ; écart maximal [0-9,]+ mm\)/
+                  .test(shown.all)),
+          `${lang}: the evidence in ${words['lang.name']}`);
     await shown.page.screenshot({path: path.join(artifacts, `verify-${lang}.png`),
                                  fullPage: true});
     await shown.page.close();
