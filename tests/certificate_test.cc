@@ -30,23 +30,6 @@ int RunVerify(const std::string& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-struct CliResult {
-  int exit_code;
-  std::string output;
-};
-
-// Runs a shell `command`: its exit code and its output (both streams).
-CliResult RunCommand(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
-    output.append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
 // The real `loupe` with `args`.
 CliResult RunCli(const std::string& args) {
   return RunCommand(std::string(LOUPE_CLI_BIN) + " " + args);

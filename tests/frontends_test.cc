@@ -32,21 +32,8 @@ using std::chrono::milliseconds;
 using namespace std::chrono_literals;
 using storage::testing::SharedPostgresCluster;
 
-struct CliResult {
-  int exit_code;
-  std::string output;
-};
-
 CliResult RunCli(const std::string& args) {
-  FILE* pipe =
-      popen((std::string(LOUPE_CLI_BIN) + " " + args + " 2>&1").c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
-    output.append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return RunCommand(std::string(LOUPE_CLI_BIN) + " " + args);
 }
 
 // Stops and joins the writer threads however a test ends: a failed ASSERT
@@ -441,15 +428,7 @@ TEST_F(FrontEndsTest, PostgresRestartMidLoadLosesNothingAndDoublesNothing) {
 }
 
 CliResult RunServerCli(const std::string& args) {
-  FILE* pipe = popen(
-      (std::string(LOUPE_SERVER_BIN) + " " + args + " 2>&1").c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
-    output.append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return RunCommand(std::string(LOUPE_SERVER_BIN) + " " + args);
 }
 
 // `loupe-server migrate`: a registry made on embedded RocksDB, copied into

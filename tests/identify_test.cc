@@ -22,21 +22,8 @@
 namespace loupe::testing {
 namespace {
 
-struct CliResult {
-  int exit_code;
-  std::string output;
-};
-
 CliResult RunCli(const std::string& args) {
-  FILE* pipe =
-      popen((std::string(LOUPE_CLI_BIN) + " " + args + " 2>&1").c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
-    output.append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return RunCommand(std::string(LOUPE_CLI_BIN) + " " + args);
 }
 
 std::string Scan(uint64_t piece_seed, uint64_t scan_seed,

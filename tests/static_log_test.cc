@@ -28,21 +28,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliResult {
-  int exit_code;
-  std::string output;
-};
-
 CliResult RunCli(const std::string& args) {
-  FILE* pipe =
-      popen((std::string(LOUPE_CLI_BIN) + " " + args + " 2>&1").c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
-    output.append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return RunCommand(std::string(LOUPE_CLI_BIN) + " " + args);
 }
 
 int FreePort() {

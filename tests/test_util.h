@@ -1,10 +1,12 @@
 #pragma once
 
-// Helpers shared by the integration tests: building requests and
-// deterministic test bytes.
+// Helpers shared by the integration tests: building requests,
+// deterministic test bytes, and running a command.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <cstdio>
 #include <random>
 #include <string>
 
@@ -12,6 +14,23 @@
 #include "crypto/sha256.h"
 
 namespace loupe::testing {
+
+struct CliResult {
+  int exit_code;       // -1 if the command did not exit normally.
+  std::string output;  // Standard output and error, interleaved.
+};
+
+// Runs a shell `command` and waits for it.
+inline CliResult RunCommand(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
+    output.append(buffer, n);
+  }
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
 
 inline std::string TestBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
