@@ -42,6 +42,10 @@ struct ReadLimits {
   // bounded before the file is handed to the library.
   uint64_t max_cad_bytes = 256ull << 20;
   uint64_t max_step_entities = 1'000'000;
+  // How much memory OpenCASCADE may take for one STEP file, beyond what
+  // the reading process already had (an address-space limit on the child
+  // process that reads it).
+  uint64_t max_step_memory_bytes = 4ull << 30;
   uint64_t max_3mf_unpacked_bytes = 1ull << 30;
 };
 

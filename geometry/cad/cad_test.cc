@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <numbers>
 #include <sstream>
 
@@ -120,6 +121,30 @@ TEST_F(CadTest, StepTorusIsTessellatedWithinTheChordalTolerance) {
   const auto ring = MeasureRing(mesh);
   ASSERT_TRUE(ring.ok()) << ring.status();
   EXPECT_NEAR(ring->inner_diameter_mm, 2 * (R - r), 0.01);
+}
+
+// OpenCASCADE's memory for one file is bounded: with a limit far below
+// what a torus's tessellation needs, the read fails with
+// RESOURCE_EXHAUSTED naming the limit (or, if OpenCASCADE cannot report
+// the failed allocation, as a failed read), and this process is unharmed.
+TEST_F(CadTest, StepReaderMemoryIsBounded) {
+  const std::string step =
+      StepOf(BRepPrimAPI_MakeTorus(9.575, 0.9).Shape(), "AP214IS");
+  ReadLimits tight;
+  tight.max_step_memory_bytes = 1 << 20;
+  auto read = ParseMesh(step, "torus.stp", tight);
+  ASSERT_FALSE(read.ok());
+  std::cout << "with 1 MiB: " << read.status() << "\n";
+  if (read.status().code() == absl::StatusCode::kResourceExhausted) {
+    EXPECT_NE(read.status().message().find("1 MiB of memory"),
+              std::string::npos)
+        << read.status();
+  } else {
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument)
+        << read.status();
+  }
+  // The default limit reads the same file.
+  EXPECT_TRUE(ParseMesh(step, "torus.stp").ok());
 }
 
 // A mesh as a 3MF package, written by lib3mf with a build transform.

@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <sstream>
@@ -156,7 +157,9 @@ absl::StatusOr<Mesh> StepToMesh(std::string_view bytes,
   } catch (const Standard_Failure& e) {
     return Invalid(StrCat("OpenCASCADE failed: ", e.GetMessageString()));
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("STEP: out of memory");
+    return absl::ResourceExhaustedError(StrCat(
+        "STEP: reading needs more than ", limits.max_step_memory_bytes >> 20,
+        " MiB of memory (the limit)"));
   } catch (const std::exception& e) {
     return Invalid(StrCat("OpenCASCADE failed: ", e.what()));
   }
@@ -228,6 +231,19 @@ absl::StatusOr<Mesh> ParseAnswer(std::string_view a) {
 // caller. The child only runs OpenCASCADE and writes its answer; nothing
 // in this process calls OpenCASCADE, so no lock of its can be held at the
 // fork.
+// The address space this process has mapped, from /proc/self/statm (raw
+// reads: called in the forked child); 0 if unreadable.
+uint64_t MappedBytes() {
+  const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char text[64] = {};
+  const ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  return std::strtoull(text, nullptr, 10) *
+         static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
 absl::StatusOr<Mesh> StepToMeshIsolated(std::string_view bytes,
                                         const ReadLimits& limits) {
   int fds[2];
@@ -244,6 +260,13 @@ absl::StatusOr<Mesh> StepToMeshIsolated(std::string_view bytes,
     ::close(fds[0]);
     const rlimit cpu{kStepCpuSeconds, kStepCpuSeconds + 1};
     ::setrlimit(RLIMIT_CPU, &cpu);
+    // OpenCASCADE's memory: what the child inherited plus the limit (an
+    // allocation beyond it fails; bad_alloc is answered as such).
+    if (const uint64_t mapped = MappedBytes(); mapped > 0) {
+      const rlimit memory{mapped + limits.max_step_memory_bytes,
+                          mapped + limits.max_step_memory_bytes};
+      ::setrlimit(RLIMIT_AS, &memory);
+    }
     // A crash ends the child by its signal, without a core file and
     // without the handlers a sanitizer or fuzzer installed in the parent.
     const rlimit no_core{0, 0};
