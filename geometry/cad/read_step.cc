@@ -231,6 +231,12 @@ absl::StatusOr<Mesh> ParseAnswer(std::string_view a) {
 // caller. The child only runs OpenCASCADE and writes its answer; nothing
 // in this process calls OpenCASCADE, so no lock of its can be held at the
 // fork.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // The address space this process has mapped, from /proc/self/statm (raw
 // reads: called in the forked child); 0 if unreadable.
 uint64_t MappedBytes() {
@@ -262,7 +268,9 @@ absl::StatusOr<Mesh> StepToMeshIsolated(std::string_view bytes,
     ::setrlimit(RLIMIT_CPU, &cpu);
     // OpenCASCADE's memory: what the child inherited plus the limit (an
     // allocation beyond it fails; bad_alloc is answered as such).
-    if (const uint64_t mapped = MappedBytes(); mapped > 0) {
+    // Not under AddressSanitizer: its allocator spins when the limit
+    // refuses its mappings.
+    if (const uint64_t mapped = MappedBytes(); mapped > 0 && !kSanitized) {
       const rlimit memory{mapped + limits.max_step_memory_bytes,
                           mapped + limits.max_step_memory_bytes};
       ::setrlimit(RLIMIT_AS, &memory);
