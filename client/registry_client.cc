@@ -354,19 +354,23 @@ std::string MediaTypeFor(const std::string& file_name) {
   return "application/octet-stream";
 }
 
-absl::StatusOr<v1::GeometryCheck> RegistryClient::CheckGeometry(
-    v1::CheckGeometryHeader header, std::string_view bytes) {
+namespace {
+
+// Sends `header` (with the file's size), then `bytes` in chunks, on a
+// client-streaming call opened by `open(&ctx, &response)`.
+template <typename Request, typename Response, typename Header, typename Open>
+absl::StatusOr<Response> SendFile(grpc::ClientContext& ctx, Header header,
+                                  std::string_view bytes, size_t chunk,
+                                  Open open) {
   header.set_size_bytes(bytes.size());
-  grpc::ClientContext ctx;
-  Prepare(&ctx, 0);
-  v1::GeometryCheck response;
-  auto writer = stub_->CheckGeometry(&ctx, &response);
-  v1::CheckGeometryRequest message;
+  Response response;
+  auto writer = open(&ctx, &response);
+  Request message;
   *message.mutable_header() = header;
-  bool open = writer->Write(message);
-  for (size_t at = 0; open && at < bytes.size(); at += kChunk) {
-    message.set_chunk(std::string(bytes.substr(at, kChunk)));
-    open = writer->Write(message);
+  bool ok = writer->Write(message);
+  for (size_t at = 0; ok && at < bytes.size(); at += chunk) {
+    message.set_chunk(std::string(bytes.substr(at, chunk)));
+    ok = writer->Write(message);
   }
   writer->WritesDone();
   grpc::Status s = writer->Finish();
@@ -374,24 +378,24 @@ absl::StatusOr<v1::GeometryCheck> RegistryClient::CheckGeometry(
   return response;
 }
 
-absl::StatusOr<v1::Identification> RegistryClient::IdentifyPiece(
-    v1::IdentifyPieceHeader header, std::string_view bytes) {
-  header.set_size_bytes(bytes.size());
+}  // namespace
+
+absl::StatusOr<v1::GeometryCheck> RegistryClient::CheckGeometry(
+    v1::CheckGeometryHeader header, std::string_view bytes) {
   grpc::ClientContext ctx;
   Prepare(&ctx, 0);
-  v1::Identification response;
-  auto writer = stub_->IdentifyPiece(&ctx, &response);
-  v1::IdentifyPieceRequest message;
-  *message.mutable_header() = header;
-  bool open = writer->Write(message);
-  for (size_t at = 0; open && at < bytes.size(); at += kChunk) {
-    message.set_chunk(std::string(bytes.substr(at, kChunk)));
-    open = writer->Write(message);
-  }
-  writer->WritesDone();
-  grpc::Status s = writer->Finish();
-  if (!s.ok()) return FromGrpc(s);
-  return response;
+  return SendFile<v1::CheckGeometryRequest, v1::GeometryCheck>(
+      ctx, std::move(header), bytes, kChunk,
+      [&](auto* c, auto* r) { return stub_->CheckGeometry(c, r); });
+}
+
+absl::StatusOr<v1::Identification> RegistryClient::IdentifyPiece(
+    v1::IdentifyPieceHeader header, std::string_view bytes) {
+  grpc::ClientContext ctx;
+  Prepare(&ctx, 0);
+  return SendFile<v1::IdentifyPieceRequest, v1::Identification>(
+      ctx, std::move(header), bytes, kChunk,
+      [&](auto* c, auto* r) { return stub_->IdentifyPiece(c, r); });
 }
 
 }  // namespace loupe::client
