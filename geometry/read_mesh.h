@@ -43,9 +43,12 @@ struct ReadLimits {
   uint64_t max_cad_bytes = 256ull << 20;
   uint64_t max_step_entities = 1'000'000;
   // How much memory OpenCASCADE may take for one STEP file, beyond what
-  // the reading process already had (an address-space limit on the child
-  // process that reads it).
+  // the reader program has once it holds the file (an address-space limit
+  // on that program, geometry/cad/step_reader_main.cc).
   uint64_t max_step_memory_bytes = 4ull << 30;
+  // How long (wall clock) a STEP file's reader program may take before it
+  // is stopped (its CPU time is limited to cad::kStepCpuSeconds).
+  uint64_t max_step_seconds = 300;
   uint64_t max_3mf_unpacked_bytes = 1ull << 30;
 };
 

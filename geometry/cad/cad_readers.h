@@ -11,8 +11,9 @@
 // nesting, and 3MF's ZIP directory (entries, unpacked size) are checked
 // before the library sees the bytes; errors are INVALID_ARGUMENT naming
 // the format and the problem, RESOURCE_EXHAUSTED for a limit. Thread-safe
-// (STEP reads are serialised, each in a child process: OpenCASCADE's STEP
-// reader keeps global state, and crashes on some malformed files).
+// (STEP reads are serialised, each in the program loupe-step-reader,
+// step_reader_main.cc: OpenCASCADE's STEP reader keeps global state, and
+// crashes on some malformed files; INTERNAL when the program is missing).
 
 #include <string_view>
 
@@ -27,8 +28,8 @@ namespace loupe::geometry::cad {
 // angular one of 0.2 rad: well below the 0.01 mm measurements need.
 inline constexpr double kStepChordalToleranceMm = 0.001;
 inline constexpr double kStepAngularToleranceRad = 0.2;
-// OpenCASCADE reads each STEP file in a child process with this CPU limit
-// (read_step.cc: the library crashes on some malformed files).
+// The STEP reader program limits its CPU time to this (the library
+// crashes on some malformed files, and loops on others).
 inline constexpr int kStepCpuSeconds = 120;
 // Parentheses nested deeper than this in a STEP file are refused (the
 // library parses them recursively).

@@ -220,6 +220,9 @@ def docker():
             if "/build/server/loupe-server" in arg:
                 check(os.path.exists(os.path.join(ROOT, "server/app/main.cc")),
                       "the image's loupe-server is built from server/")
+                check("loupe-step-reader" in arg,
+                      "the image installs loupe-step-reader beside "
+                      "loupe-server (it reads STEP files)")
     check(len(stages) == 2 and all("bookworm" in s[0] for s in stages),
           "two stages, both Debian bookworm")
     check(stages[-1][0].endswith("-slim"), "the runtime stage is slim")
