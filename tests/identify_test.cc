@@ -6,15 +6,18 @@
 // after SIGKILL.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/file.h"
 #include "crypto/dsse.h"
 #include "crypto/trust_root.h"
+#include "tests/http_util.h"
 #include "tests/test_server.h"
 #include "tests/test_util.h"
 #include "tools/gen/piece_gen.h"
@@ -235,6 +238,107 @@ TEST_F(IdentifyTest, IndexSurvivesRestartAndSigkill) {
     ASSERT_GE(r->matches_size(), 1);
     EXPECT_EQ(r->matches(0).piece_id(), id);
   }
+}
+
+}  // namespace
+}  // namespace loupe::testing
+
+namespace loupe::testing {
+namespace {
+
+// Sends a POST's head (no body) and keeps the connection open: the fd.
+int SendHead(int port, const std::string& head) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      send(fd, head.data(), head.size(), MSG_NOSIGNAL) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string IdentifyHead(const std::string& query, uint64_t size,
+                         const std::string& token) {
+  return "POST /api/v1/identify?" + query +
+         " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+         (token.empty() ? "" : "Authorization: Bearer " + token + "\r\n") +
+         "Content-Length: " + std::to_string(size) + "\r\n\r\n";
+}
+
+// The form's API (POST /api/v1/identify, the page at /identify): a scan
+// with a token is identified like the RPC's; callers without one, bad
+// headers and callers beyond the slots are refused from the request's
+// head, before a byte of their scan is read (a flood of large bodies
+// costs no memory); a slot comes back when its connection ends.
+TEST_F(IdentifyTest, TheHttpFormIdentifiesForTokensAndRefusesOthersEarly) {
+  const std::string id = RegisterSeed(4);
+  const std::string scan = Scan(4, 44);
+  const int port = server_.http_port();
+  HttpReply r = ParseHttpReply(
+      HttpExchange(port,
+                   IdentifyHead("file_name=scan.stl&tolerance_mm=0.1",
+                                scan.size(), kBenchToken) +
+                       scan,
+                   0, SIZE_MAX, 60));
+  ASSERT_EQ(r.status, 200) << r.head << r.body;
+  EXPECT_NE(r.body.find("\"verdict\":\"IDENTIFIED\""), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find(id), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("statement_json"), std::string::npos);
+
+  // Refused from the head alone (the body never comes; the answer does).
+  const std::vector<std::pair<std::string, std::string>> refusals = {
+      {IdentifyHead("file_name=scan.stl", 50 << 20, ""), "401"},
+      {IdentifyHead("file_name=scan.stl", 50 << 20, "wrong-token"), "401"},
+      {IdentifyHead("file_name=scan.3dm", 50 << 20, kBenchToken), "file_name"},
+      {IdentifyHead("file_name=scan.stl&tolerance_mm=5", 50 << 20, kBenchToken),
+       "tolerance_mm"},
+      {IdentifyHead("file_name=scan.stl", 1ull << 40, kBenchToken),
+       "size_bytes"},
+  };
+  for (const auto& [head, expected] : refusals) {
+    const std::string raw = HttpExchange(port, head, 0, SIZE_MAX, 5);
+    EXPECT_NE(raw.find(expected), std::string::npos) << head << raw;
+    EXPECT_EQ(raw.find("HTTP/1.1 200"), std::string::npos) << raw;
+  }
+
+  // Two scans on their way hold both slots; a third is told to come back.
+  const std::string big =
+      IdentifyHead("file_name=scan.stl", 50 << 20, kBenchToken);
+  const int first = SendHead(port, big), second = SendHead(port, big);
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string busy = HttpExchange(port, big, 0, SIZE_MAX, 5);
+  EXPECT_NE(busy.find("HTTP/1.1 503"), std::string::npos) << busy;
+  EXPECT_NE(busy.find("try again"), std::string::npos) << busy;
+  close(first);
+  close(second);
+  // Their slots return once the server sees the connections end.
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status =
+        ParseHttpReply(HttpExchange(port,
+                                    IdentifyHead("file_name=scan.stl",
+                                                 scan.size(), kBenchToken) +
+                                        scan,
+                                    0, SIZE_MAX, 60))
+            .status;
+  }
+  EXPECT_EQ(status, 200);
+
+  // The form: a page that loads only its own script.
+  r = HttpGet(port, "/identify");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("<form id=\"identify\">"), std::string::npos);
+  EXPECT_NE(r.head.find("script-src 'self'"), std::string::npos) << r.head;
+  // The server is still up.
+  EXPECT_TRUE(Identify(scan).ok());
 }
 
 }  // namespace

@@ -266,7 +266,7 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
         WebDir(config.http()), std::move(roots), s->previews_.get(),
         [grpc_gate] { return grpc_gate->Accepting(); },
         [gates] { return ConnectionMetricsText(gates); },
-        config.http().public_metrics()});
+        config.http().public_metrics(), s->pool_.get()});
     s->fresh_gateway_ = std::make_unique<http::FreshCheckpointHandler>(
         s->gateway_.get(), s->checkpoints_.get());
     auto gateway = http::HttpServer::Start(

@@ -23,6 +23,9 @@ class FreshCheckpointHandler final : public Handler {
     return inner_->Handle(request);
   }
   void HandleAsync(const Request& request, Done done) const override;
+  [[nodiscard]] BodyAdmission AdmitBody(const Request& head) const override {
+    return inner_->AdmitBody(head);
+  }
 
   // Whether `target` (path and query) is served the newest checkpoint.
   [[nodiscard]] static bool ServesNewestCheckpoint(std::string_view target);

@@ -71,6 +71,7 @@ void Gateway::HandleAsync(const Request& request, Done done) const {
   if (auto target = PreviewTarget(request)) {
     return PreviewAsync(request, *target, std::move(finish));
   }
+  if (IdentifyAsync(request, finish)) return;
   finish(Route(request));
 }
 
@@ -83,8 +84,10 @@ Response Gateway::Handle(const Request& request) const {
 
 Response Gateway::Route(const Request& request) const {
   if (request.method != "GET" && request.method != "HEAD") {
-    Response r =
-        Text(405, "only GET and HEAD: the gateway only reads\n", "(method)");
+    Response r = Text(
+        405,
+        "only GET and HEAD (and POST /api/v1/identify): the gateway reads\n",
+        "(method)");
     r.headers.push_back({"Allow", "GET, HEAD"});
     return r;
   }
@@ -136,6 +139,7 @@ Response Gateway::Route(const Request& request) const {
     return VerifyPage(request, path.substr(8), query);
   }
   if (path.starts_with("/web/")) return Static(path.substr(5));
+  if (path == "/identify") return IdentifyForm();
   if (path == "/") {
     return Text(200,
                 "Loupe registry gateway. Verify a certificate at "
@@ -239,6 +243,7 @@ constexpr WebFile kWebFiles[] = {
     {"trust.js", "trust.js", "text/javascript; charset=utf-8"},
     {"checks.js", "checks.js", "text/javascript; charset=utf-8"},
     {"static_log.js", "static_log.js", "text/javascript; charset=utf-8"},
+    {"identify.js", "identify.js", "text/javascript; charset=utf-8"},
     {"three.module.js", "node_modules/three/build/three.module.js",
      "text/javascript; charset=utf-8"},
     {"three.core.js", "node_modules/three/build/three.core.js",

@@ -14,6 +14,8 @@
 //                     glTF binary, glb.h)
 //   GET /verify/<certificate id>[/01/<GTIN>/21/<serial>], /web/<file>
 //       the verify page (in the reader's language: ?lang=, Accept-Language)
+//   POST /api/v1/identify?file_name=&tolerance_mm=  IdentifyPiece for
+//       callers with a token (identify_route.cc); GET /identify, its form
 // HEAD is answered like GET without the body; anything else is 405.
 //
 // Thread-safe: Handle() may run on many threads at once.
@@ -35,6 +37,7 @@
 #include "server/log/transparency_log.h"
 #include "server/policy/access_policy.h"
 #include "server/registry/registry.h"
+#include "server/registry/worker_pool.h"
 #include "server/storage/store.h"
 
 namespace loupe::server::http {
@@ -42,6 +45,11 @@ namespace loupe::server::http {
 // Largest asset served whole over HTTP; larger ones go through the
 // streaming gRPC DownloadAsset (loupe asset get).
 inline constexpr uint64_t kMaxHttpAssetBytes = 64 << 20;
+// Scans identified over HTTP at once (each held in memory whole); more
+// are refused 503 before their bytes are read. A scan's upload may take
+// this long.
+inline constexpr int kMaxHttpIdentifications = 2;
+inline constexpr uint64_t kIdentifyUploadMs = 600'000;
 
 class Gateway : public Handler {
  public:
@@ -66,6 +74,9 @@ class Gateway : public Handler {
     std::function<std::string()> more_metrics;
     // http.public_metrics: /metrics for anyone, else for admins only.
     bool public_metrics = false;
+    // Where identifications (POST /api/v1/identify) run; null: not served
+    // over HTTP.
+    WorkerPool* identify_pool = nullptr;
   };
   explicit Gateway(Parts parts) : parts_(std::move(parts)) {}
 
@@ -74,6 +85,9 @@ class Gateway : public Handler {
   // Answers on this thread, except previews (preview.h): their answer comes
   // from a preview thread once drawn, so no I/O thread waits for one.
   void HandleAsync(const Request& request, Done done) const override;
+  // POST /api/v1/identify: the caller (a token), the header and a slot,
+  // before the scan is read; other requests get the configured limits.
+  [[nodiscard]] BodyAdmission AdmitBody(const Request& head) const override;
 
   // /readyz answers 503 once draining (shutdown has begun), while the log
   // refuses to serve, and while gRPC admits no new connections.
@@ -105,6 +119,10 @@ class Gateway : public Handler {
       const Request& request);
   void PreviewAsync(const Request& request, const PreviewPath& target,
                     Done done) const;
+  // Answers POST /api/v1/identify (admitted by AdmitBody) from the worker
+  // pool; false for any other request.
+  bool IdentifyAsync(const Request& request, const Done& done) const;
+  [[nodiscard]] Response IdentifyForm() const;
   // The API caller (anonymous without a token) admitted under its rate, or
   // the refusal (401, 429).
   [[nodiscard]] std::variant<Principal, Response> Caller(
@@ -116,6 +134,10 @@ class Gateway : public Handler {
 
   Parts parts_;
   std::atomic<bool> draining_{false};
+  // Identifications admitted over HTTP and not yet answered (shared with
+  // the holds AdmitBody hands out, which may outlive a request).
+  std::shared_ptr<std::atomic<int>> identifying_ =
+      std::make_shared<std::atomic<int>>(0);
   // Certificate JSON by id, with the log size and the log's cosignature
   // generation it was made at.
   mutable std::mutex certificate_mu_;

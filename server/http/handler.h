@@ -4,7 +4,10 @@
 // (the registry's gateway, a witness) is tested directly and served by the
 // same transport (http_server.h).
 
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +22,8 @@ struct Request {
   std::string body;  // Within http.max_body_bytes.
   std::string content_type;     // The Content-Type header, if any.
   std::string accept_language;  // The Accept-Language header, if any.
+  // The Content-Length header (the body's declared size), if any.
+  std::optional<uint64_t> content_length;
 };
 
 struct Response {
@@ -27,6 +32,20 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string route;  // The route's pattern, for metrics ("/tile/{L}/{N}").
+};
+
+// What a handler decides once a request's head has arrived, before its
+// body is read (Handler::AdmitBody).
+struct BodyAdmission {
+  // Answered at once, and the connection closed: the body is not read.
+  std::optional<Response> refusal;
+  // The body's limit and the request's deadline; 0: http.max_body_bytes
+  // and http.read_timeout_ms.
+  uint64_t max_body_bytes = 0;
+  uint64_t read_timeout_ms = 0;
+  // Kept by the server until the answer is written or the connection
+  // ends, whichever comes first (a slot the handler counts).
+  std::shared_ptr<void> hold;
 };
 
 // Thread-safe: Handle() and HandleAsync() may run on many threads at once.
@@ -44,6 +63,14 @@ class Handler {
   // lives only until this returns). By default, Handle() inline.
   virtual void HandleAsync(const Request& request, Done done) const {
     done(Handle(request));
+  }
+
+  // Called on an I/O thread (it must not block) with the request's head
+  // (no body yet): a route that takes large bodies raises the limits for
+  // callers it admits, and refuses the others before their bytes arrive.
+  // By default, the configured limits.
+  [[nodiscard]] virtual BodyAdmission AdmitBody(const Request& head) const {
+    return {};
   }
 };
 

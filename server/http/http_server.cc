@@ -72,55 +72,100 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void Read() {
     parser_.emplace();
     parser_->header_limit(shared_->config.max_header_bytes());
-    parser_->body_limit(shared_->config.max_body_bytes());
+    // The body's limit is set once the handler has seen the head
+    // (OnHeader): the parser would refuse a large Content-Length first.
+    parser_->body_limit(UINT64_MAX);
     // One deadline for the whole request: trickling bytes does not extend
     // it. It is also how long an idle keep-alive connection stays open.
     Lowest().expires_after(
         std::chrono::milliseconds(shared_->config.read_timeout_ms()));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(
+                                 &Session::OnHeader, this->shared_from_this()));
+  }
+
+  // The request as the handler sees it (the body once read).
+  Request Current() {
+    const auto& req = parser_->get();
+    beast::error_code peer_error;
+    const auto peer = Lowest().socket().remote_endpoint(peer_error);
+    return Request{std::string(req.method_string()),
+                   std::string(req.target()),
+                   std::string(req[bhttp::field::authorization]),
+                   peer_error ? std::string("unknown:0")
+                              : StrCat("ip:", peer.address().to_string(), ":",
+                                       peer.port()),
+                   req.body(),
+                   std::string(req[bhttp::field::content_type]),
+                   std::string(req[bhttp::field::accept_language]),
+                   parser_->content_length()
+                       ? std::optional<uint64_t>(*parser_->content_length())
+                       : std::nullopt};
+  }
+
+  // The head has arrived: the handler sets the body's limits (or refuses
+  // the request before its body is read), then the body is read.
+  void OnHeader(beast::error_code ec, size_t) {
+    if (Failed(ec)) return;
+    BodyAdmission admission = shared_->handler->AdmitBody(Current());
+    if (admission.refusal) {
+      ++shared_->busy;
+      return Respond(*std::move(admission.refusal), Clock::now(),
+                     /*close=*/true);
+    }
+    hold_ = std::move(admission.hold);
+    body_limit_ = admission.max_body_bytes > 0
+                      ? admission.max_body_bytes
+                      : shared_->config.max_body_bytes();
+    if (parser_->content_length().value_or(0) > body_limit_) {
+      return (void)Failed(bhttp::error::body_limit);
+    }
+    parser_->body_limit(body_limit_);
+    if (admission.read_timeout_ms > 0) {
+      Lowest().expires_after(
+          std::chrono::milliseconds(admission.read_timeout_ms));
+    }
     bhttp::async_read(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
   }
 
-  void OnRead(beast::error_code ec, size_t) {
+  // Answers or closes for a failed read; false if `ec` is no failure.
+  bool Failed(beast::error_code ec) {
     if (ec == bhttp::error::header_limit) {
-      return Refuse(bhttp::status::request_header_fields_too_large,
-                    StrCat("request head: larger than ",
-                           shared_->config.max_header_bytes(), " bytes\n"));
+      Refuse(bhttp::status::request_header_fields_too_large,
+             StrCat("request head: larger than ",
+                    shared_->config.max_header_bytes(), " bytes\n"));
+      return true;
     }
     if (ec == bhttp::error::body_limit) {
-      return Refuse(bhttp::status::payload_too_large,
-                    StrCat("request body: larger than ",
-                           shared_->config.max_body_bytes(), " bytes\n"));
+      Refuse(bhttp::status::payload_too_large,
+             StrCat("request body: larger than ", body_limit_, " bytes\n"));
+      return true;
     }
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted ||
         ec == net::ssl::error::stream_truncated) {
-      return Close();
+      Close();
+      return true;
     }
     if (ec) {  // A malformed request.
-      return Refuse(bhttp::status::bad_request,
-                    StrCat("request: ", ec.message(), "\n"));
+      Refuse(bhttp::status::bad_request,
+             StrCat("request: ", ec.message(), "\n"));
+      return true;
     }
+    return false;
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (Failed(ec)) return;
     ++shared_->busy;
     const auto start = Clock::now();
-    const auto& req = parser_->get();
-    beast::error_code peer_error;
-    const auto peer = Lowest().socket().remote_endpoint(peer_error);
-    Request request{std::string(req.method_string()),
-                    std::string(req.target()),
-                    std::string(req[bhttp::field::authorization]),
-                    peer_error ? std::string("unknown:0")
-                               : StrCat("ip:", peer.address().to_string(), ":",
-                                        peer.port()),
-                    req.body(),
-                    std::string(req[bhttp::field::content_type]),
-                    std::string(req[bhttp::field::accept_language])};
     // The handler answers here or later from another thread (a preview
     // being drawn); either way the answer is written on this session's
     // strand, and the I/O thread is free meanwhile.
     shared_->handler->HandleAsync(
-        request, [self = this->shared_from_this(), start](Response response) {
+        Current(), [self = this->shared_from_this(), start](Response response) {
           net::post(self->stream_.get_executor(),
                     [self, start, response = std::move(response)]() mutable {
                       self->Respond(std::move(response), start);
@@ -128,14 +173,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         });
   }
 
-  // Writes the handler's answer to the request parser_ holds.
-  void Respond(Response response, Clock::time_point start) {
+  // Writes the handler's answer to the request parser_ holds; `close`:
+  // then the connection closes (its body was not read).
+  void Respond(Response response, Clock::time_point start, bool close = false) {
     const auto& req = parser_->get();
     const double seconds =
         std::chrono::duration<double>(Clock::now() - start).count();
     shared_->metrics->Record("http", response.route,
                              std::to_string(response.status), seconds);
-    const bool keep_alive = req.keep_alive() && !shared_->stopping;
+    const bool keep_alive = !close && req.keep_alive() && !shared_->stopping;
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(response.status), req.version());
     res->set(bhttp::field::server, "loupe");
@@ -173,6 +219,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                        [self = this->shared_from_this(), res, close](
                            beast::error_code ec, size_t) {
                          --self->shared_->busy;
+                         self->hold_.reset();
                          if (ec || close || self->shared_->stopping)
                            return self->Close();
                          self->Read();
@@ -194,6 +241,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  uint64_t body_limit_ = 0;     // The current request's.
+  std::shared_ptr<void> hold_;  // The current request's (BodyAdmission).
   Shared* shared_;
 };
 
