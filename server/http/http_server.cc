@@ -110,6 +110,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     BodyAdmission admission = shared_->handler->AdmitBody(Current());
     if (admission.refusal) {
       ++shared_->busy;
+      body_unread_ = true;
       return Respond(*std::move(admission.refusal), Clock::now(),
                      /*close=*/true);
     }
@@ -198,6 +199,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Refuse(bhttp::status status, std::string text) {
+    body_unread_ = true;
     shared_->metrics->Record("http", "(refused)",
                              std::to_string(static_cast<int>(status)), 0);
     auto res =
@@ -221,12 +223,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                          --self->shared_->busy;
                          self->hold_.reset();
                          if (ec || close || self->shared_->stopping)
-                           return self->Close();
+                           return self->Close(self->body_unread_ && !ec);
                          self->Read();
                        });
   }
 
-  void Close() {
+  // `linger`: the client may still be sending a body that was not read
+  // (the answer refused it): what it sends is read and dropped for up to
+  // 2 s, so that its socket is not reset before it reads the answer.
+  void Close(bool linger = false) {
     beast::error_code ec;
     if constexpr (kTls) {
       // A TLS close_notify, bounded by the timeout; then the socket goes.
@@ -235,14 +240,30 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
           [self = this->shared_from_this()](beast::error_code) {});
     } else {
       Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (linger && !ec) {
+        Lowest().expires_after(std::chrono::seconds(2));
+        Drain();
+      }
     }
   }
 
+  void Drain() {
+    if (drain_ == nullptr) drain_ = std::make_unique<char[]>(kDrainBytes);
+    Lowest().async_read_some(
+        net::buffer(drain_.get(), kDrainBytes),
+        [self = this->shared_from_this()](beast::error_code ec, size_t) {
+          if (!ec) self->Drain();
+        });
+  }
+
+  static constexpr size_t kDrainBytes = 16 << 10;
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  uint64_t body_limit_ = 0;     // The current request's.
-  std::shared_ptr<void> hold_;  // The current request's (BodyAdmission).
+  uint64_t body_limit_ = 0;        // The current request's.
+  std::shared_ptr<void> hold_;     // The current request's (BodyAdmission).
+  bool body_unread_ = false;       // The answer refused a body it did not read.
+  std::unique_ptr<char[]> drain_;  // Close(linger): what is dropped.
   Shared* shared_;
 };
 

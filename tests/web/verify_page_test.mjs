@@ -11,7 +11,8 @@
 // dates in the reader's locale; "view in your space": the GLB preview
 // validated by gltf-validator and loaded by <model-viewer>; the printed QR
 // code as a GS1 Digital Link (the piece has a GTIN and serial), which
-// opens the page. Attacks, each refused by
+// opens the page; the identification form (identify_form_check.mjs).
+// Attacks, each refused by
 // the browser's own checks: a look-alike registry (a second real server,
 // its own fresh root) under the genuine pin; a forged version-2 root with
 // a certificate of its key; after a real key rotation (`loupe-server keys
@@ -25,6 +26,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+
+import {checkIdentifyForm} from './identify_form_check.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const [buildArg, artifactsArg] = process.argv.slice(2);
@@ -197,6 +200,9 @@ try {
   });
   const context = await browser.newContext(
       {viewport: {width: 900, height: 1400}, ignoreHTTPSErrors: true});
+  await checkIdentifyForm({context, base, token: tokens.LOUPE_TOKEN_BENCH,
+                           scan: path.join(work, 'ring.stl'), piece, check,
+                           artifacts});
 
   // (d) The pinned link, as the printed certificate's QR code carries it:
   // every check made in the browser, anchored to the pin.
