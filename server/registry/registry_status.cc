@@ -359,6 +359,14 @@ absl::Status Registry::BeginIdentification(
 absl::StatusOr<v1::Identification> Registry::FinishIdentification(
     const Principal& who, const v1::IdentifyPieceHeader& header,
     const std::string& file) {
+  // Versions other front ends recorded: a NO MATCH must not come from a
+  // stale index.
+  if (auto s = index_.CatchUp(*store_); !s.ok()) {
+    return absl::Status(s.code(),
+                        StrCat("identification: the newest registered versions "
+                               "could not be read: ",
+                               s.message()));
+  }
   return RunIdentification(*store_, index_, signer_, who, header, file,
                            limits_.max_mesh_triangles(),
                            geometry_->options().threads);

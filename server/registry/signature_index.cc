@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 namespace loupe::server {
@@ -46,6 +47,14 @@ void SignatureIndex::AddSignature(const IndexedTwin& twin,
 }
 
 absl::Status SignatureIndex::Rebuild(storage::Store& store) {
+  // Versions logged from here on are read by CatchUp (again, if this scan
+  // sees them too: adding is idempotent).
+  auto size = store.LogSize();
+  if (!size.ok()) return size.status();
+  {
+    std::lock_guard lock(catch_up_mu_);
+    log_read_ = *size;
+  }
   std::string after;
   for (;;) {
     auto page = store.ListPieces("", after, 500);
@@ -62,6 +71,30 @@ absl::Status SignatureIndex::Rebuild(storage::Store& store) {
     }
     if (!page->last_key) break;
     after = *page->last_key;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SignatureIndex::CatchUp(storage::Store& store) {
+  std::lock_guard lock(catch_up_mu_);
+  auto size = store.LogSize();
+  if (!size.ok()) return size.status();
+  constexpr size_t kBatch = 1000;
+  while (log_read_ < *size) {
+    auto entries = store.LogEntries(
+        log_read_, std::min<uint64_t>(kBatch, *size - log_read_));
+    if (!entries.ok()) return entries.status();
+    if (entries->empty()) break;
+    for (const std::string& entry : *entries) {
+      const auto json = nlohmann::json::parse(entry, nullptr, false);
+      if (json.is_object() && json.value("type", "") == "version") {
+        auto version = store.GetVersion(json.value("piece_id", ""),
+                                        json.value("version", 0u));
+        if (!version.ok()) return version.status();
+        Add(*version);
+      }
+      ++log_read_;
+    }
   }
   return absl::OkStatus();
 }

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -57,6 +58,13 @@ class SignatureIndex {
   // Adds every stored version of every piece, page by page. Errors are
   // the store's.
   [[nodiscard]] absl::Status Rebuild(storage::Store& store);
+  // Adds the versions other writers recorded since Rebuild or the last
+  // CatchUp (front ends sharing one database: each indexes its own
+  // writes as they happen, the others' from the log's "version" entries,
+  // read from where it left off). Cheap when nothing is new (one read of
+  // the log's size). Errors are the store's; a failed catch-up is retried
+  // from the same place next time.
+  [[nodiscard]] absl::Status CatchUp(storage::Store& store);
 
   // The entries of the `assets` nearest distinct assets (all entries
   // sharing one: pieces cast from one CAD file), nearest first.
@@ -75,6 +83,8 @@ class SignatureIndex {
   std::vector<float> descriptors_;  // kDescriptorSize per entry.
   std::vector<IndexedTwin> twins_;
   std::set<std::tuple<std::string, uint32_t, std::string>> keys_;
+  std::mutex catch_up_mu_;  // One catch-up at a time.
+  uint64_t log_read_ = 0;   // Log entries read (guarded by catch_up_mu_).
 };
 
 }  // namespace loupe::server
