@@ -243,12 +243,17 @@ int main(int argc, char** argv) {
       "restore",
       "restore a backup (loupe admin backup) into a new data directory, then "
       "verify it as scrub does; exit 0 clean, 1 problems found");
-  std::string backup_dir, restore_dir;
+  std::string backup_dir, restore_dir, restore_config;
   restore->add_option("backup", backup_dir, "the backup directory")->required();
   restore
       ->add_option("--data-dir", restore_dir,
                    "the new data directory (must not hold a store)")
       ->required();
+  restore->add_option(
+      "-c,--config", restore_config,
+      "the configuration the restored registry will run with: with assets { "
+      "s3 {} } the verification reads every cited object in the bucket too "
+      "(its data_dir is replaced by --data-dir)");
 
   auto* migrate_schema = app.add_subcommand(
       "migrate-schema",
@@ -386,6 +391,14 @@ int main(int argc, char** argv) {
   if (*scrub && scrub_dir.empty()) {
     std::cerr << "loupe-server: scrub: give --data-dir or --config\n";
     return 2;
+  }
+  if (*restore && !restore_config.empty()) {
+    auto config = loupe::server::LoadConfigFile(restore_config);
+    if (!config.ok()) return ExitCode(config.status());
+    config->set_data_dir(restore_dir);
+    auto s = loupe::server::RestoreBackup(backup_dir, *config, std::cout);
+    if (!s.ok()) std::cerr << "loupe-server: " << s.message() << "\n";
+    return s.ok() ? 0 : 1;
   }
   if (*scrub || *restore) {
     auto s = *scrub ? loupe::server::ScrubDataDir(scrub_dir, std::cout)

@@ -1,5 +1,6 @@
 #include "server/ops/restore.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -84,9 +85,29 @@ absl::Status RestoreBackup(const std::string& backup_dir,
                            const std::string& data_dir, std::ostream& out) {
   v1::ServerConfig config;
   config.set_data_dir(data_dir);
+  return RestoreBackup(backup_dir, config, out);
+}
+
+absl::Status RestoreBackup(const std::string& backup_dir,
+                           v1::ServerConfig config, std::ostream& out) {
+  if (config.assets().has_s3()) {
+    // The bucket is the live registry's: check the objects the restored
+    // versions cite, remove nothing, and count nothing uploaded since the
+    // backup as an orphan.
+    auto* s3 = config.mutable_assets()->mutable_s3();
+    s3->set_scrub_removes_orphans(false);
+    s3->set_orphan_grace_seconds(UINT32_MAX);
+  }
   auto store = storage::RestoreStore(backup_dir, config);
   if (!store.ok()) return store.status();
-  out << "restored " << backup_dir << " into " << data_dir << "\n";
+  out << "restored " << backup_dir << " into "
+      << (config.storage().has_postgres() ? "the configured database"
+                                          : config.data_dir())
+      << "\n";
+  if (config.assets().has_s3()) {
+    out << "verifying the objects its versions cite in bucket "
+        << config.assets().s3().bucket() << "\n";
+  }
   return Verify(**store, RecordedCheckpointSize(backup_dir), out);
 }
 

@@ -33,5 +33,14 @@ void PrintScrubReport(const storage::ScrubReport& report, std::ostream& out);
 [[nodiscard]] absl::Status RestoreBackup(const std::string& backup_dir,
                                          const std::string& data_dir,
                                          std::ostream& out);
+// The same into the store `config` names (its engine and data_dir); with
+// assets { s3 {} } the scrub reads every object a restored version cites
+// from the bucket and checks its digests (the bucket is not restored: it is
+// kept, versioned, where it is; BACKUP/bucket-manifest.tsv lists them).
+// Nothing in the bucket is removed, and objects no restored version cites
+// are not reported (the live registry may have uploaded them since).
+[[nodiscard]] absl::Status RestoreBackup(const std::string& backup_dir,
+                                         v1::ServerConfig config,
+                                         std::ostream& out);
 
 }  // namespace loupe::server

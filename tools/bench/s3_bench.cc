@@ -154,12 +154,19 @@ int main(int argc, char** argv) {
     });
     const double up =
         Timed(loupe::StrCat(env, cli, " asset put ", scan, " > /dev/null"));
+    const long up_peak = peak;
     const double down =
         Timed(loupe::StrCat(env, cli, " asset get ", sha, " -o ",
                             (dir / "loupe.out").string(), " > /dev/null"));
     done = true;
     sampler.join();
     growth_kb = std::max(growth_kb, peak - base);
+    up_growth_kb = std::max(up_growth_kb, up_peak - base);
+    std::printf(
+        "  round %d: loupe put %.2f s + get %.2f s | direct PUT %.2f s + GET "
+        "%.2f s | ratio %.2fx | RSS growth %.1f MB (upload %.1f MB)\n",
+        r + 1, up, down, put, get, (up + down) / (put + get),
+        (peak - base) / 1024.0, (up_peak - base) / 1024.0);
     if (up + down < best_loupe)
       best_loupe = up + down, best_up = up, best_down = down;
     if (put + get < best_direct)

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "base/str_cat.h"
@@ -143,7 +144,8 @@ class S3AssetStore final : public Store {
     return report;
   }
   absl::Status Backup(const std::string& directory) override {
-    return inner_->Backup(directory);
+    if (auto s = inner_->Backup(directory); !s.ok()) return s;
+    return WriteBucketManifest(client_.get(), *inner_, directory).status();
   }
   absl::StatusOr<Stats> CountStats() override { return inner_->CountStats(); }
 
@@ -180,6 +182,8 @@ absl::StatusOr<std::string> ReadSecret(const std::string& value,
 
 }  // namespace
 
+constexpr uint64_t kMaxSinglePut = uint64_t{5} << 30;
+
 absl::StatusOr<S3Setup> S3SetupFromConfig(const v1::ServerConfig& config) {
   const auto& c = config.assets().s3();
   S3Setup setup;
@@ -208,6 +212,14 @@ absl::StatusOr<S3Setup> S3SetupFromConfig(const v1::ServerConfig& config) {
   if (c.has_orphan_grace_seconds()) {
     setup.assets.orphan_grace_seconds = c.orphan_grace_seconds();
   }
+  if (c.has_single_put_max_bytes()) {
+    if (c.single_put_max_bytes() > kMaxSinglePut) {
+      return absl::InvalidArgumentError(
+          StrCat("assets.s3.single_put_max_bytes: ", c.single_put_max_bytes(),
+                 " is over S3's limit for one PUT (", kMaxSinglePut, ")"));
+    }
+    setup.assets.single_put_max = c.single_put_max_bytes();
+  }
   setup.assets.spool_dir =
       !c.spool_dir().empty() ? c.spool_dir()
       : !config.data_dir().empty()
@@ -216,7 +228,28 @@ absl::StatusOr<S3Setup> S3SetupFromConfig(const v1::ServerConfig& config) {
   return setup;
 }
 
-absl::Status PrepareBucket(S3Client& client, const S3AssetOptions& options) {
+// Whether the server refuses a PUT whose bytes do not hash to its
+// x-amz-content-sha256 (S3 and Swift's s3api do: BadDigest, HTTP 400).
+// One-PUT uploads rely on it; without it every upload goes in parts,
+// checked here before the object completes.
+absl::StatusOr<bool> ServerChecksPayloadDigest(S3Client& client) {
+  const std::string key = "assets/probe-payload-digest";
+  const S3Client::BodySource one = [](char* out,
+                                      size_t) -> absl::StatusOr<size_t> {
+    *out = 'x';
+    return 1;
+  };
+  const absl::Status s =
+      client.PutStream(key, 1, crypto::Sha256::HexOf("y"), one);
+  if (s.ok()) {
+    (void)client.Delete(key);  // Best effort; scrub would name it.
+    return false;
+  }
+  if (absl::IsFailedPrecondition(s)) return true;
+  return s;
+}
+
+absl::Status PrepareBucket(S3Client& client, S3AssetOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.spool_dir, ec);
   if (ec) {
@@ -225,17 +258,32 @@ absl::Status PrepareBucket(S3Client& client, const S3AssetOptions& options) {
   }
   // Listing needs only read access; create the bucket only if absent.
   auto listed = client.List("assets/");
-  if (absl::IsNotFound(listed.status())) return client.CreateBucket();
-  return listed.status();
+  if (absl::IsNotFound(listed.status())) {
+    if (auto s = client.CreateBucket(); !s.ok()) return s;
+  } else if (!listed.ok()) {
+    return listed.status();
+  }
+  if (options.single_put_max == 0) return absl::OkStatus();
+  auto checks = ServerChecksPayloadDigest(client);
+  if (!checks.ok()) return checks.status();
+  if (!*checks) {
+    std::cerr << "loupe-server: assets.s3: " << client.options().endpoint
+              << " stores bytes that do not match their "
+                 "x-amz-content-sha256; every upload goes as a multipart "
+                 "upload, checked before it completes\n";
+    options.single_put_max = 0;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Store>> NewS3AssetStore(
     std::unique_ptr<Store> metadata, const S3Setup& setup) {
   auto client = S3Client::Create(setup.client);
   if (!client.ok()) return client.status();
-  if (auto s = PrepareBucket(**client, setup.assets); !s.ok()) return s;
+  S3AssetOptions options = setup.assets;
+  if (auto s = PrepareBucket(**client, options); !s.ok()) return s;
   return std::unique_ptr<Store>(
-      new S3AssetStore(std::move(metadata), *std::move(client), setup.assets));
+      new S3AssetStore(std::move(metadata), *std::move(client), options));
 }
 
 }  // namespace loupe::storage::s3

@@ -30,9 +30,13 @@ struct S3Setup {
 [[nodiscard]] absl::StatusOr<S3Setup> S3SetupFromConfig(
     const v1::ServerConfig& config);
 
-// Creates the spool directory, and the bucket if it does not exist.
+// Creates the spool directory, and the bucket if it does not exist; then
+// checks that the server refuses bytes that do not match a PUT's
+// x-amz-content-sha256, and if it does not, sets options.single_put_max
+// to 0 (one-PUT uploads rely on that check; multipart uploads are checked
+// here before they complete).
 [[nodiscard]] absl::Status PrepareBucket(S3Client& client,
-                                         const S3AssetOptions& options);
+                                         S3AssetOptions& options);
 
 // Wraps `metadata`; creates the bucket if it does not exist (and the spool
 // directory). UNAVAILABLE if the bucket cannot be reached.

@@ -13,6 +13,7 @@
 #include "base/str_cat.h"
 #include "crypto/random.h"
 #include "server/ops/migrate_assets.h"
+#include "server/ops/restore.h"
 #include "server/storage/open_store.h"
 #include "server/storage/postgres/test_cluster_for_tests.h"
 #include "server/storage/s3/test_swift_for_tests.h"
@@ -150,6 +151,17 @@ class S3AssetStoreTest : public ::testing::TestWithParam<Engine> {
     EXPECT_EQ(head->size, size);
   }
 
+  // Uploads over one part go as multipart uploads, not one streamed PUT.
+  void UseMultipart(bool multipart = true) {
+    auto* s3 = config_.mutable_assets()->mutable_s3();
+    if (multipart) {
+      s3->set_single_put_max_bytes(0);
+    } else {
+      s3->clear_single_put_max_bytes();
+    }
+    Reopen();
+  }
+
   std::optional<uint64_t> RecordedSize(const crypto::Sha256Digest& sha) {
     std::optional<uint64_t> size;
     EXPECT_TRUE(store_
@@ -167,6 +179,11 @@ class S3AssetStoreTest : public ::testing::TestWithParam<Engine> {
   v1::ServerConfig config_;
   std::unique_ptr<S3Client> bucket_;  // The same bucket, for checks.
   std::unique_ptr<Store> store_;
+
+  // Bodies of tests run once per upload mode.
+  void ExpectDeclaredWrongDigestStoresNothing();
+  void ExpectWrongDigestStoresNothing();
+  void ExpectServerStoppedMidStreamedUploadRecordsNothing(uint64_t seed);
 };
 
 TEST_P(S3AssetStoreTest, OneMegabyteRoundTripsByteIdentical) {
@@ -174,11 +191,21 @@ TEST_P(S3AssetStoreTest, OneMegabyteRoundTripsByteIdentical) {
 }
 
 TEST_P(S3AssetStoreTest, MultipartFileRoundTripsByteIdentical) {
+  UseMultipart();
   // 8 MiB parts: three parts, the last short.
   ExpectRoundTrip((20 << 20) + 12345);
 }
 
 TEST_P(S3AssetStoreTest, DeclaredMultipartUploadStreamsByteIdentical) {
+  UseMultipart();
+  ExpectRoundTrip((20 << 20) + 777, /*declared=*/true);
+}
+
+TEST_P(S3AssetStoreTest, SpooledFileGoesAsOnePutByteIdentical) {
+  ExpectRoundTrip((20 << 20) + 12345);
+}
+
+TEST_P(S3AssetStoreTest, DeclaredUploadStreamsAsOnePutByteIdentical) {
   ExpectRoundTrip((20 << 20) + 777, /*declared=*/true);
 }
 
@@ -193,6 +220,14 @@ TEST_P(S3AssetStoreTest, DeclaredUploadOfStoredBytesIsDeduplicated) {
 }
 
 TEST_P(S3AssetStoreTest, DeclaredWrongDigestStoresNothing) {
+  for (bool multipart : {false, true}) {
+    SCOPED_TRACE(multipart ? "multipart" : "one PUT");
+    UseMultipart(multipart);
+    ExpectDeclaredWrongDigestStoresNothing();
+  }
+}
+
+void S3AssetStoreTest::ExpectDeclaredWrongDigestStoresNothing() {
   crypto::Sha256Digest wrong{};
   wrong[0] = 1;
   auto writer = store_->BeginUploadOf(wrong, 17 << 20);
@@ -250,7 +285,15 @@ TEST_P(S3AssetStoreTest, FlippedByteInTheBucketIsDataLossNamingTheAsset) {
       << report->problems[0];
 }
 
-TEST_P(S3AssetStoreTest, WrongDigestStoresNothingAndAbortsTheMultipartUpload) {
+TEST_P(S3AssetStoreTest, WrongDigestStoresNothingInOnePutOrInParts) {
+  for (bool multipart : {false, true}) {
+    SCOPED_TRACE(multipart ? "multipart" : "one PUT");
+    UseMultipart(multipart);
+    ExpectWrongDigestStoresNothing();
+  }
+}
+
+void S3AssetStoreTest::ExpectWrongDigestStoresNothing() {
   auto writer = store_->BeginUpload();
   ASSERT_TRUE(writer.ok());
   auto sent = Stream(**writer, 5, 17 << 20);
@@ -340,16 +383,25 @@ TEST_P(S3AssetStoreRocksTest,
 
 TEST_P(S3AssetStoreRocksTest,
        ServerStoppedMidStreamedUploadIsUnavailableAndItsPartsAborted) {
+  for (bool multipart : {false, true}) {
+    SCOPED_TRACE(multipart ? "multipart" : "one PUT");
+    UseMultipart(multipart);
+    ExpectServerStoppedMidStreamedUploadRecordsNothing(multipart ? 4 : 14);
+  }
+}
+
+void S3AssetStoreTest::ExpectServerStoppedMidStreamedUploadRecordsNothing(
+    uint64_t seed) {
   const uint64_t size = 24 << 20;
   crypto::Sha256 hasher;
-  for (uint64_t i = 0; i < 24; ++i) hasher.Update(Block(4, i, 1 << 20));
+  for (uint64_t i = 0; i < 24; ++i) hasher.Update(Block(seed, i, 1 << 20));
   const auto sha = hasher.Finish();
   auto writer = store_->BeginUploadOf(sha, size);
   ASSERT_TRUE(writer.ok());
   absl::Status failed;
   for (uint64_t i = 0; i < 24 && failed.ok(); ++i) {
     if (i == 10) SharedSwift().Kill();  // After the first part went.
-    failed = (*writer)->Append(Block(4, i, 1 << 20));
+    failed = (*writer)->Append(Block(seed, i, 1 << 20));
   }
   if (failed.ok()) failed = (*writer)->Commit(size, sha, "st_a").status();
   EXPECT_TRUE(absl::IsUnavailable(failed)) << failed;
@@ -359,9 +411,96 @@ TEST_P(S3AssetStoreRocksTest,
   auto uploads = bucket_->ListMultipartUploads("");
   ASSERT_TRUE(uploads.ok());
   EXPECT_TRUE(uploads->empty());
-  auto again = UploadDeclared(4, size, "st_a");
+  auto again = UploadDeclared(seed, size, "st_a");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(RecordedSize(sha), size);
+}
+
+// A version citing `sha` (as the ledger writes one).
+void CiteInVersion(Store& store, const std::string& piece_id,
+                   const crypto::Sha256Digest& sha, uint64_t size) {
+  ASSERT_TRUE(store
+                  .CommitAndWait([&](Transaction& txn) {
+                    v1::Piece piece;
+                    piece.set_id(piece_id);
+                    piece.set_studio_id("st_a");
+                    piece.set_studio_reference("ref-" + piece_id);
+                    piece.set_current_version(1);
+                    txn.InsertPiece(piece);
+                    v1::TwinVersion version;
+                    version.set_piece_id(piece_id);
+                    version.set_number(1);
+                    auto* ref = version.add_assets();
+                    ref->set_sha256(crypto::ToHex(sha));
+                    ref->set_size_bytes(size);
+                    txn.InsertVersion(version);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
+std::string ReadText(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Backup covers the bucket: the backup lists every object a version cites
+// after checking it is there, fails naming the asset and the version when
+// one is missing, and a restore through the bucket scrubs its bytes.
+TEST_P(S3AssetStoreRocksTest, BackupChecksTheBucketAndRestoreScrubsIt) {
+  auto asset = Upload(21, 3 << 20, "st_a");
+  ASSERT_TRUE(asset.ok()) << asset.status();
+  const std::string hex = crypto::ToHex(asset->sha256);
+  CiteInVersion(*store_, "pc_backup", asset->sha256, 3 << 20);
+  const fs::path backup = dir_ / "backup";
+  fs::create_directories(backup);
+  ASSERT_TRUE(store_->Backup(backup.string()).ok());
+  const std::string manifest = ReadText(backup / "bucket-manifest.tsv");
+  EXPECT_NE(
+      manifest.find(StrCat(hex, "\t", 3 << 20, "\t", ObjectKey(asset->sha256))),
+      std::string::npos)
+      << manifest;
+
+  // Uploaded after the backup: not the restored registry's, yet the live
+  // one's, so the restore neither reports nor removes it.
+  auto later = Upload(22, 2 << 20, "st_a");
+  ASSERT_TRUE(later.ok()) << later.status();
+  v1::ServerConfig elsewhere = config_;
+  elsewhere.set_data_dir((dir_ / "restored").string());
+  elsewhere.mutable_assets()->mutable_s3()->set_scrub_removes_orphans(true);
+  std::ostringstream out;
+  const absl::Status restored =
+      server::RestoreBackup(backup.string(), elsewhere, out);
+  EXPECT_TRUE(restored.ok()) << restored << "\n" << out.str();
+  EXPECT_NE(out.str().find("verifying the objects its versions cite"),
+            std::string::npos)
+      << out.str();
+  EXPECT_TRUE(bucket_->Head(ObjectKey(later->sha256)).ok());
+
+  // A changed byte in the bucket: the restore's verification names it.
+  auto bytes = bucket_->Get(ObjectKey(asset->sha256));
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  (*bytes)[12345] ^= 1;
+  ASSERT_TRUE(bucket_->Put(ObjectKey(asset->sha256), *bytes).ok());
+  elsewhere.set_data_dir((dir_ / "restored2").string());
+  std::ostringstream again;
+  const absl::Status damaged =
+      server::RestoreBackup(backup.string(), elsewhere, again);
+  EXPECT_TRUE(absl::IsDataLoss(damaged)) << damaged;
+  EXPECT_NE(again.str().find("asset " + hex), std::string::npos) << again.str();
+
+  // The object gone: a backup would cite what the bucket lacks.
+  ASSERT_TRUE(bucket_->Delete(ObjectKey(asset->sha256)).ok());
+  const fs::path second = dir_ / "backup2";
+  fs::create_directories(second);
+  const absl::Status refused = store_->Backup(second.string());
+  EXPECT_TRUE(absl::IsDataLoss(refused)) << refused;
+  EXPECT_NE(refused.message().find(hex), std::string_view::npos) << refused;
+  EXPECT_NE(refused.message().find("piece pc_backup version 1"),
+            std::string_view::npos)
+      << refused;
 }
 
 // An asset stored in the engine before assets { s3 } was configured:

@@ -51,6 +51,7 @@ class S3AssetWriter final : public AssetWriter {
                                           options_.spool_dir, ": ",
                                           std::strerror(errno)));
       }
+      whole_.Update(bytes.substr(0, static_cast<size_t>(n)));
       bytes.remove_prefix(static_cast<size_t>(n));
       received_ += static_cast<uint64_t>(n);
     }
@@ -67,12 +68,15 @@ class S3AssetWriter final : public AssetWriter {
                                                " bytes but ", received_,
                                                " arrived; nothing stored"));
     }
+    // The bytes are checked before anything goes to the bucket, so only
+    // the declared asset's bytes can ever replace an object under its key.
+    if (const auto actual = whole_.Finish(); actual != sha256) {
+      return Mismatch(sha256, actual);
+    }
     auto stored = AlreadyStored(sha256);
     if (!stored.ok()) return stored.status();
-    if (*stored) {
-      if (auto s = CheckSpool(sha256); !s.ok()) return s;
-    } else if (auto s = Upload(sha256); !s.ok()) {
-      return s;
+    if (!*stored) {
+      if (auto s = Upload(sha256); !s.ok()) return s;
     }
     auto known = record_(sha256, size, studio_id);
     if (!known.ok()) return known.status();
@@ -124,18 +128,6 @@ class S3AssetWriter final : public AssetWriter {
                                              Hex(actual), "; nothing stored"));
   }
 
-  // The bytes already stored: only check that the upload was the same.
-  absl::Status CheckSpool(const crypto::Sha256Digest& sha) {
-    crypto::Sha256 whole;
-    for (uint64_t i = 0; i < Parts(); ++i) {
-      auto part = ReadPart(i);
-      if (!part.ok()) return part.status();
-      whole.Update(*part);
-    }
-    const auto actual = whole.Finish();
-    return actual == sha ? absl::OkStatus() : Mismatch(sha, actual);
-  }
-
   absl::Status Upload(const crypto::Sha256Digest& sha) {
     const std::string key = ObjectKey(sha);
     if (Parts() == 1) {
@@ -148,11 +140,48 @@ class S3AssetWriter final : public AssetWriter {
       if (auto s = client_->Put(SumsKey(sha), sums); !s.ok()) return s;
       return client_->Put(key, *part);
     }
+    if (received_ <= options_.single_put_max) return StreamSpool(sha, key);
     auto id = client_->CreateMultipartUpload(key);
     if (!id.ok()) return id.status();
     absl::Status s = UploadParts(sha, key, *id);
     if (!s.ok()) (void)client_->AbortMultipartUpload(key, *id);  // Best effort.
     return s;
+  }
+
+  // One PUT of the spool declaring `sha` (already checked), read a part
+  // at a time while it is sent; sent again from the start on UNAVAILABLE,
+  // as often as the client retries a request.
+  absl::Status StreamSpool(const crypto::Sha256Digest& sha,
+                           const std::string& key) {
+    std::string sums;
+    absl::Status sent;
+    for (int attempt = 1;; ++attempt) {
+      sums.clear();
+      uint64_t index = 0;
+      std::string_view part;
+      const S3Client::BodySource source =
+          [&](char* out, size_t capacity) -> absl::StatusOr<size_t> {
+        if (part.empty()) {
+          auto next = ReadPart(index++);
+          if (!next.ok()) return next.status();
+          part = *next;
+          AppendSums(part, &sums);
+        }
+        const size_t take = std::min(capacity, part.size());
+        std::memcpy(out, part.data(), take);
+        part.remove_prefix(take);
+        return take;
+      };
+      sent = client_->PutStream(key, received_, Hex(sha), source);
+      if (!absl::IsUnavailable(sent) ||
+          attempt >= client_->options().max_attempts) {
+        break;
+      }
+      std::this_thread::sleep_for(client_->options().first_backoff *
+                                  (1 << std::min(attempt - 1, 10)));
+    }
+    if (!sent.ok()) return sent;
+    return client_->Put(SumsKey(sha), sums);
   }
 
   absl::Status UploadParts(const crypto::Sha256Digest& sha,
@@ -190,6 +219,7 @@ class S3AssetWriter final : public AssetWriter {
   RecordFn record_;
   int fd_;
   uint64_t received_ = 0;
+  crypto::Sha256 whole_;
   std::string part_;
 };
 

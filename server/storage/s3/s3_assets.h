@@ -10,11 +10,13 @@
 //                        reaches a caller (the whole digest at the end).
 //
 // An upload is spooled into an unlinked local file (memory: one part);
-// Commit reads it back part by part, hashing, into a multipart upload at
-// assets/<sha256> (every part's SHA-256 sent, and checked by the server),
-// and completes it only when the whole digest matches the declared one;
-// sums/ is written before the object completes. Anything that fails aborts
-// the multipart upload: no object appears.
+// Commit reads it back, hashing, into assets/<sha256>: up to
+// single_put_max as one streamed PUT declaring the digest (the server
+// stores nothing unless the bytes hash to it), larger as a multipart upload
+// (every part's SHA-256 sent, and checked by the server) completed only when
+// the whole digest matches the declared one, sums/ written before it
+// completes. Anything that fails aborts the multipart upload: no object
+// appears.
 
 #include <cstdint>
 #include <functional>
@@ -35,6 +37,10 @@ struct S3AssetOptions {
   std::string spool_dir;
   // Multipart part size (a multiple of kSumChunk, at least 5 MiB).
   size_t part_size = 8 << 20;
+  // Objects up to this size go to the bucket as one streamed PUT whose
+  // SHA-256 the server checks (no parts to assemble); larger ones as
+  // multipart uploads. S3 takes at most 5 GiB in one PUT.
+  uint64_t single_put_max = uint64_t{1} << 30;
   // Bytes one ranged GET of a download asks for (a multiple of kSumChunk);
   // one window is consumed while the next is read ahead.
   size_t read_window = 4 << 20;
@@ -81,5 +87,20 @@ using RecordFn = std::function<absl::StatusOr<bool>(
 [[nodiscard]] absl::Status ScrubBucket(S3Client* client,
                                        const S3AssetOptions& options,
                                        ScrubReport* report);
+
+struct BucketManifest {
+  uint64_t objects = 0;
+  uint64_t bytes = 0;
+};
+
+// A backup's bucket half: DIRECTORY/bucket-manifest.tsv lists every object
+// (with its chunk digests' object) that a version in `records` cites and
+// the bucket keeps, after checking that each is there at its recorded size
+// (HEAD; scrub and restore check the bytes). The objects themselves stay
+// in the bucket, which versioning protects. DATA_LOSS naming the asset and
+// the version if one is missing or of another size; UNAVAILABLE if the
+// bucket cannot be reached.
+[[nodiscard]] absl::StatusOr<BucketManifest> WriteBucketManifest(
+    S3Client* client, Store& records, const std::string& directory);
 
 }  // namespace loupe::storage::s3

@@ -25,6 +25,11 @@ struct S3Client::Request {
   bool not_found_ok = false;
   // More header lines ("Cache-Control: ..."), signed like the others.
   std::vector<std::string> headers = {};
+  // A streamed body (PutStream) instead of `body`: its size and SHA-256.
+  const BodySource* source = nullptr;
+  uint64_t source_size = 0;
+  const std::atomic<bool>* cancel = nullptr;
+  std::string source_sha256_hex = {};
 };
 
 struct S3Client::Pool {
@@ -66,7 +71,13 @@ std::string EncodeKey(std::string_view key) { return Encode(key, true); }
 std::string EncodeQuery(std::string_view v) { return Encode(v, false); }
 
 struct Transfer {
-  std::string_view body;  // Remaining to send.
+  std::string_view whole_body;
+  std::string_view body;                         // Remaining to send.
+  const S3Client::BodySource* source = nullptr;  // Or the body's source.
+  uint64_t source_left = 0;                      // Bytes the source still owes.
+  bool source_started = false;
+  const std::atomic<bool>* cancel = nullptr;
+  absl::Status source_error;
   std::string received;
   std::string etag;
   std::string last_modified;
@@ -75,10 +86,44 @@ struct Transfer {
 
 size_t ReadBody(char* buffer, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  if (t->source != nullptr) {
+    // Never past the declared size: curl asks for a whole buffer.
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(size * n, t->source_left));
+    if (want == 0) return 0;
+    t->source_started = true;
+    auto got = (*t->source)(buffer, want);
+    if (got.ok() && *got > 0 && *got <= want) {
+      t->source_left -= *got;
+      return *got;
+    }
+    t->source_error = got.ok()
+                          ? absl::InvalidArgumentError(
+                                "the upload ended before its declared size")
+                          : got.status();
+    return CURL_READFUNC_ABORT;
+  }
   const size_t take = std::min(size * n, t->body.size());
   std::memcpy(buffer, t->body.data(), take);
   t->body.remove_prefix(take);
   return take;
+}
+
+// curl rewinds a body to resend it on a new connection; a source can
+// only start again if nothing was taken from it yet.
+int SeekBody(void* user, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(user);
+  if (offset != 0 || origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  if (t->source == nullptr) {
+    t->body = t->whole_body;
+    return CURL_SEEKFUNC_OK;
+  }
+  return t->source_started ? CURL_SEEKFUNC_CANTSEEK : CURL_SEEKFUNC_OK;
+}
+
+int Progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* t = static_cast<Transfer*>(user);
+  return t->cancel != nullptr && t->cancel->load() ? 1 : 0;
 }
 
 size_t WriteBody(char* data, size_t size, size_t n, void* user) {
@@ -204,11 +249,16 @@ absl::StatusOr<S3Client::Response> S3Client::RunOnce(const Request& r,
   curl_easy_reset(h);
   Transfer t;
   t.body = r.body;
+  t.whole_body = r.body;
+  t.source = r.source;
+  t.source_left = r.source_size;
+  t.cancel = r.cancel;
   // A range's size is known: one allocation, not a doubling string.
   if (r.range) t.received.reserve(r.range->last - r.range->first + 1);
   const std::string url = Url(r.key, r.query);
   const std::string sigv4 = StrCat("aws:amz:", options_.region, ":s3");
-  const std::string payload_sha = r.body.empty()
+  const std::string payload_sha = r.source != nullptr ? r.source_sha256_hex
+                                  : r.body.empty()
                                       ? std::string(kEmptySha256)
                                       : crypto::Sha256::HexOf(r.body);
   curl_slist* headers = nullptr;
@@ -240,8 +290,19 @@ absl::StatusOr<S3Client::Response> S3Client::RunOnce(const Request& r,
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, ReadBody);
     curl_easy_setopt(h, CURLOPT_READDATA, &t);
+    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, SeekBody);
+    curl_easy_setopt(h, CURLOPT_SEEKDATA, &t);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
-                     static_cast<curl_off_t>(r.body.size()));
+                     static_cast<curl_off_t>(
+                         r.source != nullptr ? r.source_size : r.body.size()));
+    if (r.source != nullptr) {
+      curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L << 10);
+      // Not a pooled connection the server may have closed meanwhile.
+      curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, Progress);
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+    }
   } else if (r.method == "POST") {
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, r.body.data());
@@ -258,6 +319,7 @@ absl::StatusOr<S3Client::Response> S3Client::RunOnce(const Request& r,
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
   curl_slist_free_all(headers);
   ReturnHandle(h);
+  if (!t.source_error.ok()) return t.source_error;
   if (code != CURLE_OK) {
     *retryable = RetryableCurl(code);
     return absl::UnavailableError(
@@ -281,7 +343,8 @@ absl::StatusOr<S3Client::Response> S3Client::Run(const Request& r) {
   for (int attempt = 1;; ++attempt) {
     bool retryable = false;
     auto response = RunOnce(r, &retryable);
-    if (response.ok() || !retryable) return response;
+    // A streamed body cannot be sent twice.
+    if (response.ok() || !retryable || r.source != nullptr) return response;
     last = response.status();
     if (attempt >= options_.max_attempts) break;
     std::this_thread::sleep_for(wait);
@@ -306,6 +369,18 @@ absl::Status S3Client::Put(std::string_view key, std::string_view body,
   return Run(Request{"PUT", std::string(key), "", body, std::nullopt, false,
                      std::move(headers)})
       .status();
+}
+
+absl::Status S3Client::PutStream(std::string_view key, uint64_t size,
+                                 std::string_view sha256_hex,
+                                 const BodySource& source,
+                                 const std::atomic<bool>* cancel) {
+  Request r{"PUT", std::string(key), "", {}, std::nullopt, false};
+  r.source = &source;
+  r.cancel = cancel;
+  r.source_size = size;
+  r.source_sha256_hex = std::string(sha256_hex);
+  return Run(r).status();
 }
 
 absl::StatusOr<std::string> S3Client::Get(std::string_view key,

@@ -14,8 +14,10 @@
 //
 // Thread-safe: calls from several threads share a pool of connections.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,6 +87,22 @@ class S3Client {
   // readers, e.g. "Cache-Control: public, max-age=60", "Content-Type: ...".
   [[nodiscard]] absl::Status Put(std::string_view key, std::string_view body,
                                  std::vector<std::string> headers = {});
+  // Fills up to `capacity` bytes of `buffer` with the next bytes of a
+  // streamed body and returns how many (never 0 before the end), or an
+  // error, which aborts the request.
+  using BodySource =
+      std::function<absl::StatusOr<size_t>(char* buffer, size_t capacity)>;
+  // One PUT of `size` bytes taken from `source` while they are sent
+  // (memory: curl's upload buffer), declared to hash to `sha256_hex` as its
+  // x-amz-content-sha256: the server checks the bytes against it and stores
+  // nothing if they differ (AWS S3 and Swift's s3api both do). The source
+  // is never asked for more than `size` bytes in all. On a connection of
+  // its own; not retried (a source cannot be replayed). The source's own
+  // error is returned as is; once `*cancel` is set (another thread), the
+  // transfer stops within about a second, UNAVAILABLE.
+  [[nodiscard]] absl::Status PutStream(
+      std::string_view key, uint64_t size, std::string_view sha256_hex,
+      const BodySource& source, const std::atomic<bool>* cancel = nullptr);
   // The object's bytes (or `range` of them). Memory: the whole answer.
   [[nodiscard]] absl::StatusOr<std::string> Get(
       std::string_view key, std::optional<ByteRange> range = std::nullopt);

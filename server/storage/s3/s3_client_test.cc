@@ -4,12 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "base/str_cat.h"
 #include "crypto/random.h"
+#include "crypto/sha256.h"
 #include "server/storage/s3/test_swift_for_tests.h"
 
 namespace loupe::storage::s3 {
@@ -49,6 +52,56 @@ TEST(S3ClientTest, PutGetHeadListDelete) {
   ASSERT_TRUE(c->Delete("a/one").ok());
   EXPECT_TRUE(c->Delete("a/one").ok());  // Already absent.
   EXPECT_TRUE(absl::IsNotFound(c->Head("a/one").status()));
+}
+
+// A body handed out in pieces of at most 1000 bytes, counting what was
+// asked of it.
+S3Client::BodySource Pieces(const std::string& body, size_t* taken) {
+  return [&body, taken](char* out, size_t capacity) -> absl::StatusOr<size_t> {
+    const size_t n = std::min({capacity, body.size() - *taken, size_t{1000}});
+    std::memcpy(out, body.data() + *taken, n);
+    *taken += n;
+    return n;
+  };
+}
+
+TEST(S3ClientTest, PutStreamStoresBytesThatMatchTheirDigestOnly) {
+  auto c = NewBucket("stream");
+  ASSERT_NE(c, nullptr);
+  const std::string body = crypto::RandomBytes((3 << 20) + 5);
+  size_t taken = 0;
+  ASSERT_TRUE(c->PutStream("ok", body.size(), crypto::Sha256::HexOf(body),
+                           Pieces(body, &taken))
+                  .ok());
+  auto got = c->Get("ok");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, body);
+
+  // Declared as other bytes: the server stores nothing.
+  taken = 0;
+  const absl::Status lied =
+      c->PutStream("lied", body.size(), crypto::Sha256::HexOf("other"),
+                   Pieces(body, &taken));
+  EXPECT_TRUE(absl::IsFailedPrecondition(lied)) << lied;
+  EXPECT_TRUE(absl::IsNotFound(c->Head("lied").status()));
+
+  // A source with more than the declared size is never asked for it.
+  const std::string longer = body + "trailing bytes";
+  taken = 0;
+  ASSERT_TRUE(c->PutStream("capped", body.size(), crypto::Sha256::HexOf(body),
+                           Pieces(longer, &taken))
+                  .ok());
+  EXPECT_EQ(taken, body.size());
+
+  // A source that fails: its error, and no object.
+  const S3Client::BodySource broken = [](char*,
+                                         size_t) -> absl::StatusOr<size_t> {
+    return absl::DataLossError("the spool went away");
+  };
+  const absl::Status failed =
+      c->PutStream("broken", 10, crypto::Sha256::HexOf("0123456789"), broken);
+  EXPECT_TRUE(absl::IsDataLoss(failed)) << failed;
+  EXPECT_TRUE(absl::IsNotFound(c->Head("broken").status()));
 }
 
 TEST(S3ClientTest, MissingObjectIsNotFoundNamingIt) {

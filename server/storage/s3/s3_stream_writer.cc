@@ -1,10 +1,18 @@
 // NewS3StreamingWriter (s3_assets.h): an upload whose digest was declared
-// up front goes straight into a multipart upload at assets/<sha256>, part
-// by part as it arrives, on a thread of its own (one part queued, one in
-// flight: memory about three parts); Commit completes it only once the
-// bytes' digest matches, else aborts it.
+// up front goes straight to assets/<sha256> as it arrives, on a thread of
+// its own:
+//   - up to single_put_max bytes, as one streamed PUT declaring the digest
+//     (the server stores nothing unless the bytes hash to it), handed over
+//     1 MiB at a time (at most kSingleDepth queued: memory a few MiB);
+//   - larger, or when the bucket already holds an object under that key
+//     (then only bytes this writer has checked may replace it), as a
+//     multipart upload, part by part (one part queued, one in flight:
+//     memory about three parts), completed at Commit only once the bytes'
+//     digest matches, else aborted.
 
+#include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -15,6 +23,9 @@
 namespace loupe::storage::s3 {
 namespace {
 
+// 1 MiB units queued ahead of a streamed PUT.
+constexpr size_t kSingleDepth = 4;
+
 class S3StreamingWriter final : public AssetWriter {
  public:
   S3StreamingWriter(S3Client* client, S3AssetOptions options, RecordFn record,
@@ -24,12 +35,17 @@ class S3StreamingWriter final : public AssetWriter {
         record_(std::move(record)),
         declared_(declared),
         declared_size_(size),
-        key_(ObjectKey(declared)) {
+        key_(ObjectKey(declared)),
+        single_(size <= options_.single_put_max),
+        unit_(single_ ? kSumChunk : options_.part_size),
+        depth_(single_ ? kSingleDepth : 1) {
     thread_ = std::thread([this] { Run(); });
   }
 
+  // Without a Commit (the client went away): the rest is dropped, a PUT
+  // in flight is cancelled, a multipart upload aborted.
   ~S3StreamingWriter() override {
-    Close();
+    Close(/*abandon=*/true);
     if (!completed_ && !upload_id_.empty()) {
       (void)client_->AbortMultipartUpload(key_, upload_id_);  // Best effort.
     }
@@ -37,14 +53,18 @@ class S3StreamingWriter final : public AssetWriter {
 
   absl::Status Append(std::string_view bytes) override {
     if (auto s = Failed(); !s.ok()) return s;
+    if (bytes.size() > declared_size_ - received_) {
+      return absl::InvalidArgumentError(
+          StrCat("size_bytes: more bytes arrived than the declared ",
+                 declared_size_, "; nothing stored"));
+    }
     received_ += bytes.size();
     whole_.Update(bytes);
     while (!bytes.empty()) {
-      const size_t take =
-          std::min(bytes.size(), options_.part_size - buffer_.size());
+      const size_t take = std::min(bytes.size(), unit_ - buffer_.size());
       buffer_.append(bytes.substr(0, take));
       bytes.remove_prefix(take);
-      if (buffer_.size() == options_.part_size) Hand();
+      if (buffer_.size() == unit_) Hand();
     }
     return absl::OkStatus();
   }
@@ -55,7 +75,7 @@ class S3StreamingWriter final : public AssetWriter {
                                      const crypto::Sha256Digest& sha256,
                                      std::string_view studio_id) override {
     if (!buffer_.empty()) Hand();
-    Close();
+    Close(/*abandon=*/false);
     if (received_ != size || size != declared_size_) {
       return absl::InvalidArgumentError(StrCat("size_bytes: declared ", size,
                                                " bytes but ", received_,
@@ -82,65 +102,156 @@ class S3StreamingWriter final : public AssetWriter {
     return status_;
   }
 
-  // Queues the buffer as the next part (waits while one is queued).
+  void Fail(absl::Status s) {
+    if (s.ok()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (status_.ok()) status_ = std::move(s);
+  }
+
+  // Queues the buffer as the next unit (waits while depth_ are queued).
   void Hand() {
     std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(lock, [this] { return queue_.empty(); });
+    space_.wait(lock, [this] { return queue_.size() < depth_; });
     queue_.push_back(std::move(buffer_));
     buffer_.clear();
     ready_.notify_all();
   }
 
-  void Close() {
+  // Ends the hand-over and joins the thread; `abandon` drops what is
+  // queued and cancels a PUT in flight.
+  void Close(bool abandon) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       closing_ = true;
+      if (abandon) {
+        abandoned_ = true;
+        cancel_ = true;
+      }
       ready_.notify_all();
     }
     if (thread_.joinable()) thread_.join();
   }
 
+  // On the thread: the next unit Append handed over, or nullopt once the
+  // upload is closed and nothing is left (or it was abandoned).
+  std::optional<std::string> NextUnit() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+    if (queue_.empty() || abandoned_) return std::nullopt;
+    std::string unit = std::move(queue_.front());
+    queue_.pop_front();
+    space_.notify_all();
+    return unit;
+  }
+
   void Run() {
-    for (;;) {
-      std::string part;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        ready_.wait(lock, [this] { return closing_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        part = std::move(queue_.front());
-        queue_.pop_front();
-        space_.notify_all();
-        if (!status_.ok()) continue;  // Drain after a failure.
-      }
-      absl::Status s = Send(part);
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        status_ = s;
-      }
+    Fail(single_ ? Stream() : SendParts());
+    while (NextUnit()) {  // Drain after a failure, so that Hand returns.
     }
   }
 
-  // On the thread: the first part decides whether the bucket already has
-  // the object (then bytes are only hashed) or a multipart upload starts.
-  absl::Status Send(std::string_view part) {
-    if (etags_.empty() && upload_id_.empty() && !already_stored_) {
-      auto head = client_->Head(key_);
-      if (head.ok() && head->size == declared_size_ &&
-          client_->Head(SumsKey(declared_)).ok()) {
-        already_stored_ = true;
-      } else if (!head.ok() && !absl::IsNotFound(head.status())) {
-        return head.status();
+  // Multipart: units are parts (or, after a fallback from one PUT, are
+  // gathered into parts).
+  absl::Status SendParts() {
+    std::string part;
+    while (auto unit = NextUnit()) {
+      if (part.empty() && unit->size() == options_.part_size) {
+        part = *std::move(unit);
       } else {
-        auto id = client_->CreateMultipartUpload(key_);
-        if (!id.ok()) return id.status();
-        upload_id_ = *id;
+        part += *unit;
+      }
+      if (part.size() >= options_.part_size) {
+        if (auto s = Send(part); !s.ok()) return s;
+        part.clear();
       }
     }
-    if (already_stored_) return absl::OkStatus();
-    for (size_t at = 0; at < part.size(); at += kSumChunk) {
-      const auto d = crypto::Sha256::Of(part.substr(at, kSumChunk));
+    return part.empty() || abandoned() ? absl::OkStatus() : Send(part);
+  }
+
+  bool abandoned() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return abandoned_;
+  }
+
+  // On the thread: the bucket has the object already (only hashed), or has
+  // something else under its key (replaced only through a multipart upload
+  // this writer completes after checking the bytes), or gets it as one PUT
+  // fed from the queue while the bytes arrive.
+  absl::Status Stream() {
+    auto head = client_->Head(key_);
+    if (!head.ok() && !absl::IsNotFound(head.status())) return head.status();
+    if (head.ok()) {
+      if (auto s = FindStored(*head); !s.ok() || already_stored_) return s;
+      in_parts_ = true;
+      return SendParts();
+    }
+    std::string unit;
+    size_t at = 0;
+    const S3Client::BodySource source =
+        [&](char* out, size_t capacity) -> absl::StatusOr<size_t> {
+      if (at == unit.size()) {
+        auto next = NextUnit();
+        if (!next || next->empty()) {
+          return absl::InvalidArgumentError(
+              StrCat("size_bytes: the upload ended before its declared ",
+                     declared_size_, " bytes; nothing stored"));
+        }
+        unit = *std::move(next);
+        at = 0;
+        AppendSums(unit);
+      }
+      const size_t take = std::min(capacity, unit.size() - at);
+      std::memcpy(out, unit.data() + at, take);
+      at += take;
+      return take;
+    };
+    auto s = client_->PutStream(key_, declared_size_, crypto::ToHex(declared_),
+                                source, &cancel_);
+    if (s.ok()) streamed_ = true;
+    return s;
+  }
+
+  // Whether `head`, the object under the key, is the asset already stored
+  // (of its size, with its sums).
+  absl::Status FindStored(const ObjectInfo& head) {
+    if (head.size != declared_size_) return absl::OkStatus();
+    auto sums = client_->Head(SumsKey(declared_));
+    if (sums.ok()) {
+      already_stored_ = true;
+      return absl::OkStatus();
+    }
+    return absl::IsNotFound(sums.status()) ? absl::OkStatus() : sums.status();
+  }
+
+  // The SHA-256 of each kSumChunk (units and parts are multiples of it,
+  // except the last).
+  void AppendSums(std::string_view bytes) {
+    for (size_t at = 0; at < bytes.size(); at += kSumChunk) {
+      const auto d = crypto::Sha256::Of(bytes.substr(at, kSumChunk));
       sums_.append(reinterpret_cast<const char*>(d.data()), d.size());
     }
+  }
+
+  // On the thread: one part of the multipart upload (started by the first,
+  // unless the bucket already holds the asset).
+  absl::Status Send(std::string_view part) {
+    if (etags_.empty() && upload_id_.empty() && !already_stored_ &&
+        !in_parts_) {
+      auto head = client_->Head(key_);
+      if (head.ok()) {
+        if (auto s = FindStored(*head); !s.ok()) return s;
+      } else if (!absl::IsNotFound(head.status())) {
+        return head.status();
+      }
+    }
+    in_parts_ = true;
+    if (already_stored_) return absl::OkStatus();
+    if (upload_id_.empty()) {
+      auto id = client_->CreateMultipartUpload(key_);
+      if (!id.ok()) return id.status();
+      upload_id_ = *id;
+    }
+    AppendSums(part);
     auto etag = client_->UploadPart(key_, upload_id_,
                                     static_cast<int>(etags_.size()) + 1, part);
     if (!etag.ok()) return etag.status();
@@ -148,12 +259,17 @@ class S3StreamingWriter final : public AssetWriter {
     return absl::OkStatus();
   }
 
-  // After the digest matched: sums, then the object completes.
+  // After the digest matched: sums, then the object completes (a streamed
+  // PUT's object is complete already, its digest checked by the server).
   absl::Status Finish() {
+    if (!in_parts_ && !streamed_) {
+      return absl::InternalError(StrCat("asset ", crypto::ToHex(declared_),
+                                        ": the streamed PUT did not end"));
+    }
     if (auto s = client_->Put(SumsKey(declared_), sums_); !s.ok()) return s;
-    if (auto s = client_->CompleteMultipartUpload(key_, upload_id_, etags_);
-        !s.ok()) {
-      return s;
+    if (in_parts_) {
+      auto s = client_->CompleteMultipartUpload(key_, upload_id_, etags_);
+      if (!s.ok()) return s;
     }
     completed_ = true;
     auto head = client_->Head(key_);
@@ -172,6 +288,9 @@ class S3StreamingWriter final : public AssetWriter {
   const crypto::Sha256Digest declared_;
   const uint64_t declared_size_;
   const std::string key_;
+  const bool single_;   // One streamed PUT, unless the key is taken.
+  const size_t unit_;   // Bytes per hand-over to the thread.
+  const size_t depth_;  // Units queued at most.
   // The receiving thread's.
   std::string buffer_;
   uint64_t received_ = 0;
@@ -181,12 +300,16 @@ class S3StreamingWriter final : public AssetWriter {
   std::vector<std::string> etags_;
   std::string sums_;
   bool already_stored_ = false;
+  bool in_parts_ = false;  // A multipart upload (or the asset was stored).
+  bool streamed_ = false;
   bool completed_ = false;
 
   std::mutex mu_;
   std::condition_variable ready_, space_;
   std::deque<std::string> queue_;
   bool closing_ = false;
+  bool abandoned_ = false;
+  std::atomic<bool> cancel_{false};
   absl::Status status_;
   std::thread thread_;
 };
