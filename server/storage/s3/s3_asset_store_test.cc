@@ -347,6 +347,32 @@ TEST_P(S3AssetStoreRocksTest, HundredMegabytesRoundTripByteIdentical) {
   ExpectRoundTrip(100u << 20);
 }
 
+// A download is one streamed GET: the bucket going away mid-way is
+// UNAVAILABLE (after the retries, which resume where it broke off), never
+// an unchecked byte; a read after the restart is whole.
+TEST_P(S3AssetStoreRocksTest, ServerStoppedMidDownloadIsUnavailable) {
+  auto asset = Upload(31, 48 << 20, "st_a");
+  ASSERT_TRUE(asset.ok()) << asset.status();
+  auto reader = store_->OpenAsset(asset->sha256);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto first = (*reader)->NextChunk();
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  SharedSwift().Kill();
+  absl::Status failed;
+  for (int i = 1; i < 48 && failed.ok(); ++i) {
+    auto chunk = (*reader)->NextChunk();
+    if (!chunk.ok()) failed = chunk.status();
+  }
+  EXPECT_TRUE(absl::IsUnavailable(failed)) << failed;
+  ASSERT_TRUE(SharedSwift().Resume().ok());
+  reader->reset();
+  auto again = store_->OpenAsset(asset->sha256);
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto read = Drain(**again);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->sha, asset->sha256);
+}
+
 // Last in the binary's order matters not: Kill/Resume keep the ports.
 TEST_P(S3AssetStoreRocksTest,
        ServerStoppedMidUploadIsUnavailableAndRecordsNothing) {

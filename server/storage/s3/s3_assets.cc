@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -223,14 +225,16 @@ class S3AssetWriter final : public AssetWriter {
   std::string part_;
 };
 
-// Reads an external asset part by part, each 1 MiB chunk checked against
-// its stored sum before it is returned, the whole digest at the end.
+// Reads an external asset with one streamed GET on a thread of its own
+// (resumed where it broke off, on UNAVAILABLE), cut into 1 MiB chunks, at
+// most `depth` queued ahead; each chunk is checked against its stored sum
+// before it is returned, the whole digest at the end.
 class S3AssetReader final : public AssetReader {
  public:
-  S3AssetReader(S3Client* client, size_t window, crypto::Sha256Digest sha,
+  S3AssetReader(S3Client* client, size_t depth, crypto::Sha256Digest sha,
                 uint64_t size, std::string sums)
       : client_(client),
-        window_size_(window),
+        depth_(std::max<size_t>(1, depth)),
         sha_(sha),
         size_(size),
         sums_(std::move(sums)) {}
@@ -239,9 +243,10 @@ class S3AssetReader final : public AssetReader {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
+      cancel_ = true;
       cv_.notify_all();
     }
-    if (fetcher_.joinable()) fetcher_.join();  // After its GET, if any.
+    if (fetcher_.joinable()) fetcher_.join();
   }
 
   uint64_t size_bytes() const override { return size_; }
@@ -255,17 +260,16 @@ class S3AssetReader final : public AssetReader {
       }
       return std::nullopt;
     }
-    if (window_at_ >= window_.size()) {
-      // The window read ahead while the last one was consumed, if any.
-      auto bytes = requested_ ? Take() : Fetch(next_ * kSumChunk);
-      if (!bytes.ok()) return bytes.status();
-      window_ = *std::move(bytes);
-      window_at_ = 0;
-      const uint64_t following = next_ * kSumChunk + window_.size();
-      if (following < size_) Request(following);
+    if (!fetcher_.joinable()) fetcher_ = std::thread([this] { Fetch(); });
+    std::string chunk;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return !ready_.empty() || !error_.ok(); });
+      if (ready_.empty()) return error_;
+      chunk = std::move(ready_.front());
+      ready_.pop_front();
+      cv_.notify_all();
     }
-    std::string chunk = window_.substr(window_at_, kSumChunk);
-    window_at_ += chunk.size();
     const auto digest = crypto::Sha256::Of(chunk);
     if (std::memcmp(digest.data(), sums_.data() + next_ * 32, 32) != 0) {
       return absl::DataLossError(
@@ -278,71 +282,84 @@ class S3AssetReader final : public AssetReader {
   }
 
  private:
-  // Read-ahead on one thread of the reader's own (a thread per window
-  // would give each its own malloc arena, holding freed windows: RSS).
-  void Request(uint64_t first) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!fetcher_.joinable()) fetcher_ = std::thread([this] { FetchLoop(); });
-    want_ = first;
-    got_.reset();
-    requested_ = true;
-    cv_.notify_all();
-  }
-  absl::StatusOr<std::string> Take() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return got_.has_value(); });
-    auto out = *std::move(got_);
-    got_.reset();
-    requested_ = false;
-    return out;
-  }
-  void FetchLoop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return stop_ || want_.has_value(); });
-      if (stop_) return;
-      const uint64_t first = *want_;
-      want_.reset();
-      lock.unlock();
-      auto bytes = Fetch(first);
-      lock.lock();
-      got_ = std::move(bytes);
-      cv_.notify_all();
+  // On the fetcher: the object's bytes into 1 MiB chunks, queued.
+  void Fetch() {
+    uint64_t at = 0;
+    std::string pending;
+    absl::Status refused;  // The sink's own reason to stop.
+    const S3Client::BodySink sink = [&](std::string_view bytes) {
+      if (bytes.size() > size_ - at) {
+        refused = absl::DataLossError(
+            StrCat("asset ", Hex(sha_),
+                   ": the bucket's object is longer than its record"));
+        return false;
+      }
+      while (!bytes.empty()) {
+        const size_t take = std::min(bytes.size(), kSumChunk - pending.size());
+        pending.append(bytes.substr(0, take));
+        bytes.remove_prefix(take);
+        at += take;
+        if (pending.size() == kSumChunk || at == size_) {
+          if (!Deliver(std::move(pending))) return false;
+          pending.clear();
+        }
+      }
+      return true;
+    };
+    absl::Status s;
+    auto wait = client_->options().first_backoff;
+    for (int attempt = 1;; ++attempt) {
+      s = client_->GetStream(ObjectKey(sha_), at, sink, &cancel_);
+      if (!refused.ok()) s = refused;
+      if (s.ok() && at < size_) {
+        s = absl::DataLossError(
+            StrCat("asset ", Hex(sha_),
+                   ": the bucket's object is shorter than its record"));
+      }
+      if (s.ok() || !absl::IsUnavailable(s) ||
+          attempt >= client_->options().max_attempts || stopping()) {
+        break;
+      }
+      std::this_thread::sleep_for(wait);  // Then resume at `at`.
+      wait *= 2;
     }
-  }
-
-  // Bytes [first, first + window) of the object (fewer at its end).
-  absl::StatusOr<std::string> Fetch(uint64_t first) const {
-    const uint64_t last = std::min<uint64_t>(first + window_size_, size_) - 1;
-    auto bytes = client_->Get(ObjectKey(sha_), ByteRange{first, last});
-    if (absl::IsNotFound(bytes.status())) {
-      return absl::DataLossError(StrCat(
+    if (absl::IsNotFound(s)) {
+      s = absl::DataLossError(StrCat(
           "asset ", Hex(sha_), ": its object is missing from the bucket"));
     }
-    if (!bytes.ok()) return bytes.status();
-    if (bytes->size() != last - first + 1) {
-      return absl::DataLossError(
-          StrCat("asset ", Hex(sha_),
-                 ": the bucket's object is shorter than its "
-                 "record"));
-    }
-    return bytes;
+    if (s.ok()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = s;
+    cv_.notify_all();
+  }
+
+  // Queues a chunk (waits while depth_ are queued); false once stopping.
+  bool Deliver(std::string chunk) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return stop_ || ready_.size() < depth_; });
+    if (stop_) return false;
+    ready_.push_back(std::move(chunk));
+    cv_.notify_all();
+    return true;
+  }
+
+  bool stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stop_;
   }
 
   S3Client* client_;
-  size_t window_size_;
-  crypto::Sha256Digest sha_;
-  uint64_t size_;
-  std::string sums_;
-  std::string window_;
-  size_t window_at_ = 0;
-  uint64_t next_ = 0;
+  const size_t depth_;
+  const crypto::Sha256Digest sha_;
+  const uint64_t size_;
+  const std::string sums_;
+  uint64_t next_ = 0;  // The consumer's.
   crypto::Sha256 whole_;
+  std::atomic<bool> cancel_{false};
   std::mutex mu_;
   std::condition_variable cv_;
-  std::optional<uint64_t> want_;
-  std::optional<absl::StatusOr<std::string>> got_;
-  bool requested_ = false;  // The receiving thread's.
+  std::deque<std::string> ready_;
+  absl::Status error_;
   bool stop_ = false;
   std::thread fetcher_;
 };
@@ -398,8 +415,8 @@ absl::StatusOr<std::unique_ptr<AssetReader>> OpenS3Asset(
         StrCat(name, ": its chunk digests do not fit its size (", head->size,
                " bytes)"));
   }
-  return std::make_unique<S3AssetReader>(client, options.read_window, sha256,
-                                         head->size, *std::move(sums));
+  return std::make_unique<S3AssetReader>(client, options.read_ahead / kSumChunk,
+                                         sha256, head->size, *std::move(sums));
 }
 
 }  // namespace loupe::storage::s3

@@ -41,9 +41,9 @@ struct S3AssetOptions {
   // SHA-256 the server checks (no parts to assemble); larger ones as
   // multipart uploads. S3 takes at most 5 GiB in one PUT.
   uint64_t single_put_max = uint64_t{1} << 30;
-  // Bytes one ranged GET of a download asks for (a multiple of kSumChunk);
-  // one window is consumed while the next is read ahead.
-  size_t read_window = 4 << 20;
+  // Bytes a download reads ahead of its caller (one streamed GET, cut
+  // into kSumChunk chunks, this many bytes of them queued at most).
+  size_t read_ahead = 4 << 20;
   // Scrub deletes orphaned objects (no asset record, older than
   // orphan_grace_seconds) and stale multipart uploads instead of only
   // reporting them.

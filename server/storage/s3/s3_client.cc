@@ -30,6 +30,9 @@ struct S3Client::Request {
   uint64_t source_size = 0;
   const std::atomic<bool>* cancel = nullptr;
   std::string source_sha256_hex = {};
+  // A streamed answer (GetStream), from byte `from` to the end.
+  const BodySink* sink = nullptr;
+  uint64_t from = 0;
 };
 
 struct S3Client::Pool {
@@ -78,6 +81,9 @@ struct Transfer {
   bool source_started = false;
   const std::atomic<bool>* cancel = nullptr;
   absl::Status source_error;
+  const S3Client::BodySink* sink = nullptr;  // 2xx bodies go there.
+  bool sink_stopped = false;
+  CURL* handle = nullptr;
   std::string received;
   std::string etag;
   std::string last_modified;
@@ -127,7 +133,19 @@ int Progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 }
 
 size_t WriteBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<Transfer*>(user)->received.append(data, size * n);
+  auto* t = static_cast<Transfer*>(user);
+  if (t->sink != nullptr) {
+    long http = 0;
+    curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &http);
+    if (http >= 200 && http < 300) {  // Else an error document: kept.
+      if (!(*t->sink)(std::string_view(data, size * n))) {
+        t->sink_stopped = true;
+        return 0;  // Stops the transfer.
+      }
+      return size * n;
+    }
+  }
+  t->received.append(data, size * n);
   return size * n;
 }
 
@@ -253,6 +271,8 @@ absl::StatusOr<S3Client::Response> S3Client::RunOnce(const Request& r,
   t.source = r.source;
   t.source_left = r.source_size;
   t.cancel = r.cancel;
+  t.sink = r.sink;
+  t.handle = h;
   // A range's size is known: one allocation, not a doubling string.
   if (r.range) t.received.reserve(r.range->last - r.range->first + 1);
   const std::string url = Url(r.key, r.query);
@@ -283,9 +303,18 @@ absl::StatusOr<S3Client::Response> S3Client::RunOnce(const Request& r,
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, WriteHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-  const std::string range =
-      r.range ? StrCat(r.range->first, "-", r.range->last) : "";
-  if (r.range) curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
+  const std::string range = r.range ? StrCat(r.range->first, "-", r.range->last)
+                            : r.from > 0 ? StrCat(r.from, "-")
+                                         : "";
+  if (!range.empty()) curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
+  if (r.sink != nullptr || r.source != nullptr) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, Progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+  }
+  if (r.sink != nullptr) {
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L << 10);
+  }
   if (r.method == "PUT") {
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, ReadBody);
@@ -299,9 +328,6 @@ absl::StatusOr<S3Client::Response> S3Client::RunOnce(const Request& r,
       curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L << 10);
       // Not a pooled connection the server may have closed meanwhile.
       curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, Progress);
-      curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
     }
   } else if (r.method == "POST") {
     curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -320,6 +346,10 @@ absl::StatusOr<S3Client::Response> S3Client::RunOnce(const Request& r,
   curl_slist_free_all(headers);
   ReturnHandle(h);
   if (!t.source_error.ok()) return t.source_error;
+  if (t.sink_stopped || (t.cancel != nullptr && t.cancel->load())) {
+    return absl::CancelledError(
+        StrCat(Describe(r, options_), ": stopped by the caller"));
+  }
   if (code != CURLE_OK) {
     *retryable = RetryableCurl(code);
     return absl::UnavailableError(
@@ -344,7 +374,10 @@ absl::StatusOr<S3Client::Response> S3Client::Run(const Request& r) {
     bool retryable = false;
     auto response = RunOnce(r, &retryable);
     // A streamed body cannot be sent twice.
-    if (response.ok() || !retryable || r.source != nullptr) return response;
+    if (response.ok() || !retryable || r.source != nullptr ||
+        r.sink != nullptr) {
+      return response;
+    }
     last = response.status();
     if (attempt >= options_.max_attempts) break;
     std::this_thread::sleep_for(wait);
@@ -380,6 +413,16 @@ absl::Status S3Client::PutStream(std::string_view key, uint64_t size,
   r.cancel = cancel;
   r.source_size = size;
   r.source_sha256_hex = std::string(sha256_hex);
+  return Run(r).status();
+}
+
+absl::Status S3Client::GetStream(std::string_view key, uint64_t first,
+                                 const BodySink& sink,
+                                 const std::atomic<bool>* cancel) {
+  Request r{"GET", std::string(key), "", {}, std::nullopt, false};
+  r.sink = &sink;
+  r.from = first;
+  r.cancel = cancel;
   return Run(r).status();
 }
 

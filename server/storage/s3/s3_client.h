@@ -103,6 +103,16 @@ class S3Client {
   [[nodiscard]] absl::Status PutStream(
       std::string_view key, uint64_t size, std::string_view sha256_hex,
       const BodySource& source, const std::atomic<bool>* cancel = nullptr);
+  // Receives a streamed body's bytes as they arrive; false stops the
+  // transfer.
+  using BodySink = std::function<bool(std::string_view bytes)>;
+  // A GET of the object from byte `first` to its end, handed to `sink`
+  // piece by piece as it arrives (memory: curl's buffer). Not retried
+  // (what was handed over cannot be taken back: resume from where it
+  // ended). CANCELLED if the sink stopped it or `*cancel` was set.
+  [[nodiscard]] absl::Status GetStream(
+      std::string_view key, uint64_t first, const BodySink& sink,
+      const std::atomic<bool>* cancel = nullptr);
   // The object's bytes (or `range` of them). Memory: the whole answer.
   [[nodiscard]] absl::StatusOr<std::string> Get(
       std::string_view key, std::optional<ByteRange> range = std::nullopt);

@@ -104,6 +104,40 @@ TEST(S3ClientTest, PutStreamStoresBytesThatMatchTheirDigestOnly) {
   EXPECT_TRUE(absl::IsNotFound(c->Head("broken").status()));
 }
 
+TEST(S3ClientTest, GetStreamHandsOverTheBytesFromAnOffsetUntilStopped) {
+  auto c = NewBucket("getstream");
+  ASSERT_NE(c, nullptr);
+  const std::string body = crypto::RandomBytes((2 << 20) + 77);
+  ASSERT_TRUE(c->Put("obj", body).ok());
+  std::string got;
+  const S3Client::BodySink keep = [&got](std::string_view bytes) {
+    got.append(bytes);
+    return true;
+  };
+  ASSERT_TRUE(c->GetStream("obj", 0, keep).ok());
+  EXPECT_EQ(got, body);
+  got.clear();
+  ASSERT_TRUE(c->GetStream("obj", 1000, keep).ok());
+  EXPECT_EQ(got, body.substr(1000));
+
+  size_t seen = 0;
+  const S3Client::BodySink first_piece = [&seen](std::string_view bytes) {
+    seen += bytes.size();
+    return false;
+  };
+  const absl::Status stopped = c->GetStream("obj", 0, first_piece);
+  EXPECT_TRUE(absl::IsCancelled(stopped)) << stopped;
+  EXPECT_GT(seen, 0u);
+  EXPECT_LT(seen, body.size());
+
+  // A missing object: NOT_FOUND naming it, nothing handed over.
+  got.clear();
+  const absl::Status missing = c->GetStream("nothing", 0, keep);
+  EXPECT_TRUE(absl::IsNotFound(missing)) << missing;
+  EXPECT_NE(missing.message().find("nothing"), std::string_view::npos);
+  EXPECT_TRUE(got.empty());
+}
+
 TEST(S3ClientTest, MissingObjectIsNotFoundNamingIt) {
   auto c = NewBucket("missing");
   ASSERT_NE(c, nullptr);

@@ -267,10 +267,11 @@ class S3StreamingWriter final : public AssetWriter {
                                         ": the streamed PUT did not end"));
     }
     if (auto s = client_->Put(SumsKey(declared_), sums_); !s.ok()) return s;
-    if (in_parts_) {
-      auto s = client_->CompleteMultipartUpload(key_, upload_id_, etags_);
-      if (!s.ok()) return s;
-    }
+    // A PUT's object is whole: the server took exactly its Content-Length
+    // of bytes hashing to the digest. A multipart upload is checked.
+    if (!in_parts_) return absl::OkStatus();
+    auto completed = client_->CompleteMultipartUpload(key_, upload_id_, etags_);
+    if (!completed.ok()) return completed;
     completed_ = true;
     auto head = client_->Head(key_);
     if (!head.ok()) return head.status();
