@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/file.h"
 #include "base/str_cat.h"
 #include "crypto/random.h"
 #include "server/ops/migrate_assets.h"
@@ -217,6 +218,22 @@ TEST_P(S3AssetStoreTest, DeclaredUploadOfStoredBytesIsDeduplicated) {
   auto uploads = bucket_->ListMultipartUploads("");
   ASSERT_TRUE(uploads.ok());
   EXPECT_TRUE(uploads->empty());
+}
+
+// A studio cannot claim an asset it does not have by declaring its digest:
+// the bucket already holds it, so nothing is sent, but the bytes are still
+// hashed and refused.
+TEST_P(S3AssetStoreTest, DeclaringAStoredDigestWithOtherBytesIsRefused) {
+  auto stored = Upload(8, 10 << 20, "st_a");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  auto writer = store_->BeginUploadOf(stored->sha256, 10 << 20);
+  ASSERT_TRUE(writer.ok());
+  auto sent = Stream(**writer, 9, 10 << 20);  // Other bytes, same size.
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  auto commit = (*writer)->Commit(10 << 20, stored->sha256, "st_b");
+  EXPECT_TRUE(absl::IsInvalidArgument(commit.status())) << commit.status();
+  EXPECT_FALSE(*store_->IsAssetUploadedBy(stored->sha256, "st_b"));
+  EXPECT_TRUE(*store_->IsAssetUploadedBy(stored->sha256, "st_a"));
 }
 
 TEST_P(S3AssetStoreTest, DeclaredWrongDigestStoresNothing) {
@@ -465,13 +482,6 @@ void CiteInVersion(Store& store, const std::string& piece_id,
                   .ok());
 }
 
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Backup covers the bucket: the backup lists every object a version cites
 // after checking it is there, fails naming the asset and the version when
 // one is missing, and a restore through the bucket scrubs its bytes.
@@ -483,7 +493,9 @@ TEST_P(S3AssetStoreRocksTest, BackupChecksTheBucketAndRestoreScrubsIt) {
   const fs::path backup = dir_ / "backup";
   fs::create_directories(backup);
   ASSERT_TRUE(store_->Backup(backup.string()).ok());
-  const std::string manifest = ReadText(backup / "bucket-manifest.tsv");
+  auto read = ReadFileToString((backup / "bucket-manifest.tsv").string());
+  ASSERT_TRUE(read.ok()) << read.status();
+  const std::string& manifest = *read;
   EXPECT_NE(
       manifest.find(StrCat(hex, "\t", 3 << 20, "\t", ObjectKey(asset->sha256))),
       std::string::npos)

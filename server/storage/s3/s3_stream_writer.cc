@@ -59,7 +59,6 @@ class S3StreamingWriter final : public AssetWriter {
                  declared_size_, "; nothing stored"));
     }
     received_ += bytes.size();
-    whole_.Update(bytes);
     while (!bytes.empty()) {
       const size_t take = std::min(bytes.size(), unit_ - buffer_.size());
       buffer_.append(bytes.substr(0, take));
@@ -81,11 +80,20 @@ class S3StreamingWriter final : public AssetWriter {
                                                " bytes but ", received_,
                                                " arrived; nothing stored"));
     }
-    const auto actual = whole_.Finish();
-    if (actual != sha256 || sha256 != declared_) {
-      return absl::InvalidArgumentError(StrCat(
-          "sha256: declared ", crypto::ToHex(sha256), " but the bytes hash to ",
-          crypto::ToHex(actual), "; nothing stored"));
+    if (sha256 != declared_) {
+      return absl::InvalidArgumentError(
+          StrCat("sha256: declared ", crypto::ToHex(declared_),
+                 " in the header but ", crypto::ToHex(sha256), " at the end"));
+    }
+    // After a PUT the server has checked the digest (Stream); else the
+    // thread hashed every byte.
+    if (!put_attempted_) {
+      if (const auto actual = whole_.Finish(); actual != sha256) {
+        return absl::InvalidArgumentError(
+            StrCat("sha256: declared ", crypto::ToHex(sha256),
+                   " but the bytes hash to ", crypto::ToHex(actual),
+                   "; nothing stored"));
+      }
     }
     if (auto s = Failed(); !s.ok()) return s;
     if (!already_stored_) {
@@ -141,6 +149,8 @@ class S3StreamingWriter final : public AssetWriter {
     std::string unit = std::move(queue_.front());
     queue_.pop_front();
     space_.notify_all();
+    lock.unlock();
+    if (!put_attempted_) whole_.Update(unit);
     return unit;
   }
 
@@ -205,9 +215,19 @@ class S3StreamingWriter final : public AssetWriter {
       at += take;
       return take;
     };
+    // From here the bucket's server checks the digest (PrepareBucket made
+    // sure it does), so the bytes need no hashing here.
+    put_attempted_ = true;
     auto s = client_->PutStream(key_, declared_size_, crypto::ToHex(declared_),
                                 source, &cancel_);
-    if (s.ok()) streamed_ = true;
+    if (s.ok()) {
+      streamed_ = true;
+    } else if (absl::IsFailedPrecondition(s)) {
+      s = absl::InvalidArgumentError(StrCat(
+          "sha256: the bytes do not hash to the declared ",
+          crypto::ToHex(declared_), " (the bucket refused them: ", s.message(),
+          "); nothing stored"));
+    }
     return s;
   }
 
@@ -295,8 +315,9 @@ class S3StreamingWriter final : public AssetWriter {
   // The receiving thread's.
   std::string buffer_;
   uint64_t received_ = 0;
-  crypto::Sha256 whole_;
   // The sending thread's until Close() joins it.
+  crypto::Sha256 whole_;  // Of every unit, unless a PUT was sent.
+  bool put_attempted_ = false;
   std::string upload_id_;
   std::vector<std::string> etags_;
   std::string sums_;
