@@ -252,32 +252,25 @@ class S3AssetReader final : public AssetReader {
   uint64_t size_bytes() const override { return size_; }
 
   absl::StatusOr<std::optional<std::string>> NextChunk() override {
-    const uint64_t chunks = ChunkCount(size_);
-    if (next_ == chunks) {
-      if (whole_.Finish() != sha_) {
-        return absl::DataLossError(
-            StrCat("asset ", Hex(sha_), " does not match its digest"));
-      }
-      return std::nullopt;
+    if (size_ == 0) {
+      return crypto::Sha256::Of("") == sha_
+                 ? absl::StatusOr<std::optional<std::string>>(std::nullopt)
+                 : absl::DataLossError(StrCat("asset ", Hex(sha_),
+                                              " does not match its digest"));
     }
     if (!fetcher_.joinable()) fetcher_ = std::thread([this] { Fetch(); });
-    std::string chunk;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return !ready_.empty() || !error_.ok(); });
-      if (ready_.empty()) return error_;
-      chunk = std::move(ready_.front());
-      ready_.pop_front();
-      cv_.notify_all();
+    // Chunks checked by the fetcher come first; then its verdict: an
+    // error, or the end once the whole digest matched.
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock,
+             [this] { return !ready_.empty() || !error_.ok() || verified_; });
+    if (ready_.empty()) {
+      if (!error_.ok()) return error_;
+      return std::nullopt;
     }
-    const auto digest = crypto::Sha256::Of(chunk);
-    if (std::memcmp(digest.data(), sums_.data() + next_ * 32, 32) != 0) {
-      return absl::DataLossError(
-          StrCat("asset ", Hex(sha_), ": chunk ", next_, " of ", chunks,
-                 " fails its stored digest (the bucket's bytes changed)"));
-    }
-    whole_.Update(chunk);
-    ++next_;
+    std::string chunk = std::move(ready_.front());
+    ready_.pop_front();
+    cv_.notify_all();
     return std::optional<std::string>(std::move(chunk));
   }
 
@@ -300,6 +293,7 @@ class S3AssetReader final : public AssetReader {
         bytes.remove_prefix(take);
         at += take;
         if (pending.size() == kSumChunk || at == size_) {
+          if (refused = Check(pending); !refused.ok()) return false;
           if (!Deliver(std::move(pending))) return false;
           pending.clear();
         }
@@ -327,10 +321,31 @@ class S3AssetReader final : public AssetReader {
       s = absl::DataLossError(StrCat(
           "asset ", Hex(sha_), ": its object is missing from the bucket"));
     }
-    if (s.ok()) return;
+    if (s.ok() && whole_.Finish() != sha_) {
+      s = absl::DataLossError(
+          StrCat("asset ", Hex(sha_), " does not match its digest"));
+    }
     std::lock_guard<std::mutex> lock(mu_);
-    error_ = s;
+    if (s.ok()) {
+      verified_ = true;
+    } else {
+      error_ = s;
+    }
     cv_.notify_all();
+  }
+
+  // On the fetcher: chunk `checked_` against its stored sum, before it can
+  // reach a caller.
+  absl::Status Check(std::string_view chunk) {
+    const auto digest = crypto::Sha256::Of(chunk);
+    if (std::memcmp(digest.data(), sums_.data() + checked_ * 32, 32) != 0) {
+      return absl::DataLossError(StrCat(
+          "asset ", Hex(sha_), ": chunk ", checked_, " of ", ChunkCount(size_),
+          " fails its stored digest (the bucket's bytes changed)"));
+    }
+    whole_.Update(chunk);
+    ++checked_;
+    return absl::OkStatus();
   }
 
   // Queues a chunk (waits while depth_ are queued); false once stopping.
@@ -353,13 +368,15 @@ class S3AssetReader final : public AssetReader {
   const crypto::Sha256Digest sha_;
   const uint64_t size_;
   const std::string sums_;
-  uint64_t next_ = 0;  // The consumer's.
+  // The fetcher's.
+  uint64_t checked_ = 0;
   crypto::Sha256 whole_;
   std::atomic<bool> cancel_{false};
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> ready_;
   absl::Status error_;
+  bool verified_ = false;  // Every chunk and the whole digest matched.
   bool stop_ = false;
   std::thread fetcher_;
 };
