@@ -245,7 +245,9 @@ absl::StatusOr<bool> ServerChecksPayloadDigest(S3Client& client) {
     (void)client.Delete(key);  // Best effort; scrub would name it.
     return false;
   }
-  if (absl::IsFailedPrecondition(s)) return true;
+  if (IsDigestRefusal(s)) return true;
+  // Refused for another reason: no proof that it checks, so assume not.
+  if (absl::IsFailedPrecondition(s)) return false;
   return s;
 }
 

@@ -303,8 +303,17 @@ class S3AssetReader final : public AssetReader {
     absl::Status s;
     auto wait = client_->options().first_backoff;
     for (int attempt = 1;; ++attempt) {
+      const uint64_t from = at;
       s = client_->GetStream(ObjectKey(sha_), at, sink, &cancel_);
       if (!refused.ok()) s = refused;
+      // Broken off after the last byte: nothing is missing.
+      if (!s.ok() && refused.ok() && at == size_ && !stopping()) {
+        s = absl::OkStatus();
+      }
+      if (at > from) {  // Progress: a fresh budget of attempts.
+        attempt = 0;
+        wait = client_->options().first_backoff;
+      }
       if (s.ok() && at < size_) {
         s = absl::DataLossError(
             StrCat("asset ", Hex(sha_),
@@ -314,7 +323,10 @@ class S3AssetReader final : public AssetReader {
           attempt >= client_->options().max_attempts || stopping()) {
         break;
       }
-      std::this_thread::sleep_for(wait);  // Then resume at `at`.
+      {  // Then resume at `at`, unless the reader is dropped meanwhile.
+        std::unique_lock<std::mutex> lock(mu_);
+        if (cv_.wait_for(lock, wait, [this] { return stop_; })) break;
+      }
       wait *= 2;
     }
     if (absl::IsNotFound(s)) {

@@ -210,6 +210,13 @@ absl::Status HttpError(long http, std::string_view body, std::string what) {
 
 }  // namespace
 
+bool IsDigestRefusal(const absl::Status& s) {
+  return absl::IsFailedPrecondition(s) &&
+         (s.message().find("BadDigest") != std::string_view::npos ||
+          s.message().find("XAmzContentSHA256Mismatch") !=
+              std::string_view::npos);
+}
+
 S3Client::S3Client(S3Options options)
     : options_(std::move(options)), pool_(std::make_unique<Pool>()) {}
 

@@ -68,6 +68,11 @@ struct ByteRange {
   uint64_t last = 0;
 };
 
+// True if `s` is a server's refusal of a body whose bytes do not hash to
+// its x-amz-content-sha256 (AWS: XAmzContentSHA256Mismatch; Swift's s3api
+// and others: BadDigest), as opposed to any other refusal.
+[[nodiscard]] bool IsDigestRefusal(const absl::Status& s);
+
 class S3Client {
  public:
   // INVALID_ARGUMENT naming the empty field (endpoint, bucket, keys).

@@ -82,7 +82,7 @@ TEST(S3ClientTest, PutStreamStoresBytesThatMatchTheirDigestOnly) {
   const absl::Status lied =
       c->PutStream("lied", body.size(), crypto::Sha256::HexOf("other"),
                    Pieces(body, &taken));
-  EXPECT_TRUE(absl::IsFailedPrecondition(lied)) << lied;
+  EXPECT_TRUE(IsDigestRefusal(lied)) << lied;
   EXPECT_TRUE(absl::IsNotFound(c->Head("lied").status()));
 
   // A source with more than the declared size is never asked for it.

@@ -222,7 +222,7 @@ class S3StreamingWriter final : public AssetWriter {
                                 source, &cancel_);
     if (s.ok()) {
       streamed_ = true;
-    } else if (absl::IsFailedPrecondition(s)) {
+    } else if (IsDigestRefusal(s)) {
       s = absl::InvalidArgumentError(StrCat(
           "sha256: the bytes do not hash to the declared ",
           crypto::ToHex(declared_), " (the bucket refused them: ", s.message(),
