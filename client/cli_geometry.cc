@@ -10,6 +10,7 @@
 
 #include "base/file.h"
 #include "base/mapped_file.h"
+#include "base/sanitizers.h"
 #include "base/str_cat.h"
 #include "client/cli_common.h"
 #include "client/registry_client.h"
@@ -187,13 +188,7 @@ void PrintText(const Json& j) {
 // taking them back at once (compilers skip it for the same reason).
 // Sanitizer builds return `code` instead, so that leak checks still run.
 int EndCommand(int code) {
-#if defined(__SANITIZE_ADDRESS__)
-  return code;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
-  return code;
-#endif
-#endif
+  if (LOUPE_ADDRESS_SANITIZER) return code;
   std::cout.flush();
   std::fflush(nullptr);
   ::_exit(code);

@@ -253,8 +253,19 @@ TEST_F(FloodTest, ReadyzFailsWhileGrpcTakesNoNewConnections) {
       const std::string source = "127.0.1." + std::to_string(i);
       floods.push_back(std::make_unique<Flood>(source.c_str(), grpc_port, 90));
     }
-    std::this_thread::sleep_for(milliseconds(300));
-    for (const auto& flood : floods) open += flood->Open();
+    // The server closes the connections over its limit at once; on a busy
+    // machine that can take longer than the flood took, so wait (up to 5 s)
+    // until the floods together hold no more than the limit.
+    const auto total = [&floods] {
+      int sum = 0;
+      for (const auto& flood : floods) sum += flood->Open();
+      return sum;
+    };
+    open = total();
+    for (int i = 0; i < 100 && open > kMaxConnections; ++i) {
+      std::this_thread::sleep_for(milliseconds(50));
+      open = total();
+    }
     EXPECT_EQ(open, kMaxConnections);
     const auto [ready, why] = GetFrom("127.0.0.2", http_port, "/readyz");
     EXPECT_EQ(ready, 503);

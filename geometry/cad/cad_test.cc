@@ -20,6 +20,7 @@
 #include <numbers>
 #include <sstream>
 
+#include "base/sanitizers.h"
 #include "geometry/cad/cad_readers.h"
 #include "geometry/compare.h"
 #include "geometry/geometry_hash.h"
@@ -128,7 +129,7 @@ TEST_F(CadTest, StepTorusIsTessellatedWithinTheChordalTolerance) {
 // RESOURCE_EXHAUSTED naming the limit (or, if OpenCASCADE cannot report
 // the failed allocation, as a failed read), and this process is unharmed.
 TEST_F(CadTest, StepReaderMemoryIsBounded) {
-#if defined(__SANITIZE_ADDRESS__)
+#if LOUPE_ADDRESS_SANITIZER
   GTEST_SKIP() << "no address-space limit under AddressSanitizer";
 #endif
   const std::string step =

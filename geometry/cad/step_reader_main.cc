@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/sanitizers.h"
 #include "geometry/cad/cad_readers.h"
 #include "geometry/cad/step_answer.h"
 #include "geometry/cad/step_to_mesh.h"
@@ -28,11 +29,7 @@ constexpr char kUsage[] =
     "output in\nLoupe's own binary answer format. Not meant to be run by "
     "hand.\n";
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
+constexpr bool kSanitized = LOUPE_ADDRESS_SANITIZER;
 
 bool ParseCount(const char* text, uint64_t* out) {
   char* end = nullptr;

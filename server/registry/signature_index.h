@@ -45,7 +45,7 @@ class SignatureIndex {
     double diameter_weight = 0.25;    // mm per unit of distance.
     double width_weight = 1.0;        // mm per unit of distance.
   };
-  SignatureIndex() = default;
+  SignatureIndex() : SignatureIndex(Options{}) {}
   explicit SignatureIndex(Options options) : options_(options) {}
 
   // Adds the signatures of `version`'s geometry (those of the current

@@ -20,8 +20,6 @@
 namespace loupe::storage {
 namespace {
 
-constexpr size_t kChunkSize = 1 << 20;
-
 std::string RawSha(const crypto::Sha256Digest& d) {
   return std::string(reinterpret_cast<const char*>(d.data()), d.size());
 }
