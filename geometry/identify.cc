@@ -104,8 +104,11 @@ double EnvelopeConflict(const Mesh& aligned_scan, const Mesh& twin,
   constexpr int kHeights = 60;
   auto envelope = [&](const Mesh& m) {
     std::vector<float> out(static_cast<size_t>(around) * kHeights, -1);
-    // Points on every triangle at most 0.2 mm apart.
+    // Points on every triangle at most 0.2 mm apart: a small triangle's
+    // corners (each vertex once, however many triangles share it), a
+    // larger one's grid.
     std::vector<Vec3> points;
+    std::vector<char> corner(m.vertices.size(), 0);
     for (size_t t = 0; t < m.triangles.size(); ++t) {
       const Vec3 p0 = m.Corner(t, 0), u = m.Corner(t, 1) - p0,
                  v = m.Corner(t, 2) - p0;
@@ -119,12 +122,19 @@ double EnvelopeConflict(const Mesh& aligned_scan, const Mesh& twin,
       const int k = std::isfinite(edge)
                         ? std::clamp(static_cast<int>(edge / 0.2) + 1, 1, 16)
                         : 1;
+      if (k == 1) {
+        for (int i = 0; i < 3; ++i) corner[m.triangles[t][i]] = 1;
+        continue;
+      }
       for (int i = 0; i <= k; ++i) {
         for (int j = 0; i + j <= k; ++j) {
           points.push_back(p0 + u * (static_cast<double>(i) / k) +
                            v * (static_cast<double>(j) / k));
         }
       }
+    }
+    for (size_t i = 0; i < corner.size(); ++i) {
+      if (corner[i] != 0) points.push_back(m.vertices[i]);
     }
     for (const Vec3& p : points) {
       const Vec3 d = p - frame.center;
