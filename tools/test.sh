@@ -71,6 +71,7 @@ LOUPE_BIN="$BUILD/client/loupe" "$BUILD/tools/bench/verify_bench" 0.5
 # Identification: 60 twins, 20 + 20 scans, 2 groups, 2 resized, 20,000
 # signatures (the full scale is tools/bench/run.sh's).
 "$BUILD/tools/bench/identify_bench" 60 20 2 2 20000
+"$BUILD/tools/bench/identify_calibration" 20 3
 stage "benchmarks done"
 
 if [ "${LOUPE_SANITIZE:-1}" != 0 ]; then

@@ -64,9 +64,8 @@ bool Alarming(v1::PieceStatus s) {
   return s == v1::PIECE_STATUS_STOLEN || s == v1::PIECE_STATUS_LOST;
 }
 
-// The verdict from the candidates (sorted best first): the best version of
-// each piece; none passing is NO_MATCH; several pieces passing within the
-// margin of the best is CONSISTENT_WITH_SEVERAL; else IDENTIFIED.
+}  // namespace
+
 void Decide(const IdentifyThresholds& t, v1::Identification* out) {
   std::vector<const v1::IdentificationCandidate*> best_per_piece;
   for (const auto& c : out->candidates()) {
@@ -122,6 +121,8 @@ void Decide(const IdentifyThresholds& t, v1::Identification* out) {
     }
   }
 }
+
+namespace {
 
 absl::Status Sign(const CertificateSigner& signer, const Principal& who,
                   v1::Identification* out) {
