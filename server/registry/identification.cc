@@ -67,6 +67,11 @@ bool Alarming(v1::PieceStatus s) {
 }  // namespace
 
 void Decide(const IdentifyThresholds& t, v1::Identification* out) {
+  std::stable_sort(out->mutable_candidates()->begin(),
+                   out->mutable_candidates()->end(),
+                   [](const auto& a, const auto& b) {
+                     return a.within_tolerance() > b.within_tolerance();
+                   });
   std::vector<const v1::IdentificationCandidate*> best_per_piece;
   for (const auto& c : out->candidates()) {
     bool seen = false;
@@ -236,11 +241,6 @@ absl::StatusOr<v1::Identification> RunIdentification(
     c->set_passes(v.within_tolerance >= t.accept &&
                   v.envelope_conflict <= t.max_conflict);
   }
-  std::stable_sort(out.mutable_candidates()->begin(),
-                   out.mutable_candidates()->end(),
-                   [](const auto& a, const auto& b) {
-                     return a.within_tolerance() > b.within_tolerance();
-                   });
   Decide(t, &out);
   out.set_total_ms(MsSince(start));
   if (signer != nullptr) {

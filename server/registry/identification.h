@@ -37,9 +37,9 @@ struct IdentifyThresholds {
   double default_tolerance_mm = 0.1;
 };
 
-// The verdict from `out`'s candidates (sorted by share, best first; each
-// `passes` set by the thresholds): the best version of each piece; the
-// best piece not passing is NO_MATCH; several passing within
+// Sorts `out`'s candidates by share, best first, then the verdict from
+// them (each `passes` set by the thresholds): the best version of each piece;
+// the best piece not passing is NO_MATCH; several passing within
 // `several_margin` of the best is CONSISTENT_WITH_SEVERAL (all listed);
 // else IDENTIFIED. Fills verdict, matches, margin, reasons and alerts.
 void Decide(const IdentifyThresholds& t, v1::Identification* out);

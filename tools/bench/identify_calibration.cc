@@ -77,11 +77,6 @@ v1::Identification Identify(const server::SignatureIndex& index,
     c->set_passes(v.within_tolerance >= t.accept &&
                   v.envelope_conflict <= t.max_conflict);
   }
-  std::stable_sort(out.mutable_candidates()->begin(),
-                   out.mutable_candidates()->end(),
-                   [](const auto& a, const auto& b) {
-                     return a.within_tolerance() > b.within_tolerance();
-                   });
   server::Decide(t, &out);
   return out;
 }
