@@ -306,6 +306,19 @@ TEST_F(IdentifyTest, TheHttpFormIdentifiesForTokensAndRefusesOthersEarly) {
     EXPECT_EQ(raw.find("HTTP/1.1 200"), std::string::npos) << raw;
   }
 
+  // A client that sends the whole body before reading (a browser) still
+  // reads the refusal: the server drops the body instead of closing on it.
+  const CliResult early = RunCommand(
+      std::string("/usr/bin/python3 ") + LOUPE_SOURCE_DIR +
+      "/tests/interop/early_answer_client.py 127.0.0.1 " +
+      std::to_string(port) + " '/api/v1/identify?file_name=scan.stl' " +
+      "not-a-token " + std::to_string(8 << 20) + " 4");
+  EXPECT_EQ(early.exit_code, 0) << early.output;
+  EXPECT_NE(early.output.find("HTTP/1.1 401"), std::string::npos)
+      << early.output;
+  EXPECT_EQ(early.output.find("sending stopped"), std::string::npos)
+      << early.output;
+
   // Two scans on their way hold both slots; a third is told to come back.
   const std::string big =
       IdentifyHead("file_name=scan.stl", 50 << 20, kBenchToken);

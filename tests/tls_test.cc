@@ -116,6 +116,29 @@ TEST_F(TlsTest, TlsOnlyAndMutualTlsNamesThePrincipal) {
   EXPECT_TRUE(server_.Client(kAurumToken)->ListPieces({}).ok());
 }
 
+// A browser sends the whole body before it reads the answer: a request
+// refused from its head (a wrong token for the identification form) is
+// answered at once, and the server then reads and drops the rest of the
+// body instead of closing on a client still sending, whose TLS stack would
+// then lose the answer (the form showed "could not be reached").
+TEST_F(TlsTest, AnAnswerBeforeTheBodyReachesAClientStillSending) {
+  server_.EnableTls(tls_, /*require_client_certificate=*/false);
+  ASSERT_OK(server_.Start());
+  auto [code, out] =
+      Shell(std::string("/usr/bin/python3 ") + LOUPE_SOURCE_DIR +
+            "/tests/interop/early_answer_client.py 127.0.0.1 " +
+            std::to_string(server_.http_port()) +
+            " '/api/v1/identify?file_name=scan.stl' not-a-token " +
+            std::to_string(8 << 20) + " 4 " + tls_ + "/ca.pem");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out.find("sending stopped"), std::string::npos) << out;
+  EXPECT_NE(out.find("HTTP/1.1 401"), std::string::npos) << out;
+  EXPECT_NE(out.find("token"), std::string::npos) << out;
+  // The server is still up and answers the next caller.
+  Trust();
+  EXPECT_EQ(Curl(server_.http_port(), "--cacert " + tls_ + "/ca.pem"), "ok\n");
+}
+
 TEST_F(TlsTest, RequiredClientCertificatesRefuseClientsWithout) {
   server_.EnableTls(tls_, /*require_client_certificate=*/true);
   ASSERT_OK(server_.Start());

@@ -222,48 +222,68 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                            beast::error_code ec, size_t) {
                          --self->shared_->busy;
                          self->hold_.reset();
-                         if (ec || close || self->shared_->stopping)
-                           return self->Close(self->body_unread_ && !ec);
+                         if (ec || close || self->shared_->stopping) {
+                           if (self->body_unread_ && !ec) return self->Linger();
+                           return self->Close();
+                         }
                          self->Read();
                        });
   }
 
-  // `linger`: the client may still be sending a body that was not read
-  // (the answer refused it): what it sends is read and dropped for up to
-  // 2 s, so that its socket is not reset before it reads the answer.
-  void Close(bool linger = false) {
-    beast::error_code ec;
+  void Close() {
     if constexpr (kTls) {
       // A TLS close_notify, bounded by the timeout; then the socket goes.
       Lowest().expires_after(std::chrono::seconds(2));
       stream_.async_shutdown(
           [self = this->shared_from_this()](beast::error_code) {});
     } else {
+      beast::error_code ec;
       Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
-      if (linger && !ec) {
-        Lowest().expires_after(std::chrono::seconds(2));
-        Drain();
-      }
     }
   }
 
-  void Drain() {
+  // The answer refused a body it did not read, and the client may still be
+  // sending it: a browser reads the answer only once the whole body is
+  // sent, and a socket (or TLS session) closed on a client still sending
+  // loses the answer ("could not be reached"). So the rest of the body, up
+  // to its Content-Length and at most kLingerBytes, is read and dropped
+  // within kLingerTime; then the connection closes.
+  void Linger() {
+    uint64_t left = kLingerBytes;
+    if (parser_ && parser_->content_length()) {
+      left = std::min<uint64_t>(*parser_->content_length(), kLingerBytes);
+    }
+    left -= std::min<uint64_t>(left, buffer_.size());
+    buffer_.consume(buffer_.size());
+    if constexpr (!kTls) {  // The answer ends here for the client.
+      beast::error_code ec;
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+    Lowest().expires_after(kLingerTime);
+    Drain(left);
+  }
+
+  void Drain(uint64_t left) {
+    if (left == 0) return Close();
     if (drain_ == nullptr) drain_ = std::make_unique<char[]>(kDrainBytes);
-    Lowest().async_read_some(
-        net::buffer(drain_.get(), kDrainBytes),
-        [self = this->shared_from_this()](beast::error_code ec, size_t) {
-          if (!ec) self->Drain();
+    stream_.async_read_some(
+        net::buffer(drain_.get(), std::min<uint64_t>(kDrainBytes, left)),
+        [self = this->shared_from_this(), left](beast::error_code ec,
+                                                size_t n) {
+          if (!ec) self->Drain(left - std::min<uint64_t>(left, n));
         });
   }
 
   static constexpr size_t kDrainBytes = 16 << 10;
+  static constexpr uint64_t kLingerBytes = 256 << 20;
+  static constexpr auto kLingerTime = std::chrono::seconds(30);
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   uint64_t body_limit_ = 0;        // The current request's.
   std::shared_ptr<void> hold_;     // The current request's (BodyAdmission).
   bool body_unread_ = false;       // The answer refused a body it did not read.
-  std::unique_ptr<char[]> drain_;  // Close(linger): what is dropped.
+  std::unique_ptr<char[]> drain_;  // Linger(): what is dropped.
   Shared* shared_;
 };
 

@@ -5,7 +5,10 @@
 // strand, over TLS (a handshake within the read timeout) or plain TCP; a
 // request's head and body must arrive within read_timeout_ms (so a client
 // trickling bytes is cut off) and within the header and body limits (431, 413);
-// keep-alive; every request answered by the Handler's HandleAsync (an answer
+// keep-alive; a request refused from its head is answered at once, and
+// what the client still sends of its body is read and dropped (bounded)
+// before the close, so that a client that reads only after sending gets
+// the answer; every request answered by the Handler's HandleAsync (an answer
 // that comes later, from another thread, is written on the connection's
 // strand; the I/O thread serves others meanwhile). Connections come
 // through a ConnectionGate (server/connection_gate.h): at most so many in
