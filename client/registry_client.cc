@@ -3,11 +3,14 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
+#include <optional>
 #include <string_view>
 
 #include "absl/strings/ascii.h"
@@ -38,38 +41,97 @@ absl::StatusOr<Response> Unary(const RegistryClient& client,
   return response;
 }
 
-// Sends `header`, then the chunks `next` yields (false when done), then, if
-// `trailer` is set, a trailer with the digest it returns.
-absl::StatusOr<v1::UploadAssetResponse> StreamUpload(
-    RegistryClient& client, const v1::UploadAssetHeader& header,
-    const std::function<absl::StatusOr<bool>(std::string*)>& next,
-    const std::function<std::string()>& trailer = nullptr) {
-  grpc::ClientContext ctx;
-  client.Prepare(&ctx, 0);
-  v1::UploadAssetResponse response;
-  auto writer = client.stub().UploadAsset(&ctx, &response);
-  v1::UploadAssetRequest message;
-  *message.mutable_header() = header;
-  bool open = writer->Write(message);
-  while (open) {
-    std::string* chunk = message.mutable_chunk();
-    auto more = next(chunk);
-    if (!more.ok()) {
+// Initial metadata of UploadAsset (server/rpc/registry_service.cc): the
+// size above which the server wants the digest in the header, or "never".
+constexpr char kDigestFirstAbove[] = "loupe-digest-first-above";
+// How long to wait for it before treating the server as one that does not
+// send it (older than this client): the digest then goes first, as it
+// always did.
+constexpr auto kStartWait = std::chrono::seconds(5);
+
+using UploadWriter = grpc::ClientWriter<v1::UploadAssetRequest>;
+
+// Whether the server wants an upload of `size` bytes declared with its
+// digest up front; nullopt if it did not say within kStartWait.
+std::optional<bool> ServerWantsDigestFirst(grpc::ClientContext& ctx,
+                                           UploadWriter& writer,
+                                           uint64_t size) {
+  auto said = std::async(std::launch::async,
+                         [&writer] { writer.WaitForInitialMetadata(); });
+  if (said.wait_for(kStartWait) != std::future_status::ready) {
+    ctx.TryCancel();
+    said.wait();
+    return std::nullopt;
+  }
+  const auto& metadata = ctx.GetServerInitialMetadata();
+  const auto it = metadata.find(kDigestFirstAbove);
+  if (it == metadata.end()) return true;
+  const std::string_view value(it->second.data(), it->second.size());
+  uint64_t above = 0;
+  const auto [end, error] =
+      std::from_chars(value.data(), value.data() + value.size(), above);
+  if (error != std::errc() || end != value.data() + value.size()) {
+    return false;  // "never", or not a size.
+  }
+  return size > above;
+}
+
+// What an upload sends, in order: the header (with the digest if `prepare`
+// put it there), the chunks `next` yields (false when done), then the
+// trailer with `trailer()`'s digest unless it returns "".
+struct UploadParts {
+  v1::UploadAssetHeader header;
+  // Called once, with whether the server wants the digest in the header.
+  std::function<absl::Status(bool digest_first, v1::UploadAssetHeader*)>
+      prepare;
+  std::function<absl::StatusOr<bool>(std::string*)> next;
+  std::function<std::string()> trailer;
+};
+
+absl::StatusOr<v1::UploadAssetResponse> StreamUpload(RegistryClient& client,
+                                                     UploadParts& parts) {
+  for (bool ask = true;; ask = false) {
+    grpc::ClientContext ctx;
+    client.Prepare(&ctx, 0);
+    v1::UploadAssetResponse response;
+    auto writer = client.stub().UploadAsset(&ctx, &response);
+    std::optional<bool> digest_first = true;
+    if (ask) {
+      digest_first =
+          ServerWantsDigestFirst(ctx, *writer, parts.header.size_bytes());
+      if (!digest_first) {
+        writer->Finish();
+        continue;  // A server that does not say: again, digest first.
+      }
+    }
+    v1::UploadAssetRequest message;
+    *message.mutable_header() = parts.header;
+    if (auto s = parts.prepare(*digest_first, message.mutable_header());
+        !s.ok()) {
       ctx.TryCancel();
       writer->Finish();
-      return more.status();
+      return s;
     }
-    if (!*more) break;
-    open = writer->Write(message);
+    bool open = writer->Write(message);
+    while (open) {
+      auto more = parts.next(message.mutable_chunk());
+      if (!more.ok()) {
+        ctx.TryCancel();
+        writer->Finish();
+        return more.status();
+      }
+      if (!*more) break;
+      open = writer->Write(message);
+    }
+    if (std::string digest = open ? parts.trailer() : ""; !digest.empty()) {
+      message.mutable_trailer()->set_sha256(std::move(digest));
+      open = writer->Write(message);
+    }
+    if (open) writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    if (!s.ok()) return FromGrpc(s);
+    return response;
   }
-  if (open && trailer) {
-    message.mutable_trailer()->set_sha256(trailer());
-    open = writer->Write(message);
-  }
-  if (open) writer->WritesDone();
-  grpc::Status s = writer->Finish();
-  if (!s.ok()) return FromGrpc(s);
-  return response;
 }
 
 }  // namespace
@@ -215,15 +277,21 @@ absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadFile(
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
   if (!in || ec) return absl::NotFoundError(StrCat(path, ": cannot open"));
-  // The digest first (a read of the file, at memory speed from the page
-  // cache), declared in the header, so that the server can stream the bytes
-  // to their final place as they arrive (object storage keys them by it);
-  // a file that changes in between fails the server's check.
-  v1::UploadAssetHeader header;
-  header.set_size_bytes(size);
-  header.set_file_name(std::filesystem::path(path).filename().string());
-  header.set_media_type(MediaTypeFor(path));
-  {
+  UploadParts parts;
+  parts.header.set_size_bytes(size);
+  parts.header.set_file_name(std::filesystem::path(path).filename().string());
+  parts.header.set_media_type(MediaTypeFor(path));
+  // Either the digest first (a read of the file, at memory speed from the
+  // page cache), so that the server can stream the bytes to their final
+  // place as they arrive (object storage keys them by it), or hashed while
+  // sending and declared in the trailer. Either way a file that changes in
+  // between fails the server's check.
+  std::optional<crypto::Sha256> running;
+  parts.prepare = [&](bool digest_first, v1::UploadAssetHeader* header) {
+    if (!digest_first) {
+      running.emplace();
+      return absl::OkStatus();
+    }
     crypto::Sha256 hasher;
     std::string block(kChunk, '\0');
     while (in.read(block.data(), static_cast<std::streamsize>(block.size())) ||
@@ -231,46 +299,51 @@ absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadFile(
       hasher.Update(
           std::string_view(block.data(), static_cast<size_t>(in.gcount())));
     }
-    header.set_sha256(crypto::ToHex(hasher.Finish()));
+    header->set_sha256(crypto::ToHex(hasher.Finish()));
     in.clear();
     in.seekg(0);
-  }
+    return absl::OkStatus();
+  };
   uint64_t sent = 0;
-  auto response = StreamUpload(
-      *this, header, [&](std::string* chunk) -> absl::StatusOr<bool> {
-        const size_t want =
-            static_cast<size_t>(std::min<uint64_t>(kChunk, size - sent));
-        if (want == 0) return false;
-        chunk->resize(want);
-        in.read(chunk->data(), static_cast<std::streamsize>(want));
-        if (static_cast<size_t>(in.gcount()) != want) {
-          return absl::DataLossError(StrCat(path, ": changed while uploading"));
-        }
-        sent += want;
-        if (progress) progress(sent, size);
-        return true;
-      });
-  return response;
+  parts.next = [&](std::string* chunk) -> absl::StatusOr<bool> {
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(kChunk, size - sent));
+    if (want == 0) return false;
+    chunk->resize(want);
+    in.read(chunk->data(), static_cast<std::streamsize>(want));
+    if (static_cast<size_t>(in.gcount()) != want) {
+      return absl::DataLossError(StrCat(path, ": changed while uploading"));
+    }
+    if (running) running->Update(*chunk);
+    sent += want;
+    if (progress) progress(sent, size);
+    return true;
+  };
+  parts.trailer = [&]() -> std::string {
+    return running ? crypto::ToHex(running->Finish()) : "";
+  };
+  return StreamUpload(*this, parts);
 }
 
 absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadBytes(
     const v1::UploadAssetHeader& header, std::string_view bytes,
     bool digest_in_trailer) {
-  v1::UploadAssetHeader sent_header = header;
-  if (digest_in_trailer) sent_header.clear_sha256();
+  UploadParts parts;
+  parts.header = header;
+  parts.prepare = [&](bool, v1::UploadAssetHeader* sent) {
+    if (digest_in_trailer) sent->clear_sha256();
+    return absl::OkStatus();
+  };
   size_t offset = 0;
-  return StreamUpload(
-      *this, sent_header,
-      [&](std::string* chunk) -> absl::StatusOr<bool> {
-        if (offset >= bytes.size()) return false;
-        const size_t n = std::min(kChunk, bytes.size() - offset);
-        chunk->assign(bytes.substr(offset, n));
-        offset += n;
-        return true;
-      },
-      digest_in_trailer
-          ? std::function<std::string()>([&] { return header.sha256(); })
-          : nullptr);
+  parts.next = [&](std::string* chunk) -> absl::StatusOr<bool> {
+    if (offset >= bytes.size()) return false;
+    const size_t n = std::min(kChunk, bytes.size() - offset);
+    chunk->assign(bytes.substr(offset, n));
+    offset += n;
+    return true;
+  };
+  parts.trailer = [&] { return digest_in_trailer ? header.sha256() : ""; };
+  return StreamUpload(*this, parts);
 }
 
 absl::Status RegistryClient::DownloadToFile(

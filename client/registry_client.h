@@ -59,8 +59,11 @@ class RegistryClient {
   [[nodiscard]] absl::StatusOr<v1::ListCertificatesResponse> ListCertificates(
       const std::string& piece_id);
 
-  // Uploads a file in one pass: streams it in 1 MiB chunks, hashing as it
-  // goes, and declares the digest in the trailer.
+  // Uploads a file in 1 MiB chunks. Where the server says its engine
+  // streams uploads of this size to their final place (S3), the file is
+  // hashed first and the digest declared in the header; otherwise it is
+  // hashed while sending and the digest declared in the trailer. A server
+  // that does not say within 5 s gets the digest first.
   [[nodiscard]] absl::StatusOr<v1::UploadAssetResponse> UploadFile(
       const std::string& path, const ProgressFn& progress = nullptr);
   // Uploads bytes held in memory, with the declared size and digest given

@@ -206,6 +206,23 @@ TEST_F(RegistryTest, ListVersionsPages) {
   for (uint32_t i = 0; i < 12; ++i) EXPECT_EQ(numbers[i], i + 1);
 }
 
+// The embedded engine gains nothing from a digest up front: the server
+// says so at once, and the client then hashes while sending
+// (client/registry_client_test.cc).
+TEST_F(RegistryTest, UploadsSayAtOnceThatTheDigestMayComeLast) {
+  grpc::ClientContext ctx;
+  aurum_->Prepare(&ctx, 30);
+  v1::UploadAssetResponse response;
+  auto writer = aurum_->stub().UploadAsset(&ctx, &response);
+  writer->WaitForInitialMetadata();  // Before any message is sent.
+  const auto& metadata = ctx.GetServerInitialMetadata();
+  const auto said = metadata.find("loupe-digest-first-above");
+  ASSERT_NE(said, metadata.end());
+  EXPECT_EQ(std::string(said->second.data(), said->second.size()), "never");
+  ctx.TryCancel();
+  writer->Finish();
+}
+
 TEST_F(RegistryTest, AssetsRoundTripDeduplicateAndAreReadOnlyByGrantees) {
   const std::string bytes = TestBytes(3 * (1 << 20) + 777, 2);
   auto up = aurum_->UploadBytes(HeaderFor(bytes), bytes);

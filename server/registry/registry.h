@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "loupe/v1/config.pb.h"
@@ -153,6 +154,12 @@ class Registry {
 
   [[nodiscard]] absl::StatusOr<std::unique_ptr<Upload>> BeginUpload(
       const Principal& who, const v1::UploadAssetHeader& header);
+  // Uploads above this size are best declared with their digest in the
+  // header (the engine streams them to their final place); others, or all
+  // when nullopt, with the digest in the trailer, hashed while sending.
+  [[nodiscard]] std::optional<uint64_t> DigestFirstAbove() const {
+    return store_->DigestFirstAbove();
+  }
   [[nodiscard]] absl::StatusOr<std::unique_ptr<storage::AssetReader>>
   OpenDownload(const Principal& who, const v1::DownloadAssetRequest& request);
 

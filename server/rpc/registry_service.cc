@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -11,6 +12,9 @@
 
 namespace loupe::server {
 namespace {
+
+// Initial metadata of UploadAsset: a size in bytes, or "never".
+constexpr char kDigestFirstAbove[] = "loupe-digest-first-above";
 
 // A streamed call's time limit (limits.max_call_seconds), checked as each
 // message arrives, so that a client trickling its bytes is cut off.
@@ -34,11 +38,13 @@ class CallClock {
 
 // Receives an upload: header first, then chunks, staged as they arrive; the
 // durable commit runs on the worker pool. Any error discards the staging.
+// The initial metadata goes out at once and tells the client where to put
+// the digest (kDigestFirstAbove, docs/api.md).
 class UploadReactor final
     : public grpc::ServerReadReactor<v1::UploadAssetRequest> {
  public:
   UploadReactor(Registry* registry, WorkerPool* pool,
-                absl::StatusOr<Principal> who,
+                grpc::CallbackServerContext* ctx, absl::StatusOr<Principal> who,
                 v1::UploadAssetResponse* response)
       : registry_(registry),
         pool_(pool),
@@ -49,6 +55,10 @@ class UploadReactor final
       return;
     }
     who_ = *std::move(who);
+    const auto above = registry->DigestFirstAbove();
+    ctx->AddInitialMetadata(kDigestFirstAbove,
+                            above ? std::to_string(*above) : "never");
+    StartSendInitialMetadata();
     StartRead(&request_);
   }
 
@@ -401,7 +411,7 @@ grpc::ServerUnaryReactor* RegistryService::ListCertificates(
 
 grpc::ServerReadReactor<v1::UploadAssetRequest>* RegistryService::UploadAsset(
     grpc::CallbackServerContext* ctx, v1::UploadAssetResponse* response) {
-  return new UploadReactor(registry_, pool_, Authenticate(*policy_, ctx),
+  return new UploadReactor(registry_, pool_, ctx, Authenticate(*policy_, ctx),
                            response);
 }
 

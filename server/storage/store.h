@@ -249,6 +249,13 @@ class AssetStore {
     (void)declared, (void)size;
     return BeginUpload();
   }
+  // Uploads larger than this many bytes are streamed to their final place
+  // when their digest is declared up front (BeginUploadOf); smaller ones,
+  // or all when nullopt (the default), gain nothing from it, and a client
+  // may as well hash while sending and put the digest last.
+  [[nodiscard]] virtual std::optional<uint64_t> DigestFirstAbove() const {
+    return std::nullopt;
+  }
   // NOT_FOUND naming sha256 if absent; for an asset recorded with
   // RecordExternalAsset, the ExternalAssetError (IsExternalAsset).
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<AssetReader>> OpenAsset(

@@ -119,6 +119,9 @@ class S3AssetStore final : public Store {
         },
         declared, size);
   }
+  std::optional<uint64_t> DigestFirstAbove() const override {
+    return options_.part_size;
+  }
   absl::StatusOr<std::unique_ptr<AssetReader>> OpenAsset(
       const crypto::Sha256Digest& sha) override {
     auto here = inner_->OpenAsset(sha);
