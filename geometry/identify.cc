@@ -1,8 +1,10 @@
 #include "geometry/identify.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numbers>
+#include <utility>
 #include <vector>
 
 namespace loupe::geometry {
@@ -78,6 +80,8 @@ Verification Verify(const Mesh& scan, const std::vector<double>& scan_areas,
                                        threads, &scan_areas);
   v.envelope_conflict = EnvelopeConflict(aligned, twin, twin_frame,
                                          std::max(0.3, 3 * tolerance_mm));
+  v.face_offset_spread_mm =
+      FaceOffsetSpread(aligned, d, scan_areas, twin, twin_frame);
   v.within_tolerance = d.stats.within_tolerance;
   v.rms_mm = d.stats.rms;
   v.max_abs_mm = d.stats.max_abs;
@@ -171,6 +175,70 @@ double EnvelopeConflict(const Mesh& aligned_scan, const Mesh& twin,
     }
   }
   return both == 0 ? 1.0 : static_cast<double>(conflicts) / both;
+}
+
+namespace {
+
+// The face of the band whose outward normal is `n` at `p` (in the frame):
+// 0 inner wall, 1 outer surface, 2 and 3 the sides; -1 for the slopes in
+// between (a D profile's shoulders), which a changed width and a changed
+// wall both move.
+int FaceOf(const Vec3& n, const Vec3& p, const RingFrame& frame) {
+  const Vec3 r = p - frame.center;
+  const double along = Dot(r, frame.axis);
+  const Vec3 radial = Normalized(r - frame.axis * along);
+  const double out = Dot(n, radial), up = Dot(n, frame.axis);
+  constexpr double kFacing = 0.8;
+  if (out < -kFacing) return 0;
+  if (out > kFacing) return 1;
+  if (up > kFacing && along > 0) return 2;
+  if (up < -kFacing && along < 0) return 3;
+  return -1;
+}
+
+// Area-weighted median of (value, area) pairs; sorts them.
+double WeightedMedian(std::vector<std::pair<double, double>>& values) {
+  std::sort(values.begin(), values.end());
+  double total = 0;
+  for (const auto& v : values) total += v.second;
+  double seen = 0;
+  for (const auto& v : values) {
+    seen += v.second;
+    if (seen >= total / 2) return v.first;
+  }
+  return values.empty() ? 0 : values.back().first;
+}
+
+}  // namespace
+
+double FaceOffsetSpread(const Mesh& aligned_scan, const Deviation& deviation,
+                        const std::vector<double>& areas, const Mesh& twin,
+                        const RingFrame& frame, double min_face_mm2) {
+  constexpr double kNearMm = 0.15;
+  std::array<std::vector<std::pair<double, double>>, 4> faces;
+  std::array<double, 4> face_area{};
+  for (size_t i = 0; i < aligned_scan.vertices.size(); ++i) {
+    const double d = deviation.per_vertex[i];
+    if (!(areas[i] > 0) || !(std::abs(d) <= kNearMm)) continue;
+    const uint32_t t = deviation.closest_triangle[i];
+    const Vec3 a = twin.Corner(t, 0);
+    const Vec3 n =
+        Normalized(Cross(twin.Corner(t, 1) - a, twin.Corner(t, 2) - a));
+    const int face = FaceOf(n, aligned_scan.vertices[i], frame);
+    if (face < 0) continue;
+    faces[face].emplace_back(d, areas[i]);
+    face_area[face] += areas[i];
+  }
+  double lowest = 0, highest = 0;
+  int covered = 0;
+  for (int f = 0; f < 4; ++f) {
+    if (face_area[f] < min_face_mm2) continue;
+    const double median = WeightedMedian(faces[f]);
+    lowest = covered == 0 ? median : std::min(lowest, median);
+    highest = covered == 0 ? median : std::max(highest, median);
+    ++covered;
+  }
+  return covered < 2 ? 0 : highest - lowest;
 }
 
 }  // namespace loupe::geometry

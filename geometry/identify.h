@@ -29,6 +29,10 @@ struct Verification {
   // and the other has not (a head on a plain band, a twist), which the
   // scan-to-twin share cannot see when the scan lies on the twin's band.
   double envelope_conflict = 0;
+  // FaceOffsetSpread of the aligned scan: wear and noise move every face of
+  // the band alike, a ring a few hundredths wider, thicker or larger moves
+  // one face against the others.
+  double face_offset_spread_mm = 0;
   AlignResult alignment;
 };
 
@@ -51,5 +55,19 @@ struct Verification {
 [[nodiscard]] double EnvelopeConflict(const Mesh& aligned_scan,
                                       const Mesh& twin, const RingFrame& frame,
                                       double conflict_mm);
+
+// The faces of a band seen by the scan (`aligned_scan`, in the twin's
+// frame): its inner wall, outer surface and two sides, told apart by the
+// normal of the twin's triangle nearest each scan vertex
+// (`deviation.closest_triangle`). For each face covered by at least
+// `min_face_mm2` of the scan, the area-weighted median of the signed
+// deviations within ±0.15 mm (an engraving, a head left out); returns the
+// largest of these medians minus the smallest, 0 when fewer than two faces
+// are covered. `areas` are VertexAreas(aligned_scan). Pure.
+[[nodiscard]] double FaceOffsetSpread(const Mesh& aligned_scan,
+                                      const Deviation& deviation,
+                                      const std::vector<double>& areas,
+                                      const Mesh& twin, const RingFrame& frame,
+                                      double min_face_mm2 = 30);
 
 }  // namespace loupe::geometry

@@ -96,5 +96,44 @@ TEST(SignatureTest, VerificationSeparatesOwnPieceFromAnother) {
   }
 }
 
+// A band a few hundredths thicker or narrower lies within tolerance of the
+// scan nearly everywhere, but not with all its faces at one offset.
+TEST(SignatureTest, FaceOffsetsTellANearTwinFromTheSamePiece) {
+  gen::PieceSpec spec;
+  spec.profile = gen::Profile::kFlat;
+  spec.inner_diameter = 18.2;
+  spec.width = 3.0;
+  spec.thickness = 1.4;
+  gen::ScanOptions o;
+  o.seed = 11;
+  o.target_points = 40000;
+  const Mesh scan = gen::SimulateScan(spec, o);
+  auto scan_sig = ComputeSignature(scan);
+  ASSERT_TRUE(scan_sig.ok());
+  const std::vector<double> areas = VertexAreas(scan);
+  auto verify = [&](const gen::PieceSpec& s) {
+    const Mesh twin = gen::BuildPiece(s, {0.35, 0.3, 0});
+    auto twin_sig = ComputeSignature(twin);
+    EXPECT_TRUE(twin_sig.ok());
+    const MeshDistance distance(twin);
+    return Verify(scan, areas, scan_sig->frame, twin, distance, twin_sig->frame,
+                  0.1, 2);
+  };
+  const Verification own = verify(spec);
+  gen::PieceSpec thicker = spec;
+  thicker.thickness += 0.065;
+  gen::PieceSpec narrower = spec;
+  narrower.width -= 0.1;
+  const Verification a = verify(thicker), b = verify(narrower);
+  std::printf("own %.3f %.4f thicker %.3f %.4f narrower %.3f %.4f\n",
+              own.within_tolerance, own.face_offset_spread_mm,
+              a.within_tolerance, a.face_offset_spread_mm, b.within_tolerance,
+              b.face_offset_spread_mm);
+  EXPECT_LT(own.face_offset_spread_mm, 0.035);
+  EXPECT_GT(b.within_tolerance, 0.9);  // The share alone cannot tell.
+  EXPECT_GT(a.face_offset_spread_mm, 0.035);
+  EXPECT_GT(b.face_offset_spread_mm, 0.035);
+}
+
 }  // namespace
 }  // namespace loupe::geometry

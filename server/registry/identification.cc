@@ -66,6 +66,12 @@ bool Alarming(v1::PieceStatus s) {
 
 }  // namespace
 
+bool Passes(const IdentifyThresholds& t, const geometry::Verification& v) {
+  return v.within_tolerance >= t.accept &&
+         v.envelope_conflict <= t.max_conflict &&
+         v.face_offset_spread_mm <= t.max_face_spread_mm;
+}
+
 void Decide(const IdentifyThresholds& t, v1::Identification* out) {
   std::stable_sort(out->mutable_candidates()->begin(),
                    out->mutable_candidates()->end(),
@@ -87,8 +93,9 @@ void Decide(const IdentifyThresholds& t, v1::Identification* out) {
     out->set_verdict("NO_MATCH");
     out->add_reasons(StrCat("no registered ring has ", Pct(t.accept),
                             " of the scan within ", out->tolerance_mm(),
-                            " mm and its outer surface where both were "
-                            "seen (best ",
+                            " mm, its outer surface where both were "
+                            "seen, and its inside, outside and sides at "
+                            "one offset (best ",
                             Pct(best), ")"));
     return;
   }
@@ -238,8 +245,7 @@ absl::StatusOr<v1::Identification> RunIdentification(
     c->set_max_abs_mm(v.max_abs_mm);
     c->set_p95_abs_mm(v.p95_abs_mm);
     c->set_signature_distance(hit.distance);
-    c->set_passes(v.within_tolerance >= t.accept &&
-                  v.envelope_conflict <= t.max_conflict);
+    c->set_passes(Passes(t, v));
   }
   Decide(t, &out);
   out.set_total_ms(MsSince(start));

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "geometry/identify.h"
 #include "loupe/v1/registry.pb.h"
 #include "server/policy/access_policy.h"
 #include "server/registry/signature_index.h"
@@ -24,18 +25,27 @@ inline constexpr char kIdentificationPayloadType[] =
 
 // The decision's thresholds (docs/geometry.md gives their measured error
 // rates): a version matches when at least `accept` of the scan's area lies
-// within tolerance of it and their envelopes agree (`max_conflict`); pieces
-// within `several_margin` of the best are indistinguishable
+// within tolerance of it, their envelopes agree (`max_conflict`) and the
+// band's faces sit at one offset (`max_face_spread_mm`); pieces within
+// `several_margin` of the best are indistinguishable
 // (CONSISTENT_WITH_SEVERAL).
 struct IdentifyThresholds {
   double accept = 0.80;
   // ... and at most this share of the cells both surfaces cover differ in
   // their outermost surface (geometry::Verification::envelope_conflict).
   double max_conflict = 0.075;
+  // ... and the medians of the inner wall's, outer surface's and sides'
+  // deviations differ by at most this
+  // (geometry::Verification::face_offset_spread_mm).
+  double max_face_spread_mm = 0.035;
   double several_margin = 0.04;
   size_t verified_assets = 4;  // Distinct meshes verified.
   double default_tolerance_mm = 0.1;
 };
+
+// Whether a verified version matches by the thresholds above.
+[[nodiscard]] bool Passes(const IdentifyThresholds& t,
+                          const geometry::Verification& v);
 
 // Sorts `out`'s candidates by share, best first, then the verdict from
 // them (each `passes` set by the thresholds): the best version of each piece;

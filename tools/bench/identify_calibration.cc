@@ -8,8 +8,10 @@
 //   TWINS generated rings indexed; SCANS scans of registered pieces (top-1)
 //   and SCANS of pieces never registered (false identifications). Prints
 //   the figures, each miss and false identification, and the share
-//   distributions of true matches and of the best non-match.
-// Usage: identify_calibration [TWINS SCANS] (default 1000 84).
+//   distributions of true matches and of the best non-match. FIRST skips
+//   that many scans of each kind: scans 0-83 chose the thresholds, later
+//   ones test them.
+// Usage: identify_calibration [TWINS SCANS [FIRST]] (default 1000 84 0).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -74,8 +76,7 @@ v1::Identification Identify(const server::SignatureIndex& index,
     c->set_version(hit.twin.version);
     c->set_within_tolerance(v.within_tolerance);
     c->set_rms_mm(v.rms_mm);
-    c->set_passes(v.within_tolerance >= t.accept &&
-                  v.envelope_conflict <= t.max_conflict);
+    c->set_passes(server::Passes(t, v));
   }
   server::Decide(t, &out);
   return out;
@@ -91,7 +92,7 @@ void PrintQuantiles(const char* what, std::vector<double> v) {
               v.size(), v.front(), q(0.5), q(0.99), v.back());
 }
 
-int Run(int twins, int scans) {
+int Run(int twins, int scans, int first) {
   server::SignatureIndex index;
   for (int i = 0; i < twins; ++i) {
     auto sig = geometry::ComputeSignature(Twin(i));
@@ -106,8 +107,9 @@ int Run(int twins, int scans) {
   int top1 = 0, false_ids = 0;
   std::vector<double> true_shares, best_non;
   std::mt19937_64 pick(42);
-  for (int s = 0; s < scans; ++s) {
+  for (int s = 0; s < first + scans; ++s) {
     const int i = static_cast<int>(pick() % twins);
+    if (s < first) continue;
     gen::ScanOptions o;
     o.seed = 100 + s;
     o.target_points = 40000;
@@ -158,15 +160,16 @@ int Run(int twins, int scans) {
 }  // namespace loupe
 
 int main(int argc, char** argv) {
-  if (argc != 1 && argc != 3) {
-    std::fprintf(stderr, "usage: identify_calibration [TWINS SCANS]\n");
+  if (argc != 1 && argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: identify_calibration [TWINS SCANS [FIRST]]\n");
     return 2;
   }
-  const int twins = argc == 3 ? std::atoi(argv[1]) : 1000;
-  const int scans = argc == 3 ? std::atoi(argv[2]) : 84;
-  if (twins < 1 || scans < 1) {
-    std::fprintf(stderr, "usage: identify_calibration [TWINS SCANS]\n");
+  const int twins = argc >= 3 ? std::atoi(argv[1]) : 1000;
+  const int scans = argc >= 3 ? std::atoi(argv[2]) : 84;
+  const int first = argc == 4 ? std::atoi(argv[3]) : 0;
+  if (twins < 1 || scans < 1 || first < 0) {
+    std::fprintf(stderr, "usage: identify_calibration [TWINS SCANS [FIRST]]\n");
     return 2;
   }
-  return loupe::Run(twins, scans);
+  return loupe::Run(twins, scans, first);
 }
