@@ -86,11 +86,14 @@ struct UploadParts {
       prepare;
   std::function<absl::StatusOr<bool>(std::string*)> next;
   std::function<std::string()> trailer;
+  // Whether to wait for the server's word on where the digest goes; if
+  // not, `prepare` is told to put it first.
+  bool ask_server = true;
 };
 
 absl::StatusOr<v1::UploadAssetResponse> StreamUpload(RegistryClient& client,
                                                      UploadParts& parts) {
-  for (bool ask = true;; ask = false) {
+  for (bool ask = parts.ask_server;; ask = false) {
     grpc::ClientContext ctx;
     client.Prepare(&ctx, 0);
     v1::UploadAssetResponse response;
@@ -330,6 +333,7 @@ absl::StatusOr<v1::UploadAssetResponse> RegistryClient::UploadBytes(
     bool digest_in_trailer) {
   UploadParts parts;
   parts.header = header;
+  parts.ask_server = false;  // The caller chose where the digest goes.
   parts.prepare = [&](bool, v1::UploadAssetHeader* sent) {
     if (digest_in_trailer) sent->clear_sha256();
     return absl::OkStatus();
