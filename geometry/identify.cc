@@ -4,7 +4,6 @@
 #include <array>
 #include <cmath>
 #include <numbers>
-#include <utility>
 #include <vector>
 
 namespace loupe::geometry {
@@ -196,27 +195,14 @@ int FaceOf(const Vec3& n, const Vec3& p, const RingFrame& frame) {
   return -1;
 }
 
-// Area-weighted median of (value, area) pairs; sorts them.
-double WeightedMedian(std::vector<std::pair<double, double>>& values) {
-  std::sort(values.begin(), values.end());
-  double total = 0;
-  for (const auto& v : values) total += v.second;
-  double seen = 0;
-  for (const auto& v : values) {
-    seen += v.second;
-    if (seen >= total / 2) return v.first;
-  }
-  return values.empty() ? 0 : values.back().first;
-}
-
 }  // namespace
 
 double FaceOffsetSpread(const Mesh& aligned_scan, const Deviation& deviation,
                         const std::vector<double>& areas, const Mesh& twin,
                         const RingFrame& frame, double min_face_mm2) {
   constexpr double kNearMm = 0.15;
-  std::array<std::vector<std::pair<double, double>>, 4> faces;
-  std::array<double, 4> face_area{};
+  // Each face's deviations and their areas.
+  std::array<std::vector<double>, 4> values, weights;
   for (size_t i = 0; i < aligned_scan.vertices.size(); ++i) {
     const double d = deviation.per_vertex[i];
     if (!(areas[i] > 0) || !(std::abs(d) <= kNearMm)) continue;
@@ -226,14 +212,16 @@ double FaceOffsetSpread(const Mesh& aligned_scan, const Deviation& deviation,
         Normalized(Cross(twin.Corner(t, 1) - a, twin.Corner(t, 2) - a));
     const int face = FaceOf(n, aligned_scan.vertices[i], frame);
     if (face < 0) continue;
-    faces[face].emplace_back(d, areas[i]);
-    face_area[face] += areas[i];
+    values[face].push_back(d);
+    weights[face].push_back(areas[i]);
   }
   double lowest = 0, highest = 0;
   int covered = 0;
   for (int f = 0; f < 4; ++f) {
-    if (face_area[f] < min_face_mm2) continue;
-    const double median = WeightedMedian(faces[f]);
+    double area = 0;
+    for (double w : weights[f]) area += w;
+    if (area < min_face_mm2) continue;
+    const double median = WeightedQuantiles(values[f], weights[f], {0.5})[0];
     lowest = covered == 0 ? median : std::min(lowest, median);
     highest = covered == 0 ? median : std::max(highest, median);
     ++covered;
